@@ -1,0 +1,1 @@
+//! Capture reading (stub, filled in by the pipeline work).

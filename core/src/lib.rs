@@ -1,0 +1,20 @@
+//! `earshot-core`: turns a VoIP packet capture into calls, messages, streams and findings.
+//!
+//! Pipeline (see ARCHITECTURE.md): [`capture`] → [`net`] (+ [`net::defrag`]) → [`transport`] → [`sip`] →
+//! [`calls`] → [`report`]. [`pipeline`] drives the stages; [`model`] is the shared result every stage writes
+//! and every consumer reads. No GUI, audio-device or CLI dependency.
+
+pub mod calls;
+pub mod capture;
+pub mod error;
+pub mod model;
+pub mod net;
+pub mod pipeline;
+pub mod report;
+pub mod sip;
+pub mod time;
+pub mod transport;
+
+pub use error::CaptureError;
+pub use model::Analysis;
+pub use pipeline::{analyze_file, AnalyzeOptions, Analyzer, Progress};

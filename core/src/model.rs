@@ -1,0 +1,514 @@
+//! The shared analysis model: what the pipeline produces and what findings, reports, the CLI and the GUI read.
+//!
+//! Everything here is plain data. Maps that reach output are ordered (`BTreeMap`) and vectors are sorted by frame
+//! number, so the same capture and settings always serialise to the same bytes. Times are integer nanoseconds since
+//! the Unix epoch (`*_ts_nanos`); the capture's precision is kept in [`CaptureInfo::ts_precision_digits`] so output
+//! shows exactly the digits the capture has.
+
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+
+/// Version of the JSON contract described in `docs/json.md`. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// 1-based frame number, equal to Wireshark's "No." column.
+pub type FrameNo = u64;
+
+/// Transport a SIP message (or other application payload) travelled on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+    Ws,
+    Wss,
+    Sctp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::Ws => "ws",
+            Transport::Wss => "wss",
+            Transport::Sctp => "sctp",
+        }
+    }
+}
+
+/// Where a packet was seen on the wire, beyond its addresses: VLAN tags (outermost first) and how many tunnel
+/// layers (IP-in-IP, GRE, IPv6-in-IPv4, PPPoE does not count) were removed to reach the innermost IP header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Encapsulation {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vlan_ids: Vec<u16>,
+    #[serde(skip_serializing_if = "is_zero_u8")]
+    pub tunnel_depth: u8,
+}
+
+fn is_zero_u8(v: &u8) -> bool {
+    *v == 0
+}
+
+/// The layer at which something went wrong, for diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Capture,
+    Link,
+    Ip,
+    Defrag,
+    Udp,
+    Tcp,
+    Websocket,
+    Sctp,
+    Sip,
+    Sdp,
+    Rtp,
+    Analysis,
+}
+
+/// How serious a diagnostic is. `Warning` and `Error` make `earshot analyze` exit with 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagLevel {
+    /// Worth knowing, not a data problem (e.g. "snaplen cut 3 frames" is a warning, "non-IP frame" is info).
+    Info,
+    /// Some data could not be analysed fully; the result is still sound for the rest.
+    Warning,
+    /// Data was lost or the input is damaged.
+    Error,
+}
+
+/// A problem found in the input, with where it was found. Analysis continues after every diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// 1-based frame number, or `None` for file-level problems.
+    pub frame: Option<FrameNo>,
+    pub layer: Layer,
+    pub level: DiagLevel,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(frame: Option<FrameNo>, layer: Layer, level: DiagLevel, message: impl Into<String>) -> Self {
+        Diagnostic {
+            frame,
+            layer,
+            level,
+            message: message.into(),
+        }
+    }
+}
+
+/// A SIP URI or name-addr, reduced to what analysis needs. Every string is as found on the wire (attacker
+/// controlled: escape before showing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NameAddr {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The full URI, e.g. `sip:alice@example.com;transport=tcp`.
+    pub uri: String,
+    /// The user part of the URI (`alice`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The host part of the URI (`example.com`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The `tag` parameter (From/To).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// First line of a SIP message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StartLine {
+    Request { method: String, uri: String },
+    Response { code: u16, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CSeq {
+    pub seq: u32,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Via {
+    /// `UDP`, `TCP`, `TLS`, `WS`, `WSS`, `SCTP`, as written.
+    pub transport: String,
+    /// host[:port] as written.
+    pub sent_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rport: Option<String>,
+}
+
+/// Which header a digest credential or challenge came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthHeader {
+    WwwAuthenticate,
+    ProxyAuthenticate,
+    Authorization,
+    ProxyAuthorization,
+}
+
+/// A parsed `Authorization`/`Proxy-Authorization` (credentials) or `WWW-Authenticate`/`Proxy-Authenticate`
+/// (challenge) header. Parameters are kept in order as written, unquoted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthField {
+    pub header: AuthHeader,
+    /// `Digest`, `Basic`, ...
+    pub scheme: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthField {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Which parser understood a SIP message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SipParser {
+    /// `rsip` accepted the message.
+    Rsip,
+    /// `rsip` rejected it; the tolerant parser extracted the fields.
+    Tolerant,
+}
+
+/// A SIP message as decoded from bytes, before it is placed in a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SipMessage {
+    pub start: StartLine,
+    pub call_id: Option<String>,
+    pub from: Option<NameAddr>,
+    pub to: Option<NameAddr>,
+    pub cseq: Option<CSeq>,
+    pub via: Vec<Via>,
+    pub contact: Vec<NameAddr>,
+    pub user_agent: Option<String>,
+    pub server: Option<String>,
+    pub p_asserted_identity: Vec<NameAddr>,
+    pub auth: Vec<AuthField>,
+    pub content_type: Option<String>,
+    pub content_length: Option<usize>,
+    pub max_forwards: Option<u32>,
+    /// Every header as (name, value) in wire order, names as written (compact forms kept). Bounded by the parser.
+    pub headers: Vec<(String, String)>,
+    /// The body bytes (after the blank line), cut to Content-Length when present.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// The SDP body, when the content type is `application/sdp` (or a multipart part is) and it parsed.
+    pub sdp: Option<Sdp>,
+    pub parser: SipParser,
+    /// What the tolerant parser had to forgive (empty for clean messages).
+    pub warnings: Vec<String>,
+}
+
+impl SipMessage {
+    pub fn method(&self) -> Option<&str> {
+        match &self.start {
+            StartLine::Request { method, .. } => Some(method),
+            StartLine::Response { .. } => None,
+        }
+    }
+    pub fn status(&self) -> Option<u16> {
+        match &self.start {
+            StartLine::Request { .. } => None,
+            StartLine::Response { code, .. } => Some(*code),
+        }
+    }
+    pub fn is_request(&self) -> bool {
+        matches!(self.start, StartLine::Request { .. })
+    }
+}
+
+/// A session description (RFC 4566/8866).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Sdp {
+    /// `o=` line: username, session id, version, address.
+    pub origin: Option<SdpOrigin>,
+    pub session_name: Option<String>,
+    /// Session-level `c=` address.
+    pub connection: Option<IpAddr>,
+    /// Session-level direction attribute, if any (`sendrecv`, `sendonly`, `recvonly`, `inactive`).
+    pub direction: Option<String>,
+    pub media: Vec<SdpMedia>,
+    /// Session-level `a=fingerprint` values.
+    pub fingerprints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SdpOrigin {
+    pub username: String,
+    pub session_id: String,
+    pub version: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SdpMedia {
+    /// `audio`, `video`, `image`, `application`, ...
+    pub media: String,
+    pub port: u16,
+    /// `RTP/AVP`, `RTP/SAVP`, `UDP/TLS/RTP/SAVPF`, `udptl`, ...
+    pub proto: String,
+    /// Format list as written (payload type numbers for RTP, `t38` for udptl).
+    pub formats: Vec<String>,
+    /// Media-level `c=` address, else inherited from the session level by the consumer.
+    pub connection: Option<IpAddr>,
+    pub rtpmaps: Vec<RtpMap>,
+    /// `a=fmtp:` lines as (payload type, parameters).
+    pub fmtps: Vec<(u8, String)>,
+    pub direction: Option<String>,
+    /// `a=crypto:` lines (SDES).
+    pub crypto: Vec<SdpCrypto>,
+    /// Media-level `a=fingerprint:` values.
+    pub fingerprints: Vec<String>,
+    /// `a=rtcp:` port (and address) if present.
+    pub rtcp_port: Option<u16>,
+    pub rtcp_mux: bool,
+    pub ptime_ms: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RtpMap {
+    pub payload_type: u8,
+    pub encoding: String,
+    pub clock_rate_hz: u32,
+    pub channels: Option<u8>,
+}
+
+/// One `a=crypto` line: `tag suite key-params [session-params]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SdpCrypto {
+    pub tag: u32,
+    pub suite: String,
+    /// The key parameters as written, e.g. `inline:BASE64|2^20|1:4`. This is secret material.
+    pub key_params: String,
+}
+
+/// A SIP message placed in the capture: where and when it was seen, and what it said.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRecord {
+    /// Index of this message in [`Analysis::messages`].
+    pub index: usize,
+    /// The frame the message completed in (for TCP/fragments: the last segment/fragment, as Wireshark shows it).
+    pub frame: FrameNo,
+    /// Every frame that carried a part of the message, ascending (TCP segments, IP fragments).
+    pub frames: Vec<FrameNo>,
+    pub ts_nanos: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    pub encapsulation: Encapsulation,
+    /// A UDP retransmission of an earlier message (same Call-ID, CSeq, method/status, addresses), as TShark's
+    /// "resent" flag; it is listed but not counted twice in call state.
+    pub retransmission: bool,
+    /// Frame of the message this one repeats, when it is a retransmission.
+    pub retransmission_of: Option<FrameNo>,
+    pub message: SipMessage,
+    /// Size on the wire of the SIP message in bytes (headers and body).
+    pub size: usize,
+}
+
+/// State of an INVITE dialog (a call) at the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallState {
+    /// INVITE sent, no response yet.
+    Calling,
+    /// Provisional response (1xx) seen, no final.
+    Ringing,
+    /// 2xx answered; no BYE seen.
+    InCall,
+    /// Answered and ended with BYE.
+    Completed,
+    /// Cancelled by the caller before answer.
+    Cancelled,
+    /// Rejected with a final non-2xx (busy, declined, unavailable, ...).
+    Rejected,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Calling => "calling",
+            CallState::Ringing => "ringing",
+            CallState::InCall => "in-call",
+            CallState::Completed => "completed",
+            CallState::Cancelled => "cancelled",
+            CallState::Rejected => "rejected",
+        }
+    }
+}
+
+/// One SDP offer or answer seen in a call.
+#[derive(Debug, Clone, Serialize)]
+pub struct SdpExchange {
+    pub frame: FrameNo,
+    pub message_index: usize,
+    /// `offer` or `answer`.
+    pub role: &'static str,
+    /// The request or status that carried it (e.g. `INVITE`, `200`).
+    pub carried_by: String,
+    /// The media as negotiated: (media, address, port, proto, codecs).
+    pub media: Vec<SdpMediaSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SdpMediaSummary {
+    pub media: String,
+    pub address: Option<IpAddr>,
+    pub port: u16,
+    pub proto: String,
+    pub codecs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    pub crypto: bool,
+    pub fingerprint: bool,
+}
+
+/// A Call-ID's worth of SIP: an INVITE dialog (call) or non-INVITE traffic (REGISTER, OPTIONS, ...).
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub call_id: String,
+    /// `call` when the Call-ID carries an INVITE request, otherwise the first request's method lower-cased
+    /// (`register`, `options`, `subscribe`, `message`, ...), or `unknown` for responses only.
+    pub kind: String,
+    /// URI of the From header of the first request (the caller for calls).
+    pub from: Option<NameAddr>,
+    pub to: Option<NameAddr>,
+    /// P-Asserted-Identity of the initial INVITE, when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asserted_identity: Option<NameAddr>,
+    pub state: Option<CallState>,
+    pub answered: bool,
+    pub start_ts_nanos: i64,
+    pub end_ts_nanos: i64,
+    /// Time of the first 180/183 after the INVITE.
+    pub ringing_ts_nanos: Option<i64>,
+    /// Time of the 2xx to the initial INVITE.
+    pub answer_ts_nanos: Option<i64>,
+    /// Time the call ended (BYE, CANCEL, final failure).
+    pub ended_ts_nanos: Option<i64>,
+    /// Seconds from INVITE to first 180/183 or answer (post-dial delay).
+    pub setup_time_secs: Option<f64>,
+    /// Seconds from answer to BYE (or to the last message when no BYE was seen).
+    pub duration_secs: Option<f64>,
+    /// Why the call ended: `bye`, `cancel`, `404 Not Found`, ... or `none` when still up at capture end.
+    pub end_reason: Option<String>,
+    /// Who ended it: `caller`, `callee`, or `unknown`.
+    pub ended_by: Option<String>,
+    /// Final status of the initial INVITE transaction, if any.
+    pub final_status: Option<u16>,
+    pub user_agents: Vec<String>,
+    /// Payload format names agreed in SDP (answer formats when there was an answer, else offer).
+    pub codecs: Vec<String>,
+    pub transports: Vec<Transport>,
+    /// Signalling endpoints (IP:port) in order of appearance.
+    pub endpoints: Vec<SocketAddr>,
+    /// Distinct From/To tag pairs seen: more than one dialog per Call-ID means forking.
+    pub dialogs: usize,
+    pub sdp: Vec<SdpExchange>,
+    /// Message indices (into [`Analysis::messages`]) in frame order.
+    pub messages: Vec<usize>,
+    /// Frame numbers of the messages, ascending.
+    pub frames: Vec<FrameNo>,
+    pub retransmissions: usize,
+    pub methods: Vec<String>,
+}
+
+/// Facts about the capture file itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaptureInfo {
+    /// The file name as given (not canonicalised, so reports do not leak the analyst's directory layout).
+    pub file: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// `pcap`, `pcap-nsec`, `pcapng`, optionally with `+gzip`.
+    pub format: String,
+    pub packets: u64,
+    pub first_ts_nanos: Option<i64>,
+    pub last_ts_nanos: Option<i64>,
+    /// Digits after the second in timestamps: 6 (µs) or 9 (ns), from the file header / if_tsresol.
+    pub ts_precision_digits: u8,
+    /// Link-layer types by name (`ethernet`, `linux-sll`, ...), one per distinct type, ascending by number.
+    pub link_types: Vec<String>,
+    pub interfaces: usize,
+    /// Frames whose captured length was less than their original length.
+    pub truncated_frames: u64,
+}
+
+/// Counters for data the pipeline saw but did not use, so nothing is dropped silently.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counters {
+    pub frames: u64,
+    pub bytes: u64,
+    pub non_ip_frames: u64,
+    pub malformed_frames: u64,
+    pub ip_fragments: u64,
+    pub reassembled_datagrams: u64,
+    pub incomplete_datagrams: u64,
+    pub udp_packets: u64,
+    pub tcp_segments: u64,
+    pub sctp_packets: u64,
+    pub other_ip_packets: u64,
+    pub tcp_retransmitted_segments: u64,
+    pub tcp_bytes_skipped: u64,
+    pub websocket_frames: u64,
+    pub tls_records: u64,
+    pub sip_parse_failures: u64,
+    pub sip_tolerant_parses: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub packets: u64,
+    /// Every SIP message decoded, retransmissions included (TShark's "Number of SIP messages").
+    pub sip_messages: u64,
+    pub sip_retransmissions: u64,
+    pub call_ids: u64,
+    /// Call-IDs that carry an INVITE request.
+    pub invite_dialogs: u64,
+    /// Of those, Call-IDs where a 2xx answered an INVITE.
+    pub answered_calls: u64,
+    pub rtp_streams: u64,
+    pub findings: u64,
+    pub diagnostics: u64,
+}
+
+/// The whole analysis of a capture.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Analysis {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub capture: CaptureInfo,
+    pub summary: Summary,
+    pub counters: Counters,
+    pub calls: Vec<Call>,
+    pub messages: Vec<MessageRecord>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many diagnostics were not stored because the cap was reached (they are still counted here).
+    pub diagnostics_dropped: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}

@@ -1,0 +1,5 @@
+//! Pipeline (stub).
+pub struct AnalyzeOptions;
+pub struct Analyzer;
+pub struct Progress;
+pub fn analyze_file() {}
