@@ -1,1 +1,41 @@
-fn main() {}
+//! `earshot`: the desktop app (coming with the GUI work) and the headless subcommands over `earshot-core`.
+
+mod analyze;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "earshot",
+    version,
+    about = "Forensic analyzer for VoIP packet captures"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse a capture: print a summary and the call table; optionally write JSON and CSV.
+    ///
+    /// Exit codes: 0 analysis finished cleanly; 1 analysis finished but found diagnostics worth attention
+    /// (warnings or errors: damaged frames, truncated file, unparseable SIP, limits hit); 2 unusable input
+    /// (missing file, not a capture, unreadable header) or an output that could not be written.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Analyze(args)) => analyze::run(&args),
+        None => {
+            eprintln!(
+                "earshot: the desktop app is not built yet; use `earshot analyze FILE` (see `earshot --help`)"
+            );
+            ExitCode::from(2)
+        }
+    }
+}

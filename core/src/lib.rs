@@ -17,4 +17,4 @@ pub mod transport;
 
 pub use error::CaptureError;
 pub use model::Analysis;
-pub use pipeline::{analyze_file, AnalyzeOptions, Analyzer, Progress};
+pub use pipeline::{AnalyzeOptions, Analyzer, Progress, analyze_file};

@@ -94,7 +94,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(frame: Option<FrameNo>, layer: Layer, level: DiagLevel, message: impl Into<String>) -> Self {
+    pub fn new(
+        frame: Option<FrameNo>,
+        layer: Layer,
+        level: DiagLevel,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             frame,
             layer,
@@ -406,8 +411,10 @@ pub struct Call {
     pub answer_ts_nanos: Option<i64>,
     /// Time the call ended (BYE, CANCEL, final failure).
     pub ended_ts_nanos: Option<i64>,
-    /// Seconds from INVITE to first 180/183 or answer (post-dial delay).
+    /// Seconds from the initial INVITE to its 2xx answer (Wireshark's "setup time").
     pub setup_time_secs: Option<f64>,
+    /// Seconds from the initial INVITE to the first 180/183 (or the answer when there was no ringing).
+    pub post_dial_delay_secs: Option<f64>,
     /// Seconds from answer to BYE (or to the last message when no BYE was seen).
     pub duration_secs: Option<f64>,
     /// Why the call ended: `bye`, `cancel`, `404 Not Found`, ... or `none` when still up at capture end.

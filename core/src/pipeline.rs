@@ -1,5 +1,693 @@
-//! Pipeline (stub).
-pub struct AnalyzeOptions;
-pub struct Analyzer;
-pub struct Progress;
-pub fn analyze_file() {}
+//! The pipeline: drives capture → net → defrag → transport → sip → calls and assembles the [`Analysis`].
+//!
+//! Parallel design: frames are read sequentially (cheap: slicing a memory map) into batches; each batch is decoded
+//! in parallel with rayon (link layer, tunnels, IP, UDP/TCP headers, and SIP parsing of UDP payloads — the costly
+//! part); results come back in frame order (`par_iter().map().collect()` keeps order) and are merged sequentially
+//! by frame number through the stateful stages (defragmentation, TCP/SCTP reassembly, retransmission detection,
+//! dialogs). Same input → same output, whatever the thread count. [`Analyzer`] is the incremental form (feed
+//! frames, read a snapshot) used for live capture and for showing calls while a file loads.
+//! May import every lower stage and `model`.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::calls::{CallLimits, CallTracker};
+use crate::capture::{CaptureFile, RawFrame};
+use crate::error::CaptureError;
+use crate::model::{
+    Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
+    MessageRecord, SCHEMA_VERSION, SipMessage, Summary, ToolInfo, Transport,
+};
+use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
+use crate::net::{self, L4, NetOutcome, NetPacket};
+use crate::sip::{self, SipError, SipLimits};
+use crate::transport::sctp::SctpReassembler;
+use crate::transport::tcp::{TcpLimits, TcpReassembler};
+use crate::transport::{self, AppMessage};
+
+/// Every cap that bounds memory, in one place (documented in ARCHITECTURE.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub defrag: DefragLimits,
+    pub tcp: TcpLimits,
+    pub sip: SipLimits,
+    pub calls: CallLimits,
+    /// Diagnostics stored; further ones are counted in `diagnostics_dropped`.
+    pub max_diagnostics: usize,
+    /// SIP messages stored with their parsed fields; further ones are counted but not stored.
+    pub max_messages: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            defrag: DefragLimits::default(),
+            tcp: TcpLimits::default(),
+            sip: SipLimits::default(),
+            calls: CallLimits::default(),
+            max_diagnostics: 10_000,
+            max_messages: 5_000_000,
+        }
+    }
+}
+
+/// Settings of one analysis run.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Worker threads for the parallel stage; `None` = one per core.
+    pub threads: Option<usize>,
+    /// Frames decoded per parallel batch.
+    pub batch_frames: usize,
+    pub limits: Limits,
+    /// Set to true from another thread to stop; `analyze_file` then returns [`CaptureError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            threads: None,
+            batch_frames: 4096,
+            limits: Limits::default(),
+            cancel: None,
+        }
+    }
+}
+
+/// Progress of a file analysis, reported after each batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub frames: u64,
+    pub sip_messages: u64,
+    pub calls: u64,
+}
+
+/// What the parallel stage produces for one frame.
+struct Decoded<'a> {
+    outcome: NetOutcome<'a>,
+    /// SIP parsed in parallel from a UDP payload that starts like SIP.
+    sip: Option<Result<SipMessage, SipError>>,
+}
+
+fn decode_borrowed<'a>(frame: &'a RawFrame<'_>, sip_limits: &SipLimits) -> Decoded<'a> {
+    let outcome = net::decode_frame(frame.link_type, &frame.data);
+    let sip = match &outcome {
+        NetOutcome::Packet(NetPacket {
+            l4: L4::Udp { payload, .. },
+            ..
+        }) if transport::starts_like_sip(payload) => Some(sip::parse_message(payload, sip_limits)),
+        _ => None,
+    };
+    Decoded { outcome, sip }
+}
+
+/// The incremental analyzer: feed frames in capture order, read the analysis at any time.
+pub struct Analyzer {
+    opts: AnalyzeOptions,
+    pool: Option<rayon::ThreadPool>,
+    counters: Counters,
+    defrag: Defragmenter,
+    tcp: TcpReassembler,
+    sctp: SctpReassembler,
+    calls: CallTracker,
+    messages: Vec<MessageRecord>,
+    messages_not_stored: u64,
+    sip_total: u64,
+    retransmissions: u64,
+    diagnostics: Vec<Diagnostic>,
+    diagnostics_dropped: u64,
+    link_types: BTreeSet<u32>,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    truncated_frames: u64,
+    app_buf: Vec<AppMessage>,
+}
+
+impl Analyzer {
+    pub fn new(opts: AnalyzeOptions) -> Self {
+        let pool = opts.threads.and_then(|n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .thread_name(|i| format!("earshot-decode-{i}"))
+                .build()
+                .ok()
+        });
+        Analyzer {
+            defrag: Defragmenter::new(opts.limits.defrag.clone()),
+            tcp: TcpReassembler::new(opts.limits.tcp.clone()),
+            sctp: SctpReassembler::default(),
+            calls: CallTracker::new(opts.limits.calls.clone()),
+            opts,
+            pool,
+            counters: Counters::default(),
+            messages: Vec::new(),
+            messages_not_stored: 0,
+            sip_total: 0,
+            retransmissions: 0,
+            diagnostics: Vec::new(),
+            diagnostics_dropped: 0,
+            link_types: BTreeSet::new(),
+            first_ts: None,
+            last_ts: None,
+            truncated_frames: 0,
+            app_buf: Vec::new(),
+        }
+    }
+
+    /// Feed a batch of frames (in capture order). Decoding runs in parallel; merging is sequential.
+    pub fn push_frames(&mut self, frames: &[RawFrame<'_>]) {
+        let sip_limits = self.opts.limits.sip.clone();
+        let run = || -> Vec<Decoded<'_>> {
+            frames
+                .par_iter()
+                .with_min_len(64)
+                .map(|f| decode_borrowed(f, &sip_limits))
+                .collect()
+        };
+        let decoded = match &self.pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        };
+        for (frame, d) in frames.iter().zip(decoded) {
+            self.merge(frame, d);
+        }
+    }
+
+    /// Feed one frame (live capture).
+    pub fn push_frame(&mut self, frame: &RawFrame<'_>) {
+        let d = decode_borrowed(frame, &self.opts.limits.sip);
+        self.merge(frame, d);
+    }
+
+    /// Add diagnostics found outside the analyzer (e.g. by the capture reader).
+    pub fn add_diagnostics(&mut self, diags: impl IntoIterator<Item = Diagnostic>) {
+        for d in diags {
+            self.diag(d);
+        }
+    }
+
+    fn diag(&mut self, d: Diagnostic) {
+        if self.diagnostics.len() < self.opts.limits.max_diagnostics {
+            self.diagnostics.push(d);
+        } else {
+            self.diagnostics_dropped += 1;
+        }
+    }
+
+    fn take_diags(&mut self, diags: Vec<Diagnostic>) {
+        for d in diags {
+            self.diag(d);
+        }
+    }
+
+    pub fn frames_seen(&self) -> u64 {
+        self.counters.frames
+    }
+
+    pub fn sip_messages_seen(&self) -> u64 {
+        self.sip_total
+    }
+
+    pub fn calls_seen(&self) -> usize {
+        self.calls.len()
+    }
+
+    fn merge(&mut self, frame: &RawFrame<'_>, d: Decoded<'_>) {
+        self.counters.frames += 1;
+        self.counters.bytes += frame.data.len() as u64;
+        if (frame.data.len() as u64) < u64::from(frame.orig_len) {
+            self.truncated_frames += 1;
+        }
+        self.link_types.insert(frame.link_type);
+        self.first_ts = Some(
+            self.first_ts
+                .map_or(frame.ts_nanos, |t| t.min(frame.ts_nanos)),
+        );
+        self.last_ts = Some(
+            self.last_ts
+                .map_or(frame.ts_nanos, |t| t.max(frame.ts_nanos)),
+        );
+        match d.outcome {
+            NetOutcome::NotIp(_) => self.counters.non_ip_frames += 1,
+            NetOutcome::Malformed(m) => {
+                self.counters.malformed_frames += 1;
+                let cut = if (frame.data.len() as u64) < u64::from(frame.orig_len) {
+                    " (frame was cut by the capture's snapshot length)"
+                } else {
+                    ""
+                };
+                self.diag(Diagnostic::new(
+                    Some(frame.number),
+                    Layer::Link,
+                    DiagLevel::Warning,
+                    format!("{m}{cut}"),
+                ));
+            }
+            NetOutcome::Packet(p) => {
+                self.handle_packet(frame.number, frame.ts_nanos, p, d.sip, None, 0);
+            }
+        }
+    }
+
+    fn handle_packet(
+        &mut self,
+        frame_no: FrameNo,
+        ts: i64,
+        p: NetPacket<'_>,
+        pre_parsed: Option<Result<SipMessage, SipError>>,
+        frames: Option<Vec<FrameNo>>,
+        depth: u8,
+    ) {
+        let NetPacket {
+            encapsulation,
+            src,
+            dst,
+            l4,
+        } = p;
+        match l4 {
+            L4::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
+                self.counters.udp_packets += 1;
+                let parsed = match pre_parsed {
+                    Some(r) => Some(r),
+                    None if transport::starts_like_sip(&payload) => {
+                        Some(sip::parse_message(&payload, &self.opts.limits.sip))
+                    }
+                    None => None,
+                };
+                if let Some(parsed) = parsed {
+                    let s = SocketAddr::new(src, src_port);
+                    let d = SocketAddr::new(dst, dst_port);
+                    let frames = frames.unwrap_or_else(|| vec![frame_no]);
+                    self.record_sip(
+                        frame_no,
+                        ts,
+                        frames,
+                        s,
+                        d,
+                        Transport::Udp,
+                        encapsulation,
+                        parsed,
+                        payload.len(),
+                    );
+                }
+            }
+            L4::Tcp(seg) => {
+                self.counters.tcp_segments += 1;
+                let s = SocketAddr::new(src, seg.src_port);
+                let d = SocketAddr::new(dst, seg.dst_port);
+                let mut out = std::mem::take(&mut self.app_buf);
+                let mut diags = Vec::new();
+                self.tcp
+                    .push(frame_no, ts, s, d, &seg, &mut out, &mut diags);
+                self.take_diags(diags);
+                self.emit_app_messages(&mut out, &encapsulation);
+                self.app_buf = out;
+            }
+            L4::Sctp {
+                src_port,
+                dst_port,
+                chunks,
+            } => {
+                self.counters.sctp_packets += 1;
+                let s = SocketAddr::new(src, src_port);
+                let d = SocketAddr::new(dst, dst_port);
+                let mut out = std::mem::take(&mut self.app_buf);
+                let mut diags = Vec::new();
+                self.sctp
+                    .push(frame_no, ts, s, d, &chunks, &mut out, &mut diags);
+                self.take_diags(diags);
+                self.emit_app_messages(&mut out, &encapsulation);
+                self.app_buf = out;
+            }
+            L4::Fragment(f) => {
+                self.counters.ip_fragments += 1;
+                let mut diags = Vec::new();
+                let outcome = self.defrag.push(frame_no, ts, src, dst, &f, &mut diags);
+                self.take_diags(diags);
+                if let DefragOutcome::Complete(r) = outcome {
+                    self.counters.reassembled_datagrams += 1;
+                    if depth >= 4 {
+                        self.diag(Diagnostic::new(
+                            Some(frame_no),
+                            Layer::Defrag,
+                            DiagLevel::Warning,
+                            "fragments nested more than 4 levels deep; inner datagram skipped",
+                        ));
+                        return;
+                    }
+                    match net::decode_ip_payload(encapsulation, src, dst, r.protocol, &r.payload) {
+                        NetOutcome::Packet(inner) => self.handle_packet(
+                            frame_no,
+                            ts,
+                            inner,
+                            None,
+                            Some(r.frames.clone()),
+                            depth + 1,
+                        ),
+                        NetOutcome::NotIp(_) => self.counters.non_ip_frames += 1,
+                        NetOutcome::Malformed(m) => {
+                            self.counters.malformed_frames += 1;
+                            self.diag(Diagnostic::new(
+                                Some(frame_no),
+                                Layer::Defrag,
+                                DiagLevel::Warning,
+                                format!("reassembled datagram: {m}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            L4::Other { .. } => self.counters.other_ip_packets += 1,
+        }
+    }
+
+    fn emit_app_messages(&mut self, out: &mut Vec<AppMessage>, encapsulation: &Encapsulation) {
+        for m in out.drain(..) {
+            let parsed = sip::parse_message(&m.data, &self.opts.limits.sip);
+            self.record_sip(
+                m.frame,
+                m.ts_nanos,
+                m.frames,
+                m.src,
+                m.dst,
+                m.transport,
+                encapsulation.clone(),
+                parsed,
+                m.data.len(),
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_sip(
+        &mut self,
+        frame: FrameNo,
+        ts: i64,
+        frames: Vec<FrameNo>,
+        src: SocketAddr,
+        dst: SocketAddr,
+        transport: Transport,
+        encapsulation: Encapsulation,
+        parsed: Result<SipMessage, SipError>,
+        size: usize,
+    ) {
+        let message = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                self.counters.sip_parse_failures += 1;
+                self.diag(Diagnostic::new(
+                    Some(frame),
+                    Layer::Sip,
+                    DiagLevel::Warning,
+                    format!(
+                        "{e} ({} bytes from {src} to {dst} over {})",
+                        size,
+                        transport.as_str()
+                    ),
+                ));
+                return;
+            }
+        };
+        if message.parser == crate::model::SipParser::Tolerant {
+            self.counters.sip_tolerant_parses += 1;
+        }
+        self.sip_total += 1;
+        let mut rec = MessageRecord {
+            index: self.messages.len(),
+            frame,
+            frames,
+            ts_nanos: ts,
+            src,
+            dst,
+            transport,
+            encapsulation,
+            retransmission: false,
+            retransmission_of: None,
+            message,
+            size,
+        };
+        let mut diags = Vec::new();
+        if let Some(orig) = self.calls.check_resend(&rec, &mut diags) {
+            rec.retransmission = true;
+            rec.retransmission_of = Some(orig);
+            self.retransmissions += 1;
+        }
+        if self.messages.len() >= self.opts.limits.max_messages {
+            self.messages_not_stored += 1;
+            if self.messages_not_stored == 1 {
+                diags.push(Diagnostic::new(
+                    Some(frame),
+                    Layer::Analysis,
+                    DiagLevel::Warning,
+                    format!(
+                        "analysis limited: more than {} SIP messages; further messages are counted but not stored",
+                        self.opts.limits.max_messages
+                    ),
+                ));
+            }
+        } else {
+            self.calls.add(&rec, &mut diags);
+            self.messages.push(rec);
+        }
+        self.take_diags(diags);
+    }
+
+    fn fill_counters(&self) -> Counters {
+        let mut c = self.counters.clone();
+        c.tcp_retransmitted_segments = self.tcp.stats.retransmitted_segments;
+        c.tcp_bytes_skipped = self.tcp.stats.bytes_skipped;
+        c.websocket_frames = self.tcp.stats.websocket_frames;
+        c.tls_records = self.tcp.stats.tls_records;
+        c
+    }
+
+    fn build(&self, mut capture: CaptureInfo, extra_diags: Vec<Diagnostic>) -> Analysis {
+        let calls = self.calls.calls();
+        let mut diagnostics = self.diagnostics.clone();
+        let mut dropped = self.diagnostics_dropped;
+        for d in extra_diags {
+            if diagnostics.len() < self.opts.limits.max_diagnostics {
+                diagnostics.push(d);
+            } else {
+                dropped += 1;
+            }
+        }
+        // Deterministic order: by frame (file-level first), then as found.
+        diagnostics.sort_by_key(|d| d.frame.unwrap_or(0));
+        capture.packets = self.counters.frames;
+        capture.first_ts_nanos = self.first_ts;
+        capture.last_ts_nanos = self.last_ts;
+        capture.truncated_frames = self.truncated_frames;
+        if capture.link_types.is_empty() {
+            capture.link_types = self
+                .link_types
+                .iter()
+                .map(|l| net::link_type_name(*l))
+                .collect();
+        }
+        let summary = Summary {
+            packets: self.counters.frames,
+            sip_messages: self.sip_total,
+            sip_retransmissions: self.retransmissions,
+            call_ids: calls.len() as u64,
+            invite_dialogs: calls.iter().filter(|c| c.kind == "call").count() as u64,
+            answered_calls: calls
+                .iter()
+                .filter(|c| c.kind == "call" && c.answered)
+                .count() as u64,
+            rtp_streams: 0,
+            findings: 0,
+            diagnostics: diagnostics.len() as u64 + dropped,
+        };
+        Analysis {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "earshot".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            capture,
+            summary,
+            counters: self.fill_counters(),
+            calls,
+            messages: self.messages.clone(),
+            diagnostics,
+            diagnostics_dropped: dropped,
+        }
+    }
+
+    /// The analysis as it stands (for live views). Reassembly state still pending is not reported.
+    pub fn snapshot(&self, capture: CaptureInfo) -> Analysis {
+        self.build(capture, Vec::new())
+    }
+
+    /// End of input: flush reassembly state (reporting what stayed incomplete) and build the analysis.
+    pub fn finish(mut self, capture: CaptureInfo) -> Analysis {
+        let mut diags = Vec::new();
+        self.counters.incomplete_datagrams += self.defrag.finish(&mut diags);
+        self.tcp.finish(&mut diags);
+        if self.messages_not_stored > 0 {
+            diags.push(Diagnostic::new(
+                None,
+                Layer::Analysis,
+                DiagLevel::Warning,
+                format!(
+                    "{} SIP messages were counted but not stored (cap reached)",
+                    self.messages_not_stored
+                ),
+            ));
+        }
+        if self.calls.untracked_messages > 0 {
+            diags.push(Diagnostic::new(
+                None,
+                Layer::Analysis,
+                DiagLevel::Warning,
+                format!(
+                    "{} SIP messages were not grouped into calls (Call-ID cap reached)",
+                    self.calls.untracked_messages
+                ),
+            ));
+        }
+        self.build(capture, diags)
+    }
+}
+
+/// Analyse a capture file. `progress` is called after every batch.
+pub fn analyze_file(
+    path: &Path,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Analysis, CaptureError> {
+    let file = CaptureFile::open(path)?;
+    let mut reader = file.frames()?;
+    let bytes_total = reader.total();
+    let batch = opts.batch_frames.max(1);
+    let cancel = opts.cancel.clone();
+    let is_cancelled = || cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+
+    // The SHA-256 of the file as stored (compressed bytes for gzip input) is computed on its own thread while the
+    // frames are analysed: one pass over the data, no second read.
+    let hash_source: &[u8] = file.stored_bytes();
+    let (analysis, sha) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| {
+            let mut h = Sha256::new();
+            for chunk in hash_source.chunks(1 << 20) {
+                h.update(chunk);
+            }
+            h.finalize()
+        });
+        let mut analyzer = Analyzer::new(opts.clone());
+        let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
+        loop {
+            frames.clear();
+            while frames.len() < batch {
+                match reader.next_frame() {
+                    Some(f) => frames.push(f),
+                    None => break,
+                }
+            }
+            if frames.is_empty() {
+                break;
+            }
+            analyzer.push_frames(&frames);
+            analyzer.add_diagnostics(reader.diagnostics.drain(..));
+            progress(&Progress {
+                bytes_done: reader.offset(),
+                bytes_total,
+                frames: analyzer.frames_seen(),
+                sip_messages: analyzer.sip_messages_seen(),
+                calls: analyzer.calls_seen() as u64,
+            });
+            if is_cancelled() {
+                return (Err(()), hasher.join().ok());
+            }
+        }
+        analyzer.add_diagnostics(reader.diagnostics.drain(..));
+        let capture = CaptureInfo {
+            file: path.to_string_lossy().into_owned(),
+            size_bytes: file.file_size,
+            sha256: String::new(),
+            format: if file.gzip {
+                format!("{}+gzip", reader.format_name)
+            } else {
+                reader.format_name.to_string()
+            },
+            packets: 0,
+            first_ts_nanos: None,
+            last_ts_nanos: None,
+            ts_precision_digits: reader.ts_precision_digits,
+            link_types: {
+                let mut l = reader.link_types.clone();
+                l.sort_unstable();
+                l.iter().map(|t| net::link_type_name(*t)).collect()
+            },
+            interfaces: reader.interfaces_seen,
+            truncated_frames: 0,
+        };
+        if analyzer.frames_seen() == 0 {
+            analyzer.add_diagnostics([Diagnostic::new(
+                None,
+                Layer::Capture,
+                DiagLevel::Info,
+                "the capture holds no packets",
+            )]);
+        }
+        (Ok(analyzer.finish(capture)), hasher.join().ok())
+    });
+    let Ok(mut analysis) = analysis else {
+        return Err(CaptureError::Cancelled {
+            path: path.to_path_buf(),
+        });
+    };
+    let digest = sha.unwrap_or_else(|| Sha256::digest(file.stored_bytes()));
+    analysis.capture.sha256 = hex(&digest);
+    Ok(analysis)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Analyse capture bytes held in memory (tests, generated captures).
+pub fn analyze_bytes(
+    name: &str,
+    data: Vec<u8>,
+    opts: &AnalyzeOptions,
+) -> Result<Analysis, CaptureError> {
+    let file = CaptureFile::from_bytes(name, data);
+    let mut reader = file.frames()?;
+    let mut analyzer = Analyzer::new(opts.clone());
+    let mut frames = Vec::new();
+    while let Some(f) = reader.next_frame() {
+        frames.push(f);
+    }
+    analyzer.push_frames(&frames);
+    analyzer.add_diagnostics(reader.diagnostics.drain(..));
+    let digest = Sha256::digest(file.stored_bytes());
+    let capture = CaptureInfo {
+        file: name.to_string(),
+        size_bytes: file.file_size,
+        sha256: hex(&digest),
+        format: reader.format_name.to_string(),
+        ts_precision_digits: reader.ts_precision_digits,
+        interfaces: reader.interfaces_seen,
+        ..Default::default()
+    };
+    Ok(analyzer.finish(capture))
+}

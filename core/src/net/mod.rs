@@ -83,7 +83,9 @@ pub enum L4<'a> {
     /// An IP fragment: the pipeline reassembles it and then calls [`decode_ip_payload`] on the result.
     Fragment(Fragment<'a>),
     /// Any other protocol (ICMP, ESP, ...), counted and skipped.
-    Other { protocol: u8 },
+    Other {
+        protocol: u8,
+    },
 }
 
 /// An IP packet (the innermost one, after tunnels) with its transport layer.

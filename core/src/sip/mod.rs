@@ -35,5 +35,7 @@ pub enum SipError {
 /// Parse one SIP message (exactly one: framing is the transport's job).
 pub fn parse_message(data: &[u8], limits: &SipLimits) -> Result<SipMessage, SipError> {
     let _ = (data, limits);
-    Err(SipError::Malformed("sip::parse_message not implemented".into()))
+    Err(SipError::Malformed(
+        "sip::parse_message not implemented".into(),
+    ))
 }

@@ -1,0 +1,249 @@
+//! `earshot analyze FILE`: headless analysis with a terminal summary, JSON and CSV output.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use earshot_core::model::{Analysis, DiagLevel};
+use earshot_core::report::{csv as csv_report, json, terminal_safe};
+use earshot_core::time::format_utc;
+use earshot_core::{AnalyzeOptions, CaptureError, analyze_file};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Capture file (pcap, pcapng, optionally gzip-compressed).
+    pub file: PathBuf,
+    /// Write the full analysis as JSON to this path (`-` for standard output; the summary then goes to stderr).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write calls.csv and messages.csv into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+    /// Worker threads for decoding (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Do not print the summary and call table.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Rows of the call table to print (0 = all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_rows: usize,
+}
+
+pub fn run(args: &AnalyzeArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("earshot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
+    let opts = AnalyzeOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let mut bar: Option<ProgressBar> = None;
+    let show_progress = std::io::stderr().is_terminal() && !args.quiet;
+    let analysis = analyze_file(&args.file, &opts, &mut |p| {
+        if !show_progress {
+            return;
+        }
+        // Only files that take more than a moment get a progress bar.
+        if bar.is_none() && started.elapsed() > Duration::from_millis(400) {
+            let b =
+                ProgressBar::with_draw_target(Some(p.bytes_total), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar = Some(b);
+        }
+        if let Some(b) = &bar {
+            b.set_position(p.bytes_done);
+            b.set_message(format!(
+                "{} frames, {} SIP, {} Call-IDs",
+                p.frames, p.sip_messages, p.calls
+            ));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let analysis = match analysis {
+        Ok(a) => a,
+        Err(e @ (CaptureError::Open { .. } | CaptureError::Read { .. })) => {
+            return Err(anyhow::Error::new(e));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
+    };
+    let elapsed = started.elapsed();
+
+    let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    if let Some(path) = &args.json {
+        if json_to_stdout {
+            json::write_json(&analysis, std::io::stdout().lock())
+                .context("writing JSON to standard output")?;
+        } else {
+            let f = File::create(path)
+                .with_context(|| format!("cannot create JSON output {}", path.display()))?;
+            json::write_json(&analysis, BufWriter::new(f))
+                .with_context(|| format!("writing JSON to {}", path.display()))?;
+        }
+    }
+    if let Some(dir) = &args.csv {
+        csv_report::write_csv_dir(&analysis, dir)?;
+    }
+    if !args.quiet {
+        let text = render_summary(&analysis, args.max_rows, elapsed);
+        if json_to_stdout {
+            eprint!("{text}");
+        } else {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an analysis failure.
+            let _ = out.write_all(text.as_bytes());
+        }
+    }
+    let attention = analysis
+        .diagnostics
+        .iter()
+        .any(|d| d.level >= DiagLevel::Warning);
+    Ok(if attention {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The terminal summary: capture facts, counts, the call table and the first diagnostics.
+pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let c = &a.capture;
+    let digits = c.ts_precision_digits;
+    let _ = writeln!(s, "File      {}", terminal_safe(&c.file, 200));
+    let _ = writeln!(s, "SHA-256   {}", c.sha256);
+    let _ = writeln!(
+        s,
+        "Format    {} ({}), {} bytes, {} interface(s)",
+        c.format,
+        c.link_types.join(", "),
+        c.size_bytes,
+        c.interfaces
+    );
+    if let (Some(f), Some(l)) = (c.first_ts_nanos, c.last_ts_nanos) {
+        let _ = writeln!(
+            s,
+            "Time      {} .. {} (UTC)",
+            format_utc(f, digits),
+            format_utc(l, digits)
+        );
+    }
+    let m = &a.summary;
+    let _ = writeln!(
+        s,
+        "Packets   {}   SIP messages {} ({} retransmitted)   Call-IDs {}   calls {} ({} answered)",
+        m.packets,
+        m.sip_messages,
+        m.sip_retransmissions,
+        m.call_ids,
+        m.invite_dialogs,
+        m.answered_calls
+    );
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        s,
+        "Analysed  in {:.3} s ({:.1} MB/s)",
+        secs,
+        c.size_bytes as f64 / 1e6 / secs
+    );
+    let _ = writeln!(s);
+    let calls: Vec<_> = a.calls.iter().collect();
+    if !calls.is_empty() {
+        let _ = writeln!(
+            s,
+            "{:<24} {:<9} {:<10} {:<24} {:<24} {:>8} {:<16} Call-ID",
+            "start (UTC)", "kind", "state", "from", "to", "dur s", "end"
+        );
+        let shown = if max_rows == 0 {
+            calls.len()
+        } else {
+            max_rows.min(calls.len())
+        };
+        for call in calls.iter().take(shown) {
+            let user = |n: &Option<earshot_core::model::NameAddr>| {
+                n.as_ref()
+                    .map(|n| n.user.clone().unwrap_or_else(|| n.uri.clone()))
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(
+                s,
+                "{:<24} {:<9} {:<10} {:<24} {:<24} {:>8} {:<16} {}",
+                format_utc(call.start_ts_nanos, 3),
+                terminal_safe(&call.kind, 9),
+                call.state.map(|st| st.as_str()).unwrap_or("-"),
+                terminal_safe(&user(&call.from), 24),
+                terminal_safe(&user(&call.to), 24),
+                call.duration_secs
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                terminal_safe(call.end_reason.as_deref().unwrap_or("-"), 16),
+                terminal_safe(&call.call_id, 80),
+            );
+        }
+        if shown < calls.len() {
+            let _ = writeln!(
+                s,
+                "... {} more (use --max-rows 0 or --json)",
+                calls.len() - shown
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let worth = a
+        .diagnostics
+        .iter()
+        .filter(|d| d.level >= DiagLevel::Warning)
+        .count();
+    let _ = writeln!(
+        s,
+        "Diagnostics {} ({} worth attention{})",
+        a.summary.diagnostics,
+        worth,
+        if a.diagnostics_dropped > 0 {
+            format!(", {} not stored", a.diagnostics_dropped)
+        } else {
+            String::new()
+        }
+    );
+    for d in a
+        .diagnostics
+        .iter()
+        .filter(|d| d.level >= DiagLevel::Warning)
+        .take(10)
+    {
+        let frame = d
+            .frame
+            .map(|f| format!("frame {f}"))
+            .unwrap_or_else(|| "file".into());
+        let _ = writeln!(
+            s,
+            "  {:?} {} [{:?}]: {}",
+            d.level,
+            frame,
+            d.layer,
+            terminal_safe(&d.message, 200)
+        );
+    }
+    s
+}

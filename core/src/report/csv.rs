@@ -1,0 +1,225 @@
+//! CSV exports (RFC 4180 quoting by the `csv` crate, UTC ISO 8601 times). Every text cell that came from the
+//! capture goes through [`safe_cell`] so that a spreadsheet shows it as text, never as a formula.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::model::{Analysis, NameAddr};
+use crate::report::json::message_summary;
+use crate::time::format_utc;
+
+/// Neutralise spreadsheet formula injection: a cell starting with `=`, `+`, `-`, `@`, TAB or CR gets a leading
+/// apostrophe (OWASP's recommendation), so `=cmd|' /C calc'!A0` is shown as text.
+pub fn safe_cell(s: &str) -> String {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
+fn opt(s: Option<&str>) -> String {
+    s.map(safe_cell).unwrap_or_default()
+}
+
+fn name_uri(n: &Option<NameAddr>) -> String {
+    opt(n.as_ref().map(|n| n.uri.as_str()))
+}
+
+fn name_user(n: &Option<NameAddr>) -> String {
+    opt(n.as_ref().and_then(|n| n.user.as_deref()))
+}
+
+fn num<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.6}")).unwrap_or_default()
+}
+
+/// Errors while writing CSV files.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+}
+
+/// Write `calls.csv` to any writer.
+pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let digits = a.capture.ts_precision_digits;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "call_id",
+        "kind",
+        "start_ts",
+        "from",
+        "from_user",
+        "to",
+        "to_user",
+        "asserted_identity",
+        "state",
+        "answered",
+        "setup_time_secs",
+        "post_dial_delay_secs",
+        "duration_secs",
+        "end_reason",
+        "ended_by",
+        "final_status",
+        "user_agents",
+        "codecs",
+        "transports",
+        "messages",
+        "retransmissions",
+        "first_frame",
+        "last_frame",
+    ])?;
+    for c in &a.calls {
+        w.write_record([
+            safe_cell(&c.call_id),
+            c.kind.clone(),
+            format_utc(c.start_ts_nanos, digits),
+            name_uri(&c.from),
+            name_user(&c.from),
+            name_uri(&c.to),
+            name_user(&c.to),
+            name_uri(&c.asserted_identity),
+            c.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            c.answered.to_string(),
+            secs(c.setup_time_secs),
+            secs(c.post_dial_delay_secs),
+            secs(c.duration_secs),
+            opt(c.end_reason.as_deref()),
+            opt(c.ended_by.as_deref()),
+            num(c.final_status),
+            safe_cell(&c.user_agents.join(" | ")),
+            safe_cell(&c.codecs.join(" ")),
+            c.transports
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            c.messages.len().to_string(),
+            c.retransmissions.to_string(),
+            num(c.frames.first()),
+            num(c.frames.last()),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `messages.csv` to any writer.
+pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let digits = a.capture.ts_precision_digits;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "frame",
+        "ts",
+        "src",
+        "dst",
+        "transport",
+        "vlan_ids",
+        "tunnel_depth",
+        "summary",
+        "request_uri",
+        "call_id",
+        "cseq",
+        "from",
+        "to",
+        "user_agent",
+        "retransmission",
+        "size",
+        "parser",
+    ])?;
+    for m in &a.messages {
+        let s = &m.message;
+        let request_uri = match &s.start {
+            crate::model::StartLine::Request { uri, .. } => safe_cell(uri),
+            crate::model::StartLine::Response { .. } => String::new(),
+        };
+        w.write_record([
+            m.frame.to_string(),
+            format_utc(m.ts_nanos, digits),
+            m.src.to_string(),
+            m.dst.to_string(),
+            m.transport.as_str().to_string(),
+            m.encapsulation
+                .vlan_ids
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            m.encapsulation.tunnel_depth.to_string(),
+            safe_cell(&message_summary(s)),
+            request_uri,
+            opt(s.call_id.as_deref()),
+            s.cseq
+                .as_ref()
+                .map(|c| safe_cell(&format!("{} {}", c.seq, c.method)))
+                .unwrap_or_default(),
+            name_uri(&s.from),
+            name_uri(&s.to),
+            opt(s.user_agent.as_deref().or(s.server.as_deref())),
+            m.retransmission.to_string(),
+            m.size.to_string(),
+            match s.parser {
+                crate::model::SipParser::Rsip => "rsip".to_string(),
+                crate::model::SipParser::Tolerant => "tolerant".to_string(),
+            },
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `calls.csv` and `messages.csv` into `dir` (created if missing). Returns the paths written.
+pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError> {
+    std::fs::create_dir_all(dir).map_err(|source| CsvError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
+    let files: [(&str, Writer); 2] = [("calls.csv", write_calls), ("messages.csv", write_messages)];
+    let mut written = Vec::new();
+    for (name, write) in files {
+        let path = dir.join(name);
+        let file = File::create(&path).map_err(|source| CsvError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        write(a, BufWriter::new(file)).map_err(|source| CsvError::Csv {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_starts_are_neutralised() {
+        assert_eq!(safe_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(safe_cell("+33 1 23"), "'+33 1 23");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("\tx"), "'\tx");
+        assert_eq!(safe_cell("\rx"), "'\rx");
+        assert_eq!(safe_cell("alice"), "alice");
+        assert_eq!(safe_cell(""), "");
+    }
+}

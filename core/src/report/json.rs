@@ -1,0 +1,230 @@
+//! The JSON contract (`docs/json.md`): a stable, documented view of the [`Analysis`] for scripts.
+//!
+//! Times appear twice: `*_ts` as UTC ISO 8601 strings with the capture's precision, and `*_ts_ns` as integer
+//! nanoseconds since the Unix epoch. Output is deterministic: the same analysis always gives the same bytes.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::model::{
+    Analysis, CaptureInfo, Counters, Diagnostic, MessageRecord, NameAddr, SdpExchange, SipMessage,
+    StartLine, Summary, ToolInfo,
+};
+use crate::time::format_utc;
+
+#[derive(Serialize)]
+struct JsonAnalysis<'a> {
+    schema_version: u32,
+    tool: &'a ToolInfo,
+    capture: JsonCapture<'a>,
+    summary: &'a Summary,
+    counters: &'a Counters,
+    calls: Vec<JsonCall<'a>>,
+    messages: Vec<JsonMessage<'a>>,
+    diagnostics: &'a [Diagnostic],
+    diagnostics_dropped: u64,
+}
+
+#[derive(Serialize)]
+struct JsonCapture<'a> {
+    file: &'a str,
+    size_bytes: u64,
+    sha256: &'a str,
+    format: &'a str,
+    packets: u64,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+    first_ts_ns: Option<i64>,
+    last_ts_ns: Option<i64>,
+    duration_secs: Option<f64>,
+    ts_precision_digits: u8,
+    link_types: &'a [String],
+    interfaces: usize,
+    truncated_frames: u64,
+}
+
+#[derive(Serialize)]
+struct JsonCall<'a> {
+    call_id: &'a str,
+    kind: &'a str,
+    from: Option<&'a str>,
+    from_user: Option<&'a str>,
+    from_display: Option<&'a str>,
+    to: Option<&'a str>,
+    to_user: Option<&'a str>,
+    to_display: Option<&'a str>,
+    asserted_identity: Option<&'a str>,
+    state: Option<&'a str>,
+    answered: bool,
+    start_ts: String,
+    start_ts_ns: i64,
+    end_ts: String,
+    ringing_ts: Option<String>,
+    answer_ts: Option<String>,
+    ended_ts: Option<String>,
+    setup_time_secs: Option<f64>,
+    post_dial_delay_secs: Option<f64>,
+    duration_secs: Option<f64>,
+    end_reason: Option<&'a str>,
+    ended_by: Option<&'a str>,
+    final_status: Option<u16>,
+    user_agents: &'a [String],
+    codecs: &'a [String],
+    transports: Vec<&'static str>,
+    endpoints: Vec<String>,
+    dialogs: usize,
+    sdp: &'a [SdpExchange],
+    methods: &'a [String],
+    retransmissions: usize,
+    frames: &'a [u64],
+    messages: &'a [usize],
+}
+
+#[derive(Serialize)]
+struct JsonMessage<'a> {
+    index: usize,
+    frame: u64,
+    frames: &'a [u64],
+    ts: String,
+    ts_ns: i64,
+    src: String,
+    dst: String,
+    transport: &'static str,
+    #[serde(skip_serializing_if = "<[u16]>::is_empty")]
+    vlan_ids: &'a [u16],
+    #[serde(skip_serializing_if = "is_zero")]
+    tunnel_depth: u8,
+    size: usize,
+    retransmission: bool,
+    retransmission_of: Option<u64>,
+    /// `METHOD` for requests, `NNN reason` for responses.
+    summary: String,
+    call_id: Option<&'a str>,
+    sip: &'a SipMessage,
+}
+
+fn is_zero(v: &u8) -> bool {
+    *v == 0
+}
+
+fn uri(n: &Option<NameAddr>) -> Option<&str> {
+    n.as_ref().map(|n| n.uri.as_str())
+}
+
+/// One-line summary of a SIP message: `INVITE sip:bob@x` or `200 OK`.
+pub fn message_summary(m: &SipMessage) -> String {
+    match &m.start {
+        StartLine::Request { method, .. } => method.clone(),
+        StartLine::Response { code, reason } => format!("{code} {reason}").trim_end().to_string(),
+    }
+}
+
+fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
+    let digits = a.capture.ts_precision_digits;
+    let ts = |t: i64| format_utc(t, digits);
+    let c: &CaptureInfo = &a.capture;
+    JsonAnalysis {
+        schema_version: a.schema_version,
+        tool: &a.tool,
+        capture: JsonCapture {
+            file: &c.file,
+            size_bytes: c.size_bytes,
+            sha256: &c.sha256,
+            format: &c.format,
+            packets: c.packets,
+            first_ts: c.first_ts_nanos.map(ts),
+            last_ts: c.last_ts_nanos.map(ts),
+            first_ts_ns: c.first_ts_nanos,
+            last_ts_ns: c.last_ts_nanos,
+            duration_secs: match (c.first_ts_nanos, c.last_ts_nanos) {
+                (Some(f), Some(l)) => Some(crate::time::secs_between(f, l)),
+                _ => None,
+            },
+            ts_precision_digits: digits,
+            link_types: &c.link_types,
+            interfaces: c.interfaces,
+            truncated_frames: c.truncated_frames,
+        },
+        summary: &a.summary,
+        counters: &a.counters,
+        calls: a
+            .calls
+            .iter()
+            .map(|call| JsonCall {
+                call_id: &call.call_id,
+                kind: &call.kind,
+                from: uri(&call.from),
+                from_user: call.from.as_ref().and_then(|n| n.user.as_deref()),
+                from_display: call.from.as_ref().and_then(|n| n.display_name.as_deref()),
+                to: uri(&call.to),
+                to_user: call.to.as_ref().and_then(|n| n.user.as_deref()),
+                to_display: call.to.as_ref().and_then(|n| n.display_name.as_deref()),
+                asserted_identity: uri(&call.asserted_identity),
+                state: call.state.map(|s| s.as_str()),
+                answered: call.answered,
+                start_ts: ts(call.start_ts_nanos),
+                start_ts_ns: call.start_ts_nanos,
+                end_ts: ts(call.end_ts_nanos),
+                ringing_ts: call.ringing_ts_nanos.map(ts),
+                answer_ts: call.answer_ts_nanos.map(ts),
+                ended_ts: call.ended_ts_nanos.map(ts),
+                setup_time_secs: call.setup_time_secs,
+                post_dial_delay_secs: call.post_dial_delay_secs,
+                duration_secs: call.duration_secs,
+                end_reason: call.end_reason.as_deref(),
+                ended_by: call.ended_by.as_deref(),
+                final_status: call.final_status,
+                user_agents: &call.user_agents,
+                codecs: &call.codecs,
+                transports: call.transports.iter().map(|t| t.as_str()).collect(),
+                endpoints: call.endpoints.iter().map(|e| e.to_string()).collect(),
+                dialogs: call.dialogs,
+                sdp: &call.sdp,
+                methods: &call.methods,
+                retransmissions: call.retransmissions,
+                frames: &call.frames,
+                messages: &call.messages,
+            })
+            .collect(),
+        messages: a.messages.iter().map(|m| message_view(m, digits)).collect(),
+        diagnostics: &a.diagnostics,
+        diagnostics_dropped: a.diagnostics_dropped,
+    }
+}
+
+fn message_view(m: &MessageRecord, digits: u8) -> JsonMessage<'_> {
+    JsonMessage {
+        index: m.index,
+        frame: m.frame,
+        frames: &m.frames,
+        ts: format_utc(m.ts_nanos, digits),
+        ts_ns: m.ts_nanos,
+        src: m.src.to_string(),
+        dst: m.dst.to_string(),
+        transport: m.transport.as_str(),
+        vlan_ids: &m.encapsulation.vlan_ids,
+        tunnel_depth: m.encapsulation.tunnel_depth,
+        size: m.size,
+        retransmission: m.retransmission,
+        retransmission_of: m.retransmission_of,
+        summary: message_summary(&m.message),
+        call_id: m.message.call_id.as_deref(),
+        sip: &m.message,
+    }
+}
+
+/// Write the analysis as pretty-printed JSON (with a trailing newline).
+pub fn write_json<W: Write>(analysis: &Analysis, mut out: W) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, &view(analysis)).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The analysis as a JSON string.
+pub fn to_json_string(analysis: &Analysis) -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail for I/O reasons; serialisation of these types cannot fail either.
+    let _ = write_json(analysis, &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
