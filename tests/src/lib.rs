@@ -1,1 +1,45 @@
-//! Test support.
+//! Support for Earshot's end-to-end tests and the deterministic capture generator (`samplegen`):
+//! - [`truth`]: reads the TShark ground truth in `../shared/captures/truth/`;
+//! - [`pcapw`]: writes pcap/pcapng files and builds Ethernet/IPv4/IPv6/UDP/TCP frames byte by byte;
+//! - [`gen`]: synthesises realistic SIP + RTP traffic (benchmark captures, sample scenarios).
+
+pub mod r#gen;
+pub mod pcapw;
+pub mod truth;
+
+use std::path::PathBuf;
+
+/// The shared real-world captures: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout.
+pub fn captures_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("EARSHOT_CAPTURES") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    root.join("..").join("..").join("shared").join("captures")
+}
+
+/// The project's own sample captures.
+pub fn samples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("sample-captures")
+}
+
+/// Every capture file in the shared directory, sorted by name.
+pub fn shared_captures() -> Vec<PathBuf> {
+    let dir = captures_dir();
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        panic!(
+            "shared captures not found at {} (set EARSHOT_CAPTURES to their directory)",
+            dir.display()
+        );
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "pcap" | "pcapng" | "cap"))
+        })
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# What CI runs: formatting, lints, the dependency-direction check, every test, and the small benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (deny warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== core dependency check"
+scripts/check_core_deps.sh
+
+echo "== cargo test"
+cargo test --workspace --locked
+
+echo "== benchmark (small, counts asserted)"
+scripts/bench.sh --small --profile dev

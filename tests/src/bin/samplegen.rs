@@ -1,0 +1,76 @@
+//! `samplegen`: writes Earshot's deterministic generated captures.
+//!
+//! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE`
+//!   writes a benchmark capture (SIP calls with two-way G.711 RTP and DNS noise) and prints what it contains as
+//!   JSON on standard output, so the benchmark can check Earshot's counts.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::process::ExitCode;
+
+use earshot_e2e::r#gen::{BenchSpec, write_bench};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        return usage();
+    };
+    if cmd != "bench" {
+        return usage();
+    }
+    let mut spec = BenchSpec::default();
+    let mut out = None;
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let mut num = |what: &str| -> Option<u32> {
+            let v = it.next()?.parse().ok();
+            if v.is_none() {
+                eprintln!("samplegen: {what} needs a number");
+            }
+            v
+        };
+        match a.as_str() {
+            "--calls" => spec.calls = num("--calls").unwrap_or(spec.calls),
+            "--talk-secs" => spec.talk_secs = num("--talk-secs").unwrap_or(spec.talk_secs),
+            "--stagger-ms" => spec.stagger_ms = num("--stagger-ms").unwrap_or(spec.stagger_ms),
+            "--dns-every-ms" => spec.dns_every_ms = num("--dns-every-ms").unwrap_or(spec.dns_every_ms),
+            "-o" => out = it.next().cloned(),
+            _ => return usage(),
+        }
+    }
+    let Some(out) = out else {
+        return usage();
+    };
+    let file = match File::create(&out) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("samplegen: cannot create {out}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match write_bench(&spec, BufWriter::with_capacity(1 << 20, file)) {
+        Ok(exp) => {
+            println!(
+                "{{\"frames\":{},\"bytes\":{},\"calls\":{},\"answered\":{},\"sip_messages\":{},\"rtp_streams\":{},\"rtp_packets\":{},\"dns_packets\":{}}}",
+                exp.frames,
+                exp.bytes,
+                exp.calls,
+                exp.answered,
+                exp.sip_messages,
+                exp.rtp_streams,
+                exp.rtp_packets,
+                exp.dns_packets
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("samplegen: writing {out}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
