@@ -113,7 +113,7 @@ fn sip_msg(start: &str, i: u32, cseq: &str, from_tag: bool, to_tag: bool, body: 
     let mut m = format!(
         "{start}\r\nVia: SIP/2.0/UDP {}:5060;branch=z9hG4bK-{i}-{}\r\nMax-Forwards: 70\r\n\
          From: \"User {caller}\" <sip:{caller}@example.org>{}\r\nTo: <sip:{callee}@example.org>{}\r\n\
-         Call-ID: bench-{i}@example.org\r\nCSeq: {cseq}\r\nContact: <sip:{caller}@{}:5060>\r\n\
+         Call-ID: gen-{i}@example.org\r\nCSeq: {cseq}\r\nContact: <sip:{caller}@{}:5060>\r\n\
          User-Agent: earshot-samplegen\r\n",
         c.caller,
         cseq.replace(' ', "-"),

@@ -3,6 +3,8 @@
 //! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE`
 //!   writes a benchmark capture (SIP calls with two-way G.711 RTP and DNS noise) and prints what it contains as
 //!   JSON on standard output, so the benchmark can check Earshot's counts.
+//! `samplegen clean-call -o FILE`
+//!   writes the bundled clean G.711 sample (one answered call, 10 s of two-way tones, BYE).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -11,7 +13,9 @@ use std::process::ExitCode;
 use earshot_e2e::r#gen::{BenchSpec, write_bench};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE");
+    eprintln!(
+        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE\n       samplegen clean-call -o FILE"
+    );
     ExitCode::from(2)
 }
 
@@ -20,10 +24,16 @@ fn main() -> ExitCode {
     let Some(cmd) = args.first() else {
         return usage();
     };
-    if cmd != "bench" {
-        return usage();
-    }
-    let mut spec = BenchSpec::default();
+    let mut spec = match cmd.as_str() {
+        "bench" => BenchSpec::default(),
+        "clean-call" => BenchSpec {
+            calls: 1,
+            talk_secs: 10,
+            stagger_ms: 0,
+            dns_every_ms: 0,
+        },
+        _ => return usage(),
+    };
     let mut out = None;
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
