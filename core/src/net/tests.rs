@@ -368,7 +368,8 @@ fn raw_ip_link_types() {
 #[test]
 fn vlan_and_qinq_ids_outermost_first() {
     let inner = sip_udp4();
-    let cases: &[(&[(u16, u16)], &[u16])] = &[
+    type Case<'a> = (&'a [(u16, u16)], &'a [u16]);
+    let cases: &[Case] = &[
         (&[(0x8100, 142)], &[142]),
         (&[(0x88a8, 155), (0x8100, 1)], &[155, 1]),
         (&[(0x9100, 300), (0x8100, 4095)], &[300, 4095]),
