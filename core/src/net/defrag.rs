@@ -434,3 +434,434 @@ fn incomplete_diag(key: &Key, p: &Pending, why: &str) -> Diagnostic {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Encapsulation;
+    use crate::net::{L4, NetOutcome, decode_frame, decode_ip_payload, linktype};
+    use std::borrow::Cow;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    const SRC: [u8; 4] = [10, 0, 0, 1];
+    const DST: [u8; 4] = [10, 0, 0, 2];
+
+    fn v4(a: [u8; 4]) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(a))
+    }
+
+    fn frag(id: u32, offset: u32, more: bool, data: &[u8]) -> Fragment<'_> {
+        Fragment {
+            id,
+            protocol: 17,
+            offset,
+            more_fragments: more,
+            data: Cow::Borrowed(data),
+        }
+    }
+
+    fn push(
+        d: &mut Defragmenter,
+        frame: FrameNo,
+        ts: i64,
+        f: &Fragment<'_>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> DefragOutcome {
+        d.push(frame, ts, v4(SRC), v4(DST), f, diags)
+    }
+
+    /// An Ethernet/IPv4 fragment frame.
+    fn ipv4_fragment_frame(id: u16, offset: u16, more: bool, data: &[u8]) -> Vec<u8> {
+        let mut f = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
+        f.extend_from_slice(&((20 + data.len()) as u16).to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(&((offset / 8) | if more { 0x2000 } else { 0 }).to_be_bytes());
+        f.extend_from_slice(&[64, 17, 0, 0]);
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(&DST);
+        f.extend_from_slice(data);
+        f.resize(f.len().max(60), 0); // Ethernet padding must not leak into fragments
+        f
+    }
+
+    /// A UDP datagram of `n` payload bytes (payload bytes are i % 251).
+    fn udp_datagram(n: usize) -> Vec<u8> {
+        let mut u = vec![0x13, 0xc4, 0x13, 0xc4];
+        u.extend_from_slice(&((8 + n) as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend((0..n).map(|i| (i % 251) as u8));
+        u
+    }
+
+    /// Decode frames, feed fragments to the defragmenter, and decode the reassembled result.
+    fn reassemble_frames(frames: &[Vec<u8>]) -> (Option<(Reassembled, Vec<u8>)>, Vec<Diagnostic>) {
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        let mut done = None;
+        for (i, f) in frames.iter().enumerate() {
+            let NetOutcome::Packet(p) = decode_frame(linktype::ETHERNET, f) else {
+                panic!("frame {i} did not decode");
+            };
+            let L4::Fragment(fr) = &p.l4 else {
+                panic!("frame {i} is not a fragment");
+            };
+            match d.push(i as u64 + 1, i as i64, p.src, p.dst, fr, &mut diags) {
+                DefragOutcome::Complete(r) => {
+                    let out = decode_ip_payload(
+                        p.encapsulation.clone(),
+                        p.src,
+                        p.dst,
+                        r.protocol,
+                        &r.payload,
+                    );
+                    let NetOutcome::Packet(inner) = out else {
+                        panic!("reassembled datagram did not decode: {out:?}");
+                    };
+                    let L4::Udp { payload, .. } = inner.l4 else {
+                        panic!("not UDP");
+                    };
+                    let payload = payload.to_vec();
+                    done = Some((r, payload));
+                }
+                DefragOutcome::Incomplete => {}
+                DefragOutcome::Dropped => panic!("dropped"),
+            }
+        }
+        assert_eq!(d.finish(&mut diags), 0);
+        (done, diags)
+    }
+
+    fn split(datagram: &[u8]) -> Vec<Vec<u8>> {
+        // 3 fragments: 0..1480, 1480..2960, 2960..end.
+        let chunks: Vec<&[u8]> = datagram.chunks(1480).collect();
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ipv4_fragment_frame(0x77, (i * 1480) as u16, i + 1 < chunks.len(), c))
+            .collect()
+    }
+
+    #[test]
+    fn ipv4_in_order() {
+        let dgram = udp_datagram(3500);
+        let frames = split(&dgram);
+        assert_eq!(frames.len(), 3);
+        let (done, diags) = reassemble_frames(&frames);
+        let (r, payload) = done.expect("complete");
+        assert_eq!(r.payload, dgram);
+        assert_eq!(r.frames, vec![1, 2, 3]);
+        assert_eq!(payload, dgram[8..]);
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn ipv4_out_of_order() {
+        let dgram = udp_datagram(3500);
+        let mut frames = split(&dgram);
+        frames.reverse(); // last fragment first
+        frames.swap(0, 1); // middle, last, first
+        let (done, diags) = reassemble_frames(&frames);
+        let (r, _) = done.expect("complete");
+        assert_eq!(r.payload, dgram);
+        assert_eq!(r.frames, vec![1, 2, 3]);
+        assert!(diags.is_empty());
+    }
+
+    #[test]
+    fn overlapping_identical_fragments() {
+        let data: Vec<u8> = (0..64).collect();
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        assert_eq!(
+            push(&mut d, 1, 0, &frag(1, 0, true, &data[..32]), &mut diags),
+            DefragOutcome::Incomplete
+        );
+        assert_eq!(
+            push(&mut d, 2, 0, &frag(1, 16, true, &data[16..48]), &mut diags),
+            DefragOutcome::Incomplete
+        );
+        assert_eq!(diags.len(), 1);
+        assert!(
+            diags[0]
+                .message
+                .contains("overlapping fragment: bytes 16..32"),
+            "{}",
+            diags[0].message
+        );
+        assert_eq!(
+            (diags[0].frame, diags[0].layer, diags[0].level),
+            (Some(2), Layer::Defrag, DiagLevel::Warning)
+        );
+        let DefragOutcome::Complete(r) =
+            push(&mut d, 3, 0, &frag(1, 48, false, &data[48..]), &mut diags)
+        else {
+            panic!("not complete");
+        };
+        assert_eq!(r.payload, data);
+        assert_eq!(r.frames, vec![1, 2, 3]);
+        assert_eq!(d.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn overlap_conflict_keeps_first_seen_bytes() {
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        assert_eq!(
+            push(&mut d, 1, 0, &frag(9, 8, false, &[1; 8]), &mut diags),
+            DefragOutcome::Incomplete
+        );
+        // Bytes 8..16 conflict; the fragment still completes the datagram with the first-seen bytes.
+        let DefragOutcome::Complete(r) =
+            push(&mut d, 2, 0, &frag(9, 0, true, &[2; 16]), &mut diags)
+        else {
+            panic!("not complete");
+        };
+        let mut expect = vec![2; 8];
+        expect.extend([1; 8]);
+        assert_eq!((r.payload, r.frames), (expect, vec![1, 2]));
+        assert_eq!(diags.len(), 1);
+        assert!(diags[0].message.contains("overlap conflict"));
+    }
+
+    #[test]
+    fn overlap_conflict_diagnostic() {
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        push(&mut d, 1, 0, &frag(9, 8, true, &[1; 8]), &mut diags);
+        push(&mut d, 2, 0, &frag(9, 0, true, &[2; 16]), &mut diags);
+        assert_eq!(diags.len(), 1);
+        assert!(
+            diags[0]
+                .message
+                .starts_with("overlap conflict: fragment bytes 8..16 differ"),
+            "{}",
+            diags[0].message
+        );
+        let DefragOutcome::Complete(r) =
+            push(&mut d, 3, 0, &frag(9, 16, false, &[3; 4]), &mut diags)
+        else {
+            panic!("not complete");
+        };
+        let mut expect = vec![2; 8];
+        expect.extend([1; 8]);
+        expect.extend([3; 4]);
+        assert_eq!(r.payload, expect);
+    }
+
+    #[test]
+    fn max_pending_evicts_oldest() {
+        let mut d = Defragmenter::new(DefragLimits {
+            max_pending: 2,
+            ..DefragLimits::default()
+        });
+        let mut diags = Vec::new();
+        for id in 1..=3u32 {
+            assert_eq!(
+                push(
+                    &mut d,
+                    u64::from(id) * 10,
+                    0,
+                    &frag(id, 0, true, &[0; 8]),
+                    &mut diags
+                ),
+                DefragOutcome::Incomplete
+            );
+        }
+        assert_eq!(d.pending_datagrams(), 2);
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].frame, Some(10));
+        assert!(
+            diags[0]
+                .message
+                .contains("incomplete datagram (too many datagrams pending)"),
+            "{}",
+            diags[0].message
+        );
+        assert!(diags[0].message.contains("id 0x1"));
+        assert_eq!(d.finish(&mut diags), 2);
+        assert_eq!(d.pending_datagrams(), 0);
+    }
+
+    #[test]
+    fn timeout_expires_old_datagrams() {
+        let mut d = Defragmenter::new(DefragLimits {
+            timeout_nanos: 1_000,
+            ..DefragLimits::default()
+        });
+        let mut diags = Vec::new();
+        push(&mut d, 1, 0, &frag(1, 0, true, &[0; 8]), &mut diags);
+        push(&mut d, 2, 500, &frag(2, 0, true, &[0; 8]), &mut diags);
+        push(&mut d, 3, 1_000, &frag(3, 0, true, &[0; 8]), &mut diags);
+        assert!(diags.is_empty());
+        // At t=1501 datagrams 1 and 2 are older than the timeout; 3 is not.
+        push(&mut d, 4, 1_501, &frag(1, 8, false, &[0; 8]), &mut diags);
+        assert_eq!(diags.len(), 2);
+        assert!(
+            diags[0]
+                .message
+                .starts_with("incomplete datagram (timed out): 8 of ? bytes received in frames 1 ")
+        );
+        assert_eq!(diags[1].frame, Some(2));
+        // The late last fragment of datagram 1 started a new datagram; it and datagram 3 remain.
+        assert_eq!(d.pending_datagrams(), 2);
+    }
+
+    #[test]
+    fn finish_reports_incomplete_with_frames() {
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        push(&mut d, 7, 0, &frag(5, 16, false, &[0; 8]), &mut diags);
+        push(&mut d, 4, 0, &frag(5, 0, true, &[0; 8]), &mut diags);
+        push(&mut d, 9, 0, &frag(6, 0, true, &[0; 8]), &mut diags);
+        assert_eq!(d.finish(&mut diags), 2);
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags[0].frame, Some(4), "first fragment's frame (lowest)");
+        assert_eq!(diags[0].layer, Layer::Defrag);
+        assert_eq!(diags[0].level, DiagLevel::Warning);
+        assert!(
+            diags[0]
+                .message
+                .contains("16 of 24 bytes received in frames 4, 7"),
+            "{}",
+            diags[0].message
+        );
+        assert!(diags[1].message.contains("frames 9"));
+        assert_eq!(d.finish(&mut diags), 0);
+        assert_eq!(d.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn size_limits() {
+        let mut d = Defragmenter::new(DefragLimits {
+            max_datagram_bytes: 100,
+            max_total_bytes: 64,
+            ..DefragLimits::default()
+        });
+        let mut diags = Vec::new();
+        assert_eq!(
+            push(&mut d, 1, 0, &frag(1, 96, true, &[0; 8]), &mut diags),
+            DefragOutcome::Dropped
+        );
+        assert!(diags[0].message.contains("100-byte datagram limit"));
+        diags.clear();
+        push(&mut d, 2, 0, &frag(2, 0, true, &[0; 40]), &mut diags);
+        // 40 + 40 > 64: the oldest datagram (2) is evicted to make room.
+        assert_eq!(
+            push(&mut d, 3, 0, &frag(3, 0, true, &[0; 40]), &mut diags),
+            DefragOutcome::Incomplete
+        );
+        assert_eq!(diags.len(), 1);
+        assert!(
+            diags[0].message.contains("fragment memory limit"),
+            "{}",
+            diags[0].message
+        );
+        assert_eq!(d.pending_bytes(), 40);
+        // A datagram that cannot fit even alone is dropped.
+        assert_eq!(
+            push(&mut d, 3, 0, &frag(3, 40, true, &[0; 40]), &mut diags),
+            DefragOutcome::Dropped
+        );
+        assert!(d.pending_bytes() <= 64);
+    }
+
+    #[test]
+    fn ipv6_fragments_end_to_end() {
+        let a = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1).octets();
+        let b = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2).octets();
+        let dgram = udp_datagram(100);
+        let pieces = [(0usize, &dgram[..56], true), (56, &dgram[56..], false)];
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        let mut result = None;
+        for (i, (off, data, more)) in pieces.iter().enumerate().rev() {
+            let mut pkt = vec![0x60, 0, 0, 0];
+            pkt.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
+            pkt.extend_from_slice(&[44, 64]);
+            pkt.extend_from_slice(&a);
+            pkt.extend_from_slice(&b);
+            pkt.extend_from_slice(&[17, 0]);
+            pkt.extend_from_slice(&((*off as u16) | u16::from(*more)).to_be_bytes());
+            pkt.extend_from_slice(&0xabcd_0001u32.to_be_bytes());
+            pkt.extend_from_slice(data);
+            let NetOutcome::Packet(p) = decode_frame(linktype::IPV6, &pkt) else {
+                panic!("decode");
+            };
+            let L4::Fragment(f) = &p.l4 else {
+                panic!("not a fragment")
+            };
+            if let DefragOutcome::Complete(r) = d.push(i as u64 + 1, 0, p.src, p.dst, f, &mut diags)
+            {
+                result = Some((r, p.src, p.dst));
+            }
+        }
+        let (r, src, dst) = result.expect("complete");
+        assert_eq!(
+            (r.payload.as_slice(), r.frames.as_slice()),
+            (dgram.as_slice(), &[1u64, 2][..])
+        );
+        let NetOutcome::Packet(p) =
+            decode_ip_payload(Encapsulation::default(), src, dst, r.protocol, &r.payload)
+        else {
+            panic!("inner");
+        };
+        assert!(matches!(p.l4, L4::Udp { src_port: 5060, .. }));
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_fragment_spray() {
+        let limits = DefragLimits {
+            max_pending: 16,
+            max_datagram_bytes: 2_000,
+            max_total_bytes: 4_000,
+            timeout_nanos: 1_000_000,
+        };
+        let mut d = Defragmenter::new(limits.clone());
+        let mut diags = Vec::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let buf = [0x5au8; 600];
+        for frame in 1..=20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = (x % 40) as u32;
+            let offset = ((x >> 8) % 2_500) as u32 & !7;
+            let len = ((x >> 20) % 600) as usize;
+            let f = frag(id, offset, !(x >> 40).is_multiple_of(4), &buf[..len]);
+            let _ = push(&mut d, frame, (frame * 1_000) as i64, &f, &mut diags);
+            assert!(d.pending_datagrams() <= limits.max_pending);
+            assert!(d.pending_bytes() <= limits.max_total_bytes);
+            assert_eq!(
+                d.pending_bytes(),
+                d.pending.values().map(|p| p.bytes).sum::<usize>()
+            );
+            assert_eq!(d.order.len(), d.pending.len());
+            diags.clear();
+        }
+        let _ = d.finish(&mut diags);
+        assert_eq!((d.pending_datagrams(), d.pending_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn conflicting_last_fragment_and_data_beyond_end() {
+        let mut d = Defragmenter::default();
+        let mut diags = Vec::new();
+        push(&mut d, 1, 0, &frag(4, 8, false, &[1; 8]), &mut diags);
+        push(&mut d, 2, 0, &frag(4, 8, false, &[1; 16]), &mut diags);
+        assert!(
+            diags
+                .iter()
+                .any(|g| g.message.contains("conflicting last fragment"))
+        );
+        let DefragOutcome::Complete(r) = push(&mut d, 3, 0, &frag(4, 0, true, &[0; 8]), &mut diags)
+        else {
+            panic!("not complete");
+        };
+        assert_eq!(r.payload.len(), 16);
+        assert!(
+            diags
+                .iter()
+                .any(|g| g.message.contains("beyond the datagram end"))
+        );
+    }
+}
