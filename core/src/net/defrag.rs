@@ -338,7 +338,9 @@ fn uncovered(
     let mut out = Vec::new();
     let mut overlap: Option<(usize, usize, bool)> = None;
     let mut cur = start;
-    for (s, bytes) in pieces {
+    // Pieces do not overlap, so their ends are sorted too: skip those ending before `start`.
+    let first = pieces.partition_point(|(s, b)| s + b.len() <= start);
+    for (s, bytes) in pieces.get(first..).unwrap_or_default() {
         let e = s + bytes.len();
         if e <= cur {
             continue;

@@ -446,6 +446,10 @@ impl Decoder {
         let more = frag & 0x2000 != 0;
         let offset = u32::from(frag & 0x1fff) * 8;
         if more || offset != 0 {
+            if total > d.len() {
+                // A partial fragment would make reassembly produce wrong bytes: refuse it.
+                return truncated("ipv4", "fragment (capture cut short)", total, d.len(), base);
+            }
             return self.packet(
                 src,
                 dst,
@@ -509,6 +513,16 @@ impl Decoder {
                         // Atomic fragment (RFC 6946): not fragmented at all.
                         next = nh;
                         continue;
+                    }
+                    if plen > body.len() {
+                        // A partial fragment would make reassembly produce wrong bytes: refuse it.
+                        return truncated(
+                            "ipv6",
+                            "fragment (capture cut short)",
+                            plen + 40,
+                            d.len(),
+                            base,
+                        );
                     }
                     return self.packet(
                         src,

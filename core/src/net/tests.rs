@@ -682,6 +682,19 @@ fn snaplen_truncated_packet_keeps_what_is_there() {
         L4::Tcp(t) => assert_eq!(t.payload.len(), 80 - 14 - 20 - 20),
         other => panic!("{other:?}"),
     }
+    // A fragment cut short would corrupt reassembly: malformed instead.
+    let frag_full = eth(0x0800, &ipv4_frag(5, 0, true, 17, &body));
+    let msg = malformed_msg(decode_frame(linktype::ETHERNET, &frag_full[..100]));
+    assert_eq!(
+        msg,
+        "ipv4: fragment (capture cut short) truncated (86 of 320 bytes) at offset 14"
+    );
+    let f6 = cat(&[&frag6(17, 0, true, 1), &body]);
+    let full6 = ipv6(a6(), b6(), 44, &f6);
+    assert!(
+        malformed_msg(decode_frame(linktype::IPV6, &full6[..100]))
+            .starts_with("ipv6: fragment (capture cut short)")
+    );
     // Cut inside the UDP header: malformed, with layer and offset.
     let msg = malformed_msg(decode_frame(linktype::ETHERNET, &full[..14 + 20 + 5]));
     assert_eq!(msg, "udp: header truncated (5 of 8 bytes) at offset 34");
