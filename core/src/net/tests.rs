@@ -1273,3 +1273,33 @@ fn real_sip_ipv6_udp() {
         assert!((src, dst) == (a, b) || (src, dst) == (b, a));
     }
 }
+
+/// Every frame of every capture decodes to a packet or a named non-IP frame (never malformed); the non-IP
+/// counts match TShark (`-Y 'not (ip or ipv6)'`).
+#[test]
+fn real_captures_all_decode() {
+    let mut names: Vec<String> = std::fs::read_dir(captures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".cap"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 25, "{names:?}");
+    for name in names {
+        let mut not_ip = Vec::new();
+        for (i, (lt, data)) in read_frames(&name).iter().enumerate() {
+            match decode_frame(*lt, data) {
+                NetOutcome::Packet(_) => {}
+                NetOutcome::NotIp(what) => not_ip.push(what),
+                NetOutcome::Malformed(m) => panic!("{name} frame {}: {m}", i + 1),
+            }
+        }
+        let expected_arp = match name.as_str() {
+            "aaa.pcap" => 44,
+            "sip_ipv4_tcp_retrans.pcap" => 2,
+            _ => 0,
+        };
+        assert_eq!(not_ip.len(), expected_arp, "{name}: {not_ip:?}");
+        assert!(not_ip.iter().all(|w| w == "arp"), "{name}: {not_ip:?}");
+    }
+}
