@@ -93,8 +93,14 @@ fn call_addr(i: u32) -> CallAddr {
         callee: Ipv4Addr::new(10, 2, b, a.wrapping_add(10)),
         caller_rtp: 20_000 + ((i * 2) % 20_000) as u16,
         callee_rtp: 40_000 + ((i * 2) % 20_000) as u16,
-        ssrc: [0x1000_0000 ^ i.wrapping_mul(2_654_435_761), 0x2000_0000 ^ i.wrapping_mul(40_503)],
-        freq_hz: [440.0 + f64::from(i % 8) * 55.0, 1000.0 + f64::from(i % 5) * 100.0],
+        ssrc: [
+            0x1000_0000 ^ i.wrapping_mul(2_654_435_761),
+            0x2000_0000 ^ i.wrapping_mul(40_503),
+        ],
+        freq_hz: [
+            440.0 + f64::from(i % 8) * 55.0,
+            1000.0 + f64::from(i % 5) * 100.0,
+        ],
     }
 }
 
@@ -107,7 +113,15 @@ fn sdp(ip: Ipv4Addr, port: u16, id: u32) -> String {
     )
 }
 
-fn sip_msg(start: &str, i: u32, cseq: &str, from_tag: bool, to_tag: bool, body: Option<&str>, c: &CallAddr) -> String {
+fn sip_msg(
+    start: &str,
+    i: u32,
+    cseq: &str,
+    from_tag: bool,
+    to_tag: bool,
+    body: Option<&str>,
+    c: &CallAddr,
+) -> String {
     let caller = 1000 + i;
     let callee = 5000 + i;
     let mut m = format!(
@@ -117,12 +131,23 @@ fn sip_msg(start: &str, i: u32, cseq: &str, from_tag: bool, to_tag: bool, body: 
          User-Agent: earshot-samplegen\r\n",
         c.caller,
         cseq.replace(' ', "-"),
-        if from_tag { format!(";tag=a{i}") } else { String::new() },
-        if to_tag { format!(";tag=b{i}") } else { String::new() },
+        if from_tag {
+            format!(";tag=a{i}")
+        } else {
+            String::new()
+        },
+        if to_tag {
+            format!(";tag=b{i}")
+        } else {
+            String::new()
+        },
         c.caller,
     );
     match body {
-        Some(b) => m.push_str(&format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}", b.len())),
+        Some(b) => m.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        )),
         None => m.push_str("Content-Length: 0\r\n\r\n"),
     }
     m
@@ -140,7 +165,11 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
     };
     let ms = 1_000_000i64;
     for i in 0..spec.calls {
-        push(&mut heap, EPOCH_2026 + i64::from(i) * i64::from(spec.stagger_ms) * ms, Ev::Sip { call: i, step: 0 });
+        push(
+            &mut heap,
+            EPOCH_2026 + i64::from(i) * i64::from(spec.stagger_ms) * ms,
+            Ev::Sip { call: i, step: 0 },
+        );
     }
     let last_call_end = EPOCH_2026
         + i64::from(spec.calls) * i64::from(spec.stagger_ms) * ms
@@ -168,39 +197,117 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                         ),
                         Some((10, 1)),
                     ),
-                    1 => (PROXY, c.caller, sip_msg("SIP/2.0 100 Trying", call, "1 INVITE", true, false, None, &c), Some((60, 2))),
-                    2 => (PROXY, c.caller, sip_msg("SIP/2.0 180 Ringing", call, "1 INVITE", true, true, None, &c), Some((1500, 3))),
+                    1 => (
+                        PROXY,
+                        c.caller,
+                        sip_msg(
+                            "SIP/2.0 100 Trying",
+                            call,
+                            "1 INVITE",
+                            true,
+                            false,
+                            None,
+                            &c,
+                        ),
+                        Some((60, 2)),
+                    ),
+                    2 => (
+                        PROXY,
+                        c.caller,
+                        sip_msg(
+                            "SIP/2.0 180 Ringing",
+                            call,
+                            "1 INVITE",
+                            true,
+                            true,
+                            None,
+                            &c,
+                        ),
+                        Some((1500, 3)),
+                    ),
                     3 => (
                         PROXY,
                         c.caller,
-                        sip_msg("SIP/2.0 200 OK", call, "1 INVITE", true, true, Some(&sdp(c.callee, c.callee_rtp, call + 1)), &c),
+                        sip_msg(
+                            "SIP/2.0 200 OK",
+                            call,
+                            "1 INVITE",
+                            true,
+                            true,
+                            Some(&sdp(c.callee, c.callee_rtp, call + 1)),
+                            &c,
+                        ),
                         Some((15, 4)),
                     ),
                     4 => {
                         // ACK, then media starts in both directions.
-                        push(&mut heap, ts + 5 * ms, Ev::Rtp { call, dir: 0, seq: 0 });
-                        push(&mut heap, ts + 15 * ms, Ev::Rtp { call, dir: 1, seq: 0 });
+                        push(
+                            &mut heap,
+                            ts + 5 * ms,
+                            Ev::Rtp {
+                                call,
+                                dir: 0,
+                                seq: 0,
+                            },
+                        );
+                        push(
+                            &mut heap,
+                            ts + 15 * ms,
+                            Ev::Rtp {
+                                call,
+                                dir: 1,
+                                seq: 0,
+                            },
+                        );
                         exp.answered += 1;
                         (
                             c.caller,
                             PROXY,
-                            sip_msg(&format!("ACK sip:{}@example.org SIP/2.0", 5000 + call), call, "1 ACK", true, true, None, &c),
+                            sip_msg(
+                                &format!("ACK sip:{}@example.org SIP/2.0", 5000 + call),
+                                call,
+                                "1 ACK",
+                                true,
+                                true,
+                                None,
+                                &c,
+                            ),
                             None,
                         )
                     }
                     5 => (
                         c.caller,
                         PROXY,
-                        sip_msg(&format!("BYE sip:{}@example.org SIP/2.0", 5000 + call), call, "2 BYE", true, true, None, &c),
+                        sip_msg(
+                            &format!("BYE sip:{}@example.org SIP/2.0", 5000 + call),
+                            call,
+                            "2 BYE",
+                            true,
+                            true,
+                            None,
+                            &c,
+                        ),
                         Some((12, 6)),
                     ),
-                    _ => (PROXY, c.caller, sip_msg("SIP/2.0 200 OK", call, "2 BYE", true, true, None, &c), None),
+                    _ => (
+                        PROXY,
+                        c.caller,
+                        sip_msg("SIP/2.0 200 OK", call, "2 BYE", true, true, None, &c),
+                        None,
+                    ),
                 };
                 if step == 0 {
                     exp.calls += 1;
                 }
                 if let Some((delay_ms, next_step)) = next {
-                    push(&mut heap, ts + delay_ms * ms, Ev::Sip { call, step: next_step });
+                    push(
+                        &mut heap,
+                        ts + delay_ms * ms,
+                        Ev::Sip {
+                            call,
+                            step: next_step,
+                        },
+                    );
                 }
                 exp.sip_messages += 1;
                 eth_udp4(src, 5060, dst, 5060, text.as_bytes())
@@ -211,7 +318,9 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 if seq == 0 {
                     exp.rtp_streams += 1;
                 }
-                let ts_rtp = u32::from(seq).wrapping_mul(160).wrapping_add(c.ssrc[d] & 0xffff);
+                let ts_rtp = u32::from(seq)
+                    .wrapping_mul(160)
+                    .wrapping_add(c.ssrc[d] & 0xffff);
                 let mut p = Vec::with_capacity(172);
                 p.extend_from_slice(&[0x80, if seq == 0 { 0x80 } else { 0x00 }]);
                 p.extend_from_slice(&seq.wrapping_add(1000).to_be_bytes());
@@ -226,7 +335,15 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 exp.rtp_packets += 1;
                 let next_seq = seq + 1;
                 if u32::from(next_seq) < packets_per_dir {
-                    push(&mut heap, ts + 20 * ms, Ev::Rtp { call, dir, seq: next_seq });
+                    push(
+                        &mut heap,
+                        ts + 20 * ms,
+                        Ev::Rtp {
+                            call,
+                            dir,
+                            seq: next_seq,
+                        },
+                    );
                 } else if dir == 0 {
                     push(&mut heap, ts + 40 * ms, Ev::Sip { call, step: 5 });
                 }
@@ -246,11 +363,17 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 d.extend_from_slice(&[0, 1, 0, if query { 0 } else { 1 }, 0, 0, 0, 0]);
                 d.extend_from_slice(b"\x03www\x07example\x03org\x00\x00\x01\x00\x01");
                 if !query {
-                    d.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 93, 184, 216, 34]);
+                    d.extend_from_slice(&[
+                        0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 93, 184, 216, 34,
+                    ]);
                 }
                 exp.dns_packets += 1;
                 if ts < last_call_end {
-                    let gap = if query { 3 } else { i64::from(spec.dns_every_ms) - 3 };
+                    let gap = if query {
+                        3
+                    } else {
+                        i64::from(spec.dns_every_ms) - 3
+                    };
                     push(&mut heap, ts + gap.max(1) * ms, Ev::Dns { n: n + 1 });
                 }
                 let (client, server) = (Ipv4Addr::new(10, 9, 0, 2), Ipv4Addr::new(10, 9, 0, 53));

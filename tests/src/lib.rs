@@ -20,7 +20,9 @@ pub fn captures_dir() -> PathBuf {
 
 /// The project's own sample captures.
 pub fn samples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("sample-captures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("sample-captures")
 }
 
 /// Every capture file in the shared directory, sorted by name.

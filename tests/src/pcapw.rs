@@ -35,10 +35,18 @@ impl<W: Write> PcapWriter<W> {
         let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
         let mut h = Vec::with_capacity(24);
         let put32 = |h: &mut Vec<u8>, v: u32| {
-            h.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() })
+            h.extend_from_slice(&if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            })
         };
         let put16 = |h: &mut Vec<u8>, v: u16| {
-            h.extend_from_slice(&if big_endian { v.to_be_bytes() } else { v.to_le_bytes() })
+            h.extend_from_slice(&if big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            })
         };
         put32(&mut h, magic);
         put16(&mut h, 2);
@@ -62,7 +70,11 @@ impl<W: Write> PcapWriter<W> {
         let incl = f.data.len() as u32;
         let orig = f.orig_len.unwrap_or(incl);
         for v in [secs, frac, incl, orig] {
-            let b = if self.big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+            let b = if self.big_endian {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            };
             self.out.write_all(&b)?;
         }
         self.out.write_all(&f.data)
@@ -168,14 +180,23 @@ fn sum_bytes(data: &[u8]) -> u32 {
 
 /// Ethernet II header.
 pub fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![0x00, 0x16, 0x3e, 0x00, 0x00, 0x02, 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01];
+    let mut f = vec![
+        0x00, 0x16, 0x3e, 0x00, 0x00, 0x02, 0x00, 0x16, 0x3e, 0x00, 0x00, 0x01,
+    ];
     f.extend_from_slice(&ethertype.to_be_bytes());
     f.extend_from_slice(payload);
     f
 }
 
 /// IPv4 header (no options) around `payload`, with id and fragment fields.
-pub fn ipv4_with(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, frag_field: u16, payload: &[u8]) -> Vec<u8> {
+pub fn ipv4_with(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    id: u16,
+    frag_field: u16,
+    payload: &[u8],
+) -> Vec<u8> {
     let total = (20 + payload.len()) as u16;
     let mut h = vec![0x45, 0];
     h.extend_from_slice(&total.to_be_bytes());
@@ -233,7 +254,16 @@ pub fn udp(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, payload: &[u8]) -> 
 
 /// TCP segment (PSH|ACK unless `flags` says otherwise) with a correct checksum.
 #[allow(clippy::too_many_arguments)]
-pub fn tcp(src: IpAddr, sport: u16, dst: IpAddr, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+pub fn tcp(
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut t = Vec::with_capacity(20 + payload.len());
     t.extend_from_slice(&sport.to_be_bytes());
     t.extend_from_slice(&dport.to_be_bytes());
@@ -256,7 +286,25 @@ pub fn eth_udp4(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, payload: &
 
 /// A whole Ethernet/IPv4/TCP frame.
 #[allow(clippy::too_many_arguments)]
-pub fn eth_tcp4(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let t = tcp(IpAddr::V4(src), sport, IpAddr::V4(dst), dport, seq, ack, flags, payload);
+pub fn eth_tcp4(
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let t = tcp(
+        IpAddr::V4(src),
+        sport,
+        IpAddr::V4(dst),
+        dport,
+        seq,
+        ack,
+        flags,
+        payload,
+    );
     ethernet(0x0800, &ipv4(src, dst, 6, &t))
 }

@@ -49,7 +49,9 @@ fn parse_stream_row(line: &str) -> Option<RtpStreamTruth> {
     let ssrc = u32::from_str_radix(toks.get(6)?.trim_start_matches("0x"), 16).ok()?;
     // The payload column may contain spaces ("g711A, telephone-event"): find "Pkts" as the token before "Lost",
     // which is followed by "(N%)".
-    let pct_idx = toks.iter().position(|t| t.starts_with('(') && t.ends_with("%)"))?;
+    let pct_idx = toks
+        .iter()
+        .position(|t| t.starts_with('(') && t.ends_with("%)"))?;
     let lost: i64 = toks.get(pct_idx - 1)?.parse().ok()?;
     let packets: u64 = toks.get(pct_idx - 2)?.parse().ok()?;
     let payload = toks.get(7..pct_idx - 2)?.join(" ");
@@ -138,7 +140,10 @@ impl Truth {
 
     /// The truth file for a capture in the shared directory.
     pub fn for_capture(capture: &Path) -> Truth {
-        let name = capture.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = capture
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         let path = capture
             .parent()
             .unwrap_or(Path::new("."))

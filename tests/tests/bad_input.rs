@@ -23,7 +23,13 @@ fn sip_frame(i: u32) -> Frame {
     );
     Frame::new(
         1_700_000_000_000_000_000 + i64::from(i) * 1_000_000,
-        pcapw::eth_udp4(Ipv4Addr::new(10, 0, 0, 2), 5060, Ipv4Addr::new(10, 0, 0, 1), 5060, text.as_bytes()),
+        pcapw::eth_udp4(
+            Ipv4Addr::new(10, 0, 0, 2),
+            5060,
+            Ipv4Addr::new(10, 0, 0, 1),
+            5060,
+            text.as_bytes(),
+        ),
     )
 }
 
@@ -62,7 +68,11 @@ fn header_only_capture_has_no_packets() {
     let full = good_pcap(0);
     let a = run("header-only.pcap", &full).unwrap();
     assert_eq!(a.summary.packets, 0);
-    assert!(a.diagnostics.iter().any(|d| d.message.contains("no packets")));
+    assert!(
+        a.diagnostics
+            .iter()
+            .any(|d| d.message.contains("no packets"))
+    );
 }
 
 #[test]
@@ -130,9 +140,19 @@ fn pcapng_unknown_block_is_skipped() {
     let mut f = pcapw::pcapng_shb();
     f.extend(pcapw::pcapng_idb(1, None));
     f.extend(pcapw::pcapng_block(0x0BAD_F00D, b"who knows what this is"));
-    f.extend(pcapw::pcapng_epb(0, 1_700_000_000_000_000, &sip, sip.len() as u32));
+    f.extend(pcapw::pcapng_epb(
+        0,
+        1_700_000_000_000_000,
+        &sip,
+        sip.len() as u32,
+    ));
     f.extend(pcapw::pcapng_block(0x0000_0bad, &[1, 2, 3, 4, 5, 6, 7, 8]));
-    f.extend(pcapw::pcapng_epb(0, 1_700_000_000_000_001, &sip, sip.len() as u32));
+    f.extend(pcapw::pcapng_epb(
+        0,
+        1_700_000_000_000_001,
+        &sip,
+        sip.len() as u32,
+    ));
     let a = run("unknown-block.pcapng", &f).unwrap();
     assert_eq!(a.summary.packets, 2);
     assert_eq!(a.summary.sip_messages, 2);
@@ -145,8 +165,18 @@ fn pcapng_if_tsresol_and_multiple_interfaces() {
     let mut f = pcapw::pcapng_shb();
     f.extend(pcapw::pcapng_idb(1, None)); // µs
     f.extend(pcapw::pcapng_idb(1, Some(9))); // ns
-    f.extend(pcapw::pcapng_epb(0, 1_700_000_000_123_456, &sip, sip.len() as u32));
-    f.extend(pcapw::pcapng_epb(1, 1_700_000_000_123_456_789, &sip, sip.len() as u32));
+    f.extend(pcapw::pcapng_epb(
+        0,
+        1_700_000_000_123_456,
+        &sip,
+        sip.len() as u32,
+    ));
+    f.extend(pcapw::pcapng_epb(
+        1,
+        1_700_000_000_123_456_789,
+        &sip,
+        sip.len() as u32,
+    ));
     f.extend(pcapw::pcapng_spb(&sip));
     let a = run("tsresol.pcapng", &f).unwrap();
     assert_eq!(a.summary.packets, 3);
@@ -183,8 +213,15 @@ fn gzip_capture_is_read_and_hashed_as_stored() {
     let a = analyze_file(&path, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(a.summary.sip_messages, 3);
     assert_eq!(a.capture.format, "pcap+gzip");
-    let out = std::process::Command::new("sha256sum").arg(&path).output().unwrap();
-    let expected = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
+    let out = std::process::Command::new("sha256sum")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(a.capture.sha256, expected);
 }
 

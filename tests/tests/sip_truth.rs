@@ -21,7 +21,11 @@ fn sip_counts_match_tshark_truth() {
         let fields = [
             ("frames", s.packets, truth.frames),
             ("sip_messages", s.sip_messages, truth.sip_messages),
-            ("sip_retransmissions", s.sip_retransmissions, truth.sip_resent),
+            (
+                "sip_retransmissions",
+                s.sip_retransmissions,
+                truth.sip_resent,
+            ),
             ("call_ids", s.call_ids, truth.call_ids),
             ("invite_dialogs", s.invite_dialogs, truth.invite_dialogs),
             ("answered_calls", s.answered_calls, truth.answered),
@@ -40,5 +44,9 @@ fn sip_counts_match_tshark_truth() {
         checked += 1;
     }
     assert_eq!(checked, 25, "expected the 25 shared captures");
-    assert!(failures.is_empty(), "differences from truth:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "differences from truth:\n{}",
+        failures.join("\n")
+    );
 }

@@ -48,7 +48,9 @@ fn main() -> ExitCode {
             "--calls" => spec.calls = num("--calls").unwrap_or(spec.calls),
             "--talk-secs" => spec.talk_secs = num("--talk-secs").unwrap_or(spec.talk_secs),
             "--stagger-ms" => spec.stagger_ms = num("--stagger-ms").unwrap_or(spec.stagger_ms),
-            "--dns-every-ms" => spec.dns_every_ms = num("--dns-every-ms").unwrap_or(spec.dns_every_ms),
+            "--dns-every-ms" => {
+                spec.dns_every_ms = num("--dns-every-ms").unwrap_or(spec.dns_every_ms)
+            }
             "-o" => out = it.next().cloned(),
             _ => return usage(),
         }
