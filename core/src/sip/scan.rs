@@ -409,12 +409,11 @@ impl ScannedMessage {
                 if msg.max_forwards.is_none() {
                     msg.max_forwards = value.trim().parse::<u32>().ok();
                 }
-            } else if let Some(kind) = auth_header_kind(name) {
-                if msg.auth.len() < MAX_LIST_ENTRIES
-                    && let Some(a) = parse_auth(kind, value)
-                {
-                    msg.auth.push(a);
-                }
+            } else if let Some(kind) = auth_header_kind(name)
+                && msg.auth.len() < MAX_LIST_ENTRIES
+                && let Some(a) = parse_auth(kind, value)
+            {
+                msg.auth.push(a);
             }
         }
         if list_overflow {
