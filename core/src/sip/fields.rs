@@ -228,12 +228,24 @@ fn host_of(hostport: &str) -> Option<String> {
     let host = if let Some(v6) = hp.strip_prefix('[') {
         v6.split(']').next().unwrap_or("")
     } else {
-        hp.split([':', ';', '?', '>', ' ', '\t'])
-            .next()
-            .unwrap_or("")
+        let hostport = hp.split([';', '?', '>', ' ', '\t']).next().unwrap_or("");
+        bare_ipv6(hostport).unwrap_or_else(|| hostport.split(':').next().unwrap_or(""))
     };
     let host = host.trim();
     (!host.is_empty()).then(|| host.to_string())
+}
+
+/// An IPv6 address written without brackets (seen in the wild: `sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060`),
+/// with or without a trailing `:port`.
+fn bare_ipv6(hostport: &str) -> Option<&str> {
+    if hostport.bytes().filter(|b| *b == b':').count() < 2 {
+        return None;
+    }
+    if hostport.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Some(hostport);
+    }
+    let (addr, port) = hostport.rsplit_once(':')?;
+    (port.parse::<u16>().is_ok() && addr.parse::<std::net::Ipv6Addr>().is_ok()).then_some(addr)
 }
 
 /// `CSeq: 4711 INVITE` (any amount of whitespace).
@@ -375,6 +387,15 @@ mod tests {
         let n = parse_name_addr("<sip:[2001:db8::1]:5060>").unwrap_or_default();
         assert_eq!(n.host.as_deref(), Some("2001:db8::1"));
         assert_eq!(n.user, None);
+
+        let n =
+            parse_name_addr("<sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0:5060>").unwrap_or_default();
+        assert_eq!(n.host.as_deref(), Some("fe80:0:0:0:21a:a0ff:fe07:32e0"));
+        assert_eq!(n.user.as_deref(), Some("9876"));
+        let n = parse_name_addr("sip:fe80::1;tag=t").unwrap_or_default();
+        assert_eq!(n.host.as_deref(), Some("fe80::1"));
+        let n = parse_name_addr("<sip:u@host.example:5060>").unwrap_or_default();
+        assert_eq!(n.host.as_deref(), Some("host.example"));
 
         let n = parse_name_addr(r#""a,b <c>" <sip:x@y>"#).unwrap_or_default();
         assert_eq!(n.display_name.as_deref(), Some("a,b <c>"));

@@ -811,3 +811,57 @@ fn dump_dir() {
         }
     }
 }
+
+/// Unbracketed IPv6 hosts (an excerpt of the kind found in `sip_ipv6_udp.pcap`): rsip rejects the request-URI,
+/// the tolerant path still extracts everything.
+#[test]
+fn unbracketed_ipv6_falls_back() {
+    let text = crlf(
+        "INVITE sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060 SIP/2.0
+Call-ID: c3eF6f58-363323Cd-8058EB88-10300252@fe80:0:0:0:21a:a0ff:fe07:32e0
+Contact: <sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0:5060>
+CSeq: 1 INVITE
+From: <sip:9876@fe80:0:0:0:21a:a0ff:fe07:32e0>;tag=a3bhg
+To: <sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c>
+Via: SIP/2.0/UDP fe80:0:0:0:21a:a0ff:fe07:32e0:5060;branch=z9hG4bKkdjuw8376
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: 108
+
+v=0
+o=Valid8.com-UserAgent 8521 32 IN IP6 fe80:0:0:0:21a:a0ff:fe07:32e0
+s=SIP-Call
+m=audio 5008 RTP/AVP 0
+",
+    );
+    let m = parse(&text);
+    assert_eq!(m.parser, SipParser::Tolerant);
+    assert!(
+        m.warnings
+            .first()
+            .is_some_and(|w| w.starts_with("rsip rejected")),
+        "{:?}",
+        m.warnings
+    );
+    assert_eq!(
+        m.from.as_ref().and_then(|f| f.host.as_deref()),
+        Some("fe80:0:0:0:21a:a0ff:fe07:32e0")
+    );
+    assert_eq!(
+        m.from.as_ref().and_then(|f| f.tag.as_deref()),
+        Some("a3bhg")
+    );
+    assert_eq!(
+        m.to.as_ref().and_then(|f| f.host.as_deref()),
+        Some("fec0:0:0:0:216:d3ff:fe0d:22c")
+    );
+    assert_eq!(
+        m.via.first().map(|v| v.sent_by.as_str()),
+        Some("fe80:0:0:0:21a:a0ff:fe07:32e0:5060")
+    );
+    assert_eq!(m.sdp.as_ref().map(|s| s.media.len()), Some(1));
+    assert_eq!(
+        m.sdp.and_then(|s| s.origin).map(|o| o.address),
+        Some("fe80:0:0:0:21a:a0ff:fe07:32e0".to_string())
+    );
+}
