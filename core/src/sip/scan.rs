@@ -28,6 +28,9 @@ pub struct ScannedMessage {
     pub warnings: Vec<String>,
 }
 
+/// Longest header name accepted (longer "names" are garbage lines).
+const MAX_NAME_BYTES: usize = 256;
+
 /// Lines of `data`, each without its line end, with the offset just past it and whether it ended in bare LF.
 struct Lines<'a> {
     data: &'a [u8],
@@ -200,8 +203,7 @@ pub fn scan_message(data: &[u8], limits: &SipLimits) -> Result<ScannedMessage, S
                 && let Some((_, value)) = headers.last_mut()
             {
                 let room = value_limit.saturating_sub(value.len().saturating_add(1));
-                let (more, cut, l) =
-                    bounded_lossy(line.text, room.saturating_add(line.text.len().min(2)));
+                let (more, cut, l) = bounded_lossy(line.text.trim_ascii(), room);
                 lossy |= l;
                 let more = more.trim();
                 if !more.is_empty() {
@@ -226,7 +228,10 @@ pub fn scan_message(data: &[u8], limits: &SipLimits) -> Result<ScannedMessage, S
         let raw_name = line.text.get(..colon).unwrap_or(&[]);
         let raw_value = line.text.get(colon.saturating_add(1)..).unwrap_or(&[]);
         let name_trimmed = raw_name.trim_ascii();
-        if name_trimmed.is_empty() || !name_trimmed.iter().all(|b| is_token_byte(*b)) {
+        if name_trimmed.is_empty()
+            || name_trimmed.len() > MAX_NAME_BYTES
+            || !name_trimmed.iter().all(|b| is_token_byte(*b))
+        {
             bad_names = bad_names.saturating_add(1);
             current_kept = false;
             continue;
@@ -472,6 +477,10 @@ const MAX_PARTS: usize = 64;
 /// The SDP of a body: directly for `application/sdp`, or the first `application/sdp` part of a multipart body.
 fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> Option<Sdp> {
     let mime = mime_type(content_type);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        // e.g. an ACK or 200 with `Content-Type: application/sdp` and `Content-Length: 0`.
+        return None;
+    }
     if mime == "application/sdp" {
         return match parse_sdp(body) {
             Ok(s) => Some(s),

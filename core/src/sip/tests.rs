@@ -453,6 +453,15 @@ fn content_length_handling() {
     assert_eq!(m.as_ref().map(|m| m.body.len()).ok(), Some(10));
     assert!(m.is_ok_and(|m| m.warnings.iter().any(|w| w.contains("body cut"))));
 
+    // application/sdp with an empty body (ACK, some 200s): no SDP, no warning.
+    let empty = OK_200.replace(
+        "Content-Length: 0",
+        "Content-Type: application/sdp\r\nContent-Length: 0",
+    );
+    let m = parse(&empty);
+    assert!(m.sdp.is_none());
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+
     // Invalid SDP: warning, no sdp.
     let bad = OK_200.replace(
         "Content-Length: 0",
@@ -559,6 +568,31 @@ fn no_blank_line_and_non_utf8() {
     let Ok(m) = m else { unreachable!() };
     assert_eq!(m.parser, SipParser::Tolerant);
     assert_eq!(m.server.as_deref(), Some("\u{FFFD}ob-PBX 2.1"));
+}
+
+#[test]
+fn garbage_header_lines_are_skipped() {
+    let text = OK_200.replace(
+        "Server:",
+        &format!(
+            "no colon here\r\n{}: x\r\n<bad>: y\r\nServer:",
+            "N".repeat(300)
+        ),
+    );
+    let m = parse(&text);
+    assert_eq!(m.parser, SipParser::Tolerant);
+    assert_eq!(m.headers.len(), 9);
+    assert_eq!(m.server.as_deref(), Some("Bob-PBX 2.1"));
+    assert!(
+        m.warnings.iter().any(|w| w.contains("without a colon")),
+        "{:?}",
+        m.warnings
+    );
+    assert!(
+        m.warnings.iter().any(|w| w.contains("invalid name")),
+        "{:?}",
+        m.warnings
+    );
 }
 
 #[test]
