@@ -834,12 +834,20 @@ fn dump_dir() {
         };
         match parse_message(&data, &SipLimits::default()) {
             Ok(m) => println!(
-                "{} {:?} {:?} sdp={} {:?}",
+                "{} {:?} {:?} sdp={} {:?}\tFIELDS\t{}\t{}\t{}\t{}\t{}",
                 p.display(),
                 m.parser,
                 m.start,
                 m.sdp.is_some(),
-                m.warnings
+                m.warnings,
+                m.call_id.unwrap_or_default(),
+                m.from.and_then(|f| f.tag).unwrap_or_default(),
+                m.to.and_then(|f| f.user).unwrap_or_default(),
+                m.cseq.map(|c| c.seq).unwrap_or_default(),
+                m.via
+                    .first()
+                    .and_then(|v| v.branch.clone())
+                    .unwrap_or_default(),
             ),
             Err(e) => println!("{} ERR {e}", p.display()),
         }
