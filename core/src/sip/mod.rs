@@ -55,12 +55,6 @@ pub const MAX_LIST_ENTRIES: usize = 64;
 
 /// Parse one SIP message (exactly one: framing is the transport's job).
 pub fn parse_message(data: &[u8], limits: &SipLimits) -> Result<SipMessage, SipError> {
-<<<<<<< HEAD
-    let _ = (data, limits);
-    Err(SipError::Malformed(
-        "sip::parse_message not implemented".into(),
-    ))
-=======
     let scanned = scan_message(data, limits)?;
     let verdict = rsip_verdict(data, &scanned);
     let mut msg = scanned.into_message(limits);
@@ -72,7 +66,6 @@ pub fn parse_message(data: &[u8], limits: &SipLimits) -> Result<SipMessage, SipE
         }
     }
     Ok(msg)
->>>>>>> wip-sip
 }
 
 /// Run rsip on the message and check it agrees with the scanner. `Err` carries the reason for falling back.
