@@ -1,0 +1,1 @@
+//! Tests across the transport module (unit tests of `mod.rs` and real-capture tests).
