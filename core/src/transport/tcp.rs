@@ -699,8 +699,7 @@ impl TcpReassembler {
         };
         let header = head.get(..end).unwrap_or_default();
         let upgrade = header_has_websocket_upgrade(header);
-        let refused =
-            header.starts_with(b"HTTP/") && header.get(9..12).is_none_or(|s| s != b"101");
+        let refused = header.starts_with(b"HTTP/") && header.get(9..12).is_none_or(|s| s != b"101");
         dir.consume(start.saturating_add(end));
         dir.kind = if upgrade && !refused {
             Kind::WebSocket
