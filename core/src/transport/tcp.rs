@@ -164,7 +164,7 @@ impl Direction {
     /// Buffered bytes of an unfinished SIP or WebSocket message (keep-alive line ends do not count).
     fn leftover(&self) -> usize {
         let partial = match self.kind {
-            Kind::Sip { .. } | Kind::WebSocket => {
+            Kind::Sip { resync: false } | Kind::WebSocket | Kind::Unknown => {
                 self.buf.len().saturating_sub(keepalive_len(&self.buf))
             }
             _ => 0,
@@ -182,6 +182,19 @@ struct Ctx<'a> {
     dst: SocketAddr,
     out: &'a mut Vec<AppMessage>,
     diags: &'a mut Vec<Diagnostic>,
+    /// Messages completed here are attributed to the last frame of their own bytes rather than to `frame` (used
+    /// when an acknowledgement from the peer, not a data segment, releases held segments).
+    attribute_to_data: bool,
+}
+
+impl Ctx<'_> {
+    /// The frame a message made of `frames` is reported at.
+    fn completing_frame(&self, frames: &[FrameNo]) -> FrameNo {
+        match frames.last() {
+            Some(&last) if self.attribute_to_data => last,
+            _ => self.frame,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -222,12 +235,30 @@ impl TcpReassembler {
         out: &mut Vec<AppMessage>,
         diags: &mut Vec<Diagnostic>,
     ) {
-        // The peer's acknowledgement tells which bytes of the reverse direction were delivered.
+        // The peer's acknowledgement tells which bytes of the reverse direction were delivered: held segments
+        // behind a gap it acknowledged will never be completed by the capture.
         if segment.ack_flag
             && let Some(rev) = self.flows.get_mut(&(dst, src))
             && rev.acked.is_none_or(|a| seq_lt(a, segment.ack))
         {
             rev.acked = Some(segment.ack);
+            if !rev.held.is_empty()
+                && let Some(mut rev) = self.flows.remove(&(dst, src))
+            {
+                let limits = self.limits.clone();
+                let mut ctx = Ctx {
+                    frame,
+                    ts_nanos,
+                    src: dst,
+                    dst: src,
+                    out: &mut *out,
+                    diags: &mut *diags,
+                    attribute_to_data: true,
+                };
+                self.resolve_gaps(&mut rev, &limits, &mut ctx);
+                // Keep its LRU position: re-insert under the same tick.
+                self.flows.insert((dst, src), rev);
+            }
         }
         let payload: &[u8] = &segment.payload;
         if payload.is_empty()
@@ -247,6 +278,7 @@ impl TcpReassembler {
             dst,
             out,
             diags,
+            attribute_to_data: false,
         };
         let mut dir = self.take_flow(src, dst, &mut ctx);
         dir.last_frame = frame;
@@ -451,7 +483,7 @@ impl TcpReassembler {
                 DiagLevel::Warning,
                 format!(
                     "TCP {} -> {}: {gap} bytes missing from the capture (seq {next}..{first}); skipped, \
-                     resynchronising on the next SIP start",
+                     resynchronising",
                     ctx.src, ctx.dst
                 ),
             ));
@@ -468,9 +500,10 @@ impl TcpReassembler {
         dir.ws_msg = None;
         dir.kind = match dir.kind {
             Kind::Sip { .. } => Kind::Sip { resync: true },
-            // WebSocket frame boundaries cannot be found again reliably; TLS neither.
-            Kind::WebSocket | Kind::Http | Kind::Tls { .. } | Kind::Other => Kind::Other,
-            Kind::Unknown => Kind::Unknown,
+            // WebSocket frame boundaries cannot be found again reliably.
+            Kind::WebSocket | Kind::Http | Kind::Other => Kind::Other,
+            // Segments usually start at a TLS record: classify the next bytes again.
+            Kind::Tls { .. } | Kind::Unknown => Kind::Unknown,
         };
     }
 
@@ -498,6 +531,12 @@ impl TcpReassembler {
             } else {
                 return;
             }
+        }
+        // Looking for a message start after lost bytes: a segment that starts like SIP is one.
+        if dir.kind == (Kind::Sip { resync: true }) && starts_like_sip(data) {
+            let dropped = dir.clear_buf();
+            self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(dropped as u64);
+            dir.kind = Kind::Sip { resync: false };
         }
         if dir.buf.len().saturating_add(data.len()) > limits.max_buffer_bytes {
             let dropped = dir.buf.len();
@@ -563,14 +602,10 @@ impl TcpReassembler {
             let key = match dir.client {
                 Some(true) => (ctx.src, ctx.dst),
                 Some(false) => (ctx.dst, ctx.src),
-                None => {
-                    // Guess: the ephemeral (higher) port is the client's.
-                    if ctx.src.port() >= ctx.dst.port() {
-                        (ctx.src, ctx.dst)
-                    } else {
-                        (ctx.dst, ctx.src)
-                    }
-                }
+                None => match dir_client_guess(ctx.src, ctx.dst) {
+                    true => (ctx.src, ctx.dst),
+                    false => (ctx.dst, ctx.src),
+                },
             };
             if self.tls.len() < self.limits.max_flows.max(1) || self.tls.contains_key(&key) {
                 self.tls.entry(key).or_insert(version);
@@ -579,9 +614,10 @@ impl TcpReassembler {
             dir.kind = Kind::Sip { resync: false };
         } else if is_http_start(buf) {
             dir.kind = Kind::Http;
-        } else if has_line || buf.len() >= 16 {
+        } else if has_line || buf.len() >= MAX_START_LINE || !plausible_start(buf) {
             dir.kind = Kind::Other;
         }
+        // Otherwise: a first line still arriving; wait for more bytes.
     }
 
     /// Drop bytes up to the next line that starts like SIP; keep a short tail that may be a partial start line.
@@ -645,7 +681,7 @@ impl TcpReassembler {
                         transport: Transport::Tcp,
                         src: ctx.src,
                         dst: ctx.dst,
-                        frame: ctx.frame,
+                        frame: ctx.completing_frame(&frames),
                         ts_nanos: ctx.ts_nanos,
                         frames,
                         data,
@@ -827,7 +863,7 @@ impl TcpReassembler {
                     transport: Transport::Ws,
                     src: ctx.src,
                     dst: ctx.dst,
-                    frame: ctx.frame,
+                    frame: ctx.completing_frame(&frames),
                     ts_nanos: ctx.ts_nanos,
                     frames,
                     data,
@@ -901,6 +937,29 @@ impl TcpReassembler {
 /// Index past `\r\n\r\n` (or `\n\n`) in an HTTP head, within `limit` bytes.
 fn find_crlfcrlf(buf: &[u8], limit: usize) -> Option<usize> {
     header_end(buf, limit)
+}
+
+/// Without a SYN: is `src` the client of a connection `src -> dst`? A well-known TLS port (or any port below 1024)
+/// marks the server; otherwise the higher (ephemeral) port is the client's.
+fn dir_client_guess(src: SocketAddr, dst: SocketAddr) -> bool {
+    const TLS_PORTS: [u16; 7] = [443, 5061, 8443, 4443, 7443, 10443, 5223];
+    let server_like = |p: u16| TLS_PORTS.contains(&p);
+    match (server_like(src.port()), server_like(dst.port())) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => match (src.port() < 1024, dst.port() < 1024) {
+            (false, true) => true,
+            (true, false) => false,
+            _ => src.port() >= dst.port(),
+        },
+    }
+}
+
+/// Could `buf` (no line end yet) still become a SIP or HTTP start line? A token character first, then printable
+/// ASCII only. TLS records were checked before.
+fn plausible_start(buf: &[u8]) -> bool {
+    buf.first().is_some_and(|b| b.is_ascii_alphanumeric())
+        && buf.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\r')
 }
 
 /// An HTTP/1.x request line (`GET /path HTTP/1.1`) or status line (`HTTP/1.1 101 ...`).
