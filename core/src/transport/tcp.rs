@@ -133,10 +133,14 @@ impl Direction {
 
     /// Frames that carried the stream bytes `[from, to)`, ascending and distinct.
     fn frames_of(&self, from: u64, to: u64) -> Vec<FrameNo> {
+        // Spans are in stream order and do not overlap.
+        let first = self.spans.partition_point(|&(_, _, e)| e <= from);
         let mut frames: Vec<FrameNo> = self
             .spans
+            .get(first..)
+            .unwrap_or_default()
             .iter()
-            .filter(|&&(_, s, e)| s < to && e > from)
+            .take_while(|&&(_, s, _)| s < to)
             .map(|&(f, _, _)| f)
             .collect();
         frames.sort_unstable();
@@ -147,10 +151,14 @@ impl Direction {
     /// Drop `n` bytes from the front of `buf` (and the frame spans wholly before them).
     fn consume(&mut self, n: usize) {
         let n = n.min(self.buf.len());
+        if n == 0 {
+            return;
+        }
         self.buf.drain(..n);
         self.buf_start = self.buf_start.wrapping_add(n as u64);
         let start = self.buf_start;
-        self.spans.retain(|&(_, _, e)| e > start);
+        let gone = self.spans.partition_point(|&(_, _, e)| e <= start);
+        self.spans.drain(..gone);
     }
 
     /// Discard everything buffered; returns the number of bytes dropped.
@@ -622,34 +630,12 @@ impl TcpReassembler {
 
     /// Drop bytes up to the next line that starts like SIP; keep a short tail that may be a partial start line.
     fn resync_sip(&mut self, dir: &mut Direction) {
-        let mut line_start = 0usize;
-        let mut found = None;
-        for (i, &b) in dir.buf.iter().enumerate() {
-            if i == line_start {
-                let rest = dir.buf.get(i..).unwrap_or_default();
-                if starts_like_sip(rest) {
-                    found = Some(i);
-                    break;
-                }
-            }
-            if b == b'\n' {
-                line_start = i.saturating_add(1);
-            }
-        }
-        let skip = match found {
-            Some(i) => {
+        let skip = match find_sip_start(&dir.buf, 0, true) {
+            Ok(i) => {
                 dir.kind = Kind::Sip { resync: false };
                 i
             }
-            None => {
-                // Keep the last (unterminated) line if it is short: it may become a start line.
-                let tail = dir.buf.len().saturating_sub(line_start);
-                if tail < MAX_START_LINE {
-                    line_start
-                } else {
-                    dir.buf.len()
-                }
-            }
+            Err(keep) => keep,
         };
         self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(skip as u64);
         dir.consume(skip);
@@ -707,14 +693,20 @@ impl TcpReassembler {
                             ctx.src, ctx.dst
                         ),
                     ));
-                    dir.consume(pos);
-                    pos = 0;
-                    // Skip at least the first byte so the search makes progress.
-                    dir.consume(1);
-                    self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(1);
                     dir.pending_len = None;
-                    dir.kind = Kind::Sip { resync: true };
-                    self.resync_sip(dir);
+                    // Search from the next line start (the bad message's first line is skipped).
+                    let next = match find_sip_start(&dir.buf, pos, false) {
+                        Ok(i) => i,
+                        Err(keep) => {
+                            dir.kind = Kind::Sip { resync: true };
+                            keep
+                        }
+                    };
+                    self.stats.bytes_skipped = self
+                        .stats
+                        .bytes_skipped
+                        .saturating_add(next.saturating_sub(pos) as u64);
+                    pos = next;
                     if dir.kind != (Kind::Sip { resync: false }) {
                         break;
                     }
@@ -931,6 +923,35 @@ impl TcpReassembler {
     /// TLS-protected connections seen: (client, server, record version), sorted.
     pub fn tls_connections(&self) -> Vec<(SocketAddr, SocketAddr, u16)> {
         self.tls.iter().map(|(&(c, s), &v)| (c, s, v)).collect()
+    }
+}
+
+/// Find the next line of `buf` at or after `from` that starts like SIP (`from` itself counts as a line start when
+/// `from_is_line_start`). `Ok(index)` when found; otherwise `Err(keep)`: the bytes before `keep` can be dropped, the
+/// rest is a short unterminated last line that may still become a start line. Linear in the bytes scanned
+/// ([`starts_like_sip`] looks at most [`MAX_START_LINE`] bytes from each line start, and only up to its line end).
+fn find_sip_start(buf: &[u8], from: usize, from_is_line_start: bool) -> Result<usize, usize> {
+    let mut line_start = if from_is_line_start { Some(from) } else { None };
+    let tail = buf.get(from..).unwrap_or_default();
+    for (k, &b) in tail.iter().enumerate() {
+        let i = from.saturating_add(k);
+        if line_start == Some(i) && starts_like_sip(buf.get(i..).unwrap_or_default()) {
+            return Ok(i);
+        }
+        if b == b'\n' {
+            line_start = Some(i.saturating_add(1));
+        }
+    }
+    let end = buf.len();
+    let keep = match line_start {
+        Some(ls) if ls >= from => ls,
+        _ => end,
+    };
+    // An unterminated last line longer than a start line can be is dropped too.
+    if end.saturating_sub(keep) < MAX_START_LINE {
+        Err(keep)
+    } else {
+        Err(end)
     }
 }
 

@@ -480,6 +480,41 @@ fn tcp_garbage_inside_sip_stream_resyncs_on_next_start_line() {
 }
 
 #[test]
+fn tcp_many_invalid_messages_stay_linear() {
+    // ~1 MB of start lines with malformed Content-Length in one stream, fed in 1 KB and 64 KB segments: every
+    // message is invalid and must be skipped without rescanning the buffer for each (no quadratic behaviour).
+    let bad = b"INVITE sip:a@b SIP/2.0\r\nl: x\r\n\r\n";
+    let stream: Vec<u8> = bad.iter().copied().cycle().take(1_000_000).collect();
+    let t = std::time::Instant::now();
+    for size in [1024, 65_536] {
+        let mut h = Harness::default();
+        let mut seq = 0u32;
+        for (i, chunk) in stream.chunks(size).enumerate() {
+            h.c(i as u64 + 1, seq, chunk);
+            seq += chunk.len() as u32;
+        }
+        h.c(10_000, seq, OK);
+        assert_eq!(h.datas(), vec![OK]);
+        assert!(h.r.stats.bytes_skipped >= 990_000);
+    }
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+}
+
+#[test]
+fn tcp_many_small_segments_one_big_message() {
+    // A 200 KB message in 1-byte segments: per-segment work must not grow with the buffered bytes.
+    let msg = sip_with_body(200_000);
+    let t = std::time::Instant::now();
+    let mut h = Harness::default();
+    for (i, b) in msg.iter().enumerate() {
+        h.c(i as u64 + 1, i as u32, std::slice::from_ref(b));
+    }
+    assert_eq!(h.out.len(), 1);
+    assert_eq!(h.out[0].frames.len(), msg.len());
+    assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+}
+
+#[test]
 fn tcp_flow_limit_evicts_least_recently_used() {
     let mut h = Harness::with_limits(TcpLimits {
         max_flows: 2,
