@@ -536,6 +536,9 @@ impl TcpReassembler {
             if starts_like_sip(data) {
                 dir.clear_buf();
                 dir.kind = Kind::Sip { resync: false };
+            } else if ws_frame_carries_sip(data, limits.max_buffer_bytes) {
+                dir.clear_buf();
+                dir.kind = Kind::WebSocket;
             } else {
                 return;
             }
@@ -622,6 +625,9 @@ impl TcpReassembler {
             dir.kind = Kind::Sip { resync: false };
         } else if is_http_start(buf) {
             dir.kind = Kind::Http;
+        } else if ws_frame_carries_sip(buf, self.limits.max_buffer_bytes) {
+            // Capture started after the HTTP upgrade.
+            dir.kind = Kind::WebSocket;
         } else if has_line || buf.len() >= MAX_START_LINE || !plausible_start(buf) {
             dir.kind = Kind::Other;
         }
@@ -974,6 +980,26 @@ fn dir_client_guess(src: SocketAddr, dst: SocketAddr) -> bool {
             _ => src.port() >= dst.port(),
         },
     }
+}
+
+/// Does `data` start with a complete WebSocket text or binary frame whose payload starts like SIP? Recognises SIP
+/// over WebSocket when the capture missed the HTTP upgrade.
+fn ws_frame_carries_sip(data: &[u8], max_payload: usize) -> bool {
+    let mut frame = None;
+    if !matches!(
+        websocket::parse_frame(data, max_payload, &mut frame),
+        WsParse::Complete(_)
+    ) {
+        return false;
+    }
+    frame.is_some_and(|f| {
+        matches!(f.opcode, websocket::OP_TEXT | websocket::OP_BINARY)
+            && starts_like_sip(
+                f.payload
+                    .get(keepalive_len(&f.payload)..)
+                    .unwrap_or_default(),
+            )
+    })
 }
 
 /// Could `buf` (no line end yet) still become a SIP or HTTP start line? A token character first, then printable

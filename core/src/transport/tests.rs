@@ -723,6 +723,23 @@ fn websocket_sixteen_and_sixty_four_bit_frames_through_tcp() {
 }
 
 #[test]
+fn websocket_recognised_when_capture_missed_the_upgrade() {
+    let mut h = Harness::default();
+    let f1 = build_frame(true, websocket::OP_TEXT, INVITE, Some([7, 7, 7, 7]));
+    let f2 = build_frame(true, websocket::OP_TEXT, ACK, Some([1, 2, 3, 4]));
+    h.c(1, 5000, &f1);
+    h.c(2, 5000 + f1.len() as u32, &f2);
+    assert_eq!(h.datas(), vec![INVITE, ACK]);
+    assert!(h.out.iter().all(|m| m.transport == Transport::Ws));
+    // Also after unrelated bytes first.
+    let mut h = Harness::default();
+    h.s(1, 0, &[0x82, 3, 1, 2, 3]);
+    let f3 = build_frame(true, websocket::OP_BINARY, OK, None);
+    h.s(2, 5, &f3);
+    assert_eq!(h.datas(), vec![OK]);
+}
+
+#[test]
 fn http_without_upgrade_is_ignored() {
     let mut h = Harness::default();
     h.c(1, 0, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
