@@ -474,7 +474,7 @@ impl Analyzer {
     }
 
     fn build(&self, mut capture: CaptureInfo, extra_diags: Vec<Diagnostic>) -> Analysis {
-        let calls = self.calls.calls();
+        let calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let mut diagnostics = self.diagnostics.clone();
         let mut dropped = self.diagnostics_dropped;
         for d in extra_diags {

@@ -96,7 +96,7 @@ pub fn pcap_bytes(link_type: u32, frames: &[Frame]) -> Vec<u8> {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0);
     }
 }

@@ -260,9 +260,10 @@ impl CallTracker {
         self.calls.is_empty()
     }
 
-    /// The calls as they stand, in order of their first message.
-    pub fn calls(&self) -> Vec<Call> {
-        self.calls.iter().map(CallBuilder::build).collect()
+    /// The calls as they stand, in order of their first message. `capture_end_ts` is the last frame's time: an
+    /// answered call with no BYE was still up then, so its duration runs to it.
+    pub fn calls(&self, capture_end_ts: i64) -> Vec<Call> {
+        self.calls.iter().map(|c| c.build(capture_end_ts)).collect()
     }
 }
 
@@ -333,23 +334,21 @@ impl CallBuilder {
                         self.ended_by = Some("caller");
                     }
                 }
-                "BYE" => {
-                    if self.bye_ts.is_none() {
-                        self.bye_ts = Some(rec.ts_nanos);
-                        self.ended_ts = Some(rec.ts_nanos);
-                        self.end_reason = Some("bye".into());
-                        let from_tag = msg.from.as_ref().and_then(|f| f.tag.clone());
-                        self.ended_by =
-                            Some(if from_tag.is_some() && from_tag == self.invite_from_tag {
-                                "caller"
-                            } else if from_tag.is_some() {
-                                "callee"
-                            } else if Some(rec.src) == self.invite_src {
-                                "caller"
-                            } else {
-                                "unknown"
-                            });
-                    }
+                "BYE" if self.bye_ts.is_none() => {
+                    self.bye_ts = Some(rec.ts_nanos);
+                    self.ended_ts = Some(rec.ts_nanos);
+                    self.end_reason = Some("bye".into());
+                    let from_tag = msg.from.as_ref().and_then(|f| f.tag.clone());
+                    self.ended_by =
+                        Some(if from_tag.is_some() && from_tag == self.invite_from_tag {
+                            "caller"
+                        } else if from_tag.is_some() {
+                            "callee"
+                        } else if Some(rec.src) == self.invite_src {
+                            "caller"
+                        } else {
+                            "unknown"
+                        });
                 }
                 _ => {}
             }
@@ -431,7 +430,7 @@ impl CallBuilder {
         });
     }
 
-    fn build(&self) -> Call {
+    fn build(&self, capture_end_ts: i64) -> Call {
         let is_call = self.has_invite;
         let kind = if is_call {
             "call".to_string()
@@ -483,9 +482,9 @@ impl CallBuilder {
             (Some(i), Some(r)) => Some(crate::time::secs_between(i, r)),
             _ => None,
         };
-        let duration_secs = self
-            .answer_ts
-            .map(|a| crate::time::secs_between(a, self.bye_ts.unwrap_or(self.last_ts)));
+        let duration_secs = self.answer_ts.map(|a| {
+            crate::time::secs_between(a, self.bye_ts.unwrap_or(capture_end_ts.max(self.last_ts)))
+        });
         // Codecs: the last answer's audio formats, else the last offer's.
         let codecs = self
             .sdp
