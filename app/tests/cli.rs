@@ -1,0 +1,147 @@
+//! `earshot analyze` as a user runs it: exit codes, the summary, JSON and CSV files read back independently.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn earshot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_earshot"))
+}
+
+fn shared(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/captures")
+        .join(name)
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("earshot-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn clean_capture_exits_0_with_summary_json_and_csv() {
+    let dir = tmpdir("clean");
+    let json_path = dir.join("a.json");
+    let out = earshot()
+        .args(["analyze"])
+        .arg(shared("SIP_DTMF2.cap"))
+        .arg("--json")
+        .arg(&json_path)
+        .arg("--csv")
+        .arg(dir.join("csv"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cda1e4673d334eea7c86546076a3e0a4427227493aef9de620d1ed2b635697a9"));
+    assert!(stdout.contains("SIP messages 29"), "{stdout}");
+    assert!(stdout.contains("25672@192.168.105.110"));
+
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["capture"]["packets"], 1360);
+    assert_eq!(v["capture"]["first_ts"], "2005-09-09T12:02:25.330945Z");
+    assert_eq!(v["summary"]["sip_messages"], 29);
+    assert_eq!(v["summary"]["call_ids"], 5);
+    assert_eq!(v["summary"]["invite_dialogs"], 2);
+    assert_eq!(v["summary"]["answered_calls"], 1);
+    let calls = v["calls"].as_array().unwrap();
+    let declined = calls
+        .iter()
+        .find(|c| c["call_id"] == "5514@192.168.105.110")
+        .unwrap();
+    assert_eq!(declined["state"], "rejected");
+    assert_eq!(declined["final_status"], 603);
+    assert_eq!(declined["end_reason"], "603 Decline");
+    assert_eq!(declined["ended_by"], "callee");
+    let answered = calls
+        .iter()
+        .find(|c| c["call_id"] == "25672@192.168.105.110")
+        .unwrap();
+    assert_eq!(answered["answered"], true);
+    assert_eq!(answered["from_user"], "2502");
+    assert_eq!(answered["to_user"], "2504");
+    assert!(
+        answered["codecs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "PCMA")
+    );
+    for key in [
+        "call_id",
+        "from",
+        "to",
+        "state",
+        "answered",
+        "start_ts",
+        "duration_secs",
+        "user_agents",
+        "frames",
+    ] {
+        assert!(answered.get(key).is_some(), "calls[] lacks {key}");
+    }
+
+    // CSV read back with the csv crate: header plus one row per call / message, constant column count.
+    for (file, rows) in [("calls.csv", 5), ("messages.csv", 29)] {
+        let mut r = csv::Reader::from_path(dir.join("csv").join(file)).unwrap();
+        let width = r.headers().unwrap().len();
+        let records: Vec<_> = r.records().map(|x| x.unwrap()).collect();
+        assert_eq!(records.len(), rows, "{file}");
+        assert!(
+            records.iter().all(|rec| rec.len() == width),
+            "{file}: ragged rows"
+        );
+    }
+}
+
+#[test]
+fn damaged_capture_exits_1_with_partial_result() {
+    let dir = tmpdir("damaged");
+    let bytes = std::fs::read(shared("SIP_DTMF2.cap")).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let out = earshot()
+        .arg("analyze")
+        .arg(&cut)
+        .arg("--json")
+        .arg("-")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["capture"]["packets"], 1359);
+    // Frame 1360 (the lost one) is itself a SIP message (truth: Call-ID 18585 ends at frame 1360).
+    assert_eq!(v["summary"]["sip_messages"], 28);
+    let diag = &v["diagnostics"][0];
+    assert_eq!(diag["frame"], 1360);
+    assert!(diag["message"].as_str().unwrap().contains("truncated"));
+    // The summary went to stderr because stdout carries the JSON.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Diagnostics"));
+}
+
+#[test]
+fn unusable_input_exits_2_with_a_clear_message() {
+    let dir = tmpdir("bad");
+    let notcap = dir.join("notes.txt");
+    std::fs::write(&notcap, "hello, this is not a capture").unwrap();
+    for (path, expect) in [
+        (notcap, "not a pcap or pcapng capture"),
+        (dir.join("missing.pcap"), "cannot open capture"),
+    ] {
+        let out = earshot().arg("analyze").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{err}");
+        assert!(
+            err.contains(&*path.file_name().unwrap().to_string_lossy()),
+            "names the file: {err}"
+        );
+    }
+}
