@@ -1,0 +1,54 @@
+//! The project's own sample captures: regenerating them gives the committed bytes, and each analyses to what its
+//! README promises.
+
+use earshot_core::{AnalyzeOptions, analyze_file};
+use earshot_e2e::r#gen::{BenchSpec, write_bench};
+use earshot_e2e::samples_dir;
+
+#[test]
+fn sample_captures_regenerate_identically() {
+    let spec = BenchSpec {
+        calls: 1,
+        talk_secs: 10,
+        stagger_ms: 0,
+        dns_every_ms: 0,
+    };
+    let mut bytes = Vec::new();
+    write_bench(&spec, &mut bytes).unwrap();
+    let committed = std::fs::read(samples_dir().join("clean-call/clean-call.pcap")).unwrap();
+    assert!(
+        bytes == committed,
+        "samplegen clean-call no longer reproduces sample-captures/clean-call/clean-call.pcap"
+    );
+}
+
+#[test]
+fn clean_call_shows_what_its_readme_says() {
+    let a = analyze_file(
+        &samples_dir().join("clean-call/clean-call.pcap"),
+        &AnalyzeOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(a.summary.packets, 1007);
+    assert_eq!(a.summary.sip_messages, 7);
+    assert_eq!(a.summary.sip_retransmissions, 0);
+    assert_eq!(a.calls.len(), 1);
+    let c = &a.calls[0];
+    assert_eq!(c.state.map(|s| s.as_str()), Some("completed"));
+    assert!(c.answered);
+    assert_eq!(c.end_reason.as_deref(), Some("bye"));
+    assert_eq!(c.ended_by.as_deref(), Some("caller"));
+    assert!(
+        (c.setup_time_secs.unwrap() - 1.585).abs() < 1e-9,
+        "{:?}",
+        c.setup_time_secs
+    );
+    assert_eq!(c.codecs, vec!["PCMU", "telephone-event"]);
+    assert_eq!(
+        c.from.as_ref().and_then(|f| f.user.as_deref()),
+        Some("1000")
+    );
+    assert_eq!(c.to.as_ref().and_then(|f| f.user.as_deref()), Some("5000"));
+    assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
+}
