@@ -40,7 +40,7 @@ fn clean_call_shows_what_its_readme_says() {
     assert_eq!(c.end_reason.as_deref(), Some("bye"));
     assert_eq!(c.ended_by.as_deref(), Some("caller"));
     assert!(
-        (c.setup_time_secs.unwrap() - 1.585).abs() < 1e-9,
+        (c.setup_time_secs.unwrap() - 1.570).abs() < 1e-9,
         "{:?}",
         c.setup_time_secs
     );
