@@ -1078,68 +1078,20 @@ fn captures_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures")
 }
 
-/// Minimal pcap/pcapng reader for tests: (link type, captured bytes) per frame.
+/// (link type, captured bytes) per frame, read with the crate's own capture reader.
 fn read_frames(name: &str) -> Vec<(u32, Vec<u8>)> {
     let path = captures_dir().join(name);
-    let b = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let u32_at = |le: bool, o: usize| {
-        let x: [u8; 4] = b[o..o + 4].try_into().unwrap();
-        if le {
-            u32::from_le_bytes(x)
-        } else {
-            u32::from_be_bytes(x)
-        }
-    };
+    let file = crate::capture::CaptureFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = file.frames().unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
-    match &b[..4] {
-        [0xd4, 0xc3, 0xb2, 0xa1]
-        | [0x4d, 0x3c, 0xb2, 0xa1]
-        | [0xa1, 0xb2, 0xc3, 0xd4]
-        | [0xa1, 0xb2, 0x3c, 0x4d] => {
-            let le = b[0] != 0xa1;
-            let link = u32_at(le, 20) & 0x0fff_ffff;
-            let mut o = 24;
-            while o + 16 <= b.len() {
-                let incl = u32_at(le, o + 8) as usize;
-                out.push((link, b[o + 16..o + 16 + incl].to_vec()));
-                o += 16 + incl;
-            }
-        }
-        [0x0a, 0x0d, 0x0d, 0x0a] => {
-            let mut le = true;
-            let mut links = Vec::new();
-            let mut o = 0;
-            while o + 12 <= b.len() {
-                if u32_at(true, o) == 0x0a0d_0d0a {
-                    le = u32_at(true, o + 8) == 0x1a2b_3c4d;
-                    links.clear();
-                }
-                let (kind, len) = (u32_at(le, o), u32_at(le, o + 4) as usize);
-                match kind {
-                    1 => {
-                        let x: [u8; 2] = b[o + 8..o + 10].try_into().unwrap();
-                        links.push(u32::from(if le {
-                            u16::from_le_bytes(x)
-                        } else {
-                            u16::from_be_bytes(x)
-                        }));
-                    }
-                    6 => {
-                        let (iface, cap) =
-                            (u32_at(le, o + 8) as usize, u32_at(le, o + 20) as usize);
-                        out.push((links[iface], b[o + 28..o + 28 + cap].to_vec()));
-                    }
-                    3 => {
-                        let cap = (u32_at(le, o + 8) as usize).min(len - 16);
-                        out.push((links[0], b[o + 12..o + 12 + cap].to_vec()));
-                    }
-                    _ => {}
-                }
-                o += len;
-            }
-        }
-        other => panic!("{name}: unknown magic {other:02x?}"),
+    while let Some(f) = reader.next_frame() {
+        out.push((f.link_type, f.data.into_owned()));
     }
+    assert!(
+        reader.diagnostics.is_empty(),
+        "{name}: {:?}",
+        reader.diagnostics
+    );
     out
 }
 

@@ -2,7 +2,7 @@
 //! WebSocket, TLS), a no-panic fuzz loop, and real captures read with a tiny test-only pcap decoder.
 
 use std::borrow::Cow;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use super::sctp::SctpReassembler;
 use super::tcp::{TcpLimits, TcpReassembler};
@@ -933,147 +933,7 @@ fn no_panic_on_prefixes_and_mutations() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Real captures (read-only files under /work/shared/captures; skipped when absent)
-
-const CAPTURES: &str = "/work/shared/captures";
-
-/// One decoded packet of a capture: just what the transport tests need.
-enum TestL4 {
-    Tcp {
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        payload: Vec<u8>,
-    },
-    Udp(Vec<u8>),
-    Sctp(Vec<u8>),
-}
-
-struct TestPacket {
-    frame: u64,
-    ts_nanos: i64,
-    src: SocketAddr,
-    dst: SocketAddr,
-    l4: TestL4,
-}
-
-fn rd16(b: &[u8], at: usize, le: bool) -> Option<u16> {
-    let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-    Some(if le {
-        u16::from_le_bytes(s)
-    } else {
-        u16::from_be_bytes(s)
-    })
-}
-
-fn rd32(b: &[u8], at: usize, le: bool) -> Option<u32> {
-    let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-    Some(if le {
-        u32::from_le_bytes(s)
-    } else {
-        u32::from_be_bytes(s)
-    })
-}
-
-/// Minimal classic-pcap reader and Ethernet/SLL/null + IPv4/IPv6 + TCP/UDP/SCTP decoder (tests only).
-fn read_pcap(path: &str) -> Option<Vec<TestPacket>> {
-    let data = std::fs::read(path).ok()?;
-    let magic = rd32(&data, 0, true)?;
-    let (le, nanos) = match magic {
-        0xa1b2_c3d4 => (true, false),
-        0xa1b2_3c4d => (true, true),
-        0xd4c3_b2a1 => (false, false),
-        0x4d3c_b2a1 => (false, true),
-        _ => panic!("{path}: not a classic pcap"),
-    };
-    let link = rd32(&data, 20, le)?;
-    let mut off = 24;
-    let mut packets = Vec::new();
-    let mut frame = 0u64;
-    while off + 16 <= data.len() {
-        let sec = rd32(&data, off, le)? as i64;
-        let frac = rd32(&data, off + 4, le)? as i64;
-        let incl = rd32(&data, off + 8, le)? as usize;
-        let rec = data.get(off + 16..off + 16 + incl)?;
-        off += 16 + incl;
-        frame += 1;
-        let ts_nanos = sec * 1_000_000_000 + if nanos { frac } else { frac * 1000 };
-        let (ethertype, ip) = match link {
-            1 => {
-                let mut et = rd16(rec, 12, false)?;
-                let mut at = 14;
-                while et == 0x8100 || et == 0x88a8 {
-                    et = rd16(rec, at + 2, false)?;
-                    at += 4;
-                }
-                (et, &rec[at..])
-            }
-            113 => (rd16(rec, 14, false)?, &rec[16..]),
-            0 => {
-                let fam = rd32(rec, 0, true)?;
-                let fam = if fam > 0xffff { fam.swap_bytes() } else { fam };
-                (if fam == 2 { 0x0800 } else { 0x86dd }, &rec[4..])
-            }
-            other => panic!("{path}: link type {other} not handled by the test decoder"),
-        };
-        let (src_ip, dst_ip, proto, l4): (IpAddr, IpAddr, u8, &[u8]) = match ethertype {
-            0x0800 => {
-                let ihl = usize::from(ip.first()? & 0x0f) * 4;
-                let total = usize::from(rd16(ip, 2, false)?);
-                let frag = rd16(ip, 6, false)?;
-                if frag & 0x3fff != 0 {
-                    continue; // fragments: not needed by these captures
-                }
-                let src: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-                let dst: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-                (
-                    src.into(),
-                    dst.into(),
-                    *ip.get(9)?,
-                    ip.get(ihl..total.min(ip.len()))?,
-                )
-            }
-            0x86dd => {
-                let plen = usize::from(rd16(ip, 4, false)?);
-                let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-                let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-                (
-                    src.into(),
-                    dst.into(),
-                    *ip.get(6)?,
-                    ip.get(40..(40 + plen).min(ip.len()))?,
-                )
-            }
-            _ => continue,
-        };
-        let (sp, dp) = (
-            rd16(l4, 0, false).unwrap_or(0),
-            rd16(l4, 2, false).unwrap_or(0),
-        );
-        let l4 = match proto {
-            6 => {
-                let doff = usize::from(l4.get(12)? >> 4) * 4;
-                TestL4::Tcp {
-                    seq: rd32(l4, 4, false)?,
-                    ack: rd32(l4, 8, false)?,
-                    flags: *l4.get(13)?,
-                    payload: l4.get(doff..)?.to_vec(),
-                }
-            }
-            17 => TestL4::Udp(l4.get(8..)?.to_vec()),
-            132 => TestL4::Sctp(l4.get(12..)?.to_vec()),
-            _ => continue,
-        };
-        packets.push(TestPacket {
-            frame,
-            ts_nanos,
-            src: SocketAddr::new(src_ip, sp),
-            dst: SocketAddr::new(dst_ip, dp),
-            l4,
-        });
-    }
-    Some(packets)
-}
+// Real captures (read-only, `../shared/captures` beside the checkout), read with the real capture and net stages.
 
 #[derive(Default)]
 struct CaptureResult {
@@ -1085,61 +945,58 @@ struct CaptureResult {
     tls: Vec<(SocketAddr, SocketAddr, u16)>,
 }
 
-/// Run a capture through the transport stage; `None` when the file is not available.
+/// Run a capture through the transport stage (IP fragments are not needed by these captures and are skipped).
 fn run_capture(name: &str) -> Option<CaptureResult> {
-    let path = format!("{CAPTURES}/{name}");
-    let Some(packets) = read_pcap(&path) else {
-        eprintln!("skipping: {path} not readable");
-        return None;
-    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/captures")
+        .join(name);
+    let file = crate::capture::CaptureFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut reader = file.frames().unwrap_or_else(|e| panic!("{e}"));
     let mut r = TcpReassembler::default();
     let mut sctp = SctpReassembler::default();
     let mut res = CaptureResult::default();
-    for p in &packets {
+    while let Some(f) = reader.next_frame() {
+        let crate::net::NetOutcome::Packet(p) = crate::net::decode_frame(f.link_type, &f.data)
+        else {
+            continue;
+        };
         match &p.l4 {
-            TestL4::Tcp {
-                seq,
-                ack,
-                flags,
-                payload,
-            } => {
-                let seg = TcpSegment {
-                    src_port: p.src.port(),
-                    dst_port: p.dst.port(),
-                    seq: *seq,
-                    ack: *ack,
-                    syn: flags & 0x02 != 0,
-                    fin: flags & 0x01 != 0,
-                    rst: flags & 0x04 != 0,
-                    ack_flag: flags & 0x10 != 0,
-                    payload: Cow::Borrowed(payload),
-                };
+            crate::net::L4::Tcp(seg) => {
+                let (src, dst) = (
+                    SocketAddr::new(p.src, seg.src_port),
+                    SocketAddr::new(p.dst, seg.dst_port),
+                );
                 r.push(
-                    p.frame,
-                    p.ts_nanos,
-                    p.src,
-                    p.dst,
-                    &seg,
+                    f.number,
+                    f.ts_nanos,
+                    src,
+                    dst,
+                    seg,
                     &mut res.tcp,
                     &mut res.diags,
                 );
             }
-            TestL4::Udp(payload) => {
-                if starts_like_sip(payload) {
-                    res.udp_sip += 1;
-                }
-            }
-            TestL4::Sctp(chunks) => {
+            crate::net::L4::Udp { payload, .. } if starts_like_sip(payload) => res.udp_sip += 1,
+            crate::net::L4::Sctp {
+                src_port,
+                dst_port,
+                chunks,
+            } => {
+                let (src, dst) = (
+                    SocketAddr::new(p.src, *src_port),
+                    SocketAddr::new(p.dst, *dst_port),
+                );
                 sctp.push(
-                    p.frame,
-                    p.ts_nanos,
-                    p.src,
-                    p.dst,
+                    f.number,
+                    f.ts_nanos,
+                    src,
+                    dst,
                     chunks,
                     &mut res.sctp,
                     &mut res.diags,
                 );
             }
+            _ => {}
         }
     }
     r.finish(&mut res.diags);
