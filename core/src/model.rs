@@ -331,6 +331,24 @@ pub struct MessageRecord {
     pub size: usize,
 }
 
+/// A message that started like SIP but could not be parsed: kept raw (an excerpt) so the analyst can see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnparsedSip {
+    pub frame: FrameNo,
+    pub ts_nanos: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    pub size: usize,
+    /// Why the parser refused it.
+    pub error: String,
+    /// The first bytes of the message (at most [`UNPARSED_EXCERPT_BYTES`]), invalid UTF-8 replaced. Hostile text.
+    pub excerpt: String,
+}
+
+/// How much of an unparseable SIP message is kept.
+pub const UNPARSED_EXCERPT_BYTES: usize = 1024;
+
 /// State of an INVITE dialog (a call) at the end of the capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -509,6 +527,9 @@ pub struct Analysis {
     pub counters: Counters,
     pub calls: Vec<Call>,
     pub messages: Vec<MessageRecord>,
+    /// Messages that looked like SIP but could not be parsed (bounded; the rest are counted in
+    /// `counters.sip_parse_failures`).
+    pub unparsed_sip: Vec<UnparsedSip>,
     pub diagnostics: Vec<Diagnostic>,
     /// How many diagnostics were not stored because the cap was reached (they are still counted here).
     pub diagnostics_dropped: u64,

@@ -23,6 +23,7 @@ use crate::error::CaptureError;
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
     MessageRecord, SCHEMA_VERSION, SipMessage, Summary, ToolInfo, Transport,
+    UNPARSED_EXCERPT_BYTES, UnparsedSip,
 };
 use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
 use crate::net::{self, L4, NetOutcome, NetPacket};
@@ -42,6 +43,8 @@ pub struct Limits {
     pub max_diagnostics: usize,
     /// SIP messages stored with their parsed fields; further ones are counted but not stored.
     pub max_messages: usize,
+    /// Unparseable SIP messages kept raw; further ones are counted in `sip_parse_failures`.
+    pub max_unparsed_sip: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             calls: CallLimits::default(),
             max_diagnostics: 10_000,
             max_messages: 5_000_000,
+            max_unparsed_sip: 10_000,
         }
     }
 }
@@ -119,6 +123,7 @@ pub struct Analyzer {
     sctp: SctpReassembler,
     calls: CallTracker,
     messages: Vec<MessageRecord>,
+    unparsed_sip: Vec<UnparsedSip>,
     messages_not_stored: u64,
     sip_total: u64,
     retransmissions: u64,
@@ -149,6 +154,7 @@ impl Analyzer {
             pool,
             counters: Counters::default(),
             messages: Vec::new(),
+            unparsed_sip: Vec::new(),
             messages_not_stored: 0,
             sip_total: 0,
             retransmissions: 0,
@@ -299,7 +305,7 @@ impl Analyzer {
                         Transport::Udp,
                         encapsulation,
                         parsed,
-                        payload.len(),
+                        &payload,
                     );
                 }
             }
@@ -385,7 +391,7 @@ impl Analyzer {
                 m.transport,
                 encapsulation.clone(),
                 parsed,
-                m.data.len(),
+                &m.data,
             );
         }
     }
@@ -401,8 +407,9 @@ impl Analyzer {
         transport: Transport,
         encapsulation: Encapsulation,
         parsed: Result<SipMessage, SipError>,
-        size: usize,
+        raw: &[u8],
     ) {
+        let size = raw.len();
         let message = match parsed {
             Ok(m) => m,
             Err(e) => {
@@ -412,11 +419,23 @@ impl Analyzer {
                     Layer::Sip,
                     DiagLevel::Warning,
                     format!(
-                        "{e} ({} bytes from {src} to {dst} over {})",
-                        size,
+                        "{e} ({size} bytes from {src} to {dst} over {})",
                         transport.as_str()
                     ),
                 ));
+                if self.unparsed_sip.len() < self.opts.limits.max_unparsed_sip {
+                    let cut = raw.get(..UNPARSED_EXCERPT_BYTES).unwrap_or(raw);
+                    self.unparsed_sip.push(UnparsedSip {
+                        frame,
+                        ts_nanos: ts,
+                        src,
+                        dst,
+                        transport,
+                        size,
+                        error: e.to_string(),
+                        excerpt: String::from_utf8_lossy(cut).into_owned(),
+                    });
+                }
                 return;
             }
         };
@@ -522,6 +541,7 @@ impl Analyzer {
             counters: self.fill_counters(),
             calls,
             messages: self.messages.clone(),
+            unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
             diagnostics_dropped: dropped,
         }

@@ -239,3 +239,33 @@ fn flate2_free_gzip(raw: &[u8]) -> std::io::Cursor<Vec<u8>> {
     let out = child.wait_with_output().unwrap();
     std::io::Cursor::new(out.stdout)
 }
+
+#[test]
+fn unparseable_sip_is_kept_raw_with_a_diagnostic() {
+    let bad = b"SIP/2.0 099 Not A Real Status\r\nCall-ID: x\r\n\r\n";
+    let frames = vec![
+        sip_frame(1),
+        Frame::new(
+            1_700_000_000_500_000_000,
+            pcapw::eth_udp4(
+                Ipv4Addr::new(10, 0, 0, 1),
+                5060,
+                Ipv4Addr::new(10, 0, 0, 2),
+                5060,
+                bad,
+            ),
+        ),
+    ];
+    let a = run("unparseable.pcap", &pcapw::pcap_bytes(1, &frames)).unwrap();
+    assert_eq!(a.summary.sip_messages, 1);
+    assert_eq!(a.counters.sip_parse_failures, 1);
+    assert_eq!(a.unparsed_sip.len(), 1);
+    let u = &a.unparsed_sip[0];
+    assert_eq!(u.frame, 2);
+    assert_eq!(u.excerpt.as_bytes(), bad);
+    assert!(
+        a.diagnostics
+            .iter()
+            .any(|d| d.frame == Some(2) && d.layer == Layer::Sip)
+    );
+}

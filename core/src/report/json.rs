@@ -22,6 +22,7 @@ struct JsonAnalysis<'a> {
     counters: &'a Counters,
     calls: Vec<JsonCall<'a>>,
     messages: Vec<JsonMessage<'a>>,
+    unparsed_sip: Vec<JsonUnparsed<'a>>,
     diagnostics: &'a [Diagnostic],
     diagnostics_dropped: u64,
 }
@@ -102,6 +103,18 @@ struct JsonMessage<'a> {
     summary: String,
     call_id: Option<&'a str>,
     sip: &'a SipMessage,
+}
+
+#[derive(Serialize)]
+struct JsonUnparsed<'a> {
+    frame: u64,
+    ts: String,
+    src: String,
+    dst: String,
+    transport: &'static str,
+    size: usize,
+    error: &'a str,
+    excerpt: &'a str,
 }
 
 fn is_zero(v: &u8) -> bool {
@@ -188,6 +201,20 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
             })
             .collect(),
         messages: a.messages.iter().map(|m| message_view(m, digits)).collect(),
+        unparsed_sip: a
+            .unparsed_sip
+            .iter()
+            .map(|u| JsonUnparsed {
+                frame: u.frame,
+                ts: format_utc(u.ts_nanos, digits),
+                src: u.src.to_string(),
+                dst: u.dst.to_string(),
+                transport: u.transport.as_str(),
+                size: u.size,
+                error: &u.error,
+                excerpt: &u.excerpt,
+            })
+            .collect(),
         diagnostics: &a.diagnostics,
         diagnostics_dropped: a.diagnostics_dropped,
     }
