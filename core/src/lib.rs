@@ -12,6 +12,8 @@ pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod sip;
+#[cfg(test)]
+mod testutil;
 pub mod time;
 pub mod transport;
 

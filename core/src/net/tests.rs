@@ -908,21 +908,7 @@ fn link_type_names() {
 // ---------------------------------------------------------------------------------------------------------------
 // No panic on any input.
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::testutil::XorShift;
 
 const ALL_LINK_TYPES: [u32; 9] = [
     linktype::NULL,

@@ -688,19 +688,7 @@ CSeq: 1 OPTIONS\r\nCall-ID: 1234567890\r\nMax-Forwards: 70\r\n\r\n";
     fields_eq(&m, &tolerant_fields(sipvicious.as_bytes()));
 }
 
-/// Tiny deterministic PRNG (xorshift64*), no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
-    }
-}
+use crate::testutil::XorShift as Rng;
 
 fn corpus() -> Vec<Vec<u8>> {
     vec![

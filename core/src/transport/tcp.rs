@@ -203,6 +203,20 @@ impl Ctx<'_> {
             _ => self.frame,
         }
     }
+
+    /// Hand out one whole message carried by `frames`.
+    fn emit(&mut self, transport: Transport, frames: Vec<FrameNo>, data: Vec<u8>) {
+        let frame = self.completing_frame(&frames);
+        self.out.push(AppMessage {
+            transport,
+            src: self.src,
+            dst: self.dst,
+            frame,
+            ts_nanos: self.ts_nanos,
+            frames,
+            data,
+        });
+    }
 }
 
 #[derive(Debug, Default)]
@@ -669,15 +683,7 @@ impl TcpReassembler {
                     let data = rest.get(..n).unwrap_or_default().to_vec();
                     let from = dir.buf_start.wrapping_add(pos as u64);
                     let frames = dir.frames_of(from, from.wrapping_add(n as u64));
-                    ctx.out.push(AppMessage {
-                        transport: Transport::Tcp,
-                        src: ctx.src,
-                        dst: ctx.dst,
-                        frame: ctx.completing_frame(&frames),
-                        ts_nanos: ctx.ts_nanos,
-                        frames,
-                        data,
-                    });
+                    ctx.emit(Transport::Tcp, frames, data);
                     dir.pending_len = None;
                     pos = pos.saturating_add(n);
                 }
@@ -857,15 +863,7 @@ impl TcpReassembler {
                 _ => data,
             };
             if starts_like_sip(&data) {
-                ctx.out.push(AppMessage {
-                    transport: Transport::Ws,
-                    src: ctx.src,
-                    dst: ctx.dst,
-                    frame: ctx.completing_frame(&frames),
-                    ts_nanos: ctx.ts_nanos,
-                    frames,
-                    data,
-                });
+                ctx.emit(Transport::Ws, frames, data);
             }
         }
     }

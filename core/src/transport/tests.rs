@@ -792,26 +792,7 @@ fn tls_streams_counted_not_decoded() {
 // ---------------------------------------------------------------------------------------------------------------
 // No panics on any input
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use crate::testutil::XorShift;
 
 fn mutate(rng: &mut XorShift, data: &[u8]) -> Vec<u8> {
     let mut d = data.to_vec();
