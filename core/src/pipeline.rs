@@ -193,7 +193,7 @@ impl Analyzer {
         self.merge(frame, d);
     }
 
-    /// Add diagnostics found outside the analyzer (e.g. by the capture reader).
+    /// Add diagnostics (from the stages, or found outside the analyzer, e.g. by the capture reader).
     pub fn add_diagnostics(&mut self, diags: impl IntoIterator<Item = Diagnostic>) {
         for d in diags {
             self.diag(d);
@@ -205,12 +205,6 @@ impl Analyzer {
             self.diagnostics.push(d);
         } else {
             self.diagnostics_dropped += 1;
-        }
-    }
-
-    fn take_diags(&mut self, diags: Vec<Diagnostic>) {
-        for d in diags {
-            self.diag(d);
         }
     }
 
@@ -317,7 +311,7 @@ impl Analyzer {
                 let mut diags = Vec::new();
                 self.tcp
                     .push(frame_no, ts, s, d, &seg, &mut out, &mut diags);
-                self.take_diags(diags);
+                self.add_diagnostics(diags);
                 self.emit_app_messages(&mut out, &encapsulation);
                 self.app_buf = out;
             }
@@ -333,7 +327,7 @@ impl Analyzer {
                 let mut diags = Vec::new();
                 self.sctp
                     .push(frame_no, ts, s, d, &chunks, &mut out, &mut diags);
-                self.take_diags(diags);
+                self.add_diagnostics(diags);
                 self.emit_app_messages(&mut out, &encapsulation);
                 self.app_buf = out;
             }
@@ -341,7 +335,7 @@ impl Analyzer {
                 self.counters.ip_fragments += 1;
                 let mut diags = Vec::new();
                 let outcome = self.defrag.push(frame_no, ts, src, dst, &f, &mut diags);
-                self.take_diags(diags);
+                self.add_diagnostics(diags);
                 if let DefragOutcome::Complete(r) = outcome {
                     self.counters.reassembled_datagrams += 1;
                     if depth >= 4 {
@@ -480,7 +474,7 @@ impl Analyzer {
             self.calls.add(&rec, &mut diags);
             self.messages.push(rec);
         }
-        self.take_diags(diags);
+        self.add_diagnostics(diags);
     }
 
     fn fill_counters(&self) -> Counters {
@@ -682,32 +676,4 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
-}
-
-/// Analyse capture bytes held in memory (tests, generated captures).
-pub fn analyze_bytes(
-    name: &str,
-    data: Vec<u8>,
-    opts: &AnalyzeOptions,
-) -> Result<Analysis, CaptureError> {
-    let file = CaptureFile::from_bytes(name, data);
-    let mut reader = file.frames()?;
-    let mut analyzer = Analyzer::new(opts.clone());
-    let mut frames = Vec::new();
-    while let Some(f) = reader.next_frame() {
-        frames.push(f);
-    }
-    analyzer.push_frames(&frames);
-    analyzer.add_diagnostics(reader.diagnostics.drain(..));
-    let digest = Sha256::digest(file.stored_bytes());
-    let capture = CaptureInfo {
-        file: name.to_string(),
-        size_bytes: file.file_size,
-        sha256: hex(&digest),
-        format: reader.format_name.to_string(),
-        ts_precision_digits: reader.ts_precision_digits,
-        interfaces: reader.interfaces_seen,
-        ..Default::default()
-    };
-    Ok(analyzer.finish(capture))
 }

@@ -34,29 +34,14 @@ pub struct RawFrame<'a> {
     pub file_offset: u64,
 }
 
-/// The bytes of a capture: a read-only memory map, or a buffer for decompressed gzip input.
-pub enum CaptureBytes {
-    Mapped(memmap2::Mmap),
-    Buffer(Vec<u8>),
-}
-
-impl CaptureBytes {
-    pub fn as_slice(&self) -> &[u8] {
-        match self {
-            CaptureBytes::Mapped(m) => m,
-            CaptureBytes::Buffer(b) => b,
-        }
-    }
-}
-
 /// An opened capture file.
 pub struct CaptureFile {
     pub path: PathBuf,
     /// Size of the file on disk.
     pub file_size: u64,
     pub gzip: bool,
-    /// The file as stored (what its SHA-256 is computed over).
-    stored: CaptureBytes,
+    /// The file as stored, memory-mapped read-only (what its SHA-256 is computed over).
+    stored: memmap2::Mmap,
     /// The decompressed capture, for gzip input.
     decompressed: Option<Vec<u8>>,
 }
@@ -105,7 +90,7 @@ impl CaptureFile {
                 path: path.to_path_buf(),
                 file_size,
                 gzip: true,
-                stored: CaptureBytes::Mapped(map),
+                stored: map,
                 decompressed: Some(out),
             });
         }
@@ -113,32 +98,21 @@ impl CaptureFile {
             path: path.to_path_buf(),
             file_size,
             gzip: false,
-            stored: CaptureBytes::Mapped(map),
+            stored: map,
             decompressed: None,
         })
     }
 
-    /// A capture held in memory (tests, generated captures).
-    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> CaptureFile {
-        CaptureFile {
-            path: PathBuf::from(name),
-            file_size: bytes.len() as u64,
-            gzip: false,
-            stored: CaptureBytes::Buffer(bytes),
-            decompressed: None,
-        }
-    }
-
     /// The bytes as stored on disk (compressed for gzip input).
     pub fn stored_bytes(&self) -> &[u8] {
-        self.stored.as_slice()
+        &self.stored
     }
 
     /// The capture's bytes (decompressed for gzip input).
     pub fn data(&self) -> &[u8] {
         match &self.decompressed {
             Some(d) => d,
-            None => self.stored.as_slice(),
+            None => &self.stored,
         }
     }
 
@@ -317,8 +291,10 @@ impl<'a> FrameReader<'a> {
         }
         let file_offset = self.offset();
         let parsed = match endianness {
-            Endianness::Big => RawPcapPacket::from_slice::<byteorder_be::Be>(self.rest),
-            Endianness::Little => RawPcapPacket::from_slice::<byteorder_be::Le>(self.rest),
+            Endianness::Big => RawPcapPacket::from_slice::<byteorder_slice::BigEndian>(self.rest),
+            Endianness::Little => {
+                RawPcapPacket::from_slice::<byteorder_slice::LittleEndian>(self.rest)
+            }
         };
         let number = self.next_number;
         match parsed {
@@ -616,10 +592,4 @@ fn describe_pcap_error(e: &PcapError) -> String {
         PcapError::InvalidField(f) => format!("invalid field: {f}"),
         other => other.to_string(),
     }
-}
-
-/// The byte-order markers pcap-file's generic parsers take.
-mod byteorder_be {
-    pub type Be = byteorder_slice::BigEndian;
-    pub type Le = byteorder_slice::LittleEndian;
 }
