@@ -7,6 +7,7 @@
 pub mod calls;
 pub mod capture;
 pub mod error;
+pub mod media;
 pub mod model;
 pub mod net;
 pub mod pipeline;

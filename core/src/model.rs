@@ -456,6 +456,262 @@ pub struct Call {
     pub frames: Vec<FrameNo>,
     pub retransmissions: usize,
     pub methods: Vec<String>,
+    /// DTMF digits in time order (RFC 4733 events from the call's streams and SIP INFO bodies), "" when none.
+    pub dtmf: String,
+    /// Every DTMF event behind [`Call::dtmf`], in time order.
+    pub dtmf_events: Vec<DtmfEvent>,
+    /// Indices (into [`Analysis::streams`]) of the media streams bound to this call.
+    pub streams: Vec<usize>,
+    /// T.38 fax negotiation seen in SDP: `offered`, `accepted`, `rejected <status>`; `None` when never offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub t38: Option<String>,
+}
+
+/// How a media stream's payload is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encryption {
+    /// Plain RTP: anyone on the path can listen.
+    #[default]
+    None,
+    /// SRTP keyed by SDES (`a=crypto` in SDP), or SRTP recognised from the packets (authentication tag).
+    Srtp,
+    /// ZRTP key agreement seen on the media path.
+    Zrtp,
+    /// DTLS-SRTP: `a=fingerprint` in SDP or a DTLS handshake on the media path.
+    DtlsSrtp,
+}
+
+impl Encryption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encryption::None => "none",
+            Encryption::Srtp => "srtp",
+            Encryption::Zrtp => "zrtp",
+            Encryption::DtlsSrtp => "dtls-srtp",
+        }
+    }
+}
+
+/// What carried a media stream's packets to the capture point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MediaCarrier {
+    #[default]
+    Udp,
+    /// TURN ChannelData or Send/Data indication over UDP.
+    TurnUdp,
+    /// TURN ChannelData or Send/Data indication over TCP.
+    TurnTcp,
+}
+
+/// One DTMF key press.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DtmfEvent {
+    /// `0`-`9`, `*`, `#`, `A`-`D`, `flash`, or `event-N` for other RFC 4733 event codes.
+    pub digit: String,
+    /// RFC 4733 event code (0-255); for SIP INFO the code the digit maps to.
+    pub event: u8,
+    /// `rfc4733` or `sip-info`.
+    pub source: &'static str,
+    /// Frame of the first packet (or the INFO request) of the event.
+    pub frame: FrameNo,
+    pub ts_nanos: i64,
+    /// Duration in milliseconds (from the event's duration field and clock rate, or the INFO `Duration=`).
+    pub duration_ms: Option<f64>,
+    /// An end-of-event packet was seen (RFC 4733 E bit). Always true for SIP INFO.
+    pub ended: bool,
+    /// RFC 4733 volume (0-63, -dBm0), when present.
+    pub volume: Option<u8>,
+    /// SSRC of the stream carrying the event (RFC 4733 only).
+    pub ssrc: Option<u32>,
+    /// Packets that carried this event (retransmitted end packets included); 1 for SIP INFO.
+    pub packets: u32,
+}
+
+/// Quality of one jitter-buffer scenario, per ITU-T G.107 (E-model).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JitterBufferQuality {
+    /// `fixed-50`, `fixed-200`, `adaptive-500`.
+    pub buffer: String,
+    /// Packets lost in the network (never arrived).
+    pub lost: u64,
+    /// Packets that arrived too late for this buffer and were discarded.
+    pub discarded: u64,
+    /// (lost + discarded) / expected, percent.
+    pub effective_loss_pct: f64,
+    /// Mean one-way delay added by the buffer plus packetisation, milliseconds.
+    pub delay_ms: f64,
+    pub r_factor: f64,
+    pub mos: f64,
+}
+
+/// MOS and what it was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct StreamQuality {
+    /// Codec name used for the E-model's equipment impairment (Ie) and robustness (Bpl).
+    pub codec: String,
+    pub ie: f64,
+    pub bpl: f64,
+    /// One result per simulated jitter buffer.
+    pub buffers: Vec<JitterBufferQuality>,
+    /// Loss bursts: `loss_bursts[n]` = how many times exactly n+1 consecutive packets were lost (the last bucket
+    /// counts bursts of that length or longer).
+    pub loss_bursts: Vec<u64>,
+    /// Inter-arrival delta histogram: (upper bound ms, count); the last bound is `f64::INFINITY` written as null.
+    pub delta_histogram: Vec<(Option<f64>, u64)>,
+}
+
+/// An RTCP report block (RFC 3550 6.4.1) as seen on the wire, about one stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RtcpReportSummary {
+    /// Reports (SR/RR blocks) about this stream's SSRC.
+    pub reports: u64,
+    /// Last reported fraction lost, percent.
+    pub last_fraction_lost_pct: f64,
+    pub max_fraction_lost_pct: f64,
+    /// Last reported cumulative number of packets lost (24-bit signed).
+    pub cumulative_lost: i64,
+    /// Largest reported interarrival jitter, milliseconds (timestamp units over the stream's clock rate).
+    pub max_jitter_ms: Option<f64>,
+    /// Round-trip time from LSR/DLSR (RFC 3550 6.4.1), milliseconds, when the capture saw both ends.
+    pub min_rtt_ms: Option<f64>,
+    pub mean_rtt_ms: Option<f64>,
+    pub max_rtt_ms: Option<f64>,
+}
+
+/// RTCP XR VoIP metrics block (RFC 3611 4.7), the last one seen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RtcpXrVoip {
+    pub loss_rate_pct: f64,
+    pub discard_rate_pct: f64,
+    pub round_trip_delay_ms: u16,
+    pub end_system_delay_ms: u16,
+    /// 127 = unavailable.
+    pub r_factor: u8,
+    /// MOS-LQ ×10 in the block; here as a MOS value, `None` when 127 (unavailable).
+    pub mos_lq: Option<f64>,
+    pub mos_cq: Option<f64>,
+    pub jb_nominal_ms: u16,
+    pub jb_maximum_ms: u16,
+}
+
+/// RTCP seen for a stream: what its source said (SR, SDES, BYE) and what receivers reported about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct RtcpSummary {
+    /// RTCP packets (compound) that mention this SSRC.
+    pub packets: u64,
+    pub sender_reports: u64,
+    /// SDES CNAME of the source.
+    pub cname: Option<String>,
+    /// BYE received from the source, with reason if any.
+    pub bye: bool,
+    pub bye_reason: Option<String>,
+    /// Sender's own packet count from its last SR.
+    pub sr_packet_count: Option<u32>,
+    /// What receivers reported about this stream.
+    pub received: Option<RtcpReportSummary>,
+    pub xr_voip: Option<RtcpXrVoip>,
+}
+
+/// One point of a stream's per-packet series (compact; kept for plotting).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct SeriesPoint {
+    pub frame: FrameNo,
+    /// Arrival time relative to the stream's first packet, microseconds.
+    pub t_us: i64,
+    pub delta_ms: f32,
+    pub jitter_ms: f32,
+    pub skew_ms: f32,
+    pub seq: u16,
+    /// Bit flags: see `media::stream::FLAG_*`.
+    pub flags: u8,
+}
+
+/// What kind of media a stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamKind {
+    #[default]
+    Rtp,
+    /// T.38 fax over UDPTL.
+    T38,
+}
+
+/// One media stream: packets from one source address/port to one destination with one SSRC (Wireshark's
+/// definition), bound to the call whose SDP announced it, or unsignalled (found by the RTP heuristic).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct MediaStream {
+    /// Index in [`Analysis::streams`].
+    pub index: usize,
+    pub kind: StreamKind,
+    /// Call-ID of the call whose SDP announced the endpoint; `None` when unsignalled.
+    pub call_id: Option<String>,
+    pub signalled: bool,
+    /// `caller` or `callee` (who sends it) when bound to a call, else `None`.
+    pub sender: Option<String>,
+    pub ssrc: u32,
+    pub src: Option<SocketAddr>,
+    pub dst: Option<SocketAddr>,
+    pub carrier: MediaCarrier,
+    /// TURN peer address when the media was relayed (Send/Data indications, ChannelData after Channel-Bind).
+    pub relay_peer: Option<SocketAddr>,
+    /// Payload type of the first packet, and every payload type seen in order of first appearance.
+    pub payload_type: u8,
+    pub payload_types: Vec<u8>,
+    /// Codec name of the main payload type (from SDP rtpmap or the static table), e.g. `PCMA`, `opus`.
+    pub codec: String,
+    /// Every payload type's name, e.g. `PCMA`, `telephone-event`, `CN`.
+    pub codecs: Vec<String>,
+    /// Clock rate used for jitter; `None` when unknown (dynamic payload type without SDP).
+    pub clock_rate_hz: Option<u32>,
+    pub encryption: Encryption,
+    /// Why `encryption` was decided (e.g. `a=crypto AES_CM_128_HMAC_SHA1_80`, `DTLS handshake in frames 3-11`,
+    /// `10-byte trailer on every packet (SRTP authentication tag)`).
+    pub encryption_evidence: Option<String>,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    pub first_ts_nanos: i64,
+    pub last_ts_nanos: i64,
+    pub packets: u64,
+    /// Expected packets from the sequence numbers (Wireshark: highest extended seq − first seq + 1).
+    pub expected: u64,
+    /// expected − packets: negative when duplicates outnumber losses, as in Wireshark.
+    pub lost: i64,
+    pub lost_pct: f64,
+    /// Packets whose sequence number was not the expected next one (Wireshark's "sequence errors").
+    pub seq_errors: u64,
+    pub duplicates: u64,
+    pub out_of_order: u64,
+    pub seq_wraps: u64,
+    pub min_delta_ms: Option<f64>,
+    pub mean_delta_ms: f64,
+    pub max_delta_ms: f64,
+    /// Frame that arrived after the largest delta.
+    pub max_delta_frame: Option<FrameNo>,
+    pub min_jitter_ms: Option<f64>,
+    pub mean_jitter_ms: Option<f64>,
+    pub max_jitter_ms: Option<f64>,
+    pub max_skew_ms: Option<f64>,
+    pub markers: u64,
+    pub payload_type_changes: u64,
+    /// Other SSRCs seen on the same address/port pair (an SSRC change mid-flow).
+    pub ssrc_changes: u64,
+    /// IP+UDP+RTP bytes (Wireshark's bandwidth basis: RTP length + 28, or + 48 for IPv6).
+    pub bytes: u64,
+    pub mean_bandwidth_kbps: f64,
+    /// MOS of the adaptive-buffer scenario (the one a modern phone approximates); `None` when not computable.
+    pub mos: Option<f64>,
+    pub r_factor: Option<f64>,
+    pub quality: Option<StreamQuality>,
+    pub rtcp: Option<RtcpSummary>,
+    /// RFC 4733 events carried in this stream.
+    pub dtmf: Vec<DtmfEvent>,
+    /// Malformed packets on this stream's flow (bad padding, CSRC/extension past the end...).
+    pub malformed: u64,
+    /// Per-packet series for plotting (bounded: see `counters.series_points_dropped`). Not in JSON.
+    #[serde(skip)]
+    pub series: Vec<SeriesPoint>,
 }
 
 /// Facts about the capture file itself.
@@ -499,6 +755,24 @@ pub struct Counters {
     pub tls_records: u64,
     pub sip_parse_failures: u64,
     pub sip_tolerant_parses: u64,
+    /// UDP payloads recognised as RTP / RTCP / STUN-TURN / DTLS / ZRTP / T.38, and malformed RTP or RTCP.
+    pub rtp_packets: u64,
+    pub rtcp_packets: u64,
+    pub stun_packets: u64,
+    pub dtls_records: u64,
+    pub zrtp_packets: u64,
+    pub udptl_packets: u64,
+    pub rtp_malformed: u64,
+    pub rtcp_malformed: u64,
+    /// RTP-looking packets that never formed a stream (the heuristic needs a run of consistent packets).
+    pub rtp_candidates_rejected: u64,
+    /// UDP payloads that were none of the above.
+    pub udp_unclassified: u64,
+    /// Streams not tracked because the stream cap was reached (their packets are counted here too).
+    pub streams_dropped: u64,
+    pub rtp_packets_untracked: u64,
+    /// Per-packet series points not stored (cap reached).
+    pub series_points_dropped: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -526,6 +800,8 @@ pub struct Analysis {
     pub summary: Summary,
     pub counters: Counters,
     pub calls: Vec<Call>,
+    /// Media streams (RTP and T.38), ordered by first frame.
+    pub streams: Vec<MediaStream>,
     pub messages: Vec<MessageRecord>,
     /// Messages that looked like SIP but could not be parsed (bounded; the rest are counted in
     /// `counters.sip_parse_failures`).

@@ -375,6 +375,10 @@ impl Analyzer {
 
     fn emit_app_messages(&mut self, out: &mut Vec<AppMessage>, encapsulation: &Encapsulation) {
         for m in out.drain(..) {
+            if m.proto != transport::AppProto::Sip {
+                // STUN/TURN over TCP: the media stage's business.
+                continue;
+            }
             let parsed = sip::parse_message(&m.data, &self.opts.limits.sip);
             self.record_sip(
                 m.frame,
@@ -534,6 +538,7 @@ impl Analyzer {
             summary,
             counters: self.fill_counters(),
             calls,
+            streams: Vec::new(),
             messages: self.messages.clone(),
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,

@@ -534,6 +534,10 @@ impl CallBuilder {
             messages: self.messages.clone(),
             frames: self.frames.clone(),
             retransmissions: self.retransmissions,
+            dtmf: String::new(),
+            dtmf_events: Vec::new(),
+            streams: Vec::new(),
+            t38: None,
             methods: self.methods.clone(),
         }
     }

@@ -11,9 +11,20 @@ use std::net::SocketAddr;
 
 use crate::model::{FrameNo, Transport};
 
+/// What an [`AppMessage`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppProto {
+    /// Exactly one SIP message.
+    #[default]
+    Sip,
+    /// One STUN message or TURN ChannelData frame from a STUN/TURN-over-TCP stream (padding removed).
+    Stun,
+}
+
 /// One application-level message cut from a transport: for SIP, the bytes of exactly one SIP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppMessage {
+    pub proto: AppProto,
     pub transport: Transport,
     pub src: SocketAddr,
     pub dst: SocketAddr,

@@ -321,6 +321,7 @@ fn emit(
         };
         let (msg, tail) = rest.split_at_checked(n).unwrap_or((rest, &[]));
         out.push(AppMessage {
+            proto: crate::transport::AppProto::Sip,
             transport: Transport::Sctp,
             src,
             dst,

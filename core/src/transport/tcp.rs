@@ -208,6 +208,7 @@ impl Ctx<'_> {
     fn emit(&mut self, transport: Transport, frames: Vec<FrameNo>, data: Vec<u8>) {
         let frame = self.completing_frame(&frames);
         self.out.push(AppMessage {
+            proto: crate::transport::AppProto::Sip,
             transport,
             src: self.src,
             dst: self.dst,

@@ -1,0 +1,1 @@
+//! Per-stream statistics defined as Wireshark's RTP Stream Analysis.

@@ -1,0 +1,1 @@
+//! The media stage the pipeline feeds.
