@@ -21,7 +21,7 @@ pub struct AnalyzeArgs {
     /// Write the full analysis as JSON to this path (`-` for standard output; the summary then goes to stderr).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
-    /// Write calls.csv and messages.csv into this directory.
+    /// Write calls.csv, streams.csv and messages.csv into this directory.
     #[arg(long, value_name = "DIR")]
     pub csv: Option<PathBuf>,
     /// Worker threads for decoding (default: one per core).
@@ -46,10 +46,12 @@ pub fn run(args: &AnalyzeArgs) -> ExitCode {
 }
 
 fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
-    let opts = AnalyzeOptions {
+    let mut opts = AnalyzeOptions {
         threads: args.threads,
         ..Default::default()
     };
+    // Per-packet series are for plots: the headless form does not keep them.
+    opts.limits.media.max_series_points = 0;
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let show_progress = std::io::stderr().is_terminal() && !args.quiet;
@@ -206,6 +208,67 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
                 s,
                 "... {} more (use --max-rows 0 or --json)",
                 calls.len() - shown
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if !a.streams.is_empty() {
+        let unsignalled = a.streams.iter().filter(|st| !st.signalled).count();
+        let _ = writeln!(
+            s,
+            "Streams   {} ({} unsignalled)",
+            a.streams.len(),
+            unsignalled
+        );
+        let _ = writeln!(
+            s,
+            "{:<4} {:<7} {:<45} {:<10} {:<16} {:<9} {:>7} {:>6} {:>9} {:>5}  Call-ID",
+            "#", "from", "src -> dst", "SSRC", "codec", "enc", "packets", "lost", "max jit", "MOS"
+        );
+        let shown = if max_rows == 0 {
+            a.streams.len()
+        } else {
+            max_rows.min(a.streams.len())
+        };
+        for st in a.streams.iter().take(shown) {
+            let addr =
+                |x: Option<std::net::SocketAddr>| x.map(|v| v.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "{:<4} {:<7} {:<45} 0x{:08X} {:<16} {:<9} {:>7} {:>6} {:>9} {:>5}  {}",
+                st.index,
+                st.sender.as_deref().unwrap_or("-"),
+                format!("{} -> {}", addr(st.src), addr(st.dst)),
+                st.ssrc,
+                terminal_safe(&st.codecs.join(","), 16),
+                st.encryption.as_str(),
+                st.packets,
+                st.lost,
+                st.max_jitter_ms
+                    .map(|j| format!("{j:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                st.mos
+                    .map(|m| format!("{m:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                st.call_id
+                    .as_deref()
+                    .map(|c| terminal_safe(c, 60))
+                    .unwrap_or_else(|| "(unsignalled)".into()),
+            );
+        }
+        if shown < a.streams.len() {
+            let _ = writeln!(s, "... {} more", a.streams.len() - shown);
+        }
+        let _ = writeln!(s);
+    }
+    let with_dtmf: Vec<_> = a.calls.iter().filter(|c| !c.dtmf.is_empty()).collect();
+    if !with_dtmf.is_empty() {
+        for c in with_dtmf {
+            let _ = writeln!(
+                s,
+                "DTMF      {}  ({})",
+                terminal_safe(&c.dtmf, 100),
+                terminal_safe(&c.call_id, 80)
             );
         }
         let _ = writeln!(s);

@@ -20,9 +20,10 @@ use sha2::{Digest, Sha256};
 use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
+use crate::media::tracker::{MediaLimits, MediaTracker, t38_outcome};
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
-    MessageRecord, SCHEMA_VERSION, SipMessage, Summary, ToolInfo, Transport,
+    MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
     UNPARSED_EXCERPT_BYTES, UnparsedSip,
 };
 use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
@@ -39,6 +40,7 @@ pub struct Limits {
     pub tcp: TcpLimits,
     pub sip: SipLimits,
     pub calls: CallLimits,
+    pub media: MediaLimits,
     /// Diagnostics stored; further ones are counted in `diagnostics_dropped`.
     pub max_diagnostics: usize,
     /// SIP messages stored with their parsed fields; further ones are counted but not stored.
@@ -54,6 +56,7 @@ impl Default for Limits {
             tcp: TcpLimits::default(),
             sip: SipLimits::default(),
             calls: CallLimits::default(),
+            media: MediaLimits::default(),
             max_diagnostics: 10_000,
             max_messages: 5_000_000,
             max_unparsed_sip: 10_000,
@@ -122,6 +125,7 @@ pub struct Analyzer {
     tcp: TcpReassembler,
     sctp: SctpReassembler,
     calls: CallTracker,
+    media: MediaTracker,
     messages: Vec<MessageRecord>,
     unparsed_sip: Vec<UnparsedSip>,
     messages_not_stored: u64,
@@ -150,6 +154,7 @@ impl Analyzer {
             tcp: TcpReassembler::new(opts.limits.tcp.clone()),
             sctp: SctpReassembler::default(),
             calls: CallTracker::new(opts.limits.calls.clone()),
+            media: MediaTracker::new(opts.limits.media.clone()),
             opts,
             pool,
             counters: Counters::default(),
@@ -221,6 +226,9 @@ impl Analyzer {
     }
 
     fn merge(&mut self, frame: &RawFrame<'_>, d: Decoded<'_>) {
+        if self.counters.frames == 0 {
+            self.media.set_epoch(frame.ts_nanos);
+        }
         self.counters.frames += 1;
         self.counters.bytes += frame.data.len() as u64;
         if (frame.data.len() as u64) < u64::from(frame.orig_len) {
@@ -253,6 +261,8 @@ impl Analyzer {
             }
             NetOutcome::Packet(p) => {
                 self.handle_packet(frame.number, frame.ts_nanos, p, d.sip, None, 0);
+                let media_diags = self.media.take_diagnostics();
+                self.add_diagnostics(media_diags);
             }
         }
     }
@@ -301,6 +311,10 @@ impl Analyzer {
                         parsed,
                         &payload,
                     );
+                } else {
+                    let s = SocketAddr::new(src, src_port);
+                    let d = SocketAddr::new(dst, dst_port);
+                    self.media.on_udp(frame_no, ts, s, d, &payload);
                 }
             }
             L4::Tcp(seg) => {
@@ -375,8 +389,9 @@ impl Analyzer {
 
     fn emit_app_messages(&mut self, out: &mut Vec<AppMessage>, encapsulation: &Encapsulation) {
         for m in out.drain(..) {
-            if m.proto != transport::AppProto::Sip {
-                // STUN/TURN over TCP: the media stage's business.
+            if m.proto == transport::AppProto::Stun {
+                self.media
+                    .on_stun_tcp(m.frame, m.ts_nanos, m.src, m.dst, &m.data);
                 continue;
             }
             let parsed = sip::parse_message(&m.data, &self.opts.limits.sip);
@@ -476,6 +491,9 @@ impl Analyzer {
             }
         } else {
             self.calls.add(&rec, &mut diags);
+            if !rec.retransmission {
+                self.media.on_sip(&rec);
+            }
             self.messages.push(rec);
         }
         self.add_diagnostics(diags);
@@ -487,11 +505,47 @@ impl Analyzer {
         c.tcp_bytes_skipped = self.tcp.stats.bytes_skipped;
         c.websocket_frames = self.tcp.stats.websocket_frames;
         c.tls_records = self.tcp.stats.tls_records;
+        let m = &self.media.counters;
+        c.rtp_packets = m.rtp_packets;
+        c.rtcp_packets = m.rtcp_packets;
+        c.stun_packets = m.stun_packets;
+        c.dtls_records = m.dtls_records;
+        c.zrtp_packets = m.zrtp_packets;
+        c.udptl_packets = m.udptl_packets;
+        c.rtp_malformed = m.rtp_malformed;
+        c.rtcp_malformed = m.rtcp_malformed;
+        c.rtp_candidates_rejected = m.rtp_candidates_rejected;
+        c.udp_unclassified = m.udp_unclassified;
+        c.streams_dropped = m.streams_dropped;
+        c.rtp_packets_untracked = m.rtp_packets_untracked;
+        c.series_points_dropped = m.series_points_dropped;
         c
     }
 
     fn build(&self, mut capture: CaptureInfo, extra_diags: Vec<Diagnostic>) -> Analysis {
-        let calls = self.calls.calls(self.last_ts.unwrap_or(0));
+        let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
+        let (streams, mut dtmf) = self.media.build();
+        for call in &mut calls {
+            call.streams = streams
+                .iter()
+                .filter(|s| s.call_id.as_deref() == Some(call.call_id.as_str()))
+                .map(|s| s.index)
+                .collect();
+            if let Some(events) = dtmf.remove(&call.call_id) {
+                call.dtmf = events
+                    .iter()
+                    .filter(|e| e.event <= 15)
+                    .map(|e| e.digit.as_str())
+                    .collect();
+                call.dtmf_events = events;
+            }
+            let msgs: Vec<&MessageRecord> = call
+                .messages
+                .iter()
+                .filter_map(|i| self.messages.get(*i))
+                .collect();
+            call.t38 = t38_outcome(&msgs);
+        }
         let mut diagnostics = self.diagnostics.clone();
         let mut dropped = self.diagnostics_dropped;
         for d in extra_diags {
@@ -524,7 +578,7 @@ impl Analyzer {
                 .iter()
                 .filter(|c| c.kind == "call" && c.answered)
                 .count() as u64,
-            rtp_streams: 0,
+            rtp_streams: streams.iter().filter(|s| s.kind == StreamKind::Rtp).count() as u64,
             findings: 0,
             diagnostics: diagnostics.len() as u64 + dropped,
         };
@@ -538,7 +592,7 @@ impl Analyzer {
             summary,
             counters: self.fill_counters(),
             calls,
-            streams: Vec::new(),
+            streams,
             messages: self.messages.clone(),
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
@@ -556,6 +610,8 @@ impl Analyzer {
         let mut diags = Vec::new();
         self.counters.incomplete_datagrams += self.defrag.finish(&mut diags);
         self.tcp.finish(&mut diags);
+        self.media.finish();
+        diags.extend(self.media.take_diagnostics());
         if self.messages_not_stored > 0 {
             diags.push(Diagnostic::new(
                 None,

@@ -1,1 +1,1337 @@
-//! The media stage the pipeline feeds.
+//! The media stage the pipeline feeds, in capture order: SIP messages (for SDP bindings and INFO DTMF), UDP payloads,
+//! and STUN/TURN frames cut from TCP. It owns every media table and bounds each one.
+//!
+//! **Binding (as Wireshark's SDP → RTP conversations).** Every SDP (offer or answer, initial or re-INVITE, UPDATE,
+//! 183, PRACK...) binds each `m=` line's address:port to its call from that frame on; a later SDP for the same
+//! address:port replaces the binding (hold, port and codec changes). A packet belongs to a binding when its
+//! destination, else its source, is a bound address:port. `m=image ... udptl` binds T.38.
+//!
+//! **Heuristic (unsignalled RTP, as rtpbreak).** A UDP payload that is not bound and parses as RTP becomes a
+//! candidate keyed by (source, destination, SSRC); it becomes a stream after [`MediaLimits::min_run`] packets whose
+//! sequence numbers advance by 1-3 and whose timestamps do not go backwards, at most 5 s apart; then the held
+//! packets are replayed into the stream. Media unwrapped from TURN is accepted at once (a TURN channel carries only
+//! media by protocol, RFC 7983). SIP never reaches here (the pipeline takes it first); STUN, DTLS and ZRTP are told
+//! apart by their first byte (RFC 7983) and their own checks; DNS and other protocols fail the run test.
+//!
+//! **Encryption.** SDP `RTP/SAVP(F)` with `a=crypto` → SRTP (SDES); `a=fingerprint` or DTLS records on the media
+//! flow → DTLS-SRTP; ZRTP packets on the flow → ZRTP; for unsignalled G.711 a constant 4- or 10-byte trailer beyond
+//! the samples the timestamps account for is an SRTP authentication tag → SRTP.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use crate::calls::static_payload_name;
+use crate::model::{
+    DiagLevel, Diagnostic, DtmfEvent, Encryption, FrameNo, Layer, MediaCarrier, MediaStream,
+    MessageRecord, RtcpReportSummary, RtcpSummary, RtcpXrVoip, Sdp, SeriesPoint, StreamKind,
+};
+
+use super::demux::{self, PayloadClass};
+use super::dtmf::{self, DtmfTracker};
+use super::quality::QualityAccumulator;
+use super::rtcp::{self, ReportBlock, RtcpPacket};
+use super::rtp;
+use super::stream::{
+    ClockInfo, FLAG_CN, PacketInfo, StreamStats, named_clock_rate, static_clock_rate,
+};
+
+/// Caps on every media table (documented in ARCHITECTURE.md).
+#[derive(Debug, Clone)]
+pub struct MediaLimits {
+    pub max_streams: usize,
+    pub max_candidates: usize,
+    pub max_bindings: usize,
+    /// Per-packet series points kept over all streams (0 = keep none).
+    pub max_series_points: usize,
+    /// Packets an unsignalled RTP candidate needs before it is a stream.
+    pub min_run: usize,
+    pub max_rtcp_sources: usize,
+    pub max_flows: usize,
+}
+
+impl Default for MediaLimits {
+    fn default() -> Self {
+        MediaLimits {
+            max_streams: 100_000,
+            max_candidates: 100_000,
+            max_bindings: 400_000,
+            max_series_points: 4_000_000,
+            min_run: 4,
+            max_rtcp_sources: 200_000,
+            max_flows: 400_000,
+        }
+    }
+}
+
+/// Counters the media stage keeps (copied into `model::Counters`).
+#[derive(Debug, Clone, Default)]
+pub struct MediaCounters {
+    pub rtp_packets: u64,
+    pub rtcp_packets: u64,
+    pub stun_packets: u64,
+    pub dtls_records: u64,
+    pub zrtp_packets: u64,
+    pub udptl_packets: u64,
+    pub rtp_malformed: u64,
+    pub rtcp_malformed: u64,
+    pub rtp_candidates_rejected: u64,
+    pub udp_unclassified: u64,
+    pub streams_dropped: u64,
+    pub rtp_packets_untracked: u64,
+    pub series_points_dropped: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BindKind {
+    Rtp,
+    T38,
+}
+
+#[derive(Debug, Clone)]
+struct Binding {
+    call_id: String,
+    kind: BindKind,
+    /// Dynamic payload names and clock rates from rtpmap.
+    rtpmaps: Vec<(u8, String, u32)>,
+    proto: String,
+    crypto_suites: Vec<String>,
+    fingerprint: bool,
+    /// The SDP's author is the caller (`Some(true)`), the callee, or unknown.
+    owner_is_caller: Option<bool>,
+}
+
+impl Binding {
+    fn clock(&self, pt: u8) -> (ClockInfo, Option<String>) {
+        if pt < 96 {
+            let name = self
+                .rtpmaps
+                .iter()
+                .find(|(p, _, _)| *p == pt)
+                .map(|(_, n, _)| n.clone())
+                .or_else(|| static_payload_name(pt).map(str::to_string));
+            return (
+                static_clock_rate(pt).map_or(ClockInfo::Unknown, ClockInfo::Rate),
+                name,
+            );
+        }
+        match self.rtpmaps.iter().find(|(p, _, _)| *p == pt) {
+            Some((_, name, rate)) => {
+                if name.eq_ignore_ascii_case("telephone-event") {
+                    (ClockInfo::TelephoneEvent, Some(name.clone()))
+                } else if *rate > 0 {
+                    (ClockInfo::Rate(*rate), Some(name.clone()))
+                } else {
+                    (
+                        named_clock_rate(name).map_or(ClockInfo::Unknown, ClockInfo::Rate),
+                        Some(name.clone()),
+                    )
+                }
+            }
+            None => (ClockInfo::Unknown, None),
+        }
+    }
+}
+
+fn unbound_clock(pt: u8) -> (ClockInfo, Option<String>) {
+    if pt < 96 {
+        (
+            static_clock_rate(pt).map_or(ClockInfo::Unknown, ClockInfo::Rate),
+            static_payload_name(pt).map(str::to_string),
+        )
+    } else {
+        (ClockInfo::Unknown, None)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct StreamKey {
+    src: SocketAddr,
+    dst: SocketAddr,
+    ssrc: u32,
+    carrier: MediaCarrier,
+    kind: StreamKind,
+}
+
+/// Unordered address pair + carrier: one media flow (both directions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey(SocketAddr, SocketAddr, MediaCarrier);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr, c: MediaCarrier) -> Self {
+        if a <= b {
+            FlowKey(a, b, c)
+        } else {
+            FlowKey(b, a, c)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct FlowInfo {
+    dtls_first: Option<FrameNo>,
+    dtls_last: FrameNo,
+    dtls_records: u64,
+    zrtp_first: Option<FrameNo>,
+    zrtp_packets: u64,
+    /// SSRCs seen per direction (src → list), bounded, for SSRC changes.
+    ssrcs: BTreeMap<SocketAddr, Vec<u32>>,
+    /// TURN channel → peer (from Channel-Bind requests).
+    channels: Vec<(u16, SocketAddr)>,
+}
+
+struct StreamState {
+    key: StreamKey,
+    call_id: Option<String>,
+    sender: Option<String>,
+    binding: Option<Binding>,
+    relay_peer: Option<SocketAddr>,
+    stats: StreamStats,
+    quality: Option<QualityAccumulator>,
+    pt_counts: BTreeMap<u8, u64>,
+    pt_names: BTreeMap<u8, String>,
+    dtmf: Option<DtmfTracker>,
+    series: Vec<SeriesPoint>,
+    malformed: u64,
+    /// SRTP trailer evidence: (checks, hits, trailer length).
+    trailer_checks: u64,
+    trailer_hits: u64,
+    trailer_len: i64,
+    prev_ext_ts: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HeldPacket {
+    info: PacketInfo,
+}
+
+struct Candidate {
+    held: Vec<HeldPacket>,
+    payload_lens: Vec<usize>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct RtcpState {
+    packets: u64,
+    sender_reports: u64,
+    cname: Option<String>,
+    bye: bool,
+    bye_reason: Option<String>,
+    sr_packet_count: Option<u32>,
+    /// Recent SRs: (NTP middle 32 bits, capture time).
+    recent_srs: VecDeque<(u32, i64)>,
+    reports: u64,
+    last_fraction: u8,
+    max_fraction: u8,
+    cumulative_lost: i64,
+    max_jitter_units: Option<u32>,
+    rtts_ms: Vec<f64>,
+    xr: Option<rtcp::XrVoipMetrics>,
+}
+
+/// The media stage.
+pub struct MediaTracker {
+    limits: MediaLimits,
+    epoch_ns: Option<i64>,
+    bindings: HashMap<SocketAddr, Binding>,
+    bindings_full_reported: bool,
+    callers: HashMap<String, SocketAddr>,
+    streams: Vec<StreamState>,
+    index: HashMap<StreamKey, usize>,
+    candidates: HashMap<StreamKey, Candidate>,
+    flows: HashMap<FlowKey, FlowInfo>,
+    rtcp: HashMap<u32, RtcpState>,
+    info_dtmf: Vec<(String, DtmfEvent)>,
+    series_points: usize,
+    pub counters: MediaCounters,
+    diags: Vec<Diagnostic>,
+}
+
+/// A media payload and where it came from.
+struct Datagram<'a> {
+    frame: FrameNo,
+    ts: i64,
+    src: SocketAddr,
+    dst: SocketAddr,
+    carrier: MediaCarrier,
+    peer: Option<SocketAddr>,
+    payload: &'a [u8],
+}
+
+impl MediaTracker {
+    pub fn new(limits: MediaLimits) -> Self {
+        MediaTracker {
+            limits,
+            epoch_ns: None,
+            bindings: HashMap::new(),
+            bindings_full_reported: false,
+            callers: HashMap::new(),
+            streams: Vec::new(),
+            index: HashMap::new(),
+            candidates: HashMap::new(),
+            flows: HashMap::new(),
+            rtcp: HashMap::new(),
+            info_dtmf: Vec::new(),
+            series_points: 0,
+            counters: MediaCounters::default(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// Time of the capture's first frame: Wireshark's relative times (and so its jitter rounding) start there.
+    pub fn set_epoch(&mut self, ts_nanos: i64) {
+        if self.epoch_ns.is_none() {
+            self.epoch_ns = Some(ts_nanos);
+        }
+    }
+
+    /// Diagnostics found since the last call.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.diags)
+    }
+
+    fn rel_ms(&self, ts: i64) -> f64 {
+        let rel = ts.saturating_sub(self.epoch_ns.unwrap_or(ts));
+        let secs = rel.div_euclid(1_000_000_000);
+        let nsecs = rel.rem_euclid(1_000_000_000);
+        secs as f64 * 1000.0 + nsecs as f64 / 1_000_000.0
+    }
+
+    /// A SIP message (not a retransmission): SDP bindings and INFO DTMF.
+    pub fn on_sip(&mut self, rec: &MessageRecord) {
+        let msg = &rec.message;
+        let Some(call_id) = msg.call_id.as_deref() else {
+            return;
+        };
+        if msg.method() == Some("INVITE") && !self.callers.contains_key(call_id) {
+            if self.callers.len() < self.limits.max_bindings {
+                self.callers.insert(call_id.to_string(), rec.src);
+            }
+        }
+        if let Some(sdp) = &msg.sdp {
+            let owner = self.callers.get(call_id).map(|c| *c == rec.src);
+            self.bind_sdp(call_id, sdp, owner);
+        }
+        if msg.method() == Some("INFO")
+            && let Some(ct) = msg.content_type.as_deref()
+            && let Some((digit, duration_ms)) = dtmf::parse_info_body(ct, &msg.body)
+        {
+            let event = match digit.as_str() {
+                "*" => 10,
+                "#" => 11,
+                "A" => 12,
+                "B" => 13,
+                "C" => 14,
+                "D" => 15,
+                "flash" => 16,
+                d => d.parse::<u8>().unwrap_or(0),
+            };
+            if self.info_dtmf.len() < 100_000 {
+                self.info_dtmf.push((
+                    call_id.to_string(),
+                    DtmfEvent {
+                        digit,
+                        event,
+                        source: "sip-info",
+                        frame: rec.frame,
+                        ts_nanos: rec.ts_nanos,
+                        duration_ms,
+                        ended: true,
+                        volume: None,
+                        ssrc: None,
+                        packets: 1,
+                    },
+                ));
+            }
+        }
+    }
+
+    fn bind_sdp(&mut self, call_id: &str, sdp: &Sdp, owner_is_caller: Option<bool>) {
+        for m in &sdp.media {
+            if m.port == 0 {
+                continue;
+            }
+            let Some(addr) = m.connection.or(sdp.connection) else {
+                continue;
+            };
+            if addr.is_unspecified() {
+                continue;
+            }
+            let proto = m.proto.to_ascii_lowercase();
+            let kind = if proto.contains("udptl") || m.media.eq_ignore_ascii_case("image") {
+                BindKind::T38
+            } else if proto.contains("rtp") {
+                BindKind::Rtp
+            } else {
+                continue;
+            };
+            let binding = Binding {
+                call_id: call_id.to_string(),
+                kind,
+                rtpmaps: m
+                    .rtpmaps
+                    .iter()
+                    .map(|r| (r.payload_type, r.encoding.clone(), r.clock_rate_hz))
+                    .collect(),
+                proto: m.proto.clone(),
+                crypto_suites: m.crypto.iter().map(|c| c.suite.clone()).collect(),
+                fingerprint: !m.fingerprints.is_empty() || !sdp.fingerprints.is_empty(),
+                owner_is_caller,
+            };
+            let key = SocketAddr::new(addr, m.port);
+            if self.bindings.len() >= self.limits.max_bindings && !self.bindings.contains_key(&key)
+            {
+                if !self.bindings_full_reported {
+                    self.bindings_full_reported = true;
+                    self.diags.push(Diagnostic::new(
+                        None,
+                        Layer::Rtp,
+                        DiagLevel::Warning,
+                        format!(
+                            "more than {} SDP media endpoints: further ones are not bound to calls",
+                            self.limits.max_bindings
+                        ),
+                    ));
+                }
+                continue;
+            }
+            self.bindings.insert(key, binding);
+        }
+    }
+
+    /// The binding of a packet (destination first, as the receiver announced it) and whether it matched by
+    /// destination.
+    fn lookup(&self, src: SocketAddr, dst: SocketAddr) -> Option<(&Binding, bool)> {
+        if let Some(b) = self.bindings.get(&dst) {
+            return Some((b, true));
+        }
+        self.bindings.get(&src).map(|b| (b, false))
+    }
+
+    fn flow(&mut self, a: SocketAddr, b: SocketAddr, c: MediaCarrier) -> Option<&mut FlowInfo> {
+        let key = FlowKey::new(a, b, c);
+        if !self.flows.contains_key(&key) && self.flows.len() >= self.limits.max_flows {
+            return None;
+        }
+        Some(self.flows.entry(key).or_default())
+    }
+
+    /// One UDP datagram that was not SIP.
+    pub fn on_udp(
+        &mut self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) {
+        let d = Datagram {
+            frame,
+            ts,
+            src,
+            dst,
+            carrier: MediaCarrier::Udp,
+            peer: None,
+            payload,
+        };
+        self.dispatch(&d, true);
+    }
+
+    /// One STUN message or ChannelData frame cut from a STUN/TURN-over-TCP stream.
+    pub fn on_stun_tcp(
+        &mut self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+    ) {
+        let d = Datagram {
+            frame,
+            ts,
+            src,
+            dst,
+            carrier: MediaCarrier::TurnTcp,
+            peer: None,
+            payload: data,
+        };
+        self.unwrap_turn(&d, demux::classify(data));
+    }
+
+    fn dispatch(&mut self, d: &Datagram<'_>, outer: bool) {
+        // T.38 endpoints first: UDPTL has no recognisable first byte.
+        if let Some((b, _)) = self.lookup(d.src, d.dst)
+            && b.kind == BindKind::T38
+            && d.carrier == MediaCarrier::Udp
+        {
+            let continues_rtp = rtp::parse_rtp(d.payload).is_ok_and(|h| {
+                self.index.contains_key(&StreamKey {
+                    src: d.src,
+                    dst: d.dst,
+                    ssrc: h.ssrc,
+                    carrier: d.carrier,
+                    kind: StreamKind::Rtp,
+                })
+            });
+            if !continues_rtp && let Some(u) = demux::parse_udptl(d.payload) {
+                self.counters.udptl_packets += 1;
+                self.t38_packet(d, u.seq);
+                return;
+            }
+        }
+        let class = demux::classify(d.payload);
+        match class {
+            PayloadClass::Stun | PayloadClass::TurnChannel if outer => self.unwrap_turn(d, class),
+            PayloadClass::Stun => self.counters.stun_packets += 1,
+            PayloadClass::TurnChannel => self.counters.udp_unclassified += 1,
+            PayloadClass::Dtls => {
+                self.counters.dtls_records += 1;
+                let (frame, carrier) = (d.frame, d.carrier);
+                if let Some(f) = self.flow(d.src, d.dst, carrier) {
+                    f.dtls_first.get_or_insert(frame);
+                    f.dtls_last = frame;
+                    f.dtls_records += 1;
+                }
+            }
+            PayloadClass::Zrtp => {
+                self.counters.zrtp_packets += 1;
+                let (frame, carrier) = (d.frame, d.carrier);
+                if let Some(f) = self.flow(d.src, d.dst, carrier) {
+                    f.zrtp_first.get_or_insert(frame);
+                    f.zrtp_packets += 1;
+                }
+            }
+            PayloadClass::Rtcp => self.rtcp_packet(d),
+            PayloadClass::Rtp => self.rtp_packet(d, !outer),
+            PayloadClass::Unknown => {
+                if let Some((b, _)) = self.lookup(d.src, d.dst)
+                    && b.kind == BindKind::Rtp
+                    && let Err(e) = rtp::parse_rtp(d.payload)
+                {
+                    // Bytes on a bound RTP endpoint that are not RTP (e.g. version 0/1/3).
+                    self.counters.rtp_malformed += 1;
+                    self.diags.push(Diagnostic::new(
+                        Some(d.frame),
+                        Layer::Rtp,
+                        DiagLevel::Warning,
+                        format!("{e} ({} → {}, a bound media endpoint)", d.src, d.dst),
+                    ));
+                } else {
+                    self.counters.udp_unclassified += 1;
+                }
+            }
+        }
+    }
+
+    fn unwrap_turn(&mut self, d: &Datagram<'_>, class: PayloadClass) {
+        self.counters.stun_packets += 1;
+        let carrier = if d.carrier == MediaCarrier::Udp {
+            MediaCarrier::TurnUdp
+        } else {
+            d.carrier
+        };
+        match class {
+            PayloadClass::TurnChannel => {
+                let Some(cd) = demux::parse_channel_data(d.payload) else {
+                    return;
+                };
+                let peer = self
+                    .flows
+                    .get(&FlowKey::new(d.src, d.dst, carrier))
+                    .and_then(|f| {
+                        f.channels
+                            .iter()
+                            .find(|(c, _)| *c == cd.channel)
+                            .map(|(_, p)| *p)
+                    });
+                let inner = Datagram {
+                    carrier,
+                    peer,
+                    payload: cd.data,
+                    ..*d
+                };
+                self.dispatch(&inner, false);
+            }
+            _ => {
+                let Ok(m) = demux::parse_stun(d.payload) else {
+                    return;
+                };
+                if let (Some(ch), Some(peer)) = (m.channel, m.peer)
+                    && let Some(f) = self.flow(d.src, d.dst, carrier)
+                    && f.channels.len() < 64
+                    && !f.channels.iter().any(|(c, _)| *c == ch)
+                {
+                    f.channels.push((ch, peer));
+                }
+                if let Some(data) = m.data {
+                    let inner = Datagram {
+                        carrier,
+                        peer: m.peer,
+                        payload: data,
+                        ..*d
+                    };
+                    self.dispatch(&inner, false);
+                }
+            }
+        }
+    }
+
+    fn rtp_packet(&mut self, d: &Datagram<'_>, relayed: bool) {
+        let h = match rtp::parse_rtp(d.payload) {
+            Ok(h) => h,
+            Err(e) => {
+                let bound = self.lookup(d.src, d.dst).is_some();
+                if bound || relayed {
+                    self.counters.rtp_malformed += 1;
+                    self.diags.push(Diagnostic::new(
+                        Some(d.frame),
+                        Layer::Rtp,
+                        DiagLevel::Warning,
+                        format!("{e} ({} → {})", d.src, d.dst),
+                    ));
+                } else {
+                    self.counters.udp_unclassified += 1;
+                }
+                return;
+            }
+        };
+        let info = PacketInfo {
+            frame: d.frame,
+            ts_nanos: d.ts,
+            seq: h.seq,
+            timestamp: h.timestamp,
+            marker: h.marker,
+            payload_type: h.payload_type,
+            rtp_len: d.payload.len(),
+            payload_len: h.payload_len,
+            ipv6: d.src.is_ipv6(),
+        };
+        let key = StreamKey {
+            src: d.src,
+            dst: d.dst,
+            ssrc: h.ssrc,
+            carrier: d.carrier,
+            kind: StreamKind::Rtp,
+        };
+        if let Some(&i) = self.index.get(&key) {
+            self.counters.rtp_packets += 1;
+            self.feed(i, &info, rtp::payload(d.payload, &h));
+            return;
+        }
+        let bound = self
+            .lookup(d.src, d.dst)
+            .filter(|(b, _)| b.kind == BindKind::Rtp)
+            .map(|(b, by_dst)| (b.clone(), by_dst));
+        if bound.is_some() || relayed {
+            if let Some(i) = self.new_stream(key, bound, d.peer) {
+                self.counters.rtp_packets += 1;
+                self.feed(i, &info, rtp::payload(d.payload, &h));
+            } else {
+                self.counters.rtp_packets_untracked += 1;
+            }
+            return;
+        }
+        self.candidate(key, info, &h);
+    }
+
+    fn candidate(&mut self, key: StreamKey, info: PacketInfo, h: &rtp::RtpHeader) {
+        let min_run = self.limits.min_run.max(1);
+        let held = HeldPacket { info };
+        let consistent = |c: &Candidate| -> bool {
+            let Some(last) = c.held.last() else {
+                return true;
+            };
+            let dseq = info.seq.wrapping_sub(last.info.seq);
+            let dts = info.timestamp.wrapping_sub(last.info.timestamp);
+            let dt = info.ts_nanos.saturating_sub(last.info.ts_nanos);
+            (1..=3).contains(&dseq)
+                && dts < (1 << 31)
+                && (0..=5_000_000_000).contains(&dt)
+                && info.payload_type == last.info.payload_type
+        };
+        let cand = self.candidates.get_mut(&key);
+        match cand {
+            Some(c) if consistent(c) => {
+                c.held.push(held);
+                c.payload_lens.push(h.payload_len);
+            }
+            Some(c) => {
+                self.counters.rtp_candidates_rejected += c.held.len() as u64;
+                c.held.clear();
+                c.payload_lens.clear();
+                c.held.push(held);
+                c.payload_lens.push(h.payload_len);
+            }
+            None => {
+                if self.candidates.len() >= self.limits.max_candidates {
+                    self.counters.rtp_candidates_rejected += 1;
+                    return;
+                }
+                self.candidates.insert(
+                    key,
+                    Candidate {
+                        held: vec![held],
+                        payload_lens: vec![h.payload_len],
+                    },
+                );
+            }
+        }
+        let ready = self
+            .candidates
+            .get(&key)
+            .is_some_and(|c| c.held.len() >= min_run);
+        if !ready {
+            return;
+        }
+        let Some(c) = self.candidates.remove(&key) else {
+            return;
+        };
+        match self.new_stream(key, None, None) {
+            Some(i) => {
+                for (p, len) in c.held.iter().zip(c.payload_lens.iter()) {
+                    self.counters.rtp_packets += 1;
+                    // The payload bytes of held packets are gone; DTMF needs none for unsignalled streams (no
+                    // telephone-event mapping without SDP), and the trailer check only needs lengths.
+                    self.feed_lengths(i, &p.info, *len);
+                }
+            }
+            None => self.counters.rtp_packets_untracked += c.held.len() as u64,
+        }
+    }
+
+    fn new_stream(
+        &mut self,
+        key: StreamKey,
+        bound: Option<(Binding, bool)>,
+        peer: Option<SocketAddr>,
+    ) -> Option<usize> {
+        if self.streams.len() >= self.limits.max_streams {
+            self.counters.streams_dropped += 1;
+            return None;
+        }
+        let (call_id, sender, binding) = match bound {
+            Some((b, by_dst)) => {
+                let sender = b.owner_is_caller.map(|owner_caller| {
+                    // Packets to the announced address come from the other party.
+                    let caller_sends = if by_dst { !owner_caller } else { owner_caller };
+                    if caller_sends { "caller" } else { "callee" }.to_string()
+                });
+                (Some(b.call_id.clone()), sender, Some(b))
+            }
+            None => (None, None, None),
+        };
+        let carrier = key.carrier;
+        let ssrc = key.ssrc;
+        if let Some(f) = self.flow(key.src, key.dst, carrier) {
+            let list = f.ssrcs.entry(key.src).or_default();
+            if !list.contains(&ssrc) && list.len() < 64 {
+                list.push(ssrc);
+            }
+        }
+        let i = self.streams.len();
+        self.streams.push(StreamState {
+            key,
+            call_id,
+            sender,
+            binding,
+            relay_peer: peer,
+            stats: StreamStats::new(),
+            quality: None,
+            pt_counts: BTreeMap::new(),
+            pt_names: BTreeMap::new(),
+            dtmf: None,
+            series: Vec::new(),
+            malformed: 0,
+            trailer_checks: 0,
+            trailer_hits: 0,
+            trailer_len: 0,
+            prev_ext_ts: None,
+        });
+        self.index.insert(key, i);
+        Some(i)
+    }
+
+    fn clock_for(&self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
+        let Some(s) = self.streams.get(i) else {
+            return unbound_clock(pt);
+        };
+        // The binding current at this packet (re-INVITEs may change the payload map), else the stream's own.
+        match self
+            .lookup(s.key.src, s.key.dst)
+            .filter(|(b, _)| b.kind == BindKind::Rtp)
+            .map(|(b, _)| b)
+            .or(s.binding.as_ref())
+        {
+            Some(b) => b.clock(pt),
+            None => unbound_clock(pt),
+        }
+    }
+
+    fn feed(&mut self, i: usize, info: &PacketInfo, payload: &[u8]) {
+        let (clock, _) = self.clock_for(i, info.payload_type);
+        if clock == ClockInfo::TelephoneEvent
+            && let Some(s) = self.streams.get_mut(i)
+        {
+            let rate = match s
+                .binding
+                .as_ref()
+                .and_then(|b| b.rtpmaps.iter().find(|(p, _, _)| *p == info.payload_type))
+            {
+                Some((_, _, r)) if *r > 0 => *r,
+                _ => 8000,
+            };
+            let tracker = s.dtmf.get_or_insert_with(DtmfTracker::default);
+            if let Err(e) = tracker.push(
+                info.frame,
+                info.ts_nanos,
+                s.key.ssrc,
+                info.timestamp,
+                info.marker,
+                payload,
+                rate,
+            ) {
+                s.malformed += 1;
+                self.diags.push(Diagnostic::new(
+                    Some(info.frame),
+                    Layer::Rtp,
+                    DiagLevel::Warning,
+                    e.to_string(),
+                ));
+            }
+        }
+        self.feed_lengths(i, info, info.payload_len);
+    }
+
+    fn feed_lengths(&mut self, i: usize, info: &PacketInfo, payload_len: usize) {
+        let (clock, name) = self.clock_for(i, info.payload_type);
+        let now_ms = self.rel_ms(info.ts_nanos);
+        let keep_series = self.series_points < self.limits.max_series_points;
+        let Some(s) = self.streams.get_mut(i) else {
+            return;
+        };
+        s.stats.push(info, clock, now_ms);
+        *s.pt_counts.entry(info.payload_type).or_insert(0) += 1;
+        if let Some(n) = name
+            && s.pt_names.len() < 128
+        {
+            s.pt_names.entry(info.payload_type).or_insert(n);
+        }
+        let ext_ts = s.stats.last_ext_ts();
+        let ext_seq = s.stats.last_ext_seq();
+        // Quality: started at the first packet with a known clock rate.
+        let media = s.stats.flags & FLAG_CN == 0 && matches!(clock, ClockInfo::Rate(_));
+        if s.quality.is_none()
+            && let ClockInfo::Rate(r) = clock
+            && media
+        {
+            let codec = s
+                .pt_names
+                .get(&info.payload_type)
+                .cloned()
+                .unwrap_or_default();
+            s.quality = Some(QualityAccumulator::new(Some(r), &codec));
+        }
+        if let Some(q) = s.quality.as_mut() {
+            q.push(info.ts_nanos, ext_seq, ext_ts, media);
+        }
+        // SRTP trailer evidence on G.711: payload bytes beyond the samples the timestamp advanced.
+        if matches!(info.payload_type, 0 | 8) {
+            if let Some(prev) = s.prev_ext_ts {
+                let dts = ext_ts.saturating_sub(prev);
+                if (1..=4000).contains(&dts) {
+                    s.trailer_checks += 1;
+                    let extra = i64::try_from(payload_len).unwrap_or(0).saturating_sub(dts);
+                    if extra == 4 || extra == 10 {
+                        s.trailer_hits += 1;
+                        s.trailer_len = extra;
+                    }
+                }
+            }
+            s.prev_ext_ts = Some(ext_ts);
+        }
+        if keep_series {
+            s.series
+                .push(s.stats.point(info.frame, info.ts_nanos, info.seq));
+            self.series_points += 1;
+        } else if self.limits.max_series_points > 0 {
+            self.counters.series_points_dropped += 1;
+        }
+    }
+
+    fn t38_packet(&mut self, d: &Datagram<'_>, seq: u16) {
+        let key = StreamKey {
+            src: d.src,
+            dst: d.dst,
+            ssrc: 0,
+            carrier: d.carrier,
+            kind: StreamKind::T38,
+        };
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let bound = self.lookup(d.src, d.dst).map(|(b, by)| (b.clone(), by));
+                match self.new_stream(key, bound, None) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
+        };
+        let info = PacketInfo {
+            frame: d.frame,
+            ts_nanos: d.ts,
+            seq,
+            timestamp: 0,
+            marker: false,
+            payload_type: 0,
+            rtp_len: d.payload.len(),
+            payload_len: d.payload.len(),
+            ipv6: d.src.is_ipv6(),
+        };
+        let now_ms = self.rel_ms(d.ts);
+        if let Some(s) = self.streams.get_mut(i) {
+            s.stats.push(&info, ClockInfo::Unknown, now_ms);
+        }
+    }
+
+    fn rtcp_packet(&mut self, d: &Datagram<'_>) {
+        let encrypted = self
+            .flows
+            .get(&FlowKey::new(d.src, d.dst, d.carrier))
+            .is_some_and(|f| f.dtls_records > 0 || f.zrtp_packets > 0)
+            || self
+                .lookup(d.src, d.dst)
+                .is_some_and(|(b, _)| b.proto.to_ascii_uppercase().contains("SAVP"));
+        let (packets, err) = rtcp::parse_rtcp(d.payload);
+        if encrypted {
+            // SRTCP: only the first header is in clear; the rest is ciphertext plus an index and a tag.
+            self.counters.rtcp_packets += 1;
+            if let Some(ssrc) = packets.first().and_then(first_ssrc) {
+                self.rtcp_state(ssrc).map(|s| s.packets += 1);
+            }
+            return;
+        }
+        if packets.is_empty() {
+            let bound = self.lookup(d.src, d.dst).is_some();
+            if bound && let Some(e) = err {
+                self.counters.rtcp_malformed += 1;
+                self.diags.push(Diagnostic::new(
+                    Some(d.frame),
+                    Layer::Rtp,
+                    DiagLevel::Warning,
+                    format!("{e} ({} → {})", d.src, d.dst),
+                ));
+            } else {
+                self.counters.udp_unclassified += 1;
+            }
+            return;
+        }
+        self.counters.rtcp_packets += 1;
+        if let Some(e) = err {
+            self.counters.rtcp_malformed += 1;
+            self.diags.push(Diagnostic::new(
+                Some(d.frame),
+                Layer::Rtp,
+                DiagLevel::Warning,
+                format!("{e} ({} → {})", d.src, d.dst),
+            ));
+        }
+        for p in packets {
+            match p {
+                RtcpPacket::SenderReport {
+                    ssrc,
+                    ntp,
+                    packet_count,
+                    reports,
+                    ..
+                } => {
+                    if let Some(s) = self.rtcp_state(ssrc) {
+                        s.packets += 1;
+                        s.sender_reports += 1;
+                        s.sr_packet_count = Some(packet_count);
+                        let middle = ((ntp >> 16) & 0xFFFF_FFFF) as u32;
+                        if s.recent_srs.len() >= 16 {
+                            s.recent_srs.pop_front();
+                        }
+                        s.recent_srs.push_back((middle, d.ts));
+                    }
+                    for b in reports {
+                        self.report_block(&b, d.ts);
+                    }
+                }
+                RtcpPacket::ReceiverReport { ssrc, reports } => {
+                    if let Some(s) = self.rtcp_state(ssrc) {
+                        s.packets += 1;
+                    }
+                    for b in reports {
+                        self.report_block(&b, d.ts);
+                    }
+                }
+                RtcpPacket::Sdes { chunks } => {
+                    for (ssrc, items) in chunks {
+                        if let Some(s) = self.rtcp_state(ssrc)
+                            && let Some((_, cname)) = items.into_iter().find(|(t, _)| *t == 1)
+                        {
+                            s.cname = Some(cname);
+                        }
+                    }
+                }
+                RtcpPacket::Bye { ssrcs, reason } => {
+                    for ssrc in ssrcs {
+                        if let Some(s) = self.rtcp_state(ssrc) {
+                            s.bye = true;
+                            s.bye_reason = reason.clone();
+                        }
+                    }
+                }
+                RtcpPacket::Xr { voip_metrics, .. } => {
+                    for m in voip_metrics {
+                        if let Some(s) = self.rtcp_state(m.ssrc) {
+                            s.xr = Some(m);
+                        }
+                    }
+                }
+                RtcpPacket::App { .. } | RtcpPacket::Other { .. } => {}
+            }
+        }
+    }
+
+    fn rtcp_state(&mut self, ssrc: u32) -> Option<&mut RtcpState> {
+        if !self.rtcp.contains_key(&ssrc) && self.rtcp.len() >= self.limits.max_rtcp_sources {
+            return None;
+        }
+        Some(self.rtcp.entry(ssrc).or_default())
+    }
+
+    fn report_block(&mut self, b: &ReportBlock, ts: i64) {
+        let Some(s) = self.rtcp_state(b.ssrc) else {
+            return;
+        };
+        s.reports += 1;
+        s.last_fraction = b.fraction_lost;
+        s.max_fraction = s.max_fraction.max(b.fraction_lost);
+        s.cumulative_lost = i64::from(b.cumulative_lost);
+        s.max_jitter_units = Some(s.max_jitter_units.map_or(b.jitter, |m| m.max(b.jitter)));
+        // RTT measured on the capture's clock: time from the SR this block echoes (LSR) to the block, minus the
+        // receiver's holding time (DLSR). Exact when the capture is taken at the SR's sender.
+        if b.lsr != 0
+            && let Some(&(_, sr_ts)) = s.recent_srs.iter().rev().find(|(m, _)| *m == b.lsr)
+        {
+            let rtt = ts.saturating_sub(sr_ts) as f64 / 1e6 - f64::from(b.dlsr) * 1000.0 / 65536.0;
+            if (0.0..60_000.0).contains(&rtt) && s.rtts_ms.len() < 100_000 {
+                s.rtts_ms.push(rtt);
+            }
+        }
+    }
+
+    /// DTMF events of every call (RTP events of its streams and SIP INFO), in time order.
+    fn call_dtmf(&self, streams: &[MediaStream]) -> BTreeMap<String, Vec<DtmfEvent>> {
+        let mut out: BTreeMap<String, Vec<DtmfEvent>> = BTreeMap::new();
+        for s in streams {
+            if let Some(c) = &s.call_id {
+                out.entry(c.clone())
+                    .or_default()
+                    .extend(s.dtmf.iter().cloned());
+            }
+        }
+        for (c, e) in &self.info_dtmf {
+            out.entry(c.clone()).or_default().push(e.clone());
+        }
+        for v in out.values_mut() {
+            v.sort_by_key(|e| (e.ts_nanos, e.frame));
+        }
+        out
+    }
+
+    /// The streams as they stand, ordered by first frame, plus each call's DTMF events.
+    pub fn build(&self) -> (Vec<MediaStream>, BTreeMap<String, Vec<DtmfEvent>>) {
+        let mut out: Vec<MediaStream> = self.streams.iter().map(|s| self.build_stream(s)).collect();
+        out.sort_by(|a, b| {
+            (a.first_frame, a.ssrc, a.src, a.dst).cmp(&(b.first_frame, b.ssrc, b.src, b.dst))
+        });
+        for (i, s) in out.iter_mut().enumerate() {
+            s.index = i;
+        }
+        let dtmf = self.call_dtmf(&out);
+        (out, dtmf)
+    }
+
+    fn build_stream(&self, s: &StreamState) -> MediaStream {
+        let st = &s.stats;
+        let main_pt = s
+            .pt_counts
+            .iter()
+            .filter(|(pt, _)| {
+                !matches!(**pt, 13 | 19)
+                    && !s
+                        .pt_names
+                        .get(*pt)
+                        .is_some_and(|n| n.eq_ignore_ascii_case("telephone-event"))
+            })
+            .max_by_key(|(pt, n)| (**n, std::cmp::Reverse(**pt)))
+            .map(|(pt, _)| *pt)
+            .or_else(|| st.payload_types.first().copied())
+            .unwrap_or(0);
+        let name_of = |pt: u8| -> String {
+            s.pt_names
+                .get(&pt)
+                .cloned()
+                .unwrap_or_else(|| format!("PT{pt}"))
+        };
+        let (codec, codecs, clock) = match s.key.kind {
+            StreamKind::T38 => ("t38".to_string(), vec!["t38".to_string()], None),
+            StreamKind::Rtp => {
+                let clock = match self.clock_for_stream(s, main_pt) {
+                    ClockInfo::Rate(r) => Some(r),
+                    _ => None,
+                };
+                (
+                    name_of(main_pt),
+                    st.payload_types.iter().map(|p| name_of(*p)).collect(),
+                    clock,
+                )
+            }
+        };
+        let (encryption, evidence) = self.encryption(s);
+        let expected = st.expected();
+        let lost = st.lost();
+        let duration_s = (st.last_ts_nanos.saturating_sub(st.first_ts_nanos)) as f64 / 1e9;
+        let quality = s.quality.as_ref().and_then(QualityAccumulator::finish);
+        let adaptive = quality
+            .as_ref()
+            .and_then(|q| q.buffers.iter().find(|b| b.buffer.starts_with("adaptive")));
+        let flow = self
+            .flows
+            .get(&FlowKey::new(s.key.src, s.key.dst, s.key.carrier));
+        let ssrc_changes = flow
+            .and_then(|f| f.ssrcs.get(&s.key.src))
+            .map_or(0, |l| l.len().saturating_sub(1) as u64);
+        let rtcp = self.rtcp.get(&s.key.ssrc).map(|r| {
+            let clock_f = clock.map(f64::from);
+            RtcpSummary {
+                packets: r.packets,
+                sender_reports: r.sender_reports,
+                cname: r.cname.clone(),
+                bye: r.bye,
+                bye_reason: r.bye_reason.clone(),
+                sr_packet_count: r.sr_packet_count,
+                received: (r.reports > 0).then(|| {
+                    let n = r.rtts_ms.len();
+                    RtcpReportSummary {
+                        reports: r.reports,
+                        last_fraction_lost_pct: f64::from(r.last_fraction) * 100.0 / 256.0,
+                        max_fraction_lost_pct: f64::from(r.max_fraction) * 100.0 / 256.0,
+                        cumulative_lost: r.cumulative_lost,
+                        max_jitter_ms: r
+                            .max_jitter_units
+                            .zip(clock_f)
+                            .map(|(j, c)| f64::from(j) * 1000.0 / c),
+                        min_rtt_ms: r.rtts_ms.iter().copied().reduce(f64::min),
+                        mean_rtt_ms: (n > 0).then(|| r.rtts_ms.iter().sum::<f64>() / n as f64),
+                        max_rtt_ms: r.rtts_ms.iter().copied().reduce(f64::max),
+                    }
+                }),
+                xr_voip: r.xr.map(|x| RtcpXrVoip {
+                    loss_rate_pct: f64::from(x.loss_rate) * 100.0 / 256.0,
+                    discard_rate_pct: f64::from(x.discard_rate) * 100.0 / 256.0,
+                    round_trip_delay_ms: x.round_trip_delay,
+                    end_system_delay_ms: x.end_system_delay,
+                    r_factor: x.r_factor,
+                    mos_lq: (x.mos_lq != 127).then(|| f64::from(x.mos_lq) / 10.0),
+                    mos_cq: (x.mos_cq != 127).then(|| f64::from(x.mos_cq) / 10.0),
+                    jb_nominal_ms: x.jb_nominal,
+                    jb_maximum_ms: x.jb_maximum,
+                }),
+            }
+        });
+        MediaStream {
+            index: 0,
+            kind: s.key.kind,
+            call_id: s.call_id.clone(),
+            signalled: s.call_id.is_some(),
+            sender: s.sender.clone(),
+            ssrc: s.key.ssrc,
+            src: Some(s.key.src),
+            dst: Some(s.key.dst),
+            carrier: s.key.carrier,
+            relay_peer: s.relay_peer,
+            payload_type: st.payload_types.first().copied().unwrap_or(0),
+            payload_types: st.payload_types.clone(),
+            codec,
+            codecs,
+            clock_rate_hz: clock,
+            encryption,
+            encryption_evidence: evidence,
+            first_frame: st.first_frame,
+            last_frame: st.last_frame,
+            first_ts_nanos: st.first_ts_nanos,
+            last_ts_nanos: st.last_ts_nanos,
+            packets: st.total_nr,
+            expected: u64::try_from(expected).unwrap_or(0),
+            lost,
+            lost_pct: if expected > 0 {
+                lost as f64 * 100.0 / expected as f64
+            } else {
+                0.0
+            },
+            seq_errors: st.sequence_errors,
+            duplicates: st.duplicates,
+            out_of_order: st.out_of_order,
+            seq_wraps: st.seq_cycles,
+            min_delta_ms: st.min_delta,
+            mean_delta_ms: st.mean_delta,
+            max_delta_ms: st.max_delta,
+            max_delta_frame: st.max_delta_frame,
+            min_jitter_ms: st.jitter_known.then_some(st.min_jitter).flatten(),
+            mean_jitter_ms: st.jitter_known.then_some(st.mean_jitter),
+            max_jitter_ms: st.jitter_known.then_some(st.max_jitter),
+            max_skew_ms: st.skew_known.then_some(st.max_skew),
+            markers: st.markers,
+            payload_type_changes: st.payload_type_changes,
+            ssrc_changes,
+            bytes: st.bytes,
+            mean_bandwidth_kbps: if duration_s > 0.0 {
+                st.bytes as f64 * 8.0 / 1000.0 / duration_s
+            } else {
+                0.0
+            },
+            mos: adaptive.map(|b| b.mos),
+            r_factor: adaptive.map(|b| b.r_factor),
+            quality,
+            rtcp,
+            dtmf: s.dtmf.as_ref().map(DtmfTracker::events).unwrap_or_default(),
+            malformed: s.malformed,
+            series: s.series.clone(),
+        }
+    }
+
+    fn clock_for_stream(&self, s: &StreamState, pt: u8) -> ClockInfo {
+        match &s.binding {
+            Some(b) => b.clock(pt).0,
+            None => unbound_clock(pt).0,
+        }
+    }
+
+    fn encryption(&self, s: &StreamState) -> (Encryption, Option<String>) {
+        if let Some(b) = &s.binding {
+            let proto = b.proto.to_ascii_uppercase();
+            if proto.contains("SAVP") {
+                if let Some(suite) = b.crypto_suites.first() {
+                    return (
+                        Encryption::Srtp,
+                        Some(format!(
+                            "SDP {} with a=crypto {suite} (SDES keys in the SDP)",
+                            b.proto
+                        )),
+                    );
+                }
+                if b.fingerprint {
+                    return (
+                        Encryption::DtlsSrtp,
+                        Some(format!("SDP {} with a=fingerprint", b.proto)),
+                    );
+                }
+                return (Encryption::Srtp, Some(format!("SDP profile {}", b.proto)));
+            }
+        }
+        let flow = self
+            .flows
+            .get(&FlowKey::new(s.key.src, s.key.dst, s.key.carrier));
+        if let Some(f) = flow {
+            if let Some(first) = f.zrtp_first {
+                return (
+                    Encryption::Zrtp,
+                    Some(format!(
+                        "{} ZRTP packets on the media flow from frame {first}",
+                        f.zrtp_packets
+                    )),
+                );
+            }
+            if let Some(first) = f.dtls_first {
+                return (
+                    Encryption::DtlsSrtp,
+                    Some(format!(
+                        "{} DTLS records on the media flow, frames {first}-{}",
+                        f.dtls_records, f.dtls_last
+                    )),
+                );
+            }
+        }
+        if s.trailer_checks >= 4 && s.trailer_hits * 10 >= s.trailer_checks * 9 {
+            return (
+                Encryption::Srtp,
+                Some(format!(
+                    "{}-byte trailer beyond the G.711 samples on {} of {} packets (SRTP authentication tag)",
+                    s.trailer_len, s.trailer_hits, s.trailer_checks
+                )),
+            );
+        }
+        (Encryption::None, None)
+    }
+
+    /// Streams tracked so far.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// End of input: candidates that never formed a stream are counted as rejected.
+    pub fn finish(&mut self) {
+        let held: usize = self.candidates.values().map(|c| c.held.len()).sum();
+        self.counters.rtp_candidates_rejected += held as u64;
+        self.candidates.clear();
+    }
+}
+
+fn first_ssrc(p: &RtcpPacket) -> Option<u32> {
+    match p {
+        RtcpPacket::SenderReport { ssrc, .. }
+        | RtcpPacket::ReceiverReport { ssrc, .. }
+        | RtcpPacket::App { ssrc, .. }
+        | RtcpPacket::Xr { ssrc, .. } => Some(*ssrc),
+        RtcpPacket::Sdes { chunks } => chunks.first().map(|(s, _)| *s),
+        RtcpPacket::Bye { ssrcs, .. } => ssrcs.first().copied(),
+        RtcpPacket::Other { .. } => None,
+    }
+}
+
+/// T.38 negotiation of a call from its messages: `accepted` when an answer kept `m=image` with a port, `rejected
+/// <status>` when the offer's transaction failed, `offered` otherwise; `None` when T.38 was never offered.
+pub fn t38_outcome(messages: &[&MessageRecord]) -> Option<String> {
+    let has_t38 = |sdp: &Sdp| {
+        sdp.media
+            .iter()
+            .any(|m| m.port != 0 && m.proto.to_ascii_lowercase().contains("udptl"))
+    };
+    let mut offered_cseqs: Vec<u32> = Vec::new();
+    let mut accepted = false;
+    let mut rejected: Option<u16> = None;
+    for rec in messages.iter().filter(|r| !r.retransmission) {
+        let m = &rec.message;
+        let Some(cseq) = m.cseq.as_ref() else {
+            continue;
+        };
+        if m.is_request() {
+            if m.sdp.as_ref().is_some_and(has_t38) && offered_cseqs.len() < 64 {
+                offered_cseqs.push(cseq.seq);
+            }
+        } else if offered_cseqs.contains(&cseq.seq)
+            && let Some(code) = m.status()
+        {
+            if (200..300).contains(&code) && m.sdp.as_ref().is_some_and(has_t38) {
+                accepted = true;
+            } else if code >= 300 {
+                rejected = Some(code);
+            }
+        } else if m.sdp.as_ref().is_some_and(has_t38) && m.status().is_some_and(|c| c < 300) {
+            // T.38 offered by the answerer side in a response (late offer).
+            accepted = true;
+        }
+    }
+    if accepted {
+        Some("accepted".into())
+    } else if let Some(code) = rejected {
+        Some(format!("rejected {code}"))
+    } else if !offered_cseqs.is_empty() {
+        Some("offered".into())
+    } else {
+        None
+    }
+}

@@ -83,6 +83,9 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "retransmissions",
         "first_frame",
         "last_frame",
+        "streams",
+        "dtmf",
+        "t38",
     ])?;
     for c in &a.calls {
         w.write_record([
@@ -113,6 +116,9 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             c.retransmissions.to_string(),
             num(c.frames.first()),
             num(c.frames.last()),
+            c.streams.len().to_string(),
+            safe_cell(&c.dtmf),
+            opt(c.t38.as_deref()),
         ])?;
     }
     w.flush()?;
@@ -120,6 +126,104 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
 }
 
 /// Write `messages.csv` to any writer.
+fn ms(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// One row per media stream (RTP or T.38), with Wireshark's RTP stream columns and Earshot's MOS.
+pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let digits = a.capture.ts_precision_digits;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "index",
+        "kind",
+        "call_id",
+        "signalled",
+        "sender",
+        "src",
+        "dst",
+        "ssrc",
+        "carrier",
+        "payload_type",
+        "codec",
+        "codecs",
+        "clock_rate_hz",
+        "encryption",
+        "first_frame",
+        "last_frame",
+        "start_ts",
+        "end_ts",
+        "packets",
+        "expected",
+        "lost",
+        "lost_pct",
+        "seq_errors",
+        "duplicates",
+        "out_of_order",
+        "min_delta_ms",
+        "mean_delta_ms",
+        "max_delta_ms",
+        "max_delta_frame",
+        "mean_jitter_ms",
+        "max_jitter_ms",
+        "max_skew_ms",
+        "markers",
+        "mean_bandwidth_kbps",
+        "r_factor",
+        "mos",
+        "dtmf",
+    ])?;
+    for s in &a.streams {
+        w.write_record([
+            s.index.to_string(),
+            format!("{:?}", s.kind).to_lowercase(),
+            opt(s.call_id.as_deref()),
+            s.signalled.to_string(),
+            opt(s.sender.as_deref()),
+            num(s.src),
+            num(s.dst),
+            format!("0x{:08X}", s.ssrc),
+            format!("{:?}", s.carrier).to_lowercase(),
+            s.payload_type.to_string(),
+            safe_cell(&s.codec),
+            safe_cell(&s.codecs.join(" ")),
+            num(s.clock_rate_hz),
+            s.encryption.as_str().to_string(),
+            s.first_frame.to_string(),
+            s.last_frame.to_string(),
+            format_utc(s.first_ts_nanos, digits),
+            format_utc(s.last_ts_nanos, digits),
+            s.packets.to_string(),
+            s.expected.to_string(),
+            s.lost.to_string(),
+            format!("{:.2}", s.lost_pct),
+            s.seq_errors.to_string(),
+            s.duplicates.to_string(),
+            s.out_of_order.to_string(),
+            ms(s.min_delta_ms),
+            ms(Some(s.mean_delta_ms)),
+            ms(Some(s.max_delta_ms)),
+            num(s.max_delta_frame),
+            ms(s.mean_jitter_ms),
+            ms(s.max_jitter_ms),
+            ms(s.max_skew_ms),
+            s.markers.to_string(),
+            format!("{:.1}", s.mean_bandwidth_kbps),
+            s.r_factor.map(|r| format!("{r:.1}")).unwrap_or_default(),
+            s.mos.map(|m| format!("{m:.2}")).unwrap_or_default(),
+            safe_cell(
+                &s.dtmf
+                    .iter()
+                    .filter(|e| e.event <= 15)
+                    .map(|e| e.digit.as_str())
+                    .collect::<String>(),
+            ),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     let digits = a.capture.ts_precision_digits;
     let mut w = csv::Writer::from_writer(out);
@@ -190,7 +294,11 @@ pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError>
         source,
     })?;
     type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
-    let files: [(&str, Writer); 2] = [("calls.csv", write_calls), ("messages.csv", write_messages)];
+    let files: [(&str, Writer); 3] = [
+        ("calls.csv", write_calls),
+        ("streams.csv", write_streams),
+        ("messages.csv", write_messages),
+    ];
     let mut written = Vec::new();
     for (name, write) in files {
         let path = dir.join(name);

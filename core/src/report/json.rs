@@ -8,8 +8,8 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::model::{
-    Analysis, CaptureInfo, Counters, Diagnostic, MessageRecord, NameAddr, SdpExchange, SipMessage,
-    StartLine, Summary, ToolInfo,
+    Analysis, CaptureInfo, Counters, Diagnostic, DtmfEvent, MediaStream, MessageRecord, NameAddr,
+    SdpExchange, SipMessage, StartLine, Summary, ToolInfo,
 };
 use crate::time::format_utc;
 
@@ -21,6 +21,7 @@ struct JsonAnalysis<'a> {
     summary: &'a Summary,
     counters: &'a Counters,
     calls: Vec<JsonCall<'a>>,
+    streams: Vec<JsonStream<'a>>,
     messages: Vec<JsonMessage<'a>>,
     unparsed_sip: Vec<JsonUnparsed<'a>>,
     diagnostics: &'a [Diagnostic],
@@ -80,6 +81,23 @@ struct JsonCall<'a> {
     retransmissions: usize,
     frames: &'a [u64],
     messages: &'a [usize],
+    /// DTMF digits in time order ("" when none).
+    dtmf: &'a str,
+    dtmf_events: &'a [DtmfEvent],
+    /// Indices into `streams`.
+    streams: &'a [usize],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t38: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonStream<'a> {
+    /// SSRC as Wireshark prints it (`0x5711BF84`); the number is in `ssrc`.
+    ssrc_hex: String,
+    first_ts: String,
+    last_ts: String,
+    #[serde(flatten)]
+    stream: &'a MediaStream,
 }
 
 #[derive(Serialize)]
@@ -198,6 +216,20 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
                 retransmissions: call.retransmissions,
                 frames: &call.frames,
                 messages: &call.messages,
+                dtmf: &call.dtmf,
+                dtmf_events: &call.dtmf_events,
+                streams: &call.streams,
+                t38: call.t38.as_deref(),
+            })
+            .collect(),
+        streams: a
+            .streams
+            .iter()
+            .map(|s| JsonStream {
+                ssrc_hex: format!("0x{:08X}", s.ssrc),
+                first_ts: ts(s.first_ts_nanos),
+                last_ts: ts(s.last_ts_nanos),
+                stream: s,
             })
             .collect(),
         messages: a.messages.iter().map(|m| message_view(m, digits)).collect(),
