@@ -45,3 +45,42 @@ pub fn shared_captures() -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// UDP payloads of a capture as TShark reads them (an independent reader): (frame, source, destination, bytes)
+/// for every frame matching the display `filter`.
+pub fn tshark_udp_payloads(
+    path: &std::path::Path,
+    filter: &str,
+) -> Vec<(u64, std::net::SocketAddr, std::net::SocketAddr, Vec<u8>)> {
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args(["-Y", filter, "-T", "fields"])
+        .args(["-e", "frame.number", "-e", "ip.src", "-e", "udp.srcport"])
+        .args(["-e", "ip.dst", "-e", "udp.dstport", "-e", "udp.payload"])
+        .output()
+        .expect("tshark must be installed (scripts/setup.sh installs it)");
+    assert!(out.status.success(), "tshark failed on {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let sock = |ip: &str, port: &str| {
+                Some(std::net::SocketAddr::new(
+                    ip.parse().ok()?,
+                    port.parse().ok()?,
+                ))
+            };
+            let hex = f.get(5)?.replace(':', "");
+            let bytes = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()?;
+            Some((
+                f.first()?.parse().ok()?,
+                sock(f.get(1)?, f.get(2)?)?,
+                sock(f.get(3)?, f.get(4)?)?,
+                bytes,
+            ))
+        })
+        .collect()
+}

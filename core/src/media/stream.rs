@@ -1,20 +1,24 @@
-//! Per-stream statistics, defined exactly as Wireshark's RTP Stream Analysis (`ui/tap-rtp-analysis.c`, the numbers
-//! `tshark -z rtp,streams` prints), so an analyst can check Earshot against the tool the court already knows:
+//! Per-stream statistics, defined exactly as Wireshark's RTP Stream Analysis in TShark 4.0 (`ui/tap-rtp-analysis.c`,
+//! the numbers `tshark -z rtp,streams` prints), so an analyst can check Earshot against the tool the court already
+//! knows. The shared captures' ground truth was made with TShark 4.0.17; every figure below matches it.
 //!
 //! - **Lost** = expected − received, where expected = (last packet's seq + 65536 × wrap cycles) − first seq + 1.
 //!   It is negative when duplicates outnumber losses.
 //! - **Delta** = arrival time − arrival time of the previous in-time-order packet (ms). Min/mean/max delta and
 //!   min/mean/max jitter only count "regular" packets: not the first, not marked (M bit), not comfort noise or the
 //!   packet after it, not one whose timestamp went backwards.
-//! - **Jitter** (RFC 3550 A.8): D = |arrival − (previous arrival + (ts − previous ts) / clock)|,
-//!   J = J + (D − J)/16. The clock rate comes from the static payload table for payload types below 96, and from
+//! - **In time sequence**: the packet's timestamp is less than 2^31 after the first packet's (mod 2^32). Packets
+//!   that are not do not update the reference arrival time and are not regular.
+//! - **Jitter** (RFC 3550 A.8): D = |arrival − (reference arrival + (nominal − last nominal))|, J = J + (D − J)/16,
+//!   where nominal = (ts − first ts) / clock and "last nominal" is that of the last packet with a known clock while
+//!   the reference arrival is that of the last in-sequence packet of any payload type — so a talk-spurt of
+//!   telephone-event or unknown-clock packets in between shows up as jitter, as TShark reports it. The clock rate comes from the static payload table for payload types below 96, and from
 //!   the SDP rtpmap (or the well-known name's clock) for dynamic ones; telephone-event packets and dynamic payload
 //!   types without a clock rate are not used for jitter (Wireshark prints 0 there; Earshot reports "unknown").
 //!   As in Wireshark, the clock is converted with an integer kHz (`clock / 1000`).
 //! - **Mean jitter / mean delta** are Wireshark's running means (divided by the packet count so far, not by the
 //!   number of regular packets), reproduced as-is so the figures match.
-//! - **Skew** = nominal time (from timestamps) − arrival time, both relative to the first packet; the max keeps its
-//!   sign.
+//! - **Skew** = nominal time − arrival time, both relative to the first packet; the max keeps its sign.
 //!
 //! Beyond Wireshark: duplicates and out-of-order packets (from an extended sequence number and a 1024-packet
 //! window), payload-type changes, marker count, bytes and mean bandwidth, and a per-packet series for plots.
@@ -118,10 +122,10 @@ pub struct StreamStats {
     under: bool,
     pub seq_cycles: u64,
     pub sequence_errors: u64,
-    seq_timestamp: i64,
+    first_timestamp: u32,
+    start_time_ms: f64,
     time_ms: f64,
     last_nominal: f64,
-    last_arrival: f64,
     pt: u8,
     delta: f64,
     jitter: f64,
@@ -172,10 +176,10 @@ impl Default for StreamStats {
             under: false,
             seq_cycles: 0,
             sequence_errors: 0,
-            seq_timestamp: 0,
+            first_timestamp: 0,
+            start_time_ms: 0.0,
             time_ms: 0.0,
             last_nominal: 0.0,
-            last_arrival: 0.0,
             pt: 0,
             delta: 0.0,
             jitter: 0.0,
@@ -321,10 +325,10 @@ impl StreamStats {
             self.seq_num = u32::from(p.seq);
             self.ext_ts = i64::from(p.timestamp);
             self.last_ts = p.timestamp;
-            self.seq_timestamp = self.ext_ts;
+            self.first_timestamp = p.timestamp;
+            self.start_time_ms = now_ms;
             self.time_ms = now_ms;
             self.last_nominal = 0.0;
-            self.last_arrival = 0.0;
             self.pt = p.payload_type;
             self.total_nr = 1;
             self.flags = FLAG_FIRST | if p.marker { FLAG_MARKER } else { 0 };
@@ -362,16 +366,15 @@ impl StreamStats {
         self.ext_ts = ext_ts;
         self.last_ts = p.timestamp;
 
-        let in_time_sequence = self.seq_timestamp <= ext_ts;
+        // In time sequence: the timestamp is at most half the 32-bit range after the first packet's (TShark 4.0).
+        let in_time_sequence = p.timestamp.wrapping_sub(self.first_timestamp) < 0x8000_0000;
         if !in_time_sequence {
             self.flags |= FLAG_WRONG_TIMESTAMP;
         }
 
         // Sequence cycles, as Wireshark counts them.
-        if p.seq < self.start_seq_nr && in_time_sequence && !self.under {
-            self.seq_cycles += 1;
-            self.under = true;
-        } else if p.seq == 0 && self.stop_seq_nr == 65535 && in_time_sequence && !self.under {
+        let wrapped = p.seq < self.start_seq_nr || (p.seq == 0 && self.stop_seq_nr == 65535);
+        if wrapped && in_time_sequence && !self.under {
             self.seq_cycles += 1;
             self.under = true;
         } else if p.seq > self.start_seq_nr && in_time_sequence && self.under {
@@ -380,9 +383,8 @@ impl StreamStats {
 
         // Sequence errors (Wireshark's u32 arithmetic on a 16-bit sequence number).
         let seq = u32::from(p.seq);
-        if in_time_sequence && self.seq_num.wrapping_add(1) == seq {
-            self.seq_num = seq;
-        } else if in_time_sequence && self.seq_num == 65535 && seq == 0 {
+        let next = self.seq_num.wrapping_add(1) == seq || (self.seq_num == 65535 && seq == 0);
+        if in_time_sequence && next {
             self.seq_num = seq;
         } else if in_time_sequence
             && (self.seq_num.wrapping_add(1) < seq || self.seq_num.wrapping_sub(seq) > 0xFF00)
@@ -416,30 +418,27 @@ impl StreamStats {
             _ => None,
         };
 
-        let mut current_jitter = 0.0;
-        let nominal_diff = (ext_ts.saturating_sub(self.seq_timestamp)) as f64;
-        if let Some(rate) = clock_rate {
-            self.clock_rate = Some(rate);
-            self.jitter_known = true;
-            // Wireshark divides by the integer kHz.
-            let khz = f64::from((rate / 1000).max(1));
-            let nominal_diff = nominal_diff / khz;
-            let expected = self.time_ms + nominal_diff;
-            let diff = (now_ms - expected).abs();
-            current_jitter = (15.0 * self.jitter + diff) / 16.0;
-            self.delta = now_ms - self.time_ms;
-            self.jitter = current_jitter;
-            let nominal = self.last_nominal + nominal_diff;
-            let arrival = self.last_arrival + self.delta;
-            self.skew = nominal - arrival;
-            self.skew_known = true;
-            if self.skew.abs() > self.max_skew.abs() {
-                self.max_skew = self.skew;
+        if in_time_sequence {
+            let arrival = now_ms - self.start_time_ms;
+            let nominal_units = f64::from(p.timestamp.wrapping_sub(self.first_timestamp));
+            if let Some(rate) = clock_rate {
+                self.clock_rate = Some(rate);
+                self.jitter_known = true;
+                // Wireshark divides by the integer kHz.
+                let nominal = nominal_units / f64::from((rate / 1000).max(1));
+                let expected = self.time_ms + (nominal - self.last_nominal);
+                let current_diff = (now_ms - expected).abs();
+                self.jitter = (15.0 * self.jitter + current_diff) / 16.0;
+                self.delta = now_ms - self.time_ms;
+                self.last_nominal = nominal;
+                self.skew = nominal - arrival;
+                self.skew_known = true;
+                if self.skew.abs() > self.max_skew.abs() {
+                    self.max_skew = self.skew;
+                }
+            } else {
+                self.delta = now_ms - self.time_ms;
             }
-            self.last_nominal = nominal;
-            self.last_arrival = arrival;
-        } else {
-            self.delta = now_ms - self.time_ms;
         }
 
         if p.marker {
@@ -462,7 +461,7 @@ impl StreamStats {
                 if self.jitter > self.max_jitter {
                     self.max_jitter = self.jitter;
                 }
-                self.mean_jitter = (self.mean_jitter * (n - 1.0) + current_jitter) / n;
+                self.mean_jitter = (self.mean_jitter * (n - 1.0) + self.jitter) / n;
                 self.min_jitter = Some(match self.min_jitter {
                     Some(m) if m <= self.jitter => m,
                     _ => self.jitter,
@@ -472,7 +471,6 @@ impl StreamStats {
 
         if in_time_sequence {
             self.time_ms = now_ms;
-            self.seq_timestamp = ext_ts;
         }
         self.stop_seq_nr = p.seq;
         self.total_nr += 1;
@@ -543,7 +541,7 @@ mod tests {
         let j = (15.0 * (5.0 / 16.0) + 5.0) / 16.0;
         assert!((s.jitter - j).abs() < 1e-12);
         assert!((s.max_jitter - j).abs() < 1e-12);
-        // Running mean as Wireshark: ((0·1 + 5/16)/1 ·... ) divided by total_nr so far.
+        // Running mean of J as TShark: divided by the packet count so far.
         let m2 = 5.0 / 16.0;
         let m3 = (m2 * 1.0 + j) / 2.0;
         assert!((s.mean_jitter - m3).abs() < 1e-12);

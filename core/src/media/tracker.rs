@@ -302,10 +302,11 @@ impl MediaTracker {
         let Some(call_id) = msg.call_id.as_deref() else {
             return;
         };
-        if msg.method() == Some("INVITE") && !self.callers.contains_key(call_id) {
-            if self.callers.len() < self.limits.max_bindings {
-                self.callers.insert(call_id.to_string(), rec.src);
-            }
+        if msg.method() == Some("INVITE")
+            && !self.callers.contains_key(call_id)
+            && self.callers.len() < self.limits.max_bindings
+        {
+            self.callers.insert(call_id.to_string(), rec.src);
         }
         if let Some(sdp) = &msg.sdp {
             let owner = self.callers.get(call_id).map(|c| *c == rec.src);
@@ -904,8 +905,10 @@ impl MediaTracker {
         if encrypted {
             // SRTCP: only the first header is in clear; the rest is ciphertext plus an index and a tag.
             self.counters.rtcp_packets += 1;
-            if let Some(ssrc) = packets.first().and_then(first_ssrc) {
-                self.rtcp_state(ssrc).map(|s| s.packets += 1);
+            if let Some(ssrc) = packets.first().and_then(first_ssrc)
+                && let Some(s) = self.rtcp_state(ssrc)
+            {
+                s.packets += 1;
             }
             return;
         }
