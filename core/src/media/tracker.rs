@@ -316,16 +316,7 @@ impl MediaTracker {
             && let Some(ct) = msg.content_type.as_deref()
             && let Some((digit, duration_ms)) = dtmf::parse_info_body(ct, &msg.body)
         {
-            let event = match digit.as_str() {
-                "*" => 10,
-                "#" => 11,
-                "A" => 12,
-                "B" => 13,
-                "C" => 14,
-                "D" => 15,
-                "flash" => 16,
-                d => d.parse::<u8>().unwrap_or(0),
-            };
+            let event = dtmf::digit_code(&digit).unwrap_or(0);
             if self.info_dtmf.len() < 100_000 {
                 self.info_dtmf.push((
                     call_id.to_string(),
