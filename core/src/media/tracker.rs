@@ -495,7 +495,15 @@ impl MediaTracker {
             PayloadClass::Rtcp => self.rtcp_packet(d),
             PayloadClass::Rtp => self.rtp_packet(d, !outer),
             PayloadClass::Unknown => {
-                if let Some((b, _)) = self.lookup(d.src, d.dst)
+                let bound_rtp = self
+                    .lookup(d.src, d.dst)
+                    .is_some_and(|(b, _)| b.kind == BindKind::Rtp);
+                let looks_rtcp = d.payload.first().is_some_and(|b| b >> 6 == 2)
+                    && d.payload.get(1).is_some_and(|b| (192..=223).contains(b));
+                if bound_rtp && looks_rtcp {
+                    // A damaged RTCP packet on a media endpoint: parse what can be parsed, diagnose the rest.
+                    self.rtcp_packet(d);
+                } else if let Some((b, _)) = self.lookup(d.src, d.dst)
                     && b.kind == BindKind::Rtp
                     && let Err(e) = rtp::parse_rtp(d.payload)
                 {
