@@ -553,6 +553,11 @@ pub struct StreamQuality {
     pub codec: String,
     pub ie: f64,
     pub bpl: f64,
+    /// True when ITU-T G.113 lists no (Ie, Bpl) for this codec and a documented stand-in was used: the MOS then
+    /// rests on an assumption, and reports say so.
+    pub ie_assumed: bool,
+    /// Where Ie and Bpl come from.
+    pub ie_basis: String,
     /// One result per simulated jitter buffer.
     pub buffers: Vec<JitterBufferQuality>,
     /// Loss bursts: `loss_bursts[n]` = how many times exactly n+1 consecutive packets were lost (the last bucket

@@ -925,6 +925,8 @@ impl QualityAccumulator {
             codec: done.codec.clone(),
             ie,
             bpl,
+            ie_assumed: self.impairment.assumed,
+            ie_basis: self.impairment.basis.to_string(),
             buffers,
             loss_bursts: done.loss_bursts.to_vec(),
             delta_histogram,
