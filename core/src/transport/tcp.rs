@@ -5,17 +5,20 @@
 //! number are retransmissions (counted, dropped). A gap is skipped (counted in `bytes_skipped`, with a diagnostic)
 //! when the out-of-order store is over its bounds or the peer has acknowledged past it (the capture missed the
 //! bytes); the stream then resynchronises on the next SIP start line. A direction is classified by its first bytes:
-//! SIP, HTTP with `Upgrade: websocket` (then WebSocket frames), TLS (records counted), or other (ignored).
+//! SIP, HTTP with `Upgrade: websocket` (then WebSocket frames), TLS (records counted), STUN/TURN over TCP (RFC 6544,
+//! RFC 8656: STUN messages and ChannelData frames, cut with [`crate::media::demux::tcp_frame_len`] and handed out
+//! as [`AppProto::Stun`] messages), or other (ignored).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
+use crate::media::demux::{tcp_frame_len, tcp_frame_unpadded_len};
 use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, Transport};
 use crate::net::TcpSegment;
 use crate::transport::websocket::{self, WsFrame, WsParse};
 use crate::transport::{
-    AppMessage, MAX_START_LINE, SipFraming, frame_sip, header_end, keepalive_len, sip_total_len,
-    starts_like_sip, tls_record_len, tls_record_version,
+    AppMessage, AppProto, MAX_START_LINE, SipFraming, frame_sip, header_end, keepalive_len,
+    sip_total_len, starts_like_sip, tls_record_len, tls_record_version,
 };
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,8 @@ pub struct TcpStats {
     pub bytes_skipped: u64,
     pub websocket_frames: u64,
     pub tls_records: u64,
+    /// STUN messages and TURN ChannelData frames cut from STUN/TURN-over-TCP streams.
+    pub stun_frames: u64,
 }
 
 /// `a` is before `b` in sequence space (RFC 1982 style, wrapping).
@@ -70,6 +75,11 @@ enum Kind {
     /// TLS records; `skip` bytes of the current record remain.
     Tls {
         skip: usize,
+    },
+    /// STUN messages and TURN ChannelData frames (RFC 6544 / RFC 8656). `resync`: lost bytes or garbage, looking
+    /// for the next STUN message (magic cookie) or a segment that starts a frame.
+    Stun {
+        resync: bool,
     },
     /// Anything else: ignored, unless a later segment starts like SIP.
     Other,
@@ -103,6 +113,8 @@ struct Direction {
     pending_len: Option<usize>,
     /// WebSocket message being assembled from continuation frames.
     ws_msg: Option<(Vec<u8>, Vec<FrameNo>)>,
+    /// Bytes dropped while looking for the next STUN message since the stream lost sync.
+    stun_skipped: usize,
     /// `Some(true)`: this direction's source sent the SYN (it is the client).
     client: Option<bool>,
     closed: bool,
@@ -124,6 +136,7 @@ impl Direction {
             held_bytes: 0,
             pending_len: None,
             ws_msg: None,
+            stun_skipped: 0,
             client: None,
             closed: false,
             last_frame: 0,
@@ -175,6 +188,7 @@ impl Direction {
             Kind::Sip { resync: false } | Kind::WebSocket | Kind::Unknown => {
                 self.buf.len().saturating_sub(keepalive_len(&self.buf))
             }
+            Kind::Stun { resync: false } => self.buf.len(),
             _ => 0,
         };
         let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
@@ -204,11 +218,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// Hand out one whole message carried by `frames`.
-    fn emit(&mut self, transport: Transport, frames: Vec<FrameNo>, data: Vec<u8>) {
+    /// Hand out one whole message of kind `proto` carried by `frames`.
+    fn emit(&mut self, proto: AppProto, transport: Transport, frames: Vec<FrameNo>, data: Vec<u8>) {
         let frame = self.completing_frame(&frames);
         self.out.push(AppMessage {
-            proto: crate::transport::AppProto::Sip,
+            proto,
             transport,
             src: self.src,
             dst: self.dst,
@@ -521,8 +535,10 @@ impl TcpReassembler {
         let dropped = dir.clear_buf();
         self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(dropped as u64);
         dir.ws_msg = None;
+        dir.stun_skipped = 0;
         dir.kind = match dir.kind {
             Kind::Sip { .. } => Kind::Sip { resync: true },
+            Kind::Stun { .. } => Kind::Stun { resync: true },
             // WebSocket frame boundaries cannot be found again reliably.
             Kind::WebSocket | Kind::Http | Kind::Other => Kind::Other,
             // Segments usually start at a TLS record: classify the next bytes again.
@@ -563,6 +579,13 @@ impl TcpReassembler {
             let dropped = dir.clear_buf();
             self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(dropped as u64);
             dir.kind = Kind::Sip { resync: false };
+        }
+        // The same for STUN/TURN: segments usually start at a frame.
+        if dir.kind == (Kind::Stun { resync: true }) && stun_stream_start(data) == StunStart::Yes {
+            let dropped = dir.clear_buf();
+            self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(dropped as u64);
+            dir.kind = Kind::Stun { resync: false };
+            dir.stun_skipped = 0;
         }
         if dir.buf.len().saturating_add(data.len()) > limits.max_buffer_bytes {
             let dropped = dir.buf.len();
@@ -607,6 +630,7 @@ impl TcpReassembler {
                 Kind::Http => self.process_http(dir, limits),
                 Kind::WebSocket => self.process_ws(dir, limits, ctx),
                 Kind::Tls { skip } => self.process_tls(dir, skip),
+                Kind::Stun { .. } => self.process_stun(dir, limits, ctx),
                 Kind::Other => {
                     dir.clear_buf();
                 }
@@ -643,6 +667,15 @@ impl TcpReassembler {
         } else if ws_frame_carries_sip(buf, self.limits.max_buffer_bytes) {
             // Capture started after the HTTP upgrade.
             dir.kind = Kind::WebSocket;
+        } else if let start @ (StunStart::Yes | StunStart::Maybe) = stun_stream_start(&dir.buf)
+            && !is_text_line(&dir.buf)
+        {
+            // STUN/TURN over TCP (checked on the raw bytes: no keep-alive skipping in a binary stream).
+            if start == StunStart::Yes {
+                dir.kind = Kind::Stun { resync: false };
+                dir.stun_skipped = 0;
+            }
+            // Otherwise a first ChannelData frame (or STUN header) still arriving: wait for more bytes.
         } else if has_line || buf.len() >= MAX_START_LINE || !plausible_start(buf) {
             dir.kind = Kind::Other;
         }
@@ -684,7 +717,7 @@ impl TcpReassembler {
                     let data = rest.get(..n).unwrap_or_default().to_vec();
                     let from = dir.buf_start.wrapping_add(pos as u64);
                     let frames = dir.frames_of(from, from.wrapping_add(n as u64));
-                    ctx.emit(Transport::Tcp, frames, data);
+                    ctx.emit(AppProto::Sip, Transport::Tcp, frames, data);
                     dir.pending_len = None;
                     pos = pos.saturating_add(n);
                 }
@@ -864,9 +897,90 @@ impl TcpReassembler {
                 _ => data,
             };
             if starts_like_sip(&data) {
-                ctx.emit(Transport::Ws, frames, data);
+                ctx.emit(AppProto::Sip, Transport::Ws, frames, data);
             }
         }
+    }
+
+    /// Cut STUN messages and ChannelData frames (padding removed) from a STUN/TURN-over-TCP stream; resynchronise
+    /// on the next STUN magic cookie (or a segment that starts a frame) after garbage, and give up (ignore the
+    /// stream) after more than `max_buffer_bytes`, and more than the largest possible frame, without one.
+    fn process_stun(&mut self, dir: &mut Direction, limits: &TcpLimits, ctx: &mut Ctx<'_>) {
+        let mut pos = 0usize;
+        loop {
+            if dir.kind == (Kind::Stun { resync: true }) {
+                let rest = dir.buf.get(pos..).unwrap_or_default();
+                let (skip, found) = match find_stun_start(rest) {
+                    Ok(i) => (i, true),
+                    Err(keep) => (keep, false),
+                };
+                self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(skip as u64);
+                dir.stun_skipped = dir.stun_skipped.saturating_add(skip);
+                pos = pos.saturating_add(skip);
+                if found {
+                    dir.kind = Kind::Stun { resync: false };
+                    dir.stun_skipped = 0;
+                } else {
+                    if dir.stun_skipped > limits.max_buffer_bytes.max(MAX_STUN_TCP_FRAME) {
+                        ctx.diags.push(Diagnostic::new(
+                            Some(ctx.frame),
+                            Layer::Tcp,
+                            DiagLevel::Warning,
+                            format!(
+                                "TCP {} -> {}: no STUN/TURN frame found in {} bytes; rest of the stream ignored",
+                                ctx.src, ctx.dst, dir.stun_skipped
+                            ),
+                        ));
+                        dir.consume(pos);
+                        let dropped = dir.clear_buf();
+                        self.stats.bytes_skipped =
+                            self.stats.bytes_skipped.saturating_add(dropped as u64);
+                        dir.kind = Kind::Other;
+                        return;
+                    }
+                    break;
+                }
+            }
+            let rest = dir.buf.get(pos..).unwrap_or_default();
+            if rest.is_empty() {
+                break;
+            }
+            match tcp_frame_len(rest) {
+                Some(Ok(n)) => {
+                    let Some(frame_bytes) = rest.get(..n) else {
+                        break;
+                    };
+                    let data = frame_bytes
+                        .get(..tcp_frame_unpadded_len(frame_bytes))
+                        .unwrap_or(frame_bytes)
+                        .to_vec();
+                    let from = dir.buf_start.wrapping_add(pos as u64);
+                    let frames = dir.frames_of(from, from.wrapping_add(n as u64));
+                    ctx.emit(AppProto::Stun, Transport::Tcp, frames, data);
+                    self.stats.stun_frames = self.stats.stun_frames.saturating_add(1);
+                    pos = pos.saturating_add(n);
+                }
+                Some(Err(_)) => break,
+                None => {
+                    ctx.diags.push(Diagnostic::new(
+                        Some(ctx.frame),
+                        Layer::Tcp,
+                        DiagLevel::Warning,
+                        format!(
+                            "TCP {} -> {}: data that does not frame as STUN or TURN ChannelData; \
+                             resynchronising on the next STUN message",
+                            ctx.src, ctx.dst
+                        ),
+                    ));
+                    // Skip the bad byte; the search starts after it.
+                    self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(1);
+                    dir.stun_skipped = 1;
+                    pos = pos.saturating_add(1);
+                    dir.kind = Kind::Stun { resync: true };
+                }
+            }
+        }
+        dir.consume(pos);
     }
 
     fn process_tls(&mut self, dir: &mut Direction, mut skip: usize) {
@@ -958,6 +1072,76 @@ fn find_sip_start(buf: &[u8], from: usize, from_is_line_start: bool) -> Result<u
     } else {
         Err(end)
     }
+}
+
+/// Does a byte stream start like STUN/TURN over TCP?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StunStart {
+    /// A STUN message (magic cookie seen), or a complete ChannelData frame followed by the start of a plausible
+    /// next frame.
+    Yes,
+    /// Could be: more bytes are needed to decide.
+    Maybe,
+    No,
+}
+
+/// The largest STUN message or padded ChannelData frame (20 + 65532 and 4 + 65536 bytes).
+const MAX_STUN_TCP_FRAME: usize = 4 + 65_536;
+
+/// Bytes needed to see a STUN header's magic cookie (or to trust a frame header that follows a ChannelData frame).
+const STUN_DECIDE_BYTES: usize = 8;
+
+fn stun_stream_start(buf: &[u8]) -> StunStart {
+    let is_stun = buf.first().is_some_and(|&b| b <= 3);
+    match tcp_frame_len(buf) {
+        None => StunStart::No,
+        Some(Err(_)) if is_stun && buf.len() >= STUN_DECIDE_BYTES => StunStart::Yes,
+        Some(Err(_)) => StunStart::Maybe,
+        Some(Ok(_)) if is_stun => StunStart::Yes,
+        Some(Ok(n)) => {
+            // ChannelData carries no magic: require a plausible next frame after it.
+            let next = buf.get(n..).unwrap_or_default();
+            match tcp_frame_len(next) {
+                None => StunStart::No,
+                Some(Ok(_)) => StunStart::Yes,
+                Some(Err(_)) if next.len() >= STUN_DECIDE_BYTES => StunStart::Yes,
+                Some(Err(_)) => StunStart::Maybe,
+            }
+        }
+    }
+}
+
+/// After lost bytes: where does the next STUN/TURN frame start? `Ok(i)`: a frame start at `i` (a STUN/TURN stream
+/// start at 0, otherwise a STUN header with the magic cookie). `Err(keep)`: none found; the bytes before `keep` can
+/// be dropped, the rest (fewer than 8 bytes, or a frame at 0 still arriving) may still become one. Linear.
+fn find_stun_start(buf: &[u8]) -> Result<usize, usize> {
+    match stun_stream_start(buf) {
+        StunStart::Yes => return Ok(0),
+        StunStart::Maybe => return Err(0),
+        StunStart::No => {}
+    }
+    for i in 1..buf.len() {
+        let rest = buf.get(i..).unwrap_or_default();
+        if rest.len() < STUN_DECIDE_BYTES {
+            // Keep a tail that may be the start of a STUN header.
+            return Err(i);
+        }
+        if rest.first().is_some_and(|&b| b <= 3) && tcp_frame_len(rest).is_some() {
+            return Ok(i);
+        }
+    }
+    Err(buf.len())
+}
+
+/// Is the first line of `buf` complete and printable text (a text protocol, not a binary ChannelData header)?
+fn is_text_line(buf: &[u8]) -> bool {
+    let Some(end) = buf.iter().take(MAX_START_LINE).position(|&b| b == b'\n') else {
+        return false;
+    };
+    buf.get(..end)
+        .unwrap_or_default()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) || b == b'\r' || b == b'\t')
 }
 
 /// Index past `\r\n\r\n` (or `\n\n`) in an HTTP head, within `limit` bytes.

@@ -842,7 +842,8 @@ fn no_panic_on_prefixes_and_mutations() {
     sctp_pkt.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     sctp_pkt.extend_from_slice(OK);
     let tls = [0x16u8, 3, 1, 0, 2, 1, 1, 0x17, 3, 3, 0, 1, 9];
-    let inputs: [&[u8]; 4] = [&ws_stream, &sip_stream, &sctp_pkt, &tls];
+    let stun_stream = turn_stream();
+    let inputs: [&[u8]; 5] = [&ws_stream, &sip_stream, &sctp_pkt, &tls, &stun_stream];
 
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let limits = TcpLimits {
@@ -924,6 +925,8 @@ struct CaptureResult {
     diags: Vec<Diagnostic>,
     stats: super::tcp::TcpStats,
     tls: Vec<(SocketAddr, SocketAddr, u16)>,
+    /// (frame, payload) of every UDP datagram.
+    udp: Vec<(u64, Vec<u8>)>,
 }
 
 /// Run a capture through the transport stage (IP fragments are not needed by these captures and are skipped).
@@ -957,7 +960,12 @@ fn run_capture(name: &str) -> Option<CaptureResult> {
                     &mut res.diags,
                 );
             }
-            crate::net::L4::Udp { payload, .. } if starts_like_sip(payload) => res.udp_sip += 1,
+            crate::net::L4::Udp { payload, .. } => {
+                if starts_like_sip(payload) {
+                    res.udp_sip += 1;
+                }
+                res.udp.push((f.number, payload.to_vec()));
+            }
             crate::net::L4::Sctp {
                 src_port,
                 dst_port,
@@ -1081,4 +1089,542 @@ fn capture_tlssaved() {
         res.tls
     );
     assert!(res.tls.iter().all(|t| t.2 == 0x0301));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// STUN/TURN over TCP (RFC 6544 / RFC 8656)
+
+use crate::media::demux::{self, PayloadClass, StunClass};
+
+/// A STUN message: type, transaction id byte, attributes (padded with zeros).
+fn stun_msg(msg_type: u16, tid: u8, attrs: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (t, v) in attrs {
+        body.extend_from_slice(&t.to_be_bytes());
+        body.extend_from_slice(&(v.len() as u16).to_be_bytes());
+        body.extend_from_slice(v);
+        while !body.len().is_multiple_of(4) {
+            body.push(0);
+        }
+    }
+    let mut m = msg_type.to_be_bytes().to_vec();
+    m.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    m.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+    m.extend_from_slice(&[tid; 12]);
+    m.extend_from_slice(&body);
+    m
+}
+
+/// ChannelData as sent over TCP: header, data, zero padding to a multiple of 4.
+fn channel_data_tcp(channel: u16, data: &[u8]) -> Vec<u8> {
+    let mut f = channel.to_be_bytes().to_vec();
+    f.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    f.extend_from_slice(data);
+    while !f.len().is_multiple_of(4) {
+        f.push(0);
+    }
+    f
+}
+
+/// An RTP packet (version 2, PT 0) of `len` bytes with the given SSRC and sequence number.
+fn rtp(ssrc: u32, seq: u16, len: usize) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 160]);
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.resize(len.max(12), 0xd5);
+    p
+}
+
+/// (SSRC, sequence number) of an RTP header.
+fn rtp_id(p: &[u8]) -> (u32, u16) {
+    (
+        u32::from_be_bytes(p[8..12].try_into().unwrap()),
+        u16::from_be_bytes(p[2..4].try_into().unwrap()),
+    )
+}
+
+/// Allocate request, Channel-Bind request, then ChannelData frames of odd sizes (padded).
+fn turn_stream() -> Vec<u8> {
+    let mut s = stun_msg(0x0003, 1, &[(0x0019, &[17, 0, 0, 0])]);
+    s.extend(stun_msg(
+        0x0009,
+        2,
+        &[
+            (0x000C, &[0x40, 0x00, 0, 0]),
+            (0x0012, &[0, 1, 0x25, 0xf9, 0x2b, 0x1f, 0xa4, 0x70]),
+        ],
+    ));
+    for (i, len) in [13usize, 172, 31, 12].into_iter().enumerate() {
+        s.extend(channel_data_tcp(
+            0x4000,
+            &rtp(0x1234_5678, 100 + i as u16, len),
+        ));
+    }
+    s
+}
+
+#[test]
+fn stun_over_tcp_messages_and_channel_data_any_segmentation() {
+    let stream = turn_stream();
+    // Every split into two segments, and segments of 7 bytes.
+    let mut splits: Vec<Vec<usize>> = (0..=stream.len()).map(|i| vec![i]).collect();
+    splits.push((7..stream.len()).step_by(7).collect());
+    for cuts in splits {
+        let mut h = Harness::default();
+        let mut prev = 0;
+        for (i, &cut) in cuts.iter().chain([stream.len()].iter()).enumerate() {
+            h.c(i as u64 + 1, prev as u32, &stream[prev..cut]);
+            prev = cut;
+        }
+        assert_eq!(h.out.len(), 6, "cuts {cuts:?}");
+        assert!(
+            h.out
+                .iter()
+                .all(|m| m.proto == AppProto::Stun && m.transport == Transport::Tcp)
+        );
+        assert_eq!(h.r.stats.stun_frames, 6);
+        let alloc = demux::parse_stun(&h.out[0].data).unwrap();
+        assert_eq!((alloc.class, alloc.method), (StunClass::Request, 0x003));
+        let bind = demux::parse_stun(&h.out[1].data).unwrap();
+        assert_eq!(bind.channel, Some(0x4000));
+        assert_eq!(bind.peer, Some(sa("10.13.0.50:1259")));
+        // ChannelData: padding removed, RTP inside.
+        let lens: Vec<usize> = h.out[2..].iter().map(|m| m.data.len()).collect();
+        assert_eq!(lens, vec![4 + 13, 4 + 172, 4 + 31, 4 + 12]);
+        for (i, m) in h.out[2..].iter().enumerate() {
+            let cd = demux::parse_channel_data(&m.data).unwrap();
+            assert_eq!(cd.channel, 0x4000);
+            assert_eq!(demux::classify(cd.data), PayloadClass::Rtp);
+            assert_eq!(rtp_id(cd.data), (0x1234_5678, 100 + i as u16));
+        }
+        assert!(h.diags.is_empty(), "{:?}", h.diags);
+        assert_eq!(h.r.stats.bytes_skipped, 0);
+    }
+}
+
+#[test]
+fn stun_over_tcp_frames_and_retransmission() {
+    let a = stun_msg(0x0001, 7, &[]);
+    let b = channel_data_tcp(0x4001, &rtp(1, 1, 21));
+    let mut h = Harness::default();
+    let mut seg = a.clone();
+    seg.extend_from_slice(&b[..10]);
+    h.c(1, 0, &seg);
+    // Retransmission of the first segment, then the rest of the ChannelData frame.
+    h.c(2, 0, &seg);
+    h.c(3, seg.len() as u32, &b[10..]);
+    assert_eq!(h.datas(), vec![&a[..], &b[..25]]);
+    assert_eq!(frames_of(&h.out), vec![1, 3]);
+    assert_eq!(h.out[1].frames, vec![1, 3]);
+    assert_eq!(h.r.stats.retransmitted_segments, 1);
+    assert_eq!(h.r.stats.stun_frames, 2);
+}
+
+#[test]
+fn channel_data_first_needs_a_plausible_next_frame() {
+    let f1 = channel_data_tcp(0x4000, &rtp(9, 1, 40));
+    let f2 = channel_data_tcp(0x4000, &rtp(9, 2, 40));
+    let mut h = Harness::default();
+    // One whole frame is not enough to call the stream TURN.
+    h.c(1, 0, &f1);
+    assert!(h.out.is_empty());
+    h.c(2, f1.len() as u32, &f2[..8]);
+    assert_eq!(h.datas(), vec![&f1[..]]);
+    h.c(3, (f1.len() + 8) as u32, &f2[8..]);
+    assert_eq!(h.datas(), vec![&f1[..], &f2[..]]);
+    assert!(h.out.iter().all(|m| m.proto == AppProto::Stun));
+
+    // A ChannelData-looking header followed by something that is not a frame: not TURN.
+    let mut h = Harness::default();
+    let mut bad = f1.clone();
+    bad.extend_from_slice(&[0xff; 8]);
+    h.c(1, 0, &bad);
+    h.c(2, bad.len() as u32, &stun_msg(0x0001, 1, &[]));
+    assert!(h.out.is_empty());
+    assert_eq!(h.r.stats.stun_frames, 0);
+
+    // Text lines starting with ChannelData-range bytes ('@'-'\x7f') are not TURN.
+    let mut h = Harness::default();
+    h.c(1, 0, b"Hello there\r\n");
+    h.c(2, 13, INVITE);
+    assert_eq!(h.datas(), vec![INVITE]);
+    assert_eq!(h.out[0].proto, AppProto::Sip);
+}
+
+#[test]
+fn stun_over_tcp_garbage_resyncs_on_next_message() {
+    let a = stun_msg(0x0016, 1, &[(0x0013, b"abc")]);
+    let b = stun_msg(0x0017, 2, &[(0x0013, b"defg")]);
+    let mut h = Harness::default();
+    let mut seg = a.clone();
+    seg.extend_from_slice(&[0xee; 13]);
+    seg.extend_from_slice(&b);
+    h.c(1, 0, &seg);
+    assert_eq!(h.datas(), vec![&a[..], &b[..]]);
+    assert_eq!(h.r.stats.bytes_skipped, 13);
+    assert_eq!(h.diags.len(), 1);
+    assert!(
+        h.diags[0].message.contains("does not frame as STUN"),
+        "{:?}",
+        h.diags
+    );
+    assert_eq!(
+        demux::parse_stun(&h.out[1].data).unwrap().data,
+        Some(&b"defg"[..])
+    );
+}
+
+#[test]
+fn stun_over_tcp_gap_resyncs_on_channel_data_segment() {
+    let a = stun_msg(0x0001, 1, &[]);
+    let f1 = channel_data_tcp(0x4000, &rtp(5, 1, 30));
+    let f2 = channel_data_tcp(0x4000, &rtp(5, 2, 30));
+    let f3 = channel_data_tcp(0x4000, &rtp(5, 3, 30));
+    let mut h = Harness::default();
+    h.c(1, 0, &a);
+    // f1 is missing from the capture; the peer acknowledges past it.
+    let mut tail = f2.clone();
+    tail.extend_from_slice(&f3);
+    let s2 = (a.len() + f1.len()) as u32;
+    h.c(3, s2, &tail);
+    h.seg_f(
+        4,
+        SERVER,
+        CLIENT,
+        0,
+        b"",
+        Flags {
+            ack: Some(s2 + tail.len() as u32),
+            ..Default::default()
+        },
+    );
+    assert_eq!(h.datas(), vec![&a[..], &f2[..34], &f3[..34]]);
+    assert_eq!(h.r.stats.bytes_skipped, f1.len() as u64);
+    assert!(
+        h.diags
+            .iter()
+            .any(|d| d.message.contains("missing from the capture"))
+    );
+}
+
+#[test]
+fn stun_over_tcp_gives_up_on_endless_garbage() {
+    let mut h = Harness::with_limits(TcpLimits {
+        max_buffer_bytes: 1000,
+        ..Default::default()
+    });
+    let a = stun_msg(0x0001, 1, &[]);
+    h.c(1, 0, &a);
+    let mut seq = a.len() as u32;
+    // More than the largest possible frame (and the 1000-byte buffer limit) without a STUN message: 7 bytes are
+    // kept between segments (a STUN header may be split), so 393 + 400 * i bytes are skipped after segment i.
+    for i in 0..170u64 {
+        let junk = vec![0xaa; 400];
+        h.c(2 + i, seq, &junk);
+        seq += 400;
+        let gave_up = h
+            .diags
+            .iter()
+            .filter(|d| d.message.contains("rest of the stream ignored"))
+            .count();
+        assert_eq!(gave_up, usize::from(i >= 163), "segment {i}");
+    }
+    assert_eq!(h.datas(), vec![&a[..]]);
+    assert!(
+        h.diags
+            .iter()
+            .any(|d| d.message.contains("rest of the stream ignored")),
+        "{:?}",
+        h.diags
+    );
+    // Ignored from then on, even for STUN; SIP still switches the stream back.
+    h.c(200, seq, &a);
+    assert_eq!(h.out.len(), 1);
+    h.c(201, seq + a.len() as u32, OK);
+    assert_eq!(h.datas(), vec![&a[..], OK]);
+}
+
+#[test]
+fn stun_over_tcp_buffer_limit() {
+    let mut h = Harness::with_limits(TcpLimits {
+        max_buffer_bytes: 500,
+        ..Default::default()
+    });
+    let small = stun_msg(0x0001, 1, &[]);
+    let big = channel_data_tcp(0x4000, &rtp(1, 1, 1200));
+    let mut seq = 0u32;
+    h.c(1, seq, &small);
+    seq += small.len() as u32;
+    for (i, chunk) in big.chunks(300).enumerate() {
+        h.c(2 + i as u64, seq, chunk);
+        seq += chunk.len() as u32;
+    }
+    h.c(20, seq, &small);
+    assert_eq!(h.datas(), vec![&small[..], &small[..]], "{:?}", h.diags);
+    assert!(h.diags.iter().any(|d| d.message.contains("buffer limit")));
+    assert!(h.r.stats.bytes_skipped >= 900);
+}
+
+#[test]
+fn stun_over_tcp_fin_reports_partial_frame() {
+    let a = stun_msg(0x0001, 1, &[(0x0006, b"user")]);
+    let mut h = Harness::default();
+    h.c(1, 0, &a[..a.len() - 3]);
+    h.seg_f(
+        2,
+        CLIENT,
+        SERVER,
+        (a.len() - 3) as u32,
+        b"",
+        Flags {
+            fin: true,
+            ..Default::default()
+        },
+    );
+    assert!(h.out.is_empty());
+    assert!(
+        h.diags.iter().any(|d| d
+            .message
+            .contains(&format!("{} bytes of an incomplete", a.len() - 3))),
+        "{:?}",
+        h.diags
+    );
+}
+
+/// TShark (`-Y 'tcp && stun' -e frame.number -e tcp.srcport -e stun.type`): the STUN messages of the TURN-over-TCP
+/// connection 192.168.12.182:50221 <-> 142.250.82.249:3478, one per segment, none retransmitted.
+const TSHARK_CLIENT_STUN: [(u64, u16); 15] = [
+    (44, 0x0003),
+    (47, 0x0003),
+    (51, 0x0008),
+    (52, 0x0016),
+    (53, 0x0016),
+    (58, 0x0009),
+    (59, 0x0016),
+    (61, 0x0016),
+    (65, 0x0016),
+    (69, 0x0016),
+    (72, 0x0016),
+    (77, 0x0016),
+    (80, 0x0016),
+    (90, 0x0016),
+    (91, 0x0009),
+];
+const TSHARK_SERVER_STUN: [(u64, u16); 24] = [
+    (46, 0x0113),
+    (48, 0x0103),
+    (50, 0x0017),
+    (54, 0x0108),
+    (57, 0x0017),
+    (63, 0x0017),
+    (66, 0x0017),
+    (67, 0x0017),
+    (71, 0x0017),
+    (74, 0x0017),
+    (75, 0x0017),
+    (79, 0x0017),
+    (82, 0x0017),
+    (83, 0x0017),
+    (85, 0x0017),
+    (86, 0x0017),
+    (87, 0x0017),
+    (89, 0x0017),
+    (92, 0x0017),
+    (96, 0x0017),
+    (97, 0x0017),
+    (98, 0x0017),
+    (99, 0x0017),
+    (100, 0x0017),
+];
+/// TShark with `-o rtp.heuristic_rtp:TRUE`: the RTP packets inside the Data indications' DATA attributes.
+const TSHARK_RTP_IN_DATA: [(u64, u32, u16); 11] = [
+    (82, 0x321d_28bb, 24211),
+    (83, 0x2f69_6c70, 31404),
+    (85, 0x321d_28bb, 24212),
+    (87, 0x2f69_6c70, 31405),
+    (89, 0x321d_28bb, 24213),
+    (92, 0x321d_28bb, 24214),
+    (96, 0x321d_28bb, 24215),
+    (97, 0x321d_28bb, 24216),
+    (98, 0x321d_28bb, 24217),
+    (99, 0x321d_28bb, 24218),
+    (100, 0x321d_28bb, 24219),
+];
+
+#[test]
+fn capture_stun_dtls_rtp_turn_over_tcp() {
+    let Some(res) = run_capture("stun_dtls_rtp.pcapng") else {
+        return;
+    };
+    assert!(res.diags.is_empty(), "{:?}", res.diags);
+    assert_eq!(res.stats.bytes_skipped, 0);
+    assert!(
+        res.tcp
+            .iter()
+            .all(|m| m.proto == AppProto::Stun && m.transport == Transport::Tcp)
+    );
+    let client = sa("192.168.12.182:50221");
+    let server = sa("142.250.82.249:3478");
+    let dir_of = |src: SocketAddr, dst: SocketAddr| -> Vec<&AppMessage> {
+        res.tcp
+            .iter()
+            .filter(|m| m.src == src && m.dst == dst)
+            .collect()
+    };
+    let msg_types = |msgs: &[&AppMessage]| -> Vec<(u64, u16)> {
+        msgs.iter()
+            .map(|m| (m.frame, u16::from_be_bytes([m.data[0], m.data[1]])))
+            .collect()
+    };
+    let up = dir_of(client, server);
+    let down = dir_of(server, client);
+    // Per direction: every STUN message TShark shows, in order, at the same frames; and no ChannelData (TShark's
+    // `stun.channel` filter matches nothing in this capture: media is relayed in Send/Data indications).
+    assert_eq!(msg_types(&up), TSHARK_CLIENT_STUN.to_vec());
+    assert_eq!(msg_types(&down), TSHARK_SERVER_STUN.to_vec());
+    assert_eq!(res.tcp.len(), 15 + 24);
+    assert_eq!(res.stats.stun_frames, 39);
+    assert!(
+        res.tcp
+            .iter()
+            .all(|m| demux::classify(&m.data) == PayloadClass::Stun && m.frames == vec![m.frame])
+    );
+    let channel_data = res
+        .tcp
+        .iter()
+        .filter(|m| demux::parse_channel_data(&m.data).is_some())
+        .count();
+    assert_eq!(channel_data, 0);
+
+    // Parsed fields against TShark: Channel-Bind channel 0x4000 (frames 58, 91), peer 10.13.0.50:1259 in every
+    // Send/Data indication, CreatePermission and Channel-Bind, USERNAME of the authenticated requests.
+    let parsed: Vec<(u64, demux::StunMessage<'_>)> = res
+        .tcp
+        .iter()
+        .map(|m| (m.frame, demux::parse_stun(&m.data).unwrap()))
+        .collect();
+    for (frame, s) in &parsed {
+        let relay = matches!(s.method, 0x006 | 0x007) && s.class == StunClass::Indication;
+        let with_peer = relay || [51, 58, 91].contains(frame);
+        assert_eq!(s.peer.is_some(), with_peer, "frame {frame}");
+        if with_peer {
+            assert_eq!(s.peer, Some(sa("10.13.0.50:1259")), "frame {frame}");
+        }
+        assert_eq!(s.data.is_some(), relay, "frame {frame}");
+        assert_eq!(
+            s.channel.is_some(),
+            [58, 91].contains(frame),
+            "frame {frame}"
+        );
+        assert_eq!(
+            s.len,
+            res.tcp
+                .iter()
+                .find(|m| m.frame == *frame)
+                .unwrap()
+                .data
+                .len()
+        );
+    }
+    assert_eq!(
+        parsed
+            .iter()
+            .filter_map(|(_, s)| s.channel)
+            .collect::<Vec<_>>(),
+        vec![0x4000, 0x4000]
+    );
+    let users: Vec<u64> = parsed
+        .iter()
+        .filter(|(_, s)| {
+            s.username.as_deref() == Some("COjv4K8GEgYUyLSpSGoY5vz/h7MLIICjBTABSNG+tiQ")
+        })
+        .map(|(f, _)| *f)
+        .collect();
+    assert_eq!(users, vec![47, 51, 58, 91]);
+
+    // The relayed payloads: RTP headers as TShark decodes them, and what the rest is.
+    let inner: Vec<(u64, PayloadClass, &[u8])> = parsed
+        .iter()
+        .filter_map(|(f, s)| s.data.map(|d| (*f, demux::classify(d), d)))
+        .collect();
+    let rtp_ids: Vec<(u64, u32, u16)> = inner
+        .iter()
+        .filter(|(_, c, _)| *c == PayloadClass::Rtp)
+        .map(|(f, _, d)| {
+            let (ssrc, seq) = rtp_id(d);
+            (*f, ssrc, seq)
+        })
+        .collect();
+    assert_eq!(rtp_ids, TSHARK_RTP_IN_DATA.to_vec());
+    let of_class = |c: PayloadClass| -> Vec<u64> {
+        inner
+            .iter()
+            .filter(|(_, k, _)| *k == c)
+            .map(|(f, _, _)| *f)
+            .collect()
+    };
+    // First bytes of TShark's `stun.value`: 0x00/0x01 STUN, 0x16/0x17 DTLS, frame 90 0xaf 0xcd (RTCP PT 205).
+    assert_eq!(
+        of_class(PayloadClass::Stun),
+        vec![50, 52, 53, 57, 61, 65, 66, 74]
+    );
+    assert_eq!(
+        of_class(PayloadClass::Dtls),
+        vec![59, 63, 67, 69, 71, 72, 75, 77, 79, 80, 86]
+    );
+    assert_eq!(of_class(PayloadClass::Rtcp), vec![90]);
+    assert_eq!(inner.len(), 8 + 11 + 11 + 1);
+}
+
+#[test]
+fn capture_stun_dtls_rtp_udp_classes() {
+    let Some(res) = run_capture("stun_dtls_rtp.pcapng") else {
+        return;
+    };
+    // TShark (`-d udp.port==19305,data`, then its dissection of the same frames): STUN Binding requests and
+    // responses 1, 2, 5, 7; DTLS records 3, 4, 6, 8-23, 25, 26, 31, 39; SRTCP (XR) 24; SRTP 27-38 except 31.
+    let class_of = |n: u64| {
+        let (_, p) = res.udp.iter().find(|(f, _)| *f == n).unwrap();
+        demux::classify(p)
+    };
+    assert_eq!(res.udp.len(), 39);
+    let mut dtls: Vec<u64> = vec![3, 4, 6, 25, 26, 31, 39];
+    dtls.extend(8..=23);
+    let rtp: Vec<u64> = (27..=38).filter(|&n| n != 31).collect();
+    for n in 1..=39u64 {
+        let want = if [1, 2, 5, 7].contains(&n) {
+            PayloadClass::Stun
+        } else if dtls.contains(&n) {
+            PayloadClass::Dtls
+        } else if rtp.contains(&n) {
+            PayloadClass::Rtp
+        } else {
+            assert_eq!(n, 24);
+            PayloadClass::Rtcp
+        };
+        assert_eq!(class_of(n), want, "frame {n}");
+    }
+    // STUN over UDP: Binding requests with USERNAME, success responses.
+    let (_, req) = res.udp.iter().find(|(f, _)| *f == 1).unwrap();
+    let req = demux::parse_stun(req).unwrap();
+    assert_eq!((req.class, req.method), (StunClass::Request, 0x001));
+    assert_eq!(
+        req.username.as_deref(),
+        Some("ea3Wt_9aASooegoKAAiKAiADEA:8jb6")
+    );
+    let (_, resp) = res.udp.iter().find(|(f, _)| *f == 7).unwrap();
+    let resp = demux::parse_stun(resp).unwrap();
+    assert_eq!((resp.class, resp.method), (StunClass::Success, 0x001));
+    // DTLS content types: handshake (22) for 3, 4, 6, 9, 10, 11; application data (23) for the rest.
+    let ct: Vec<(u64, u8)> = res
+        .udp
+        .iter()
+        .filter_map(|(f, p)| demux::dtls_content_type(p).map(|c| (*f, c)))
+        .filter(|&(_, c)| c == 22)
+        .collect();
+    assert_eq!(
+        ct,
+        vec![(3, 22), (4, 22), (6, 22), (9, 22), (10, 22), (11, 22)]
+    );
 }
