@@ -261,9 +261,21 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
-    let with_dtmf: Vec<_> = a.calls.iter().filter(|c| !c.dtmf.is_empty()).collect();
-    if !with_dtmf.is_empty() {
-        for c in with_dtmf {
+    let noted: Vec<_> = a
+        .calls
+        .iter()
+        .filter(|c| !c.dtmf.is_empty() || c.t38.is_some())
+        .collect();
+    if !noted.is_empty() {
+        for c in noted.iter().filter(|c| c.t38.is_some()) {
+            let _ = writeln!(
+                s,
+                "T.38      {}  ({})",
+                c.t38.as_deref().unwrap_or_default(),
+                terminal_safe(&c.call_id, 80)
+            );
+        }
+        for c in noted.iter().filter(|c| !c.dtmf.is_empty()) {
             let _ = writeln!(
                 s,
                 "DTMF      {}  ({})",

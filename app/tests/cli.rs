@@ -88,8 +88,51 @@ fn clean_capture_exits_0_with_summary_json_and_csv() {
         assert!(answered.get(key).is_some(), "calls[] lacks {key}");
     }
 
-    // CSV read back with the csv crate: header plus one row per call / message, constant column count.
-    for (file, rows) in [("calls.csv", 5), ("messages.csv", 29)] {
+    // Streams: the JSON contract of the RTP issue, values from TShark's truth (section 2) for this capture.
+    assert_eq!(answered["dtmf"], "6789123");
+    assert_eq!(declined["dtmf"], "");
+    assert_eq!(v["summary"]["rtp_streams"], 2);
+    let streams = v["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2);
+    for st in streams {
+        for key in [
+            "call_id",
+            "ssrc",
+            "src",
+            "dst",
+            "payload_type",
+            "codec",
+            "clock_rate_hz",
+            "packets",
+            "lost",
+            "max_jitter_ms",
+            "mean_jitter_ms",
+            "max_delta_ms",
+            "mos",
+            "signalled",
+            "encryption",
+        ] {
+            assert!(st.get(key).is_some(), "streams[] lacks {key}");
+        }
+        assert_eq!(st["call_id"], "25672@192.168.105.110");
+        assert_eq!(st["signalled"], true);
+        assert_eq!(st["encryption"], "none");
+        assert_eq!(st["clock_rate_hz"], 8000);
+    }
+    let ev = streams.iter().find(|s| s["ssrc"] == 0x5711BF84u32).unwrap();
+    assert_eq!(ev["src"], "192.168.105.172:4376");
+    assert_eq!(ev["packets"], 666);
+    assert_eq!(ev["lost"], 0);
+    assert!((ev["max_jitter_ms"].as_f64().unwrap() - 15.767).abs() < 0.01);
+    let other = streams.iter().find(|s| s["ssrc"] == 0x9A7B5382u32).unwrap();
+    assert_eq!(other["packets"], 665);
+    assert_eq!(other["lost"], 2);
+    assert_eq!(other["codec"], "PCMA");
+    assert_eq!(other["payload_type"], 8);
+    assert!(stdout.contains("DTMF      6789123"), "{stdout}");
+
+    // CSV read back with the csv crate: header plus one row per call / stream / message, constant column count.
+    for (file, rows) in [("calls.csv", 5), ("streams.csv", 2), ("messages.csv", 29)] {
         let mut r = csv::Reader::from_path(dir.join("csv").join(file)).unwrap();
         let width = r.headers().unwrap().len();
         let records: Vec<_> = r.records().map(|x| x.unwrap()).collect();

@@ -295,3 +295,45 @@ fn reinvite_moves_media_to_a_new_port() {
     assert!(a.streams.iter().all(|s| s.signalled && s.packets == 10));
     assert_eq!(a.calls[0].streams, [0, 1]);
 }
+
+#[test]
+fn t38_fax_over_udptl_is_a_stream_and_the_call_says_accepted() {
+    let t38 = |ip: &str, port: u16| {
+        format!(
+            "v=0\r\no=- 1 2 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=image {port} udptl t38\r\n\
+             a=T38FaxVersion:0\r\na=T38FaxUdpEC:t38UDPRedundancy\r\n"
+        )
+    };
+    let mut f = call_setup();
+    let offer = t38("10.0.0.1", 4010);
+    let answer = t38("10.0.0.2", 6010);
+    f.push(sip(
+        200,
+        true,
+        &request("INVITE", 2, Some(("application/sdp", &offer))),
+    ));
+    f.push(sip(
+        210,
+        false,
+        &response(200, "OK", "INVITE", 2, Some(&answer)),
+    ));
+    // 12 UDPTL packets caller → callee: sequence number, a 3-byte primary IFP (length-prefixed), then an empty
+    // redundancy section. Sequence 5 is missing: 11 packets, 1 lost.
+    for seq in (0u16..12).filter(|s| *s != 5) {
+        let mut p = seq.to_be_bytes().to_vec();
+        p.extend_from_slice(&[0x03, 0x06, 0xD0, 0x00, 0x00, 0x00]);
+        f.push(raw_udp(300 + i64::from(seq) * 30, 4010, 6010, &p));
+    }
+    let a = run("t38.pcap", &f);
+    assert_eq!(a.calls[0].t38.as_deref(), Some("accepted"));
+    assert_eq!(a.counters.udptl_packets, 11);
+    let s = a
+        .streams
+        .iter()
+        .find(|s| s.kind == earshot_core::model::StreamKind::T38)
+        .expect("a T.38 stream");
+    assert_eq!(s.packets, 11);
+    assert_eq!(s.lost, 1);
+    assert_eq!(s.codec, "t38");
+    assert!(s.signalled);
+}
