@@ -77,14 +77,19 @@ for path in (j1, j2):
     s = json.load(open(path))["summary"]
     for key, want in (("packets", exp["frames"]), ("invite_dialogs", exp["calls"]),
                       ("answered_calls", exp["answered"]), ("sip_messages", exp["sip_messages"]),
-                      ("call_ids", exp["calls"])):
+                      ("call_ids", exp["calls"]), ("rtp_streams", exp["rtp_streams"])):
         if s[key] != want:
             bad.append(f"{path}: summary.{key} = {s[key]}, generator says {want}")
 a = open(j1, "rb").read(); b = open(j2, "rb").read()
 if a != b:
     bad.append("JSON differs between 1 and 2 threads")
+streams = json.loads(a)["streams"]
+lost = sum(st["lost"] for st in streams)
+if lost != 0 or any(st["call_id"] is None for st in streams):
+    bad.append(f"generated streams must be loss-free and bound to their calls (lost {lost})")
 if bad:
     print("COUNT MISMATCH:\n  " + "\n  ".join(bad)); sys.exit(1)
-print("counts: equal to the generator's (calls, answered, SIP messages, packets); JSON identical on 1 and 2 threads")
+print("counts: equal to the generator's (calls, answered, SIP messages, packets, RTP streams, no loss); "
+      "JSON identical on 1 and 2 threads")
 PY
 [ "$keep" = 1 ] || rm -f "$cap"
