@@ -245,3 +245,24 @@ fn clean_g711_scores_high_mos() {
         assert_eq!(s.lost, 0);
     }
 }
+
+/// RTCP in sip_ipv4_tcp.pcap, as TShark decodes it: frame 14 is an SR+SDES from 0x42F433D4 (CNAME "c0"), frame 17
+/// an SR from 0x5A3361B3 whose report block about 0x42F433D4 echoes that SR (LSR 153432162) after DLSR 1048/65536 s.
+/// Round trip on the capture's clock = (4.416142 − 4.398772) s − 1048/65536 s.
+#[test]
+fn rtcp_summary_and_round_trip() {
+    let a = analyze("sip_ipv4_tcp.pcap");
+    assert_eq!(a.counters.rtcp_packets, 2);
+    let s = a.streams.iter().find(|s| s.ssrc == 0x42F433D4).unwrap();
+    let r = s.rtcp.as_ref().unwrap();
+    assert_eq!(r.cname.as_deref(), Some("c0"));
+    assert_eq!(r.sender_reports, 1);
+    let rx = r.received.as_ref().unwrap();
+    assert_eq!(rx.reports, 1);
+    assert_eq!(rx.cumulative_lost, 0);
+    let want = (4.416142 - 4.398772) * 1000.0 - 1048.0 * 1000.0 / 65536.0;
+    assert!((rx.mean_rtt_ms.unwrap() - want).abs() < 1e-6, "{rx:?}");
+    let other = a.streams.iter().find(|s| s.ssrc == 0x5A3361B3).unwrap();
+    assert_eq!(other.rtcp.as_ref().unwrap().cname.as_deref(), Some("c0"));
+    assert!(other.rtcp.as_ref().unwrap().received.is_none());
+}
