@@ -337,3 +337,80 @@ fn t38_fax_over_udptl_is_a_stream_and_the_call_says_accepted() {
     assert_eq!(s.codec, "t38");
     assert!(s.signalled);
 }
+
+#[test]
+fn zrtp_on_the_media_flow_labels_the_stream() {
+    let mut f = call_setup();
+    // ZRTP Hello (RFC 6189 5): 0x10 0x00, sequence, magic cookie "ZRTP", SSRC, then the message (preamble 0x505A,
+    // length in words, "Hello   ", version ...) and a CRC-32.
+    let mut hello = vec![
+        0x10, 0x00, 0x00, 0x01, b'Z', b'R', b'T', b'P', 0, 0, 0xAB, 0xCD,
+    ];
+    hello.extend_from_slice(&[0x50, 0x5A, 0x00, 0x1D]);
+    hello.extend_from_slice(b"Hello   1.10");
+    hello.extend(std::iter::repeat_n(0u8, 100));
+    hello.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]);
+    f.push(raw_udp(90, 4000, 6000, &hello));
+    for i in 0..10u16 {
+        f.push(rtp(
+            100 + i64::from(i) * 20,
+            4000,
+            6000,
+            i,
+            u32::from(i) * 160,
+            0xABCD,
+            170,
+        ));
+    }
+    let a = run("zrtp.pcap", &f);
+    assert_eq!(a.counters.zrtp_packets, 1);
+    assert_eq!(a.streams.len(), 1);
+    assert_eq!(
+        a.streams[0].encryption,
+        earshot_core::model::Encryption::Zrtp,
+        "{:?}",
+        a.streams[0].encryption_evidence
+    );
+}
+
+#[test]
+fn sdes_srtp_from_sdp_labels_the_stream() {
+    let savp = |ip: &str, port: u16| {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/SAVP 8\r\n\
+             a=rtpmap:8 PCMA/8000\r\n\
+             a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"
+        )
+    };
+    let (offer, answer) = (savp("10.0.0.1", 4000), savp("10.0.0.2", 6000));
+    let mut f = vec![
+        sip(
+            0,
+            true,
+            &request("INVITE", 1, Some(("application/sdp", &offer))),
+        ),
+        sip(10, false, &response(200, "OK", "INVITE", 1, Some(&answer))),
+    ];
+    for i in 0..5u16 {
+        f.push(rtp(
+            100 + i64::from(i) * 20,
+            4000,
+            6000,
+            i,
+            u32::from(i) * 160,
+            0xABCD,
+            170,
+        ));
+    }
+    let a = run("sdes.pcap", &f);
+    let s = &a.streams[0];
+    assert_eq!(s.encryption, earshot_core::model::Encryption::Srtp);
+    assert!(
+        s.encryption_evidence
+            .as_deref()
+            .unwrap()
+            .contains("AES_CM_128_HMAC_SHA1_80"),
+        "{:?}",
+        s.encryption_evidence
+    );
+}
