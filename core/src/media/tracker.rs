@@ -101,42 +101,43 @@ struct Binding {
 }
 
 impl Binding {
-    fn clock(&self, pt: u8) -> (ClockInfo, Option<String>) {
+    fn clock(&self, pt: u8, want_name: bool) -> (ClockInfo, Option<String>) {
+        let map = self.rtpmaps.iter().find(|(p, _, _)| *p == pt);
         if pt < 96 {
-            let name = self
-                .rtpmaps
-                .iter()
-                .find(|(p, _, _)| *p == pt)
-                .map(|(_, n, _)| n.clone())
-                .or_else(|| static_payload_name(pt).map(str::to_string));
+            let name = if want_name {
+                map.map(|(_, n, _)| n.clone())
+                    .or_else(|| static_payload_name(pt).map(str::to_string))
+            } else {
+                None
+            };
             return (
                 static_clock_rate(pt).map_or(ClockInfo::Unknown, ClockInfo::Rate),
                 name,
             );
         }
-        match self.rtpmaps.iter().find(|(p, _, _)| *p == pt) {
+        match map {
             Some((_, name, rate)) => {
-                if name.eq_ignore_ascii_case("telephone-event") {
-                    (ClockInfo::TelephoneEvent, Some(name.clone()))
+                let clock = if name.eq_ignore_ascii_case("telephone-event") {
+                    ClockInfo::TelephoneEvent
                 } else if *rate > 0 {
-                    (ClockInfo::Rate(*rate), Some(name.clone()))
+                    ClockInfo::Rate(*rate)
                 } else {
-                    (
-                        named_clock_rate(name).map_or(ClockInfo::Unknown, ClockInfo::Rate),
-                        Some(name.clone()),
-                    )
-                }
+                    named_clock_rate(name).map_or(ClockInfo::Unknown, ClockInfo::Rate)
+                };
+                (clock, want_name.then(|| name.clone()))
             }
             None => (ClockInfo::Unknown, None),
         }
     }
 }
 
-fn unbound_clock(pt: u8) -> (ClockInfo, Option<String>) {
+fn unbound_clock(pt: u8, want_name: bool) -> (ClockInfo, Option<String>) {
     if pt < 96 {
         (
             static_clock_rate(pt).map_or(ClockInfo::Unknown, ClockInfo::Rate),
-            static_payload_name(pt).map(str::to_string),
+            static_payload_name(pt)
+                .filter(|_| want_name)
+                .map(str::to_string),
         )
     } else {
         (ClockInfo::Unknown, None)
@@ -750,9 +751,10 @@ impl MediaTracker {
         Some(i)
     }
 
-    fn clock_for(&self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
+    /// The payload's clock and, when `want_name`, its name.
+    fn clock_for(&self, i: usize, pt: u8, want_name: bool) -> (ClockInfo, Option<String>) {
         let Some(s) = self.streams.get(i) else {
-            return unbound_clock(pt);
+            return unbound_clock(pt, want_name);
         };
         // The binding current at this packet (re-INVITEs may change the payload map), else the stream's own.
         match self
@@ -761,13 +763,17 @@ impl MediaTracker {
             .map(|(b, _)| b)
             .or(s.binding.as_ref())
         {
-            Some(b) => b.clock(pt),
-            None => unbound_clock(pt),
+            Some(b) => b.clock(pt, want_name),
+            None => unbound_clock(pt, want_name),
         }
     }
 
     fn feed(&mut self, i: usize, info: &PacketInfo, payload: &[u8]) {
-        let (clock, _) = self.clock_for(i, info.payload_type);
+        let want_name = self
+            .streams
+            .get(i)
+            .is_some_and(|s| !s.pt_names.contains_key(&info.payload_type));
+        let (clock, name) = self.clock_for(i, info.payload_type, want_name);
         if clock == ClockInfo::TelephoneEvent
             && let Some(s) = self.streams.get_mut(i)
         {
@@ -798,11 +804,26 @@ impl MediaTracker {
                 ));
             }
         }
-        self.feed_lengths(i, info, info.payload_len);
+        self.feed_with(i, info, info.payload_len, clock, name);
     }
 
     fn feed_lengths(&mut self, i: usize, info: &PacketInfo, payload_len: usize) {
-        let (clock, name) = self.clock_for(i, info.payload_type);
+        let want_name = self
+            .streams
+            .get(i)
+            .is_some_and(|s| !s.pt_names.contains_key(&info.payload_type));
+        let (clock, name) = self.clock_for(i, info.payload_type, want_name);
+        self.feed_with(i, info, payload_len, clock, name);
+    }
+
+    fn feed_with(
+        &mut self,
+        i: usize,
+        info: &PacketInfo,
+        payload_len: usize,
+        clock: ClockInfo,
+        name: Option<String>,
+    ) {
         let now_ms = self.rel_ms(info.ts_nanos);
         let keep_series = self.series_points < self.limits.max_series_points;
         let Some(s) = self.streams.get_mut(i) else {
@@ -1207,8 +1228,8 @@ impl MediaTracker {
 
     fn clock_for_stream(&self, s: &StreamState, pt: u8) -> ClockInfo {
         match &s.binding {
-            Some(b) => b.clock(pt).0,
-            None => unbound_clock(pt).0,
+            Some(b) => b.clock(pt, false).0,
+            None => unbound_clock(pt, false).0,
         }
     }
 
