@@ -136,7 +136,10 @@ fn streams_match_tshark_on_every_capture() {
             "{file}: summary count"
         );
     }
-    assert!(checked >= 30, "only {checked} truth rows checked");
+    assert_eq!(
+        checked, 46,
+        "truth rows checked (21 in section 2, 25 in section 7)"
+    );
     assert!(
         errs.is_empty(),
         "{} differences:\n{}",
