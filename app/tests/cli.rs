@@ -7,9 +7,11 @@ fn earshot() -> Command {
     Command::new(env!("CARGO_BIN_EXE_earshot"))
 }
 
+/// A shared capture: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout (as the e2e tests).
 fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/captures")
+    std::env::var_os("EARSHOT_CAPTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures"))
         .join(name)
 }
 
