@@ -22,3 +22,12 @@ impl XorShift {
         }
     }
 }
+
+/// The shared real-world captures: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout.
+pub(crate) fn captures_dir() -> std::path::PathBuf {
+    std::env::var_os("EARSHOT_CAPTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures")
+        })
+}

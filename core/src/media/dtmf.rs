@@ -837,7 +837,7 @@ mod tests {
     // Real captures, read with the crate's own capture and net stages.
 
     fn captures_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures")
+        crate::testutil::captures_dir()
     }
 
     /// An RTP packet inside a UDP payload (RFC 3550 5.1), parsed inline.

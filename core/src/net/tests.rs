@@ -1061,7 +1061,7 @@ fn no_panic_on_prefixes_and_random_bytes() {
 // Real captures (read-only, from `../shared/captures` beside the project checkout).
 
 fn captures_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures")
+    crate::testutil::captures_dir()
 }
 
 /// (link type, captured bytes) per frame, read with the crate's own capture reader.

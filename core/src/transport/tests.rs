@@ -931,9 +931,7 @@ struct CaptureResult {
 
 /// Run a capture through the transport stage (IP fragments are not needed by these captures and are skipped).
 fn run_capture(name: &str) -> Option<CaptureResult> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/captures")
-        .join(name);
+    let path = crate::testutil::captures_dir().join(name);
     let file = crate::capture::CaptureFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
     let mut reader = file.frames().unwrap_or_else(|e| panic!("{e}"));
     let mut r = TcpReassembler::default();
