@@ -31,3 +31,11 @@ pub(crate) fn captures_dir() -> std::path::PathBuf {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures")
         })
 }
+
+/// Bytes from a hex string (whitespace ignored), for packets copied from TShark's hex dumps.
+pub(crate) fn hex(s: &str) -> Vec<u8> {
+    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    s.chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+        .collect()
+}

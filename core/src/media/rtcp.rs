@@ -534,14 +534,7 @@ pub fn rtt_ms(arrival_middle32: u32, lsr: u32, dlsr: u32) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::XorShift;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::testutil::{XorShift, hex};
 
     /// aaa.pcap frame 633: SR (no report blocks) + SDES (CNAME, TOOL) + BYE with a reason. tshark:
     /// SR SSRC 0x3796cb71, NTP MSW 1120470986 LSW 1593492995, RTP ts 9411, 9 packets, 1548 octets;

@@ -149,14 +149,7 @@ pub fn payload<'a>(data: &'a [u8], h: &RtpHeader) -> &'a [u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::XorShift;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::testutil::{XorShift, hex};
 
     /// sip-rtp-g711.pcap frame 6 (UDP payload, 172 bytes). tshark: PT=0 (PCMU), marker=1, seq=37595, ts=160,
     /// SSRC=0x343da99b.
