@@ -529,6 +529,16 @@ pub struct DtmfEvent {
     pub packets: u32,
 }
 
+/// The DTMF digits (`0`-`9`, `*`, `#`, `A`-`D`: event codes 0-15) of `events`, in their order; flash and other
+/// RFC 4733 events (fax tones, ...) are left out.
+pub fn dtmf_digits(events: &[DtmfEvent]) -> String {
+    events
+        .iter()
+        .filter(|e| e.event <= 15)
+        .map(|e| e.digit.as_str())
+        .collect()
+}
+
 /// Quality of one jitter-buffer scenario, per ITU-T G.107 (E-model).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JitterBufferQuality {
@@ -714,7 +724,7 @@ pub struct MediaStream {
     pub dtmf: Vec<DtmfEvent>,
     /// Malformed packets on this stream's flow (bad padding, CSRC/extension past the end...).
     pub malformed: u64,
-    /// Per-packet series for plotting (bounded: see `counters.series_points_dropped`). Not in JSON.
+    /// Per-packet series for plotting (bounded: see `counters.media.series_points_dropped`). Not in JSON.
     #[serde(skip)]
     pub series: Vec<SeriesPoint>,
 }
@@ -760,7 +770,15 @@ pub struct Counters {
     pub tls_records: u64,
     pub sip_parse_failures: u64,
     pub sip_tolerant_parses: u64,
-    /// UDP payloads recognised as RTP / RTCP / STUN-TURN / DTLS / ZRTP / T.38, and malformed RTP or RTCP.
+    /// What the media stage saw (flattened into this object in JSON).
+    #[serde(flatten)]
+    pub media: MediaCounters,
+}
+
+/// Counters of the media stage: UDP payloads recognised as RTP / RTCP / STUN-TURN / DTLS / ZRTP / T.38, malformed
+/// RTP or RTCP, and what the heuristic and the caps left out.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MediaCounters {
     pub rtp_packets: u64,
     pub rtcp_packets: u64,
     pub stun_packets: u64,

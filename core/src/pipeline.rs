@@ -505,20 +505,7 @@ impl Analyzer {
         c.tcp_bytes_skipped = self.tcp.stats.bytes_skipped;
         c.websocket_frames = self.tcp.stats.websocket_frames;
         c.tls_records = self.tcp.stats.tls_records;
-        let m = &self.media.counters;
-        c.rtp_packets = m.rtp_packets;
-        c.rtcp_packets = m.rtcp_packets;
-        c.stun_packets = m.stun_packets;
-        c.dtls_records = m.dtls_records;
-        c.zrtp_packets = m.zrtp_packets;
-        c.udptl_packets = m.udptl_packets;
-        c.rtp_malformed = m.rtp_malformed;
-        c.rtcp_malformed = m.rtcp_malformed;
-        c.rtp_candidates_rejected = m.rtp_candidates_rejected;
-        c.udp_unclassified = m.udp_unclassified;
-        c.streams_dropped = m.streams_dropped;
-        c.rtp_packets_untracked = m.rtp_packets_untracked;
-        c.series_points_dropped = m.series_points_dropped;
+        c.media = self.media.counters.clone();
         c
     }
 
@@ -532,11 +519,7 @@ impl Analyzer {
                 .map(|s| s.index)
                 .collect();
             if let Some(events) = dtmf.remove(&call.call_id) {
-                call.dtmf = events
-                    .iter()
-                    .filter(|e| e.event <= 15)
-                    .map(|e| e.digit.as_str())
-                    .collect();
+                call.dtmf = crate::model::dtmf_digits(&events);
                 call.dtmf_events = events;
             }
             let msgs: Vec<&MessageRecord> = call

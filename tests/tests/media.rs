@@ -199,8 +199,8 @@ fn malformed_rtp_and_rtcp_on_a_bound_endpoint_are_diagnosed() {
     assert_eq!(s.packets, good);
     assert_eq!(s.call_id.as_deref(), Some("media-test@10.0.0.1"));
     assert_eq!(s.sender.as_deref(), Some("caller"));
-    assert_eq!(a.counters.rtp_malformed, 4);
-    assert_eq!(a.counters.rtcp_malformed, 1);
+    assert_eq!(a.counters.media.rtp_malformed, 4);
+    assert_eq!(a.counters.media.rtcp_malformed, 1);
     let rtp_diags: Vec<_> = a
         .diagnostics
         .iter()
@@ -255,7 +255,7 @@ fn heuristic_needs_a_consistent_run() {
     assert_eq!(a.streams[0].ssrc, 0x1111);
     assert_eq!(a.streams[0].packets, 10);
     assert!(!a.streams[0].signalled);
-    assert_eq!(a.counters.rtp_candidates_rejected, 6 + 3);
+    assert_eq!(a.counters.media.rtp_candidates_rejected, 6 + 3);
 }
 
 #[test]
@@ -326,7 +326,7 @@ fn t38_fax_over_udptl_is_a_stream_and_the_call_says_accepted() {
     }
     let a = run("t38.pcap", &f);
     assert_eq!(a.calls[0].t38.as_deref(), Some("accepted"));
-    assert_eq!(a.counters.udptl_packets, 11);
+    assert_eq!(a.counters.media.udptl_packets, 11);
     let s = a
         .streams
         .iter()
@@ -363,7 +363,7 @@ fn zrtp_on_the_media_flow_labels_the_stream() {
         ));
     }
     let a = run("zrtp.pcap", &f);
-    assert_eq!(a.counters.zrtp_packets, 1);
+    assert_eq!(a.counters.media.zrtp_packets, 1);
     assert_eq!(a.streams.len(), 1);
     assert_eq!(
         a.streams[0].encryption,

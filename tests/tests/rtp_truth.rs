@@ -186,7 +186,7 @@ fn fax_stream_continues_as_rtp_where_tshark_decodes_t38() {
         .find(|c| c.streams.contains(&s.index))
         .unwrap();
     assert_eq!(call.t38.as_deref(), Some("rejected 488"));
-    assert_eq!(a.counters.udptl_packets, 0);
+    assert_eq!(a.counters.media.udptl_packets, 0);
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn clean_g711_scores_high_mos() {
 #[test]
 fn rtcp_summary_and_round_trip() {
     let a = analyze("sip_ipv4_tcp.pcap");
-    assert_eq!(a.counters.rtcp_packets, 2);
+    assert_eq!(a.counters.media.rtcp_packets, 2);
     let s = a.streams.iter().find(|s| s.ssrc == 0x42F433D4).unwrap();
     let r = s.rtcp.as_ref().unwrap();
     assert_eq!(r.cname.as_deref(), Some("c0"));

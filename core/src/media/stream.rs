@@ -141,9 +141,7 @@ pub struct StreamStats {
     pub max_skew: f64,
     pub skew_known: bool,
     pub total_nr: u64,
-    pub clock_rate: Option<u32>,
     // Timestamp unwrapping.
-    last_ts: u32,
     ext_ts: i64,
     // Earshot's additions.
     max_ext_seq: i64,
@@ -194,8 +192,6 @@ impl Default for StreamStats {
             max_skew: 0.0,
             skew_known: false,
             total_nr: 0,
-            clock_rate: None,
-            last_ts: 0,
             ext_ts: 0,
             max_ext_seq: 0,
             last_ext_seq: 0,
@@ -272,14 +268,6 @@ impl StreamStats {
             .saturating_sub(i64::try_from(self.total_nr).unwrap_or(i64::MAX))
     }
 
-    pub fn last_delta_ms(&self) -> f64 {
-        self.delta
-    }
-
-    pub fn last_jitter_ms(&self) -> f64 {
-        self.jitter
-    }
-
     fn mark_seen(&mut self, ext_seq: i64) -> bool {
         let slot = ext_seq.rem_euclid(1024) as usize;
         let (word, bit) = (slot / 64, slot % 64);
@@ -324,7 +312,6 @@ impl StreamStats {
             self.stop_seq_nr = p.seq;
             self.seq_num = u32::from(p.seq);
             self.ext_ts = i64::from(p.timestamp);
-            self.last_ts = p.timestamp;
             self.first_timestamp = p.timestamp;
             self.start_time_ms = now_ms;
             self.time_ms = now_ms;
@@ -337,9 +324,6 @@ impl StreamStats {
             self.max_ext_seq = i64::from(p.seq);
             self.last_ext_seq = self.max_ext_seq;
             self.mark_seen(self.max_ext_seq);
-            if let ClockInfo::Rate(r) = clock {
-                self.clock_rate = Some(r);
-            }
             return;
         }
         self.flags = 0;
@@ -364,7 +348,6 @@ impl StreamStats {
 
         let ext_ts = extend32(self.ext_ts, p.timestamp);
         self.ext_ts = ext_ts;
-        self.last_ts = p.timestamp;
 
         // In time sequence: the timestamp is at most half the 32-bit range after the first packet's (TShark 4.0).
         let in_time_sequence = p.timestamp.wrapping_sub(self.first_timestamp) < 0x8000_0000;
@@ -422,7 +405,6 @@ impl StreamStats {
             let arrival = now_ms - self.start_time_ms;
             let nominal_units = f64::from(p.timestamp.wrapping_sub(self.first_timestamp));
             if let Some(rate) = clock_rate {
-                self.clock_rate = Some(rate);
                 self.jitter_known = true;
                 // Wireshark divides by the integer kHz.
                 let nominal = nominal_units / f64::from((rate / 1000).max(1));

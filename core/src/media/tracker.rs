@@ -22,8 +22,9 @@ use std::net::SocketAddr;
 
 use crate::calls::static_payload_name;
 use crate::model::{
-    DiagLevel, Diagnostic, DtmfEvent, Encryption, FrameNo, Layer, MediaCarrier, MediaStream,
-    MessageRecord, RtcpReportSummary, RtcpSummary, RtcpXrVoip, Sdp, SeriesPoint, StreamKind,
+    DiagLevel, Diagnostic, DtmfEvent, Encryption, FrameNo, Layer, MediaCarrier, MediaCounters,
+    MediaStream, MessageRecord, RtcpReportSummary, RtcpSummary, RtcpXrVoip, Sdp, SeriesPoint,
+    StreamKind,
 };
 
 use super::demux::{self, PayloadClass};
@@ -61,24 +62,6 @@ impl Default for MediaLimits {
             max_flows: 400_000,
         }
     }
-}
-
-/// Counters the media stage keeps (copied into `model::Counters`).
-#[derive(Debug, Clone, Default)]
-pub struct MediaCounters {
-    pub rtp_packets: u64,
-    pub rtcp_packets: u64,
-    pub stun_packets: u64,
-    pub dtls_records: u64,
-    pub zrtp_packets: u64,
-    pub udptl_packets: u64,
-    pub rtp_malformed: u64,
-    pub rtcp_malformed: u64,
-    pub rtp_candidates_rejected: u64,
-    pub udp_unclassified: u64,
-    pub streams_dropped: u64,
-    pub rtp_packets_untracked: u64,
-    pub series_points_dropped: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,14 +183,9 @@ struct StreamState {
     prev_ext_ts: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct HeldPacket {
-    info: PacketInfo,
-}
-
+/// Packets of an unsignalled RTP candidate, held until the run is long enough (lengths only: no payload bytes).
 struct Candidate {
-    held: Vec<HeldPacket>,
-    payload_lens: Vec<usize>,
+    held: Vec<PacketInfo>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -288,6 +266,16 @@ impl MediaTracker {
     /// Diagnostics found since the last call.
     pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.diags)
+    }
+
+    /// A warning about a media packet at `frame` (analysis goes on).
+    fn warn(&mut self, frame: FrameNo, message: String) {
+        self.diags.push(Diagnostic::new(
+            Some(frame),
+            Layer::Rtp,
+            DiagLevel::Warning,
+            message,
+        ));
     }
 
     fn rel_ms(&self, ts: i64) -> f64 {
@@ -504,18 +492,13 @@ impl MediaTracker {
                 if bound_rtp && looks_rtcp {
                     // A damaged RTCP packet on a media endpoint: parse what can be parsed, diagnose the rest.
                     self.rtcp_packet(d);
-                } else if let Some((b, _)) = self.lookup(d.src, d.dst)
-                    && b.kind == BindKind::Rtp
-                    && let Err(e) = rtp::parse_rtp(d.payload)
-                {
+                } else if bound_rtp && let Err(e) = rtp::parse_rtp(d.payload) {
                     // Bytes on a bound RTP endpoint that are not RTP (e.g. version 0/1/3).
                     self.counters.rtp_malformed += 1;
-                    self.diags.push(Diagnostic::new(
-                        Some(d.frame),
-                        Layer::Rtp,
-                        DiagLevel::Warning,
+                    self.warn(
+                        d.frame,
                         format!("{e} ({} → {}, a bound media endpoint)", d.src, d.dst),
-                    ));
+                    );
                 } else {
                     self.counters.udp_unclassified += 1;
                 }
@@ -583,12 +566,7 @@ impl MediaTracker {
                 let bound = self.lookup(d.src, d.dst).is_some();
                 if bound || relayed {
                     self.counters.rtp_malformed += 1;
-                    self.diags.push(Diagnostic::new(
-                        Some(d.frame),
-                        Layer::Rtp,
-                        DiagLevel::Warning,
-                        format!("{e} ({} → {})", d.src, d.dst),
-                    ));
+                    self.warn(d.frame, format!("{e} ({} → {})", d.src, d.dst));
                 } else {
                     self.counters.udp_unclassified += 1;
                 }
@@ -631,49 +609,37 @@ impl MediaTracker {
             }
             return;
         }
-        self.candidate(key, info, &h);
+        self.candidate(key, info);
     }
 
-    fn candidate(&mut self, key: StreamKey, info: PacketInfo, h: &rtp::RtpHeader) {
+    fn candidate(&mut self, key: StreamKey, info: PacketInfo) {
         let min_run = self.limits.min_run.max(1);
-        let held = HeldPacket { info };
         let consistent = |c: &Candidate| -> bool {
             let Some(last) = c.held.last() else {
                 return true;
             };
-            let dseq = info.seq.wrapping_sub(last.info.seq);
-            let dts = info.timestamp.wrapping_sub(last.info.timestamp);
-            let dt = info.ts_nanos.saturating_sub(last.info.ts_nanos);
+            let dseq = info.seq.wrapping_sub(last.seq);
+            let dts = info.timestamp.wrapping_sub(last.timestamp);
+            let dt = info.ts_nanos.saturating_sub(last.ts_nanos);
             (1..=3).contains(&dseq)
                 && dts < (1 << 31)
                 && (0..=5_000_000_000).contains(&dt)
-                && info.payload_type == last.info.payload_type
+                && info.payload_type == last.payload_type
         };
         let cand = self.candidates.get_mut(&key);
         match cand {
-            Some(c) if consistent(c) => {
-                c.held.push(held);
-                c.payload_lens.push(h.payload_len);
-            }
+            Some(c) if consistent(c) => c.held.push(info),
             Some(c) => {
                 self.counters.rtp_candidates_rejected += c.held.len() as u64;
                 c.held.clear();
-                c.payload_lens.clear();
-                c.held.push(held);
-                c.payload_lens.push(h.payload_len);
+                c.held.push(info);
             }
             None => {
                 if self.candidates.len() >= self.limits.max_candidates {
                     self.counters.rtp_candidates_rejected += 1;
                     return;
                 }
-                self.candidates.insert(
-                    key,
-                    Candidate {
-                        held: vec![held],
-                        payload_lens: vec![h.payload_len],
-                    },
-                );
+                self.candidates.insert(key, Candidate { held: vec![info] });
             }
         }
         let ready = self
@@ -688,11 +654,12 @@ impl MediaTracker {
         };
         match self.new_stream(key, None, None) {
             Some(i) => {
-                for (p, len) in c.held.iter().zip(c.payload_lens.iter()) {
+                for p in &c.held {
                     self.counters.rtp_packets += 1;
                     // The payload bytes of held packets are gone; DTMF needs none for unsignalled streams (no
                     // telephone-event mapping without SDP), and the trailer check only needs lengths.
-                    self.feed_lengths(i, &p.info, *len);
+                    let (clock, name) = self.clock_for(i, p.payload_type);
+                    self.feed_with(i, p, clock, name);
                 }
             }
             None => self.counters.rtp_packets_untracked += c.held.len() as u64,
@@ -751,11 +718,12 @@ impl MediaTracker {
         Some(i)
     }
 
-    /// The payload's clock and, when `want_name`, its name.
-    fn clock_for(&self, i: usize, pt: u8, want_name: bool) -> (ClockInfo, Option<String>) {
+    /// The payload's clock and, the first time the stream sees this payload type, its name.
+    fn clock_for(&self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
         let Some(s) = self.streams.get(i) else {
-            return unbound_clock(pt, want_name);
+            return unbound_clock(pt, true);
         };
+        let want_name = !s.pt_names.contains_key(&pt);
         // The binding current at this packet (re-INVITEs may change the payload map), else the stream's own.
         match self
             .lookup(s.key.src, s.key.dst)
@@ -769,11 +737,7 @@ impl MediaTracker {
     }
 
     fn feed(&mut self, i: usize, info: &PacketInfo, payload: &[u8]) {
-        let want_name = self
-            .streams
-            .get(i)
-            .is_some_and(|s| !s.pt_names.contains_key(&info.payload_type));
-        let (clock, name) = self.clock_for(i, info.payload_type, want_name);
+        let (clock, name) = self.clock_for(i, info.payload_type);
         if clock == ClockInfo::TelephoneEvent
             && let Some(s) = self.streams.get_mut(i)
         {
@@ -796,34 +760,13 @@ impl MediaTracker {
                 rate,
             ) {
                 s.malformed += 1;
-                self.diags.push(Diagnostic::new(
-                    Some(info.frame),
-                    Layer::Rtp,
-                    DiagLevel::Warning,
-                    e.to_string(),
-                ));
+                self.warn(info.frame, e.to_string());
             }
         }
-        self.feed_with(i, info, info.payload_len, clock, name);
+        self.feed_with(i, info, clock, name);
     }
 
-    fn feed_lengths(&mut self, i: usize, info: &PacketInfo, payload_len: usize) {
-        let want_name = self
-            .streams
-            .get(i)
-            .is_some_and(|s| !s.pt_names.contains_key(&info.payload_type));
-        let (clock, name) = self.clock_for(i, info.payload_type, want_name);
-        self.feed_with(i, info, payload_len, clock, name);
-    }
-
-    fn feed_with(
-        &mut self,
-        i: usize,
-        info: &PacketInfo,
-        payload_len: usize,
-        clock: ClockInfo,
-        name: Option<String>,
-    ) {
+    fn feed_with(&mut self, i: usize, info: &PacketInfo, clock: ClockInfo, name: Option<String>) {
         let now_ms = self.rel_ms(info.ts_nanos);
         let keep_series = self.series_points < self.limits.max_series_points;
         let Some(s) = self.streams.get_mut(i) else {
@@ -860,7 +803,9 @@ impl MediaTracker {
                 let dts = ext_ts.saturating_sub(prev);
                 if (1..=4000).contains(&dts) {
                     s.trailer_checks += 1;
-                    let extra = i64::try_from(payload_len).unwrap_or(0).saturating_sub(dts);
+                    let extra = i64::try_from(info.payload_len)
+                        .unwrap_or(0)
+                        .saturating_sub(dts);
                     if extra == 4 || extra == 10 {
                         s.trailer_hits += 1;
                         s.trailer_len = extra;
@@ -936,12 +881,7 @@ impl MediaTracker {
             let bound = self.lookup(d.src, d.dst).is_some();
             if bound && let Some(e) = err {
                 self.counters.rtcp_malformed += 1;
-                self.diags.push(Diagnostic::new(
-                    Some(d.frame),
-                    Layer::Rtp,
-                    DiagLevel::Warning,
-                    format!("{e} ({} → {})", d.src, d.dst),
-                ));
+                self.warn(d.frame, format!("{e} ({} → {})", d.src, d.dst));
             } else {
                 self.counters.udp_unclassified += 1;
             }
@@ -950,12 +890,7 @@ impl MediaTracker {
         self.counters.rtcp_packets += 1;
         if let Some(e) = err {
             self.counters.rtcp_malformed += 1;
-            self.diags.push(Diagnostic::new(
-                Some(d.frame),
-                Layer::Rtp,
-                DiagLevel::Warning,
-                format!("{e} ({} → {})", d.src, d.dst),
-            ));
+            self.warn(d.frame, format!("{e} ({} → {})", d.src, d.dst));
         }
         for p in packets {
             match p {

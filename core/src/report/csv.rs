@@ -211,13 +211,7 @@ pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             format!("{:.1}", s.mean_bandwidth_kbps),
             s.r_factor.map(|r| format!("{r:.1}")).unwrap_or_default(),
             s.mos.map(|m| format!("{m:.2}")).unwrap_or_default(),
-            safe_cell(
-                &s.dtmf
-                    .iter()
-                    .filter(|e| e.event <= 15)
-                    .map(|e| e.digit.as_str())
-                    .collect::<String>(),
-            ),
+            safe_cell(&crate::model::dtmf_digits(&s.dtmf)),
         ])?;
     }
     w.flush()?;
