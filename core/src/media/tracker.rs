@@ -213,6 +213,8 @@ pub struct MediaTracker {
     epoch_ns: Option<i64>,
     bindings: HashMap<SocketAddr, Binding>,
     bindings_full_reported: bool,
+    /// Some SDP bound T.38: only then does every UDP datagram need the T.38 endpoint check.
+    any_t38_binding: bool,
     callers: HashMap<String, SocketAddr>,
     streams: Vec<StreamState>,
     index: HashMap<StreamKey, usize>,
@@ -243,6 +245,7 @@ impl MediaTracker {
             epoch_ns: None,
             bindings: HashMap::new(),
             bindings_full_reported: false,
+            any_t38_binding: false,
             callers: HashMap::new(),
             streams: Vec::new(),
             index: HashMap::new(),
@@ -375,6 +378,7 @@ impl MediaTracker {
                 }
                 continue;
             }
+            self.any_t38_binding |= kind == BindKind::T38;
             self.bindings.insert(key, binding);
         }
     }
@@ -440,9 +444,10 @@ impl MediaTracker {
 
     fn dispatch(&mut self, d: &Datagram<'_>, outer: bool) {
         // T.38 endpoints first: UDPTL has no recognisable first byte.
-        if let Some((b, _)) = self.lookup(d.src, d.dst)
-            && b.kind == BindKind::T38
+        if self.any_t38_binding
             && d.carrier == MediaCarrier::Udp
+            && let Some((b, _)) = self.lookup(d.src, d.dst)
+            && b.kind == BindKind::T38
         {
             let continues_rtp = rtp::parse_rtp(d.payload).is_ok_and(|h| {
                 self.index.contains_key(&StreamKey {
