@@ -91,6 +91,29 @@ fn rtp(ms: i64, sport: u16, dport: u16, seq: u16, ts: u32, ssrc: u32, payload_le
     )
 }
 
+/// A run of 20 ms RTP packets caller → callee: sequence number `seq` is sent at `base_ms + 20·seq` with timestamp
+/// `160·seq`.
+fn rtp_run(
+    base_ms: i64,
+    sport: u16,
+    dport: u16,
+    seqs: std::ops::Range<u16>,
+    ssrc: u32,
+    payload_len: usize,
+) -> impl Iterator<Item = Frame> {
+    seqs.map(move |i| {
+        rtp(
+            base_ms + i64::from(i) * 20,
+            sport,
+            dport,
+            i,
+            u32::from(i) * 160,
+            ssrc,
+            payload_len,
+        )
+    })
+}
+
 fn raw_udp(ms: i64, sport: u16, dport: u16, payload: &[u8]) -> Frame {
     Frame::new(
         T0 + ms * 1_000_000,
@@ -154,20 +177,9 @@ fn sip_info_dtmf_in_order() {
 #[test]
 fn malformed_rtp_and_rtcp_on_a_bound_endpoint_are_diagnosed() {
     let mut f = call_setup();
-    // 20 good packets caller → callee's announced port, with malformed ones in between.
-    let mut good = 0;
-    for i in 0..20u16 {
-        f.push(rtp(
-            100 + i64::from(i) * 20,
-            4000,
-            6000,
-            i,
-            u32::from(i) * 160,
-            0xABCD,
-            160,
-        ));
-        good += 1;
-    }
+    // 20 good packets caller → callee's announced port, then malformed ones.
+    let good = 20;
+    f.extend(rtp_run(100, 4000, 6000, 0..20, 0xABCD, 160));
     let bad: Vec<(&str, Vec<u8>)> = vec![
         ("short header", vec![0x80, 8, 0, 1, 0, 0]),
         (
@@ -239,17 +251,7 @@ fn heuristic_needs_a_consistent_run() {
             160,
         ));
     }
-    for i in 0..3u16 {
-        f.push(rtp(
-            600 + i64::from(i) * 20,
-            7200,
-            7202,
-            i,
-            u32::from(i) * 160,
-            0x3333,
-            160,
-        ));
-    }
+    f.extend(rtp_run(600, 7200, 7202, 0..3, 0x3333, 160));
     let a = run("heuristic.pcap", &f);
     assert_eq!(a.streams.len(), 1);
     assert_eq!(a.streams[0].ssrc, 0x1111);
@@ -261,17 +263,7 @@ fn heuristic_needs_a_consistent_run() {
 #[test]
 fn reinvite_moves_media_to_a_new_port() {
     let mut f = call_setup();
-    for i in 0..10u16 {
-        f.push(rtp(
-            100 + i64::from(i) * 20,
-            4000,
-            6000,
-            i,
-            u32::from(i) * 160,
-            0xAAAA,
-            160,
-        ));
-    }
+    f.extend(rtp_run(100, 4000, 6000, 0..10, 0xAAAA, 160));
     // Re-INVITE from the callee side moving the callee to port 6100; media follows to the new port.
     let offer = sdp("10.0.0.2", 6100);
     f.push(sip(400, false, &{
@@ -279,17 +271,7 @@ fn reinvite_moves_media_to_a_new_port() {
         r = r.replace("Via: SIP/2.0/UDP 10.0.0.1", "Via: SIP/2.0/UDP 10.0.0.2");
         r
     }));
-    for i in 10..20u16 {
-        f.push(rtp(
-            500 + i64::from(i) * 20,
-            4000,
-            6100,
-            i,
-            u32::from(i) * 160,
-            0xAAAA,
-            160,
-        ));
-    }
+    f.extend(rtp_run(500, 4000, 6100, 10..20, 0xAAAA, 160));
     let a = run("reinvite.pcap", &f);
     assert_eq!(a.streams.len(), 2);
     assert!(a.streams.iter().all(|s| s.signalled && s.packets == 10));
@@ -351,17 +333,7 @@ fn zrtp_on_the_media_flow_labels_the_stream() {
     hello.extend(std::iter::repeat_n(0u8, 100));
     hello.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]);
     f.push(raw_udp(90, 4000, 6000, &hello));
-    for i in 0..10u16 {
-        f.push(rtp(
-            100 + i64::from(i) * 20,
-            4000,
-            6000,
-            i,
-            u32::from(i) * 160,
-            0xABCD,
-            170,
-        ));
-    }
+    f.extend(rtp_run(100, 4000, 6000, 0..10, 0xABCD, 170));
     let a = run("zrtp.pcap", &f);
     assert_eq!(a.counters.media.zrtp_packets, 1);
     assert_eq!(a.streams.len(), 1);
@@ -391,17 +363,7 @@ fn sdes_srtp_from_sdp_labels_the_stream() {
         ),
         sip(10, false, &response(200, "OK", "INVITE", 1, Some(&answer))),
     ];
-    for i in 0..5u16 {
-        f.push(rtp(
-            100 + i64::from(i) * 20,
-            4000,
-            6000,
-            i,
-            u32::from(i) * 160,
-            0xABCD,
-            170,
-        ));
-    }
+    f.extend(rtp_run(100, 4000, 6000, 0..5, 0xABCD, 170));
     let a = run("sdes.pcap", &f);
     let s = &a.streams[0];
     assert_eq!(s.encryption, earshot_core::model::Encryption::Srtp);
