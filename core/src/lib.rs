@@ -4,8 +4,10 @@
 //! [`calls`] → [`report`]. [`pipeline`] drives the stages; [`model`] is the shared result every stage writes
 //! and every consumer reads. No GUI, audio-device or CLI dependency.
 
+pub mod audio;
 pub mod calls;
 pub mod capture;
+pub mod codec;
 pub mod error;
 pub mod media;
 pub mod model;

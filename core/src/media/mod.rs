@@ -19,5 +19,6 @@ pub mod dtmf;
 pub mod quality;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;
 pub mod stream;
 pub mod tracker;
