@@ -1,6 +1,7 @@
 //! `earshot`: the desktop app (coming with the GUI work) and the headless subcommands over `earshot-core`.
 
 mod analyze;
+mod export_audio;
 
 use std::process::ExitCode;
 
@@ -25,12 +26,19 @@ enum Command {
     /// (warnings or errors: damaged frames, truncated file, unparseable SIP, limits hit); 2 unusable input
     /// (missing file, not a capture, unreadable header) or an output that could not be written.
     Analyze(analyze::AnalyzeArgs),
+    /// Decode a call's audio (or chosen streams) to WAV: stereo with caller left and callee right, or one file
+    /// per stream. SRTP is decrypted when its keys are in the capture's SDP or given with --srtp-key.
+    ///
+    /// Exit codes: 0 every stream decoded; 1 written, but some stream could not be decoded (the reason is
+    /// printed); 2 nothing could be written.
+    ExportAudio(export_audio::ExportAudioArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Analyze(args)) => analyze::run(&args),
+        Some(Command::ExportAudio(args)) => export_audio::run(&args),
         None => {
             eprintln!(
                 "earshot: the desktop app is not built yet; use `earshot analyze FILE` (see `earshot --help`)"

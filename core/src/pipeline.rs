@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
-use crate::media::tracker::{MediaLimits, MediaTracker, t38_outcome};
+use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, t38_outcome};
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
     MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
@@ -629,10 +629,6 @@ pub fn analyze_file(
 ) -> Result<Analysis, CaptureError> {
     let file = CaptureFile::open(path)?;
     let mut reader = file.frames()?;
-    let bytes_total = reader.total();
-    let batch = opts.batch_frames.max(1);
-    let cancel = opts.cancel.clone();
-    let is_cancelled = || cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
 
     // The SHA-256 of the file as stored (compressed bytes for gzip input) is computed on its own thread while the
     // frames are analysed: one pass over the data, no second read.
@@ -646,32 +642,9 @@ pub fn analyze_file(
             h.finalize()
         });
         let mut analyzer = Analyzer::new(opts.clone());
-        let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
-        loop {
-            frames.clear();
-            while frames.len() < batch {
-                match reader.next_frame() {
-                    Some(f) => frames.push(f),
-                    None => break,
-                }
-            }
-            if frames.is_empty() {
-                break;
-            }
-            analyzer.push_frames(&frames);
-            analyzer.add_diagnostics(reader.diagnostics.drain(..));
-            progress(&Progress {
-                bytes_done: reader.offset(),
-                bytes_total,
-                frames: analyzer.frames_seen(),
-                sip_messages: analyzer.sip_messages_seen(),
-                calls: analyzer.calls_seen() as u64,
-            });
-            if is_cancelled() {
-                return (Err(()), hasher.join().ok());
-            }
+        if !feed_all(&mut reader, &mut analyzer, opts, progress) {
+            return (Err(()), hasher.join().ok());
         }
-        analyzer.add_diagnostics(reader.diagnostics.drain(..));
         let capture = CaptureInfo {
             file: path.to_string_lossy().into_owned(),
             size_bytes: file.file_size,
@@ -711,6 +684,70 @@ pub fn analyze_file(
     let digest = sha.unwrap_or_else(|| Sha256::digest(file.stored_bytes()));
     analysis.capture.sha256 = hex(&digest);
     Ok(analysis)
+}
+
+/// Feeds every frame of `reader` to `analyzer` in parallel batches; false when cancelled.
+fn feed_all(
+    reader: &mut crate::capture::FrameReader<'_>,
+    analyzer: &mut Analyzer,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> bool {
+    let bytes_total = reader.total();
+    let batch = opts.batch_frames.max(1);
+    let is_cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
+    let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
+    loop {
+        frames.clear();
+        while frames.len() < batch {
+            match reader.next_frame() {
+                Some(f) => frames.push(f),
+                None => break,
+            }
+        }
+        if frames.is_empty() {
+            break;
+        }
+        analyzer.push_frames(&frames);
+        analyzer.add_diagnostics(reader.diagnostics.drain(..));
+        progress(&Progress {
+            bytes_done: reader.offset(),
+            bytes_total,
+            frames: analyzer.frames_seen(),
+            sip_messages: analyzer.sip_messages_seen(),
+            calls: analyzer.calls_seen() as u64,
+        });
+        if is_cancelled() {
+            return false;
+        }
+    }
+    analyzer.add_diagnostics(reader.diagnostics.drain(..));
+    true
+}
+
+/// Reads a capture again and returns the packets of the RTP streams `tap` asks for (for audio decoding: an
+/// analysis never holds payloads). Runs the whole pipeline, so defragmented, TURN-relayed and TCP-carried media
+/// come out exactly as the analysis saw them.
+pub fn collect_rtp(
+    path: &Path,
+    opts: &AnalyzeOptions,
+    tap: RtpTap,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RtpTap, CaptureError> {
+    let file = CaptureFile::open(path)?;
+    let mut reader = file.frames()?;
+    let mut analyzer = Analyzer::new(opts.clone());
+    analyzer.media.tap = Some(tap);
+    if !feed_all(&mut reader, &mut analyzer, opts, progress) {
+        return Err(CaptureError::Cancelled {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(analyzer.media.tap.take().unwrap_or_default())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -32,6 +32,8 @@ pub struct BenchSpec {
     pub stagger_ms: u32,
     /// One DNS query/response pair every this many milliseconds (0 = none).
     pub dns_every_ms: u32,
+    /// SRTP (AES_CM_128_HMAC_SHA1_80) keyed by SDES: `RTP/SAVP` with `a=crypto` in the plaintext SDP.
+    pub srtp: bool,
 }
 
 impl Default for BenchSpec {
@@ -41,6 +43,7 @@ impl Default for BenchSpec {
             talk_secs: 60,
             stagger_ms: 150,
             dns_every_ms: 100,
+            srtp: false,
         }
     }
 }
@@ -106,11 +109,37 @@ fn call_addr(i: u32) -> CallAddr {
 
 const PROXY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
-fn sdp(ip: Ipv4Addr, port: u16, id: u32) -> String {
+fn sdp(ip: Ipv4Addr, port: u16, id: u32, crypto: Option<&[u8; 30]>) -> String {
+    let (proto, crypto) = match crypto {
+        Some(k) => {
+            use base64::Engine;
+            (
+                "RTP/SAVP",
+                format!(
+                    "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{}\r\n",
+                    base64::engine::general_purpose::STANDARD.encode(k)
+                ),
+            )
+        }
+        None => ("RTP/AVP", String::new()),
+    };
     format!(
-        "v=0\r\no=- {id} 1 IN IP4 {ip}\r\ns=call\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\n\
-         a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n"
+        "v=0\r\no=- {id} 1 IN IP4 {ip}\r\ns=call\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {port} {proto} 0 101\r\n\
+         a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\na=sendrecv\r\n{crypto}"
     )
+}
+
+/// The SDES master key‖salt a generated call's side sends with (deterministic, distinct per call and side).
+pub fn srtp_key(call: u32, dir: u8) -> [u8; 30] {
+    let mut k = [0u8; 30];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (u64::from(call) << 8) ^ u64::from(dir);
+    for b in &mut k {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = (x >> 24) as u8;
+    }
+    k
 }
 
 fn sip_msg(
@@ -178,6 +207,8 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
         push(&mut heap, EPOCH_2026 + 7 * ms, Ev::Dns { n: 0 });
     }
     let packets_per_dir = spec.talk_secs * 50;
+    let mut senders: std::collections::HashMap<(u32, u8), crate::srtp::SrtpSender> =
+        std::collections::HashMap::new();
     while let Some(Reverse((ts, _, ev))) = heap.pop() {
         let frame = match ev {
             Ev::Sip { call, step } => {
@@ -192,7 +223,12 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                             "1 INVITE",
                             true,
                             false,
-                            Some(&sdp(c.caller, c.caller_rtp, call)),
+                            Some(&sdp(
+                                c.caller,
+                                c.caller_rtp,
+                                call,
+                                spec.srtp.then(|| srtp_key(call, 0)).as_ref(),
+                            )),
                             &c,
                         ),
                         Some((10, 1)),
@@ -234,7 +270,12 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                             "1 INVITE",
                             true,
                             true,
-                            Some(&sdp(c.callee, c.callee_rtp, call + 1)),
+                            Some(&sdp(
+                                c.callee,
+                                c.callee_rtp,
+                                call + 1,
+                                spec.srtp.then(|| srtp_key(call, 1)).as_ref(),
+                            )),
                             &c,
                         ),
                         Some((15, 4)),
@@ -332,6 +373,15 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                     let s = (t * f * std::f64::consts::TAU).sin() * 8000.0;
                     p.push(linear_to_ulaw(s as i16));
                 }
+                if spec.srtp {
+                    senders
+                        .entry((call, dir))
+                        .or_insert_with(|| crate::srtp::SrtpSender::new(&srtp_key(call, dir), 10))
+                        .protect(&mut p);
+                    if u32::from(seq) + 1 == packets_per_dir {
+                        senders.remove(&(call, dir));
+                    }
+                }
                 exp.rtp_packets += 1;
                 let next_seq = seq + 1;
                 if u32::from(next_seq) < packets_per_dir {
@@ -414,6 +464,7 @@ mod tests {
             talk_secs: 2,
             stagger_ms: 100,
             dns_every_ms: 100,
+            srtp: false,
         };
         let mut a = Vec::new();
         let ea = write_bench(&spec, &mut a).unwrap();

@@ -5,6 +5,7 @@
 
 pub mod r#gen;
 pub mod pcapw;
+pub mod srtp;
 pub mod truth;
 
 use std::path::PathBuf;
@@ -83,4 +84,43 @@ pub fn tshark_udp_payloads(
             ))
         })
         .collect()
+}
+
+/// A WAV file read back by symphonia (a reader independent of Earshot's writer): (rate, channels, per-channel samples).
+pub fn read_wav(path: &std::path::Path) -> (u32, usize, Vec<Vec<i16>>) {
+    use symphonia::core::audio::SampleBuffer;
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+    let f = std::fs::File::open(path).expect("readable WAV");
+    let mss = MediaSourceStream::new(Box::new(f), Default::default());
+    let mut hint = Hint::new();
+    hint.with_extension("wav");
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .expect("readable WAV");
+    let mut format = probed.format;
+    let track = format.default_track().expect("readable WAV").clone();
+    let rate = track.codec_params.sample_rate.expect("readable WAV");
+    let ch = track.codec_params.channels.expect("readable WAV").count();
+    let mut dec = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .expect("readable WAV");
+    let mut chans = vec![Vec::new(); ch];
+    while let Ok(p) = format.next_packet() {
+        let buf = dec.decode(&p).expect("readable WAV");
+        let mut sb = SampleBuffer::<i16>::new(buf.capacity() as u64, *buf.spec());
+        sb.copy_interleaved_ref(buf);
+        for (i, v) in sb.samples().iter().enumerate() {
+            chans[i % ch].push(*v);
+        }
+    }
+    (rate, ch, chans)
 }

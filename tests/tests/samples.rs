@@ -12,6 +12,7 @@ fn sample_captures_regenerate_identically() {
         talk_secs: 10,
         stagger_ms: 0,
         dns_every_ms: 0,
+        srtp: false,
     };
     let mut bytes = Vec::new();
     write_bench(&spec, &mut bytes).unwrap();

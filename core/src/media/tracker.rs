@@ -207,8 +207,85 @@ struct RtcpState {
     xr: Option<rtcp::XrVoipMetrics>,
 }
 
+/// Identifies one RTP stream to pull out of a capture again (the fields of a [`MediaStream`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TapKey {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub ssrc: u32,
+    pub carrier: MediaCarrier,
+}
+
+impl TapKey {
+    /// The key of an RTP stream of an analysis (`None` for T.38 or a stream without addresses).
+    pub fn of(s: &MediaStream) -> Option<TapKey> {
+        if s.kind != StreamKind::Rtp {
+            return None;
+        }
+        Some(TapKey {
+            src: s.src?,
+            dst: s.dst?,
+            ssrc: s.ssrc,
+            carrier: s.carrier,
+        })
+    }
+}
+
+/// One RTP packet as it was on the wire (SRTP still protected), with its frame and capture time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TappedPacket {
+    pub frame: FrameNo,
+    pub ts_nanos: i64,
+    pub data: Vec<u8>,
+}
+
+/// The packets of the streams asked for, in capture order, bounded by `max_bytes`.
+#[derive(Debug, Clone, Default)]
+pub struct RtpTap {
+    pub keys: std::collections::BTreeSet<TapKey>,
+    pub packets: BTreeMap<TapKey, Vec<TappedPacket>>,
+    pub bytes: usize,
+    pub max_bytes: usize,
+    /// Packets not kept because `max_bytes` was reached.
+    pub dropped: u64,
+}
+
+impl RtpTap {
+    pub fn new(keys: impl IntoIterator<Item = TapKey>, max_bytes: usize) -> Self {
+        RtpTap {
+            keys: keys.into_iter().collect(),
+            max_bytes,
+            ..RtpTap::default()
+        }
+    }
+
+    fn offer(&mut self, key: &StreamKey, frame: FrameNo, ts_nanos: i64, data: &[u8]) {
+        let k = TapKey {
+            src: key.src,
+            dst: key.dst,
+            ssrc: key.ssrc,
+            carrier: key.carrier,
+        };
+        if !self.keys.contains(&k) {
+            return;
+        }
+        if self.bytes.saturating_add(data.len()) > self.max_bytes {
+            self.dropped += 1;
+            return;
+        }
+        self.bytes += data.len();
+        self.packets.entry(k).or_default().push(TappedPacket {
+            frame,
+            ts_nanos,
+            data: data.to_vec(),
+        });
+    }
+}
+
 /// The media stage.
 pub struct MediaTracker {
+    /// Streams whose packets are kept for audio decoding (set only when re-reading a capture for audio).
+    pub tap: Option<RtpTap>,
     limits: MediaLimits,
     epoch_ns: Option<i64>,
     bindings: HashMap<SocketAddr, Binding>,
@@ -241,6 +318,7 @@ struct Datagram<'a> {
 impl MediaTracker {
     pub fn new(limits: MediaLimits) -> Self {
         MediaTracker {
+            tap: None,
             limits,
             epoch_ns: None,
             bindings: HashMap::new(),
@@ -596,6 +674,9 @@ impl MediaTracker {
             carrier: d.carrier,
             kind: StreamKind::Rtp,
         };
+        if let Some(tap) = self.tap.as_mut() {
+            tap.offer(&key, d.frame, d.ts, d.payload);
+        }
         if let Some(&i) = self.index.get(&key) {
             self.counters.rtp_packets += 1;
             self.feed(i, &info, rtp::payload(d.payload, &h));

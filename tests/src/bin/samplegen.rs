@@ -5,6 +5,9 @@
 //!   JSON on standard output, so the benchmark can check Earshot's counts.
 //! `samplegen clean-call -o FILE`
 //!   writes the bundled clean G.711 sample (one answered call, 10 s of two-way tones, BYE).
+//! `samplegen srtp-sdes-call -o FILE`
+//!   the same call with SRTP whose SDES keys travel in the plaintext SDP (`a=crypto`).
+//! `--srtp` makes any `bench` capture SRTP (SDES keys in the SDP).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -14,7 +17,7 @@ use earshot_e2e::r#gen::{BenchSpec, write_bench};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE\n       samplegen clean-call -o FILE"
+        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE\n       samplegen clean-call|srtp-sdes-call -o FILE"
     );
     ExitCode::from(2)
 }
@@ -31,6 +34,14 @@ fn main() -> ExitCode {
             talk_secs: 10,
             stagger_ms: 0,
             dns_every_ms: 0,
+            srtp: false,
+        },
+        "srtp-sdes-call" => BenchSpec {
+            calls: 1,
+            talk_secs: 10,
+            stagger_ms: 0,
+            dns_every_ms: 0,
+            srtp: true,
         },
         _ => return usage(),
     };
@@ -51,6 +62,7 @@ fn main() -> ExitCode {
             "--dns-every-ms" => {
                 spec.dns_every_ms = num("--dns-every-ms").unwrap_or(spec.dns_every_ms)
             }
+            "--srtp" => spec.srtp = true,
             "-o" => out = it.next().cloned(),
             _ => return usage(),
         }

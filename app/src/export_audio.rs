@@ -1,0 +1,203 @@
+//! `earshot export-audio FILE --call ID | --stream N …`: decode a call's (or chosen streams') audio to WAV.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use earshot_core::audio::{
+    self, AudioRequest, ManualKey, StreamAudio, TimelineOptions, TimingMode, safe_file_stem, wav,
+};
+use earshot_core::codec::CodecSpec;
+use earshot_core::model::Analysis;
+use earshot_core::report::terminal_safe;
+use earshot_core::{AnalyzeOptions, analyze_file};
+
+#[derive(Args, Clone)]
+pub struct AudioArgs {
+    /// Capture file (pcap, pcapng, optionally gzip-compressed).
+    pub file: PathBuf,
+    /// Call-ID of the call whose streams to decode.
+    #[arg(long, value_name = "CALL-ID", required_unless_present = "stream")]
+    pub call: Option<String>,
+    /// Stream index (as in `earshot analyze --json`'s `streams[].index`); repeatable.
+    #[arg(long, value_name = "N")]
+    pub stream: Vec<usize>,
+    /// Timing: `jitter[:MS]` (jitter buffer, default 50 ms: late packets are dropped), `rtp` (by RTP timestamp),
+    /// `uninterrupted` (back to back, silences removed).
+    #[arg(long, default_value = "jitter:50", value_name = "MODE")]
+    pub timing: TimingMode,
+    /// SRTP key by hand: `SSRC:SUITE:KEY` (SSRC as 0x1234ABCD, or `stream=N`, or `*`), e.g.
+    /// `*:AES_CM_128_HMAC_SHA1_80:aSBrbm93...`. Keys in plaintext SDP (`a=crypto`) are used without this.
+    #[arg(long = "srtp-key", value_name = "TARGET:SUITE:KEY")]
+    pub srtp_keys: Vec<ManualKey>,
+    /// Codec of a payload type the SDP does not describe: `PT=NAME/RATE[/CHANNELS]`, e.g. `111=opus/48000/2`.
+    #[arg(long = "payload-type", value_name = "PT=NAME/RATE", value_parser = parse_pt)]
+    pub payload_types: Vec<(u8, CodecSpec)>,
+    /// Worker threads for reading the capture (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct ExportAudioArgs {
+    #[command(flatten)]
+    pub audio: AudioArgs,
+    /// One stereo WAV: caller left, callee right (the default).
+    #[arg(long, conflicts_with = "per_stream")]
+    pub stereo: bool,
+    /// One mono WAV per stream, named OUT-s<INDEX>-<SSRC>.wav.
+    #[arg(long)]
+    pub per_stream: bool,
+    /// Output WAV (default: the Call-ID, made safe as a file name, in the current directory).
+    #[arg(long, short, value_name = "OUT.wav")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_pt(s: &str) -> Result<(u8, CodecSpec), String> {
+    let (pt, rest) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected PT=NAME/RATE, got `{s}`"))?;
+    let pt: u8 = pt
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p < 128)
+        .ok_or_else(|| format!("bad payload type `{pt}` (0-127)"))?;
+    let mut it = rest.split('/');
+    let name = it.next().unwrap_or_default().trim().to_string();
+    let rate: u32 = it
+        .next()
+        .and_then(|r| r.trim().parse().ok())
+        .ok_or_else(|| format!("missing or bad clock rate in `{s}`"))?;
+    let channels: u8 = match it.next() {
+        Some(c) => c
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad channel count in `{s}`"))?,
+        None => 1,
+    };
+    if name.is_empty() {
+        return Err(format!("missing codec name in `{s}`"));
+    }
+    Ok((
+        pt,
+        CodecSpec {
+            name,
+            clock_rate_hz: rate,
+            channels,
+            fmtp: None,
+        },
+    ))
+}
+
+/// Analyses the capture and decodes the asked streams (shared with `earshot play`).
+pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
+    let mut opts = AnalyzeOptions {
+        threads: args.threads,
+        ..Default::default()
+    };
+    opts.limits.media.max_series_points = 0;
+    let analysis = analyze_file(&args.file, &opts, &mut |_| {})
+        .with_context(|| format!("cannot analyse {}", args.file.display()))?;
+    let mut streams = args.stream.clone();
+    if let Some(call) = &args.call {
+        streams.extend(audio::call_streams(&analysis, call)?);
+    }
+    streams.sort_unstable();
+    streams.dedup();
+    let req = AudioRequest {
+        streams,
+        timeline: TimelineOptions {
+            mode: args.timing,
+            ..Default::default()
+        },
+        keys: args.srtp_keys.clone(),
+        payload_types: args.payload_types.clone(),
+        max_packet_bytes: 0,
+    };
+    let decoded = audio::decode_streams(&args.file, &analysis, &req, &opts, &mut |_| {})?;
+    Ok((analysis, decoded))
+}
+
+/// Prints one line per stream: what was decoded, or exactly why not.
+pub fn print_status(decoded: &[StreamAudio]) {
+    for s in decoded {
+        let d = &s.decoded;
+        let secs = d.samples.len() as f64 / f64::from(d.rate_hz.max(1));
+        eprintln!(
+            "stream {}: {} — {}{}",
+            s.stream_index,
+            terminal_safe(&s.label, 200),
+            terminal_safe(&s.status, 400),
+            if s.playable {
+                format!(", {secs:.2} s at {} Hz", d.rate_hz)
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+pub fn run(args: &ExportAudioArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("earshot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
+    let (_analysis, decoded) = decode(&args.audio)?;
+    print_status(&decoded);
+    if !decoded.iter().any(|s| s.playable) {
+        bail!("nothing to export: no stream could be decoded (see the lines above)");
+    }
+    let out = match &args.output {
+        Some(p) => p.clone(),
+        None => {
+            let stem = match &args.audio.call {
+                Some(c) => safe_file_stem(c),
+                None => "streams".to_string(),
+            };
+            PathBuf::from(format!("{stem}.wav"))
+        }
+    };
+    let call = audio::mix(&decoded);
+    let mut written = Vec::new();
+    if args.per_stream {
+        for (t, s) in call
+            .tracks
+            .iter()
+            .zip(decoded.iter().filter(|s| s.playable))
+        {
+            let p = sibling(&out, &format!("-s{}-{:08x}", s.stream_index, s.ssrc));
+            wav::write_file(&p, call.rate_hz, &[&t.samples])?;
+            written.push(p);
+        }
+    } else {
+        let (l, r) = wav::stereo(&call);
+        wav::write_file(&out, call.rate_hz, &[&l, &r])?;
+        written.push(out);
+    }
+    for p in &written {
+        println!("{}", p.display());
+    }
+    let partial = decoded.iter().any(|s| !s.playable);
+    Ok(if partial {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `dir/name.wav` + suffix → `dir/name<suffix>.wav`.
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "audio".into());
+    out.with_file_name(format!("{stem}{suffix}.wav"))
+}

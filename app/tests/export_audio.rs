@@ -1,0 +1,164 @@
+//! `earshot export-audio` from the command line: file naming (sanitised Call-IDs, per-stream names), SRTP keys by
+//! hand, exit codes, and WAVs that an independent reader (symphonia) reads back.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use earshot_e2e::{captures_dir, read_wav, samples_dir};
+
+fn earshot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_earshot"))
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("earshot-cli-audio-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn call_export_defaults_to_a_safe_file_named_after_the_call_id() {
+    let dir = tmp_dir("default-name");
+    let out = earshot()
+        .current_dir(&dir)
+        .arg("export-audio")
+        .arg(samples_dir().join("clean-call/clean-call.pcap"))
+        .args(["--call", "gen-0@example.org"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `@` is not kept in file names.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "gen-0_example.org.wav"
+    );
+    let (rate, ch, chans) = read_wav(&dir.join("gen-0_example.org.wav"));
+    assert_eq!((rate, ch), (8000, 2));
+    assert_eq!(chans[0].len(), 80_080);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stream 0: caller")
+            && err.contains("decoded PCMU (500 of 500 packets, 0 lost"),
+        "{err}"
+    );
+}
+
+#[test]
+fn per_stream_export_writes_one_mono_file_per_stream() {
+    let dir = tmp_dir("per-stream");
+    let out = earshot()
+        .arg("export-audio")
+        .arg(samples_dir().join("clean-call/clean-call.pcap"))
+        .args([
+            "--call",
+            "gen-0@example.org",
+            "--per-stream",
+            "--timing",
+            "rtp",
+            "-o",
+        ])
+        .arg(dir.join("call.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["call-s0-10000000.wav", "call-s1-20000000.wav"]);
+    for n in names {
+        let (rate, ch, chans) = read_wav(&dir.join(n));
+        assert_eq!((rate, ch, chans[0].len()), (8000, 1, 80_000));
+    }
+}
+
+#[test]
+fn srtp_key_by_hand_decrypts_marseillaise() {
+    let dir = tmp_dir("marseillaise");
+    let file = captures_dir().join("marseillaise-srtp.pcap");
+    // Without the key: nothing to export, and it says why.
+    let out = earshot()
+        .arg("export-audio")
+        .arg(&file)
+        .args(["--stream", "0", "-o"])
+        .arg(dir.join("m.wav"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("encrypted (SRTP): no key in the capture"),
+        "{err}"
+    );
+    // With it.
+    let out = earshot()
+        .arg("export-audio")
+        .arg(&file)
+        .args([
+            "--stream",
+            "0",
+            "--srtp-key",
+            "*:AES_CM_128_HMAC_SHA1_80:aSBrbm93IGFsbCB5b3VyIGxpdHRsZSBzZWNyZXRz",
+            "-o",
+        ])
+        .arg(dir.join("m.wav"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("11888 verified, 0 authentication failures"),
+        "{err}"
+    );
+    let (rate, ch, chans) = read_wav(&dir.join("m.wav"));
+    assert_eq!((rate, ch), (8000, 2));
+    assert!(chans[0].len() > 11_888 * 160 - 160, "{}", chans[0].len());
+}
+
+#[test]
+fn bad_requests_fail_clearly() {
+    let file = samples_dir().join("clean-call/clean-call.pcap");
+    let out = earshot()
+        .arg("export-audio")
+        .arg(&file)
+        .args(["--call", "no-such-call"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no call with Call-ID `no-such-call`"));
+    let out = earshot()
+        .arg("export-audio")
+        .arg(&file)
+        .args([
+            "--stream",
+            "0",
+            "--srtp-key",
+            "zz:AES_CM_128_HMAC_SHA1_80:abc",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad SSRC `zz`"));
+    let out = earshot()
+        .arg("export-audio")
+        .arg(&file)
+        .args(["--stream", "0", "--timing", "jitter:abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad jitter buffer size"));
+}

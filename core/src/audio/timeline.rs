@@ -1,0 +1,520 @@
+//! One stream's packets → PCM on a timeline, in the three timing modes Wireshark's RTP player offers.
+//!
+//! - **Jitter buffer** (`JitterBuffer { ms }`): a packet is played at the arrival time of the stream's first packet
+//!   plus its RTP-timestamp offset; a packet that arrives more than `ms` after that moment would have missed its
+//!   turn in a receiver's buffer of that size, so it is dropped (marked `Late`) and concealed, as a phone would.
+//! - **RTP timestamp** (`RtpTimestamp`): every packet at its RTP-timestamp position, however late it came.
+//! - **Uninterrupted** (`Uninterrupted`): decoded audio back to back, silences and losses removed.
+//!
+//! In the first two modes a gap in sequence numbers is a loss (concealed by the codec for up to
+//! [`MAX_CONCEAL_MS`], then silence, and marked `Lost`); a timestamp gap without a sequence gap is silence
+//! suppression (silence, or comfort noise after a CN packet). RFC 4733 events and redundancy are never played as
+//! sound. A timestamp jump that arrival times contradict (a sender restarting its clock) re-anchors the timeline on
+//! arrival time instead of inserting hours of silence. Output length is bounded by `max_samples`.
+
+use std::collections::BTreeMap;
+
+use crate::codec::{self, CodecSpec, ComfortNoise, Decoder, NoDecoder, PayloadKind};
+use crate::media::rtp;
+
+/// How packets are placed in time (Wireshark's RTP player modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimingMode {
+    JitterBuffer { ms: u32 },
+    RtpTimestamp,
+    Uninterrupted,
+}
+
+impl Default for TimingMode {
+    fn default() -> Self {
+        TimingMode::JitterBuffer { ms: 50 }
+    }
+}
+
+impl std::str::FromStr for TimingMode {
+    type Err = String;
+
+    /// `jitter` (50 ms), `jitter:MS`, `rtp`, `uninterrupted`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "rtp" | "timestamp" | "rtp-timestamp" => Ok(TimingMode::RtpTimestamp),
+            "uninterrupted" | "continuous" => Ok(TimingMode::Uninterrupted),
+            "jitter" | "jitter-buffer" => Ok(TimingMode::default()),
+            _ => match s.split_once(':') {
+                Some(("jitter" | "jitter-buffer", ms)) => ms
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|m| *m <= 10_000)
+                    .map(|ms| TimingMode::JitterBuffer { ms })
+                    .ok_or_else(|| format!("bad jitter buffer size `{ms}` (0-10000 ms)")),
+                _ => Err(format!(
+                    "unknown timing mode `{s}` (jitter[:MS], rtp, uninterrupted)"
+                )),
+            },
+        }
+    }
+}
+
+/// Concealment by the codec covers at most this much of a loss; the rest of a longer gap is silence.
+pub const MAX_CONCEAL_MS: u64 = 100;
+
+/// What happened at a point of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkKind {
+    /// Packets missing from the sequence (concealed, then silence).
+    Lost { packets: u64 },
+    /// A packet dropped because it arrived after its jitter-buffer deadline.
+    Late { frame: u64 },
+    /// A payload that did not decode (played as concealment).
+    DecodeError { frame: u64 },
+    /// A packet whose SRTP authentication failed (not played).
+    AuthFailed { frame: u64 },
+    /// Packets of a payload type with no decoder (not played).
+    NoDecoder { frame: u64, payload_type: u8 },
+    /// A DTMF (RFC 4733) event starts here.
+    Dtmf { frame: u64 },
+    /// Comfort noise starts here.
+    ComfortNoise { frame: u64 },
+    /// The RTP timestamp jumped against arrival times; the timeline was re-anchored.
+    Resync { frame: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// Sample index in the stream's output.
+    pub sample: usize,
+    pub kind: MarkKind,
+}
+
+/// Counts of what the timeline did with the packets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineStats {
+    pub packets: u64,
+    pub decoded: u64,
+    pub lost: u64,
+    pub late_dropped: u64,
+    pub duplicates: u64,
+    pub decode_errors: u64,
+    pub auth_failures: u64,
+    pub undecodable: u64,
+    pub dtmf_packets: u64,
+    pub cn_packets: u64,
+    pub other_packets: u64,
+    pub malformed: u64,
+    pub resyncs: u64,
+    /// Samples not produced because the output reached `max_samples`.
+    pub samples_cut: u64,
+}
+
+/// One packet, already unprotected when it was SRTP.
+#[derive(Debug, Clone)]
+pub struct PlainPacket {
+    pub frame: u64,
+    pub ts_nanos: i64,
+    /// The whole RTP packet (header and payload), or `None` when SRTP authentication failed.
+    pub data: Option<Vec<u8>>,
+}
+
+/// A decoded stream.
+#[derive(Debug, Clone, Default)]
+pub struct DecodedStream {
+    pub rate_hz: u32,
+    /// Capture time of sample 0 (arrival of the first packet).
+    pub start_ts_nanos: i64,
+    pub samples: Vec<i16>,
+    pub marks: Vec<Mark>,
+    pub stats: TimelineStats,
+    /// Codecs with no decoder met in this stream (the reason shown to the user).
+    pub no_decoder: Vec<NoDecoder>,
+    /// Names of the codecs decoded.
+    pub codecs: Vec<String>,
+}
+
+impl DecodedStream {
+    /// True when some audio was decoded.
+    pub fn has_audio(&self) -> bool {
+        self.stats.decoded > 0
+    }
+}
+
+/// Settings of one timeline.
+#[derive(Debug, Clone)]
+pub struct TimelineOptions {
+    pub mode: TimingMode,
+    /// Hard cap on output samples (a hostile timestamp cannot make the output huge).
+    pub max_samples: usize,
+}
+
+impl Default for TimelineOptions {
+    fn default() -> Self {
+        TimelineOptions {
+            mode: TimingMode::default(),
+            // Four hours at 48 kHz.
+            max_samples: 4 * 3600 * 48_000,
+        }
+    }
+}
+
+struct PtState {
+    spec: Option<CodecSpec>,
+    kind: PayloadKind,
+    decoder: Option<Box<dyn Decoder>>,
+}
+
+/// Extends 16-bit sequence numbers and 32-bit timestamps across wraps.
+#[derive(Default)]
+struct Unwrap {
+    last_seq: Option<(u16, i64)>,
+    last_ts: Option<(u32, i64)>,
+}
+
+impl Unwrap {
+    fn seq(&mut self, s: u16) -> i64 {
+        let ext = match self.last_seq {
+            None => i64::from(s),
+            Some((prev, ext)) => ext + i64::from(s.wrapping_sub(prev) as i16),
+        };
+        if self.last_seq.is_none_or(|(_, e)| ext > e) {
+            self.last_seq = Some((s, ext));
+        }
+        ext
+    }
+
+    fn ts(&mut self, t: u32) -> i64 {
+        let ext = match self.last_ts {
+            None => i64::from(t),
+            Some((prev, ext)) => ext + i64::from(t.wrapping_sub(prev) as i32),
+        };
+        if self.last_ts.is_none_or(|(_, e)| ext > e) {
+            self.last_ts = Some((t, ext));
+        }
+        ext
+    }
+}
+
+/// Decodes one stream's packets (in capture order). `specs` maps payload types to codecs (from SDP or the static
+/// table); a payload type missing from it has no decoder.
+pub fn decode_stream(
+    packets: &[PlainPacket],
+    specs: &BTreeMap<u8, CodecSpec>,
+    opts: &TimelineOptions,
+) -> DecodedStream {
+    let mut out = DecodedStream::default();
+    let mut pts: BTreeMap<u8, PtState> = BTreeMap::new();
+    let mut unwrap = Unwrap::default();
+    let mut cn = ComfortNoise::default();
+    let mut cn_active = false;
+    let mut seen = std::collections::HashSet::new();
+    // Anchor: (ext timestamp, clock rate, output sample index, arrival ns) of the packet that fixed the timeline.
+    let mut anchor: Option<(i64, u32, i64, i64)> = None;
+    let mut last_ext_seq: Option<i64> = None;
+    let mut pcm: Vec<i16> = Vec::with_capacity(4096);
+    let mut first_arrival: Option<i64> = None;
+    // A packet was dropped as late since the last one played: its slot is concealed like a loss.
+    let mut late_pending = false;
+
+    // The output rate: the first decodable audio payload type's decoder rate.
+    let mut pt_order: Vec<u8> = Vec::new();
+    for h in packets
+        .iter()
+        .filter_map(|p| p.data.as_deref())
+        .filter_map(|d| rtp::parse_rtp(d).ok())
+    {
+        if !pt_order.contains(&h.payload_type) {
+            pt_order.push(h.payload_type);
+        }
+    }
+    let rate = pt_order
+        .iter()
+        .find_map(|pt| {
+            let spec = specs.get(pt)?;
+            if codec::payload_kind(&spec.name) != PayloadKind::Audio {
+                return None;
+            }
+            codec::decoder_for(spec).ok().map(|d| d.sample_rate_hz())
+        })
+        .unwrap_or(8000)
+        .max(1);
+    out.rate_hz = rate;
+
+    for p in packets {
+        out.stats.packets += 1;
+        if first_arrival.is_none() {
+            first_arrival = Some(p.ts_nanos);
+            out.start_ts_nanos = p.ts_nanos;
+        }
+        let Some(data) = p.data.as_deref() else {
+            out.stats.auth_failures += 1;
+            push_mark(&mut out, MarkKind::AuthFailed { frame: p.frame });
+            continue;
+        };
+        let Ok(h) = rtp::parse_rtp(data) else {
+            out.stats.malformed += 1;
+            continue;
+        };
+        let payload = rtp::payload(data, &h);
+        let ext_seq = unwrap.seq(h.seq);
+        if !seen.insert(ext_seq) {
+            out.stats.duplicates += 1;
+            continue;
+        }
+        let ext_ts = unwrap.ts(h.timestamp);
+        let st = pts.entry(h.payload_type).or_insert_with(|| {
+            let spec = specs.get(&h.payload_type).cloned();
+            let kind = spec
+                .as_ref()
+                .map_or(PayloadKind::Audio, |s| codec::payload_kind(&s.name));
+            PtState {
+                spec,
+                kind,
+                decoder: None,
+            }
+        });
+        match st.kind {
+            PayloadKind::TelephoneEvent => {
+                out.stats.dtmf_packets += 1;
+                if h.marker || last_ext_seq.is_none_or(|l| ext_seq != l + 1) {
+                    let at = position(anchor, ext_ts, rate, out.samples.len());
+                    out.marks.push(Mark {
+                        sample: at,
+                        kind: MarkKind::Dtmf { frame: p.frame },
+                    });
+                }
+                last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+                continue;
+            }
+            PayloadKind::Redundancy | PayloadKind::NotAudio => {
+                out.stats.other_packets += 1;
+                continue;
+            }
+            PayloadKind::ComfortNoise => {
+                out.stats.cn_packets += 1;
+                if cn.update(payload).is_err() {
+                    out.stats.decode_errors += 1;
+                }
+                if !cn_active {
+                    push_mark(&mut out, MarkKind::ComfortNoise { frame: p.frame });
+                }
+                cn_active = true;
+                last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+                continue;
+            }
+            PayloadKind::Audio => {}
+        }
+        let Some(spec) = st.spec.clone() else {
+            out.stats.undecodable += 1;
+            note_no_decoder(
+                &mut out,
+                NoDecoder {
+                    codec: format!("payload type {}", h.payload_type),
+                    reason: "no decoder (dynamic payload type without SDP; give the codec by hand)"
+                        .into(),
+                },
+                p.frame,
+                h.payload_type,
+            );
+            continue;
+        };
+        if st.decoder.is_none() {
+            match codec::decoder_for(&spec) {
+                Ok(d) => st.decoder = Some(d),
+                Err(e) => {
+                    out.stats.undecodable += 1;
+                    note_no_decoder(&mut out, e, p.frame, h.payload_type);
+                    continue;
+                }
+            }
+        }
+        let Some(dec) = st.decoder.as_mut() else {
+            continue;
+        };
+        if !out.codecs.contains(&spec.name) {
+            out.codecs.push(spec.name.clone());
+        }
+        let clock = spec.clock_rate_hz.max(1);
+        let dec_rate = dec.sample_rate_hz().max(1);
+
+        // Where this packet belongs.
+        let arrival = p.ts_nanos;
+        let target: Option<i64> = match opts.mode {
+            TimingMode::Uninterrupted => None,
+            TimingMode::RtpTimestamp | TimingMode::JitterBuffer { .. } => {
+                let (a_ts, a_clock, a_sample, a_arrival) =
+                    *anchor.get_or_insert((ext_ts, clock, 0, arrival));
+                let by_ts = a_sample + (ext_ts - a_ts) * i64::from(rate) / i64::from(a_clock);
+                let by_arrival =
+                    a_sample + (arrival - a_arrival) / 1_000_000 * i64::from(rate) / 1000;
+                // A timestamp that disagrees with arrival by more than 10 s (either way) is a clock restart.
+                if (by_ts - by_arrival).abs() > 10 * i64::from(rate) {
+                    out.stats.resyncs += 1;
+                    let here = out.samples.len() as i64;
+                    let at = by_arrival.max(here);
+                    anchor = Some((ext_ts, clock, at, arrival));
+                    out.marks.push(Mark {
+                        sample: usize::try_from(at).unwrap_or(0),
+                        kind: MarkKind::Resync { frame: p.frame },
+                    });
+                    Some(at)
+                } else {
+                    if let TimingMode::JitterBuffer { ms } = opts.mode {
+                        let expected =
+                            a_arrival + (ext_ts - a_ts) * 1_000_000_000 / i64::from(a_clock);
+                        if arrival - expected > i64::from(ms) * 1_000_000 {
+                            out.stats.late_dropped += 1;
+                            push_mark(&mut out, MarkKind::Late { frame: p.frame });
+                            // The decoder still sees the packet so its state follows the stream.
+                            pcm.clear();
+                            let _ = dec.decode(payload, &mut pcm);
+                            late_pending = true;
+                            last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+                            continue;
+                        }
+                    }
+                    Some(by_ts)
+                }
+            }
+        };
+
+        // Gap before this packet: loss (sequence gap) or silence suppression.
+        let lost_packets = match last_ext_seq {
+            Some(l) if ext_seq > l + 1 => (ext_seq - l - 1) as u64,
+            _ => 0,
+        };
+        if lost_packets > 0 {
+            out.stats.lost += lost_packets;
+            push_mark(
+                &mut out,
+                MarkKind::Lost {
+                    packets: lost_packets,
+                },
+            );
+        }
+        if let Some(t) = target {
+            let here = out.samples.len() as i64;
+            if t > here {
+                let gap = usize::try_from(t - here).unwrap_or(0);
+                let room = opts.max_samples.saturating_sub(out.samples.len());
+                let gap_n = gap.min(room);
+                if lost_packets > 0 || late_pending {
+                    let conceal_max =
+                        usize::try_from(MAX_CONCEAL_MS * u64::from(rate) / 1000).unwrap_or(0);
+                    let c = gap_n.min(conceal_max);
+                    pcm.clear();
+                    dec.conceal(c * dec_rate as usize / rate as usize, &mut pcm);
+                    append_resampled(&mut out.samples, &pcm, dec_rate, rate, c);
+                    out.samples.resize(out.samples.len() + (gap_n - c), 0);
+                } else if cn_active {
+                    cn.fill(gap_n, rate, &mut out.samples);
+                } else {
+                    out.samples.resize(out.samples.len() + gap_n, 0);
+                }
+                out.stats.samples_cut += (gap - gap_n) as u64;
+            }
+        }
+        cn_active = false;
+        late_pending = false;
+        last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+
+        pcm.clear();
+        match dec.decode(payload, &mut pcm) {
+            Ok(_) => out.stats.decoded += 1,
+            Err(_) => {
+                out.stats.decode_errors += 1;
+                push_mark(&mut out, MarkKind::DecodeError { frame: p.frame });
+                // Conceal the packet's duration (from the timestamp step when known, else 20 ms).
+                let n = 20 * dec_rate as usize / 1000;
+                pcm.clear();
+                dec.conceal(n, &mut pcm);
+            }
+        }
+        let n_out = if dec_rate == rate {
+            pcm.len()
+        } else {
+            pcm.len() * rate as usize / dec_rate as usize
+        };
+        let room = opts.max_samples.saturating_sub(out.samples.len());
+        match target {
+            Some(t) if t < 0 => {
+                // Reordered before the stream's first packet: nowhere to play it.
+                out.stats.late_dropped += 1;
+            }
+            Some(t) if (t as usize) < out.samples.len() => {
+                // A late (reordered) packet: write over what was concealed or silent at its place.
+                let start = usize::try_from(t).unwrap_or(0);
+                let mut tmp = Vec::with_capacity(n_out);
+                append_resampled(&mut tmp, &pcm, dec_rate, rate, n_out);
+                let end = (start + tmp.len()).min(opts.max_samples);
+                if end > out.samples.len() {
+                    out.samples.resize(end, 0);
+                }
+                if let (Some(dst), Some(src)) = (
+                    out.samples.get_mut(start..end),
+                    tmp.get(..end.saturating_sub(start)),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+            }
+            _ => {
+                let n = n_out.min(room);
+                append_resampled(&mut out.samples, &pcm, dec_rate, rate, n);
+                out.stats.samples_cut += (n_out - n) as u64;
+            }
+        }
+    }
+    out
+}
+
+fn position(anchor: Option<(i64, u32, i64, i64)>, ext_ts: i64, rate: u32, here: usize) -> usize {
+    match anchor {
+        Some((a_ts, a_clock, a_sample, _)) => {
+            let p = a_sample + (ext_ts - a_ts) * i64::from(rate) / i64::from(a_clock.max(1));
+            usize::try_from(p).unwrap_or(0)
+        }
+        None => here,
+    }
+}
+
+fn push_mark(out: &mut DecodedStream, kind: MarkKind) {
+    // Bounded: a hostile stream cannot grow the mark list without limit.
+    if out.marks.len() < 1_000_000 {
+        let sample = out.samples.len();
+        out.marks.push(Mark { sample, kind });
+    }
+}
+
+fn note_no_decoder(out: &mut DecodedStream, e: NoDecoder, frame: u64, payload_type: u8) {
+    if !out.no_decoder.contains(&e) {
+        out.no_decoder.push(e);
+        push_mark(
+            out,
+            MarkKind::NoDecoder {
+                frame,
+                payload_type,
+            },
+        );
+    }
+}
+
+/// Appends exactly `n` samples made from `pcm` (at `from` Hz) at `to` Hz: a copy when the rates match, else linear
+/// interpolation (a payload type switch to another rate mid-stream is rare; quality there is secondary).
+pub(crate) fn append_resampled(dst: &mut Vec<i16>, pcm: &[i16], from: u32, to: u32, n: usize) {
+    if from == to {
+        let take = n.min(pcm.len());
+        dst.extend_from_slice(pcm.get(..take).unwrap_or(&[]));
+        dst.resize(dst.len() + (n - take), 0);
+        return;
+    }
+    for i in 0..n {
+        let pos = i as f64 * f64::from(from) / f64::from(to);
+        let i0 = pos.floor() as usize;
+        let f = pos - i0 as f64;
+        let a = f64::from(pcm.get(i0).copied().unwrap_or(0));
+        let b = f64::from(
+            pcm.get(i0 + 1)
+                .copied()
+                .unwrap_or(pcm.get(i0).copied().unwrap_or(0)),
+        );
+        dst.push((a + (b - a) * f).round() as i16);
+    }
+}
