@@ -21,6 +21,14 @@ fn sample_captures_regenerate_identically() {
         bytes == committed,
         "samplegen clean-call no longer reproduces sample-captures/clean-call/clean-call.pcap"
     );
+    let mut bytes = Vec::new();
+    write_bench(&BenchSpec { srtp: true, ..spec }, &mut bytes).unwrap();
+    let committed =
+        std::fs::read(samples_dir().join("srtp-sdes-call/srtp-sdes-call.pcap")).unwrap();
+    assert!(
+        bytes == committed,
+        "samplegen srtp-sdes-call no longer reproduces sample-captures/srtp-sdes-call/srtp-sdes-call.pcap"
+    );
 }
 
 #[test]
@@ -52,4 +60,25 @@ fn clean_call_shows_what_its_readme_says() {
     );
     assert_eq!(c.to.as_ref().and_then(|f| f.user.as_deref()), Some("5000"));
     assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
+}
+
+#[test]
+fn srtp_sdes_call_shows_what_its_readme_says() {
+    let a = analyze_file(
+        &samples_dir().join("srtp-sdes-call/srtp-sdes-call.pcap"),
+        &AnalyzeOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(a.calls.len(), 1);
+    assert!(a.calls[0].answered);
+    assert_eq!(a.streams.len(), 2);
+    for s in &a.streams {
+        assert_eq!(s.packets, 500);
+        assert_eq!(s.encryption.as_str(), "srtp");
+        assert_eq!(
+            s.encryption_evidence.as_deref(),
+            Some("SDP RTP/SAVP with a=crypto AES_CM_128_HMAC_SHA1_80 (SDES keys in the SDP)")
+        );
+    }
 }
