@@ -3,15 +3,19 @@
 # `earshot analyze` on 1 and 2 threads and, when installed, tshark on the same file; print one table and
 # check that Earshot's call and message counts equal the generator's.
 #
-# usage: scripts/bench.sh [--small] [--calls N] [--talk-secs S] [--profile release|dev] [--keep]
-#   default: 300 calls × 60 s (≈ 390 MB, 1.8 M packets); --small: 20 calls × 5 s (CI).
+# Then audio: a single call of --audio-mins minutes (default 60) of two-way G.711 is exported to a stereo WAV with
+# `earshot export-audio --timings`, which prints each phase (analysis, re-reading the packets, decoding, writing).
+#
+# usage: scripts/bench.sh [--small] [--calls N] [--talk-secs S] [--audio-mins M] [--profile release|dev] [--keep]
+#   default: 300 calls × 60 s (≈ 390 MB, 1.8 M packets); --small: 20 calls × 5 s and a 1-minute call (CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-calls=300 talk=60 profile=release keep=0
+calls=300 talk=60 audio_mins=60 profile=release keep=0
 while (($#)); do
     case "$1" in
-        --small) calls=20 talk=5 ;;
+        --small) calls=20 talk=5 audio_mins=1 ;;
+        --audio-mins) audio_mins="$2"; shift ;;
         --calls) calls="$2"; shift ;;
         --talk-secs) talk="$2"; shift ;;
         --profile) profile="$2"; shift ;;
@@ -93,3 +97,18 @@ print("counts: equal to the generator's (calls, answered, SIP messages, packets,
       "JSON identical on 1 and 2 threads")
 PY
 [ "$keep" = 1 ] || rm -f "$cap"
+
+# Audio: one long call decoded to WAV.
+acap="$out/call-${audio_mins}min.pcap"
+"$bindir/samplegen" bench --calls 1 --talk-secs $((audio_mins * 60)) --dns-every-ms 0 -o "$acap" >/dev/null
+cat "$acap" >/dev/null
+echo
+echo "audio: $acap: $(($(stat -c %s "$acap") / 1000000)) MB, one call of $audio_mins min, 2 G.711 streams"
+alog=$(mktemp)
+/usr/bin/time -f "%e %M" -o "$alog.time" "$bindir/earshot" export-audio "$acap" --call gen-0@example.org \
+    --timings -o "$out/call.wav" >/dev/null 2>"$alog"
+grep '^timings:' "$alog" | sed 's/^/  /'
+read -r awall arss < <(tail -n 1 "$alog.time")
+echo "  whole export-audio command: ${awall} s wall, peak RSS $((arss / 1024)) MB; WAV $(($(stat -c %s "$out/call.wav") / 1000000)) MB"
+rm -f "$alog" "$alog.time" "$out/call.wav"
+[ "$keep" = 1 ] || rm -f "$acap"

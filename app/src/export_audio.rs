@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -37,6 +38,9 @@ pub struct AudioArgs {
     /// Worker threads for reading the capture (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Print how long each phase took (analysis, re-reading the packets, decoding, writing) on stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Args)]
@@ -98,8 +102,10 @@ pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
         ..Default::default()
     };
     opts.limits.media.max_series_points = 0;
+    let t0 = Instant::now();
     let analysis = analyze_file(&args.file, &opts, &mut |_| {})
         .with_context(|| format!("cannot analyse {}", args.file.display()))?;
+    let t_analysis = t0.elapsed();
     let mut streams = args.stream.clone();
     if let Some(call) = &args.call {
         streams.extend(audio::call_streams(&analysis, call)?);
@@ -116,7 +122,20 @@ pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
         payload_types: args.payload_types.clone(),
         max_packet_bytes: 0,
     };
-    let decoded = audio::decode_streams(&args.file, &analysis, &req, &opts, &mut |_| {})?;
+    let t1 = Instant::now();
+    let tap = audio::collect_packets(&args.file, &analysis, &req, &opts, &mut |_| {})?;
+    let t_collect = t1.elapsed();
+    let t2 = Instant::now();
+    let decoded = audio::decode_collected(&analysis, &req, &tap);
+    if args.timings {
+        eprintln!(
+            "timings: analysis {:.3} s, re-reading {} packets {:.3} s, decoding {:.3} s",
+            t_analysis.as_secs_f64(),
+            tap.packets.values().map(Vec::len).sum::<usize>(),
+            t_collect.as_secs_f64(),
+            t2.elapsed().as_secs_f64()
+        );
+    }
     Ok((analysis, decoded))
 }
 
@@ -165,6 +184,7 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
             PathBuf::from(format!("{stem}.wav"))
         }
     };
+    let t_write = Instant::now();
     let call = audio::mix(&decoded);
     let mut written = Vec::new();
     if args.per_stream {
@@ -181,6 +201,12 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
         let (l, r) = wav::stereo(&call);
         wav::write_file(&out, call.rate_hz, &[&l, &r])?;
         written.push(out);
+    }
+    if args.audio.timings {
+        eprintln!(
+            "timings: mixing and writing {:.3} s",
+            t_write.elapsed().as_secs_f64()
+        );
     }
     for p in &written {
         println!("{}", p.display());

@@ -724,6 +724,9 @@ pub struct MediaStream {
     pub dtmf: Vec<DtmfEvent>,
     /// Malformed packets on this stream's flow (bad padding, CSRC/extension past the end...).
     pub malformed: u64,
+    /// Whether the audio can be played, or exactly why not (`decodable (PCMA)`, `G729: no decoder`,
+    /// `encrypted (DTLS-SRTP): keys not in the capture`...).
+    pub audio: String,
     /// Per-packet series for plotting (bounded: see `counters.media.series_points_dropped`). Not in JSON.
     #[serde(skip)]
     pub series: Vec<SeriesPoint>,

@@ -511,7 +511,11 @@ impl Analyzer {
 
     fn build(&self, mut capture: CaptureInfo, extra_diags: Vec<Diagnostic>) -> Analysis {
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
-        let (streams, mut dtmf) = self.media.build();
+        let (mut streams, mut dtmf) = self.media.build();
+        let mut status = crate::codec::status::StatusCache::default();
+        for s in &mut streams {
+            s.audio = crate::codec::status::audio_status(s, &mut status);
+        }
         for call in &mut calls {
             call.streams = streams
                 .iter()

@@ -317,8 +317,8 @@ fn label(s: &MediaStream) -> String {
     format!("{who} {} {addr} {} SSRC 0x{:08X}", s.index, s.codec, s.ssrc)
 }
 
-/// Decodes the requested streams: re-reads the capture for their packets, decrypts SRTP when a key verifies,
-/// and places each on its timeline.
+/// Decodes the requested streams: re-reads the capture for their packets ([`collect_packets`]), then decrypts
+/// SRTP when a key verifies and places each on its timeline ([`decode_collected`]).
 pub fn decode_streams(
     path: &Path,
     analysis: &Analysis,
@@ -326,6 +326,18 @@ pub fn decode_streams(
     opts: &AnalyzeOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<StreamAudio>, AudioError> {
+    let tap = collect_packets(path, analysis, req, opts, progress)?;
+    Ok(decode_collected(analysis, req, &tap))
+}
+
+/// Re-reads the capture and keeps the packets of the requested streams.
+pub fn collect_packets(
+    path: &Path,
+    analysis: &Analysis,
+    req: &AudioRequest,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RtpTap, AudioError> {
     let mut keys = Vec::new();
     for &i in &req.streams {
         let s = analysis
@@ -339,16 +351,26 @@ pub fn decode_streams(
     } else {
         req.max_packet_bytes
     };
-    let tap = pipeline::collect_rtp(path, opts, RtpTap::new(keys.iter().copied(), max), progress)?;
-    let mut out = Vec::new();
-    for (&i, key) in req.streams.iter().zip(&keys) {
-        let Some(s) = analysis.streams.get(i) else {
-            continue;
-        };
-        let packets = tap.packets.get(key).map(Vec::as_slice).unwrap_or(&[]);
-        out.push(decode_one(analysis, s, packets, req));
-    }
-    Ok(out)
+    Ok(pipeline::collect_rtp(
+        path,
+        opts,
+        RtpTap::new(keys, max),
+        progress,
+    )?)
+}
+
+/// Decrypts and decodes the requested streams from packets already collected (streams decode in parallel).
+pub fn decode_collected(analysis: &Analysis, req: &AudioRequest, tap: &RtpTap) -> Vec<StreamAudio> {
+    use rayon::prelude::*;
+    req.streams
+        .par_iter()
+        .filter_map(|&i| {
+            let s = analysis.streams.get(i)?;
+            let key = TapKey::of(s)?;
+            let packets = tap.packets.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+            Some(decode_one(analysis, s, packets, req))
+        })
+        .collect()
 }
 
 fn decode_one(
@@ -540,7 +562,7 @@ mod tests {
     fn file_stems_from_hostile_call_ids_are_safe() {
         assert_eq!(safe_file_stem("gen-0@example.org"), "gen-0_example.org");
         assert_eq!(safe_file_stem("../../etc/passwd"), "_._.._etc_passwd");
-        assert_eq!(safe_file_stem("..."), "___");
+        assert_eq!(safe_file_stem("..."), "_..");
         assert_eq!(safe_file_stem(""), "call");
         assert_eq!(
             safe_file_stem("a\u{202e}b\x1b[31mc;rm -rf /"),

@@ -119,3 +119,4 @@ impl ComfortNoise {
         out.resize(out.len().saturating_add(samples), 0);
     }
 }
+pub mod status;

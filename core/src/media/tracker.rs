@@ -1243,6 +1243,7 @@ impl MediaTracker {
             rtcp,
             dtmf: s.dtmf.as_ref().map(DtmfTracker::events).unwrap_or_default(),
             malformed: s.malformed,
+            audio: String::new(),
             series: s.series.clone(),
         }
     }
