@@ -1438,39 +1438,3 @@ mod tests {
         );
     }
 }
-
-// TEMPORARY interface stubs (replaced by the SRTP implementation branch).
-impl SrtpSuite {
-    pub fn sdes_name(self) -> &'static str {
-        "AES_CM_128_HMAC_SHA1_80"
-    }
-}
-impl SrtpKey {
-    pub fn from_sdes(_suite_name: &str, _key_params: &str) -> Result<SrtpKey, SrtpError> {
-        Err(SrtpError::BadKey("stub".into()))
-    }
-    pub fn from_user(_suite_name: &str, _key: &str) -> Result<SrtpKey, SrtpError> {
-        Err(SrtpError::BadKey("stub".into()))
-    }
-}
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SrtpStats {
-    pub verified: u64,
-    pub auth_failures: u64,
-    pub too_short: u64,
-}
-pub struct SrtpContext;
-impl SrtpContext {
-    pub fn new(_key: &SrtpKey) -> SrtpContext {
-        SrtpContext
-    }
-    pub fn unprotect_rtp(&mut self, _packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
-        Err(SrtpError::AuthFailed)
-    }
-    pub fn stats(&self) -> SrtpStats {
-        SrtpStats::default()
-    }
-}
-pub fn find_key_for_rtp(_keys: &[SrtpKey], _packet: &[u8]) -> Option<usize> {
-    None
-}
