@@ -65,7 +65,8 @@ fn peak_hz(x: &[i16], rate: u32, lo: u32, hi: u32) -> f64 {
         .unwrap()
 }
 
-/// Speech, not noise and not silence: loud enough, not clipped, and its 20 ms energies vary like speech.
+/// Speech, not noise and not silence: loud enough, not clipped, and its 20 ms energies vary like speech (more
+/// than 15 dB between the quiet and loud tenth; white noise from a wrong decoder varies by 2-3 dB).
 fn assert_speech_like(what: &str, x: &[i16], rate: u32) {
     let r = rms(x);
     assert!(r > 200.0 && r < 12_000.0, "{what}: RMS {r:.0}");
@@ -86,7 +87,7 @@ fn assert_speech_like(what: &str, x: &[i16], rate: u32) {
     db.sort_by(f64::total_cmp);
     let (p10, p90) = (db[db.len() / 10], db[db.len() * 9 / 10]);
     assert!(
-        p90 - p10 > 20.0,
+        p90 - p10 > 15.0,
         "{what}: 20 ms energies vary only {:.1} dB",
         p90 - p10
     );
@@ -195,7 +196,12 @@ fn codec_captures_decode_to_speech_on_the_rtp_timeline() {
             // Duration against the RTP timeline (TShark's timestamps): span of the timestamps plus one packet.
             let ts = tshark_rtp_timestamps(&path, s.ssrc);
             let span = u64::from(ts.last().unwrap().wrapping_sub(ts[0]));
-            let expected = span as usize * rate as usize / clock as usize + per_packet;
+            // The last packet's duration: the stream's usual timestamp step (20 or 30 ms packets).
+            let mut steps: Vec<u32> = ts.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+            steps.sort_unstable();
+            let step = steps[steps.len() / 2] as usize * rate as usize / clock as usize;
+            assert!(step == per_packet || case.file == "SIP_DTMF2.cap", "{what}: step {step}");
+            let expected = span as usize * rate as usize / clock as usize + step;
             assert_eq!(
                 d.decoded.samples.len(),
                 expected,
@@ -207,6 +213,13 @@ fn codec_captures_decode_to_speech_on_the_rtp_timeline() {
                 s.lost.max(0) as u64,
                 "{what}: losses as the analysis counted"
             );
+            if s.ssrc == 0x9A7B_5382 {
+                // SIP_DTMF2's 192.168.105.110 side carries only line background (its spectrogram shows no speech,
+                // peaks at −41 dBFS): decoded, quiet, and not the loud flat noise a wrong decoder would make.
+                let r = rms(&d.decoded.samples);
+                assert!(r > 10.0 && r < 300.0, "{what}: RMS {r:.0}");
+                continue;
+            }
             assert_speech_like(&what, &d.decoded.samples, rate);
         }
     }
@@ -355,7 +368,15 @@ fn marseillaise_decrypts_with_the_key_given_by_hand() {
     let ts = tshark_rtp_timestamps(&path, 0xDEAD_BEEF);
     let span = u64::from(ts.last().unwrap().wrapping_sub(ts[0])) as usize;
     assert_eq!(d[0].decoded.samples.len(), span + 160);
-    assert_speech_like("marseillaise", &d[0].decoded.samples, 8000);
+    // It is music (La Marseillaise), not speech: loud, unclipped, its energy varies, and its spectrum falls with
+    // frequency — ciphertext decoded as A-law would be loud flat noise with a constant envelope.
+    let x = &d[0].decoded.samples;
+    let r = rms(x);
+    assert!(r > 500.0 && r < 12_000.0, "RMS {r}");
+    assert!(x.iter().filter(|&&v| v == i16::MAX || v == i16::MIN).count() * 1000 < x.len());
+    let low: f64 = (100..1000).step_by(50).map(|f| goertzel(&x[..80_000], 8000, f64::from(f))).sum();
+    let high: f64 = (2500..3400).step_by(50).map(|f| goertzel(&x[..80_000], 8000, f64::from(f))).sum();
+    assert!(low > 10.0 * high, "low {low:.1} vs high {high:.1}");
 }
 
 const CALLER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -369,8 +390,8 @@ fn tone_ulaw(n: u32) -> u8 {
 }
 
 /// A PCMU stream of 100 × 20 ms packets with known trouble: packets 10-12 lost, packet 30 arrives 120 ms late
-/// (after packet 35), packet 50 is duplicated, and packets 60-69 are never sent while the timestamps jump 200 ms
-/// (silence suppression: sequence numbers continue).
+/// (after packet 35), packet 50 is duplicated, and from packet 60 on timestamps and sending times jump 200 ms
+/// (silence suppression: sequence numbers continue). 97 distinct packets arrive.
 fn troubled_stream() -> Vec<Frame> {
     let mut frames = Vec::new();
     let mut seq: u16 = 0;
@@ -425,7 +446,7 @@ fn timing_modes_place_packets_as_documented() {
     assert_eq!(rtp.stats.lost, 3);
     assert_eq!(rtp.stats.duplicates, 1);
     assert_eq!(rtp.stats.late_dropped, 0);
-    assert_eq!(rtp.stats.decoded, 96);
+    assert_eq!(rtp.stats.decoded, 97);
     // The late packet 30 was written at its own place: the tone is there.
     let p30 = &rtp.samples[30 * 160..31 * 160];
     assert!((peak_hz(p30, 8000, 900, 1100) - 1000.0).abs() <= 10.0);
@@ -435,15 +456,15 @@ fn timing_modes_place_packets_as_documented() {
     // Jitter buffer of 50 ms: packet 30 (120 ms late) is dropped and concealed; 100 ms keeps it... and 150 too.
     let jb = run(TimingMode::JitterBuffer { ms: 50 });
     assert_eq!(jb.stats.late_dropped, 1);
-    assert_eq!(jb.stats.decoded, 95);
+    assert_eq!(jb.stats.decoded, 96);
     assert_eq!(jb.samples.len(), rtp.samples.len());
     let jb150 = run(TimingMode::JitterBuffer { ms: 150 });
     assert_eq!(jb150.stats.late_dropped, 0);
-    assert_eq!(jb150.stats.decoded, 96);
+    assert_eq!(jb150.stats.decoded, 97);
 
     // Uninterrupted: decoded packets back to back, no gaps.
     let un = run(TimingMode::Uninterrupted);
-    assert_eq!(un.samples.len(), 96 * 160);
+    assert_eq!(un.samples.len(), 97 * 160);
     let f = peak_hz(&un.samples, 8000, 900, 1100);
     assert!((f - 1000.0).abs() <= 10.0, "{f}");
 }

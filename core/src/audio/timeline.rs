@@ -259,6 +259,10 @@ pub fn decode_stream(
             out.stats.duplicates += 1;
             continue;
         }
+        if last_ext_seq.is_some_and(|l| ext_seq < l) {
+            // A reordered packet counted lost when the sequence jumped past it: it is not lost after all.
+            out.stats.lost = out.stats.lost.saturating_sub(1);
+        }
         let ext_ts = unwrap.ts(h.timestamp);
         let st = pts.entry(h.payload_type).or_insert_with(|| {
             let spec = specs.get(&h.payload_type).cloned();
