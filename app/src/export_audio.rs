@@ -50,7 +50,8 @@ pub struct ExportAudioArgs {
     /// One stereo WAV: caller left, callee right (the default).
     #[arg(long, conflicts_with = "per_stream")]
     pub stereo: bool,
-    /// One mono WAV per stream, named OUT-s<INDEX>-<SSRC>.wav.
+    /// One mono WAV per stream, named OUT-s<INDEX>-<SSRC>.wav, each aligned on the call's timeline (leading
+    /// silence until the stream starts) so the files line up in an audio editor.
     #[arg(long)]
     pub per_stream: bool,
     /// Output WAV (default: the Call-ID, made safe as a file name, in the current directory).

@@ -76,9 +76,11 @@ fn per_stream_export_writes_one_mono_file_per_stream() {
         .collect();
     names.sort();
     assert_eq!(names, vec!["call-s0-10000000.wav", "call-s1-20000000.wav"]);
-    for n in names {
+    // Each file is aligned on the call's timeline (they line up in an editor): the callee's stream starts
+    // 10 ms = 80 samples after the caller's.
+    for (n, len) in names.iter().zip([80_000, 80_080]) {
         let (rate, ch, chans) = read_wav(&dir.join(n));
-        assert_eq!((rate, ch, chans[0].len()), (8000, 1, 80_000));
+        assert_eq!((rate, ch, chans[0].len()), (8000, 1, len), "{n}");
     }
 }
 
