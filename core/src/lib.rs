@@ -1,8 +1,9 @@
 //! `earshot-core`: turns a VoIP packet capture into calls, messages, streams and findings.
 //!
 //! Pipeline (see ARCHITECTURE.md): [`capture`] → [`net`] (+ [`net::defrag`]) → [`transport`] → [`sip`] →
-//! [`calls`] → [`report`]. [`pipeline`] drives the stages; [`model`] is the shared result every stage writes
-//! and every consumer reads. No GUI, audio-device or CLI dependency.
+//! [`calls`] → [`media`] → [`codec`] → [`report`]. [`pipeline`] drives the stages; [`model`] is the shared result
+//! every stage writes and every consumer reads; [`audio`] decodes calls on demand. No GUI, audio-device or CLI
+//! dependency.
 
 pub mod audio;
 pub mod calls;
