@@ -1,6 +1,7 @@
 //! `earshot`: the desktop app (coming with the GUI work) and the headless subcommands over `earshot-core`.
 
 mod analyze;
+mod player;
 
 use std::process::ExitCode;
 
