@@ -2,6 +2,7 @@
 
 mod analyze;
 mod export_audio;
+mod player;
 
 use std::process::ExitCode;
 
