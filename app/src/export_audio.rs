@@ -228,3 +228,46 @@ fn sibling(out: &Path, suffix: &str) -> PathBuf {
         .unwrap_or_else(|| "audio".into());
     out.with_file_name(format!("{stem}{suffix}.wav"))
 }
+
+#[derive(Args)]
+pub struct PlayArgs {
+    #[command(flatten)]
+    pub audio: AudioArgs,
+    /// Start this many seconds into the call.
+    #[arg(long, default_value_t = 0.0, value_name = "SECS")]
+    pub from: f64,
+    /// Play at most this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub seconds: Option<f64>,
+}
+
+/// `earshot play`: decode as `export-audio` does and play through the default audio output.
+pub fn run_play(args: &PlayArgs) -> ExitCode {
+    let res = (|| -> Result<()> {
+        let (_analysis, decoded) = decode(&args.audio)?;
+        print_status(&decoded);
+        if !decoded.iter().any(|s| s.playable) {
+            bail!("nothing to play: no stream could be decoded (see the lines above)");
+        }
+        let call = std::sync::Arc::new(audio::mix(&decoded));
+        let total = call.len_samples() as f64 / f64::from(call.rate_hz.max(1));
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        crate::player::play_blocking(call, args.from, args.seconds, |pos| {
+            if tty {
+                eprint!("\r▶ {pos:7.2} / {total:.2} s ");
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if tty {
+            eprintln!();
+        }
+        Ok(())
+    })();
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("earshot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -33,6 +33,9 @@ enum Command {
     /// Exit codes: 0 every stream decoded; 1 written, but some stream could not be decoded (the reason is
     /// printed); 2 nothing could be written.
     ExportAudio(export_audio::ExportAudioArgs),
+    /// Play a call's audio (or chosen streams) on the default audio output, caller left and callee right.
+    /// Without an output device it says "no audio output device" and exits with 2.
+    Play(export_audio::PlayArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::ExportAudio(args)) => export_audio::run(&args),
+        Some(Command::Play(args)) => export_audio::run_play(&args),
         None => {
             eprintln!(
                 "earshot: the desktop app is not built yet; use `earshot analyze FILE` (see `earshot --help`)"

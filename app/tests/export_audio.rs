@@ -164,3 +164,41 @@ fn bad_requests_fail_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad jitter buffer size"));
 }
+
+/// `earshot play` with ALSA pointed (through HOME's .asoundrc) at a null device, and at a card that does not exist.
+#[test]
+fn play_uses_the_audio_output_or_says_there_is_none() {
+    let file = samples_dir().join("clean-call/clean-call.pcap");
+    let null_home = tmp_dir("alsa-null");
+    std::fs::write(null_home.join(".asoundrc"), "pcm.!default { type null }\n").unwrap();
+    let out = earshot()
+        .env("HOME", &null_home)
+        .env("XDG_CONFIG_HOME", &null_home)
+        .arg("play")
+        .arg(&file)
+        .args(["--call", "gen-0@example.org", "--seconds", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let none_home = tmp_dir("alsa-none");
+    std::fs::write(
+        none_home.join(".asoundrc"),
+        "pcm.!default { type hw card 99 }\n",
+    )
+    .unwrap();
+    let out = earshot()
+        .env("HOME", &none_home)
+        .env("XDG_CONFIG_HOME", &none_home)
+        .arg("play")
+        .arg(&file)
+        .args(["--call", "gen-0@example.org"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("earshot: no audio output device"));
+}
