@@ -27,6 +27,8 @@ mod pcm;
 mod pure;
 #[cfg(feature = "libavcodec")]
 mod speex;
+#[cfg(test)]
+mod tests;
 
 pub use cn::{ComfortNoise, MAX_CN_ORDER};
 
