@@ -186,21 +186,25 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
         }
     };
     let t_write = Instant::now();
-    let call = audio::mix(&decoded);
+    let partial = decoded.iter().any(|s| !s.playable);
+    let ssrcs: Vec<u32> = decoded
+        .iter()
+        .filter(|s| s.playable)
+        .map(|s| s.ssrc)
+        .collect();
+    let call = audio::mix(decoded);
     let mut written = Vec::new();
     if args.per_stream {
-        for (t, s) in call
-            .tracks
-            .iter()
-            .zip(decoded.iter().filter(|s| s.playable))
-        {
-            let p = sibling(&out, &format!("-s{}-{:08x}", s.stream_index, s.ssrc));
-            wav::write_file(&p, call.rate_hz, &[&t.samples])?;
+        for (t, ssrc) in call.tracks.iter().zip(ssrcs) {
+            let p = sibling(
+                &out,
+                &format!("-s{}-{ssrc:08x}", t.stream_index.unwrap_or(0)),
+            );
+            wav::write_path(&p, |w| wav::write_track(w, call.rate_hz, t))?;
             written.push(p);
         }
     } else {
-        let (l, r) = wav::stereo(&call);
-        wav::write_file(&out, call.rate_hz, &[&l, &r])?;
+        wav::write_path(&out, |w| wav::write_stereo(w, &call))?;
         written.push(out);
     }
     if args.audio.timings {
@@ -212,7 +216,6 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
     for p in &written {
         println!("{}", p.display());
     }
-    let partial = decoded.iter().any(|s| !s.playable);
     Ok(if partial {
         ExitCode::from(1)
     } else {
@@ -249,7 +252,7 @@ pub fn run_play(args: &PlayArgs) -> ExitCode {
         if !decoded.iter().any(|s| s.playable) {
             bail!("nothing to play: no stream could be decoded (see the lines above)");
         }
-        let call = std::sync::Arc::new(audio::mix(&decoded));
+        let call = std::sync::Arc::new(audio::mix(decoded));
         let total = call.len_samples() as f64 / f64::from(call.rate_hz.max(1));
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
         crate::player::play_blocking(call, args.from, args.seconds, |pos| {

@@ -241,9 +241,7 @@ impl MixSource {
             {
                 continue;
             }
-            let Some(&sample) = track.samples.get(pos) else {
-                continue;
-            };
+            let sample = track.sample_at(pos);
             let bits = ctl.pan_bits.load(Ordering::Relaxed);
             if bits != gains.0 {
                 let (l, r) = pan_gains(f32::from_bits(bits));
@@ -623,6 +621,7 @@ mod tests {
         Track {
             label: label.to_string(),
             stream_index: None,
+            offset: 0,
             samples,
             pan,
         }

@@ -74,9 +74,19 @@ const EPOCH_2026: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
-    Sip { call: u32, step: u8 },
-    Rtp { call: u32, dir: u8, seq: u16 },
-    Dns { n: u32 },
+    Sip {
+        call: u32,
+        step: u8,
+    },
+    /// `n`: the packet's number in its direction (the RTP sequence number is `n + 1000` modulo 2^16).
+    Rtp {
+        call: u32,
+        dir: u8,
+        n: u32,
+    },
+    Dns {
+        n: u32,
+    },
 }
 
 struct CallAddr {
@@ -282,24 +292,8 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                     ),
                     4 => {
                         // ACK, then media starts in both directions.
-                        push(
-                            &mut heap,
-                            ts + 5 * ms,
-                            Ev::Rtp {
-                                call,
-                                dir: 0,
-                                seq: 0,
-                            },
-                        );
-                        push(
-                            &mut heap,
-                            ts + 15 * ms,
-                            Ev::Rtp {
-                                call,
-                                dir: 1,
-                                seq: 0,
-                            },
-                        );
+                        push(&mut heap, ts + 5 * ms, Ev::Rtp { call, dir: 0, n: 0 });
+                        push(&mut heap, ts + 15 * ms, Ev::Rtp { call, dir: 1, n: 0 });
                         exp.answered += 1;
                         (
                             c.caller,
@@ -353,23 +347,22 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 exp.sip_messages += 1;
                 eth_udp4(src, 5060, dst, 5060, text.as_bytes())
             }
-            Ev::Rtp { call, dir, seq } => {
+            Ev::Rtp { call, dir, n } => {
+                let seq = n as u16;
                 let c = call_addr(call);
                 let d = usize::from(dir);
-                if seq == 0 {
+                if n == 0 {
                     exp.rtp_streams += 1;
                 }
-                let ts_rtp = u32::from(seq)
-                    .wrapping_mul(160)
-                    .wrapping_add(c.ssrc[d] & 0xffff);
+                let ts_rtp = n.wrapping_mul(160).wrapping_add(c.ssrc[d] & 0xffff);
                 let mut p = Vec::with_capacity(172);
-                p.extend_from_slice(&[0x80, if seq == 0 { 0x80 } else { 0x00 }]);
+                p.extend_from_slice(&[0x80, if n == 0 { 0x80 } else { 0x00 }]);
                 p.extend_from_slice(&seq.wrapping_add(1000).to_be_bytes());
                 p.extend_from_slice(&ts_rtp.to_be_bytes());
                 p.extend_from_slice(&c.ssrc[d].to_be_bytes());
                 let f = c.freq_hz[d];
                 for k in 0..160u32 {
-                    let t = f64::from(u32::from(seq) * 160 + k) / 8000.0;
+                    let t = f64::from(n.wrapping_mul(160).wrapping_add(k)) / 8000.0;
                     let s = (t * f * std::f64::consts::TAU).sin() * 8000.0;
                     p.push(linear_to_ulaw(s as i16));
                 }
@@ -378,22 +371,14 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                         .entry((call, dir))
                         .or_insert_with(|| crate::srtp::SrtpSender::new(&srtp_key(call, dir), 10))
                         .protect(&mut p);
-                    if u32::from(seq) + 1 == packets_per_dir {
+                    if n + 1 == packets_per_dir {
                         senders.remove(&(call, dir));
                     }
                 }
                 exp.rtp_packets += 1;
-                let next_seq = seq + 1;
-                if u32::from(next_seq) < packets_per_dir {
-                    push(
-                        &mut heap,
-                        ts + 20 * ms,
-                        Ev::Rtp {
-                            call,
-                            dir,
-                            seq: next_seq,
-                        },
-                    );
+                let next = n + 1;
+                if next < packets_per_dir {
+                    push(&mut heap, ts + 20 * ms, Ev::Rtp { call, dir, n: next });
                 } else if dir == 0 {
                     push(&mut heap, ts + 40 * ms, Ev::Sip { call, step: 5 });
                 }

@@ -200,7 +200,10 @@ fn codec_captures_decode_to_speech_on_the_rtp_timeline() {
             let mut steps: Vec<u32> = ts.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
             steps.sort_unstable();
             let step = steps[steps.len() / 2] as usize * rate as usize / clock as usize;
-            assert!(step == per_packet || case.file == "SIP_DTMF2.cap", "{what}: step {step}");
+            assert!(
+                step == per_packet || case.file == "SIP_DTMF2.cap",
+                "{what}: step {step}"
+            );
             let expected = span as usize * rate as usize / clock as usize + step;
             assert_eq!(
                 d.decoded.samples.len(),
@@ -283,12 +286,12 @@ fn clean_call_mixes_caller_left_callee_right() {
     let a = analyse(&path);
     let streams = audio::call_streams(&a, "gen-0@example.org").unwrap();
     let d = decode(&path, &a, streams, TimingMode::default(), vec![]);
-    let call = audio::mix(&d);
+    let call = audio::mix(d);
     assert_eq!(call.rate_hz, 8000);
     assert_eq!(call.tracks.len(), 2);
     let out = out_dir("clean").join("call.wav");
-    let (l, r) = wav::stereo(&call);
-    wav::write_file(&out, call.rate_hz, &[&l, &r]).unwrap();
+    assert_eq!((call.tracks[0].offset, call.tracks[1].offset), (0, 80));
+    wav::write_path(&out, |w| wav::write_stereo(w, &call)).unwrap();
     let (rate, ch, chans) = read_wav(&out);
     assert_eq!((rate, ch), (8000, 2));
     // 10 s of media; the callee's stream starts 10 ms after the caller's.
@@ -373,9 +376,21 @@ fn marseillaise_decrypts_with_the_key_given_by_hand() {
     let x = &d[0].decoded.samples;
     let r = rms(x);
     assert!(r > 500.0 && r < 12_000.0, "RMS {r}");
-    assert!(x.iter().filter(|&&v| v == i16::MAX || v == i16::MIN).count() * 1000 < x.len());
-    let low: f64 = (100..1000).step_by(50).map(|f| goertzel(&x[..80_000], 8000, f64::from(f))).sum();
-    let high: f64 = (2500..3400).step_by(50).map(|f| goertzel(&x[..80_000], 8000, f64::from(f))).sum();
+    assert!(
+        x.iter()
+            .filter(|&&v| v == i16::MAX || v == i16::MIN)
+            .count()
+            * 1000
+            < x.len()
+    );
+    let low: f64 = (100..1000)
+        .step_by(50)
+        .map(|f| goertzel(&x[..80_000], 8000, f64::from(f)))
+        .sum();
+    let high: f64 = (2500..3400)
+        .step_by(50)
+        .map(|f| goertzel(&x[..80_000], 8000, f64::from(f)))
+        .sum();
     assert!(low > 10.0 * high, "low {low:.1} vs high {high:.1}");
 }
 

@@ -29,6 +29,8 @@ pub struct Track {
     pub label: String,
     /// Index in `Analysis::streams`.
     pub stream_index: Option<usize>,
+    /// Samples of silence before `samples` start (the stream began after the call's first stream).
+    pub offset: usize,
     pub samples: Vec<i16>,
     /// Default pan: -1.0 left (caller), 1.0 right (callee), 0.0 centre.
     pub pan: f32,
@@ -44,12 +46,23 @@ pub struct CallAudio {
 }
 
 impl CallAudio {
-    /// Length in samples of the longest track.
+    /// Length in samples of the longest track (offset included).
     pub fn len_samples(&self) -> usize {
         self.tracks
             .iter()
-            .map(|t| t.samples.len())
+            .map(|t| t.offset.saturating_add(t.samples.len()))
             .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Track {
+    /// The sample at call position `pos` (silence before the offset and after the end).
+    #[inline]
+    pub fn sample_at(&self, pos: usize) -> i16 {
+        pos.checked_sub(self.offset)
+            .and_then(|i| self.samples.get(i))
+            .copied()
             .unwrap_or(0)
     }
 }
@@ -425,7 +438,7 @@ fn decode_one(
                     .map(|p| timeline::PlainPacket {
                         frame: p.frame,
                         ts_nanos: p.ts_nanos,
-                        data: ctx.unprotect_rtp(&p.data).ok(),
+                        data: ctx.unprotect_rtp(&p.data).ok().map(std::borrow::Cow::Owned),
                     })
                     .collect();
                 let st = ctx.stats();
@@ -451,7 +464,7 @@ fn decode_one(
                 .map(|p| timeline::PlainPacket {
                     frame: p.frame,
                     ts_nanos: p.ts_nanos,
-                    data: Some(p.data.clone()),
+                    data: Some(std::borrow::Cow::Borrowed(p.data.as_slice())),
                 })
                 .collect(),
         }
@@ -461,7 +474,7 @@ fn decode_one(
             .map(|p| timeline::PlainPacket {
                 frame: p.frame,
                 ts_nanos: p.ts_nanos,
-                data: Some(p.data.clone()),
+                data: Some(std::borrow::Cow::Borrowed(p.data.as_slice())),
             })
             .collect()
     };
@@ -495,8 +508,8 @@ fn decode_one(
 }
 
 /// A call's (or any chosen) streams on one timeline at one rate: each stream a track, placed by capture time.
-pub fn mix(streams: &[StreamAudio]) -> CallAudio {
-    let playable: Vec<&StreamAudio> = streams.iter().filter(|s| s.playable).collect();
+pub fn mix(streams: Vec<StreamAudio>) -> CallAudio {
+    let playable: Vec<StreamAudio> = streams.into_iter().filter(|s| s.playable).collect();
     let rate = playable
         .iter()
         .map(|s| s.decoded.rate_hz)
@@ -514,12 +527,19 @@ pub fn mix(streams: &[StreamAudio]) -> CallAudio {
         let offset =
             usize::try_from(i128::from(offset_ns) * i128::from(rate) / 1_000_000_000).unwrap_or(0);
         let src_rate = s.decoded.rate_hz.max(1);
-        let n = s.decoded.samples.len() * rate as usize / src_rate as usize;
-        let mut samples = vec![0i16; offset];
-        timeline::append_resampled(&mut samples, &s.decoded.samples, src_rate, rate, n);
+        // Moved, not copied, when the rate is already the call's (the common case).
+        let samples = if src_rate == rate {
+            s.decoded.samples
+        } else {
+            let n = s.decoded.samples.len() * rate as usize / src_rate as usize;
+            let mut v = Vec::with_capacity(n);
+            timeline::append_resampled(&mut v, &s.decoded.samples, src_rate, rate, n);
+            v
+        };
         tracks.push(Track {
-            label: s.label.clone(),
+            label: s.label,
             stream_index: Some(s.stream_index),
+            offset,
             samples,
             pan: s.pan,
         });

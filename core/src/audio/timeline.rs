@@ -109,11 +109,12 @@ pub struct TimelineStats {
 
 /// One packet, already unprotected when it was SRTP.
 #[derive(Debug, Clone)]
-pub struct PlainPacket {
+pub struct PlainPacket<'a> {
     pub frame: u64,
     pub ts_nanos: i64,
-    /// The whole RTP packet (header and payload), or `None` when SRTP authentication failed.
-    pub data: Option<Vec<u8>>,
+    /// The whole RTP packet (header and payload; borrowed when it was not encrypted), or `None` when SRTP
+    /// authentication failed.
+    pub data: Option<std::borrow::Cow<'a, [u8]>>,
 }
 
 /// A decoded stream.
@@ -162,6 +163,36 @@ struct PtState {
     decoder: Option<Box<dyn Decoder>>,
 }
 
+/// A multiplicative hash for extended sequence numbers (SipHash's DoS resistance is not needed for a set whose
+/// keys an attacker can only make sparse, and it costs more than the rest of the bookkeeping).
+#[derive(Default, Clone, Copy)]
+struct SeqHash;
+
+impl std::hash::BuildHasher for SeqHash {
+    type Hasher = SeqHasher;
+    fn build_hasher(&self) -> SeqHasher {
+        SeqHasher(0)
+    }
+}
+
+struct SeqHasher(u64);
+
+impl std::hash::Hasher for SeqHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.0 = (v as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
 /// Extends 16-bit sequence numbers and 32-bit timestamps across wraps.
 #[derive(Default)]
 struct Unwrap {
@@ -196,7 +227,7 @@ impl Unwrap {
 /// Decodes one stream's packets (in capture order). `specs` maps payload types to codecs (from SDP or the static
 /// table); a payload type missing from it has no decoder.
 pub fn decode_stream(
-    packets: &[PlainPacket],
+    packets: &[PlainPacket<'_>],
     specs: &BTreeMap<u8, CodecSpec>,
     opts: &TimelineOptions,
 ) -> DecodedStream {
@@ -205,7 +236,7 @@ pub fn decode_stream(
     let mut unwrap = Unwrap::default();
     let mut cn = ComfortNoise::default();
     let mut cn_active = false;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<i64, SeqHash> = std::collections::HashSet::default();
     // Anchor: (ext timestamp, clock rate, output sample index, arrival ns) of the packet that fixed the timeline.
     let mut anchor: Option<(i64, u32, i64, i64)> = None;
     let mut last_ext_seq: Option<i64> = None;
@@ -306,7 +337,7 @@ pub fn decode_stream(
             }
             PayloadKind::Audio => {}
         }
-        let Some(spec) = st.spec.clone() else {
+        let Some(spec) = st.spec.as_ref() else {
             out.stats.undecodable += 1;
             note_no_decoder(
                 &mut out,
@@ -321,8 +352,13 @@ pub fn decode_stream(
             continue;
         };
         if st.decoder.is_none() {
-            match codec::decoder_for(&spec) {
-                Ok(d) => st.decoder = Some(d),
+            match codec::decoder_for(spec) {
+                Ok(d) => {
+                    st.decoder = Some(d);
+                    if !out.codecs.contains(&spec.name) {
+                        out.codecs.push(spec.name.clone());
+                    }
+                }
                 Err(e) => {
                     out.stats.undecodable += 1;
                     note_no_decoder(&mut out, e, p.frame, h.payload_type);
@@ -330,13 +366,10 @@ pub fn decode_stream(
                 }
             }
         }
+        let clock = spec.clock_rate_hz.max(1);
         let Some(dec) = st.decoder.as_mut() else {
             continue;
         };
-        if !out.codecs.contains(&spec.name) {
-            out.codecs.push(spec.name.clone());
-        }
-        let clock = spec.clock_rate_hz.max(1);
         let dec_rate = dec.sample_rate_hz().max(1);
 
         // Where this packet belongs.
@@ -420,6 +453,26 @@ pub fn decode_stream(
         late_pending = false;
         last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
 
+        // The common case — same rate, in order, room left — decodes straight into the output.
+        let here = out.samples.len();
+        if dec_rate == rate && target.is_none_or(|t| t == here as i64) && here < opts.max_samples {
+            let before = out.samples.len();
+            if dec.decode(payload, &mut out.samples).is_ok() {
+                out.stats.decoded += 1;
+                let n = out.samples.len() - before;
+                if out.stats.decoded == 1 {
+                    // Size the output once from the first packet instead of doubling it many times.
+                    let want = packets.len().saturating_mul(n).min(opts.max_samples);
+                    out.samples.reserve(want.saturating_sub(out.samples.len()));
+                }
+                if out.samples.len() > opts.max_samples {
+                    out.stats.samples_cut += (out.samples.len() - opts.max_samples) as u64;
+                    out.samples.truncate(opts.max_samples);
+                }
+                continue;
+            }
+            out.samples.truncate(before);
+        }
         pcm.clear();
         match dec.decode(payload, &mut pcm) {
             Ok(_) => out.stats.decoded += 1,

@@ -7,12 +7,71 @@ use std::path::Path;
 use super::{AudioError, CallAudio};
 
 /// Writes `channels` (each one channel's samples; shorter ones padded with silence) interleaved at `rate_hz`.
-pub fn write_wav<W: Write>(mut w: W, rate_hz: u32, channels: &[&[i16]]) -> io::Result<()> {
-    let nch = u16::try_from(channels.len().max(1))
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many channels"))?;
+pub fn write_wav<W: Write>(w: W, rate_hz: u32, channels: &[&[i16]]) -> io::Result<()> {
     let frames = channels.iter().map(|c| c.len()).max().unwrap_or(0);
+    let nch = channels.len().max(1);
+    write_blocks(w, rate_hz, nch, frames, |start, out| {
+        for (ci, c) in channels.iter().enumerate() {
+            let src = c.get(start..).unwrap_or_default();
+            for (k, v) in out.iter_mut().skip(ci).step_by(nch).enumerate() {
+                *v = src.get(k).copied().unwrap_or(0);
+            }
+        }
+    })
+}
+
+/// Writes a call as stereo by pan without building the mixed channels in memory: tracks panned left go left,
+/// right go right, centred ones to both; summed with saturation.
+pub fn write_stereo<W: Write>(w: W, audio: &CallAudio) -> io::Result<()> {
+    let sides: Vec<(bool, bool)> = audio
+        .tracks
+        .iter()
+        .map(|t| (t.pan <= 0.33, t.pan >= -0.33))
+        .collect();
+    write_blocks(w, audio.rate_hz, 2, audio.len_samples(), |start, out| {
+        out.fill(0);
+        for (t, &(to_l, to_r)) in audio.tracks.iter().zip(&sides) {
+            // The part of this block the track covers.
+            let first = t.offset.saturating_sub(start);
+            let from = start.saturating_sub(t.offset);
+            let src = t.samples.get(from..).unwrap_or_default();
+            let frames = out.chunks_exact_mut(2).skip(first);
+            for (f, &x) in frames.zip(src) {
+                if let [l, r] = f {
+                    if to_l {
+                        *l = l.saturating_add(x);
+                    }
+                    if to_r {
+                        *r = r.saturating_add(x);
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Writes one track as mono, its offset as leading silence.
+pub fn write_track<W: Write>(w: W, rate_hz: u32, track: &super::Track) -> io::Result<()> {
+    let frames = track.offset.saturating_add(track.samples.len());
+    write_blocks(w, rate_hz, 1, frames, |start, out| {
+        for (k, v) in out.iter_mut().enumerate() {
+            *v = track.sample_at(start + k);
+        }
+    })
+}
+
+/// The header, then `frames` frames of `nch` channels produced block by block by `fill(first_frame, interleaved)`.
+fn write_blocks<W: Write>(
+    mut w: W,
+    rate_hz: u32,
+    nch: usize,
+    frames: usize,
+    mut fill: impl FnMut(usize, &mut [i16]),
+) -> io::Result<()> {
+    let nch16 = u16::try_from(nch)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many channels"))?;
     let data_bytes = frames
-        .checked_mul(usize::from(nch) * 2)
+        .checked_mul(nch * 2)
         .and_then(|b| u32::try_from(b).ok())
         .filter(|b| *b <= u32::MAX - 36)
         .ok_or_else(|| {
@@ -21,14 +80,14 @@ pub fn write_wav<W: Write>(mut w: W, rate_hz: u32, channels: &[&[i16]]) -> io::R
                 "audio too long for WAV (4 GiB)",
             )
         })?;
-    let block_align = nch * 2;
+    let block_align = nch16 * 2;
     let mut h = Vec::with_capacity(44);
     h.extend_from_slice(b"RIFF");
     h.extend_from_slice(&(36 + data_bytes).to_le_bytes());
     h.extend_from_slice(b"WAVEfmt ");
     h.extend_from_slice(&16u32.to_le_bytes());
     h.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    h.extend_from_slice(&nch.to_le_bytes());
+    h.extend_from_slice(&nch16.to_le_bytes());
     h.extend_from_slice(&rate_hz.to_le_bytes());
     h.extend_from_slice(&(rate_hz.saturating_mul(u32::from(block_align))).to_le_bytes());
     h.extend_from_slice(&block_align.to_le_bytes());
@@ -36,56 +95,40 @@ pub fn write_wav<W: Write>(mut w: W, rate_hz: u32, channels: &[&[i16]]) -> io::R
     h.extend_from_slice(b"data");
     h.extend_from_slice(&data_bytes.to_le_bytes());
     w.write_all(&h)?;
-    let mut buf = Vec::with_capacity(64 * 1024);
-    for i in 0..frames {
-        for c in channels {
-            buf.extend_from_slice(&c.get(i).copied().unwrap_or(0).to_le_bytes());
+    const BLOCK: usize = 32 * 1024;
+    let mut pcm = vec![0i16; BLOCK * nch];
+    let mut bytes = vec![0u8; BLOCK * nch * 2];
+    let mut start = 0;
+    while start < frames {
+        let n = BLOCK.min(frames - start);
+        let block = pcm.get_mut(..n * nch).unwrap_or_default();
+        fill(start, block);
+        let out = bytes.get_mut(..n * nch * 2).unwrap_or_default();
+        for (b, v) in out.chunks_exact_mut(2).zip(block.iter()) {
+            b.copy_from_slice(&v.to_le_bytes());
         }
-        if buf.len() >= 60 * 1024 {
-            w.write_all(&buf)?;
-            buf.clear();
-        }
+        w.write_all(out)?;
+        start += n;
     }
-    w.write_all(&buf)?;
     w.flush()
 }
 
-/// Stereo by pan: tracks panned left go left, right go right, centred ones to both; summed with saturation.
-pub fn stereo(audio: &CallAudio) -> (Vec<i16>, Vec<i16>) {
-    let n = audio.len_samples();
-    let mut l = vec![0i32; n];
-    let mut r = vec![0i32; n];
-    for t in &audio.tracks {
-        let (gl, gr) = if t.pan < -0.33 {
-            (1, 0)
-        } else if t.pan > 0.33 {
-            (0, 1)
-        } else {
-            (1, 1)
-        };
-        for (i, &x) in t.samples.iter().enumerate() {
-            if let (Some(a), Some(b)) = (l.get_mut(i), r.get_mut(i)) {
-                *a += i32::from(x) * gl;
-                *b += i32::from(x) * gr;
-            }
-        }
-    }
-    let sat = |v: Vec<i32>| -> Vec<i16> {
-        v.into_iter()
-            .map(|x| x.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
-            .collect()
-    };
-    (sat(l), sat(r))
-}
-
-/// Writes a file, reporting the path on failure.
-pub fn write_file(path: &Path, rate_hz: u32, channels: &[&[i16]]) -> Result<(), AudioError> {
+/// Creates `path` and lets `write` fill it, reporting the path on failure.
+pub fn write_path(
+    path: &Path,
+    write: impl FnOnce(io::BufWriter<std::fs::File>) -> io::Result<()>,
+) -> Result<(), AudioError> {
     let f = std::fs::File::create(path).map_err(|source| AudioError::Write {
         path: path.to_path_buf(),
         source,
     })?;
-    write_wav(io::BufWriter::new(f), rate_hz, channels).map_err(|source| AudioError::Write {
+    write(io::BufWriter::with_capacity(1 << 20, f)).map_err(|source| AudioError::Write {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Writes `channels` to a file (see [`write_wav`]).
+pub fn write_file(path: &Path, rate_hz: u32, channels: &[&[i16]]) -> Result<(), AudioError> {
+    write_path(path, |w| write_wav(w, rate_hz, channels))
 }
