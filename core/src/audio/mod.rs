@@ -327,7 +327,7 @@ fn label(s: &MediaStream) -> String {
         (Some(a), Some(b)) => format!("{a} → {b}"),
         _ => String::new(),
     };
-    format!("{who} {} {addr} {} SSRC 0x{:08X}", s.index, s.codec, s.ssrc)
+    format!("{who} {addr} {} SSRC 0x{:08X}", s.codec, s.ssrc)
 }
 
 /// Decodes the requested streams: re-reads the capture for their packets ([`collect_packets`]), then decrypts
@@ -494,8 +494,15 @@ fn decode_one(
         );
         if let Some(x) = &audio.srtp {
             st.push_str(&format!(
-                "; SRTP {} decrypted with the key from {} ({} verified, {} authentication failures)",
-                x.suite, x.key_source, x.verified, x.auth_failures
+                "; SRTP {} decrypted with {} ({} verified, {} authentication failures)",
+                x.suite,
+                if x.key_source.starts_with("a=crypto") {
+                    format!("the key from {}", x.key_source)
+                } else {
+                    format!("a key {}", x.key_source)
+                },
+                x.verified,
+                x.auth_failures
             ));
         }
         st
