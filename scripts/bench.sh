@@ -26,7 +26,7 @@ while (($#)); do
 done
 
 cargo build --locked --profile "$profile" -p earshot -p earshot-e2e --bins -q
-bindir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
+bindir=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo "$profile")
 out=target/bench
 mkdir -p "$out"
 cap="$out/bench-${calls}x${talk}.pcap"
