@@ -33,6 +33,9 @@ pub struct AnalyzeArgs {
     /// Rows of the call table to print (0 = all).
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub max_rows: usize,
+    /// Rule thresholds and lists (TOML; unset fields keep their defaults, see docs/findings.md).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
 
 pub fn run(args: &AnalyzeArgs) -> ExitCode {
@@ -52,6 +55,9 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     };
     // Per-packet series are for plots: the headless form does not keep them.
     opts.limits.media.max_series_points = 0;
+    if let Some(path) = &args.rules {
+        opts.rules = earshot_core::findings::Settings::from_toml_file(path)?;
+    }
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let show_progress = std::io::stderr().is_terminal() && !args.quiet;
@@ -281,6 +287,23 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
                 "DTMF      {}  ({})",
                 terminal_safe(&c.dtmf, 100),
                 terminal_safe(&c.call_id, 80)
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if !a.findings.is_empty() {
+        let _ = writeln!(s, "Findings  {}", a.findings.len());
+        for f in a
+            .findings
+            .iter()
+            .take(if max_rows == 0 { usize::MAX } else { max_rows })
+        {
+            let _ = writeln!(
+                s,
+                "  {:<8} {:<20} {}",
+                f.severity.as_str(),
+                f.rule_id,
+                terminal_safe(&f.title, 100)
             );
         }
         let _ = writeln!(s);

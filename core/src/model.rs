@@ -835,6 +835,71 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// How many diagnostics were not stored because the cap was reached (they are still counted here).
     pub diagnostics_dropped: u64,
+    /// What an eavesdropper or attacker could exploit, most severe first (see `findings`).
+    pub findings: Vec<Finding>,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// How sure the rule is (a fingerprint match is high; a behavioural guess lower).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// Evidence frames kept per finding; the total is in `evidence_frames_total`.
+pub const MAX_EVIDENCE_FRAMES: usize = 1000;
+
+/// One thing an eavesdropper or attacker could exploit, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Stable rule id (`plaintext-sip`, `scanner`, ...), documented in docs/findings.md.
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub first_ts_nanos: Option<i64>,
+    pub last_ts_nanos: Option<i64>,
+    /// 1-based frame numbers, ascending, at most [`MAX_EVIDENCE_FRAMES`].
+    pub evidence_frames: Vec<FrameNo>,
+    pub evidence_frames_total: u64,
+    pub call_ids: Vec<String>,
+    /// Indices into `Analysis::streams`.
+    pub streams: Vec<usize>,
+    pub users: Vec<String>,
+    /// IP addresses involved (sources of the behaviour, or the exposed endpoints).
+    pub sources: Vec<IpAddr>,
+    /// What was seen, specific to this capture.
+    pub details: String,
+    /// What an attacker can do with it, in plain words.
+    pub risk: String,
+    pub remediation: String,
+    /// The hardening practice it maps to.
+    pub practice: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -74,6 +74,8 @@ pub struct AnalyzeOptions {
     pub limits: Limits,
     /// Set to true from another thread to stop; `analyze_file` then returns [`CaptureError::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Thresholds and lists of the findings rules.
+    pub rules: crate::findings::Settings,
 }
 
 impl Default for AnalyzeOptions {
@@ -83,6 +85,7 @@ impl Default for AnalyzeOptions {
             batch_frames: 4096,
             limits: Limits::default(),
             cancel: None,
+            rules: crate::findings::Settings::default(),
         }
     }
 }
@@ -569,7 +572,7 @@ impl Analyzer {
             findings: 0,
             diagnostics: diagnostics.len() as u64 + dropped,
         };
-        Analysis {
+        let mut analysis = Analysis {
             schema_version: SCHEMA_VERSION,
             tool: ToolInfo {
                 name: "earshot".into(),
@@ -584,7 +587,11 @@ impl Analyzer {
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
             diagnostics_dropped: dropped,
-        }
+            findings: Vec::new(),
+        };
+        analysis.findings = crate::findings::evaluate(&analysis, &self.opts.rules);
+        analysis.summary.findings = analysis.findings.len() as u64;
+        analysis
     }
 
     /// The analysis as it stands (for live views). Reassembly state still pending is not reported.

@@ -283,17 +283,66 @@ pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
-/// Write `calls.csv` and `messages.csv` into `dir` (created if missing). Returns the paths written.
+fn write_findings(a: &Analysis, out: BufWriter<File>) -> csv::Result<()> {
+    let digits = a.capture.ts_precision_digits;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "rule_id",
+        "severity",
+        "confidence",
+        "title",
+        "first_ts",
+        "last_ts",
+        "evidence_frames",
+        "evidence_frames_total",
+        "sources",
+        "users",
+        "call_ids",
+        "streams",
+        "details",
+        "risk",
+        "remediation",
+    ])?;
+    let join = |v: Vec<String>| safe_cell(&v.join(" "));
+    for f in &a.findings {
+        w.write_record([
+            f.rule_id.clone(),
+            f.severity.as_str().to_string(),
+            format!("{:?}", f.confidence).to_lowercase(),
+            safe_cell(&f.title),
+            f.first_ts_nanos
+                .map(|t| format_utc(t, digits))
+                .unwrap_or_default(),
+            f.last_ts_nanos
+                .map(|t| format_utc(t, digits))
+                .unwrap_or_default(),
+            join(f.evidence_frames.iter().map(u64::to_string).collect()),
+            f.evidence_frames_total.to_string(),
+            join(f.sources.iter().map(|i| i.to_string()).collect()),
+            join(f.users.clone()),
+            join(f.call_ids.clone()),
+            join(f.streams.iter().map(usize::to_string).collect()),
+            safe_cell(&f.details),
+            safe_cell(&f.risk),
+            safe_cell(&f.remediation),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `calls.csv`, `streams.csv`, `messages.csv` and `findings.csv` into `dir` (created if missing). Returns the paths written.
 pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError> {
     std::fs::create_dir_all(dir).map_err(|source| CsvError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
-    let files: [(&str, Writer); 3] = [
+    let files: [(&str, Writer); 4] = [
         ("calls.csv", write_calls),
         ("streams.csv", write_streams),
         ("messages.csv", write_messages),
+        ("findings.csv", write_findings),
     ];
     let mut written = Vec::new();
     for (name, write) in files {

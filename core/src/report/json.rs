@@ -26,6 +26,7 @@ struct JsonAnalysis<'a> {
     unparsed_sip: Vec<JsonUnparsed<'a>>,
     diagnostics: &'a [Diagnostic],
     diagnostics_dropped: u64,
+    findings: &'a [crate::model::Finding],
 }
 
 #[derive(Serialize)]
@@ -249,6 +250,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
             .collect(),
         diagnostics: &a.diagnostics,
         diagnostics_dropped: a.diagnostics_dropped,
+        findings: &a.findings,
     }
 }
 

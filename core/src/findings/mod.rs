@@ -1,0 +1,234 @@
+//! Findings: what an eavesdropper or attacker could exploit in this capture. Each rule is one module under
+//! `rules/` that reads only the analysis model (never packets) and reports [`Finding`]s with evidence frames,
+//! the risk in plain words, a remediation and the hardening practice it maps to. Rule ids are stable
+//! (docs/findings.md). Thresholds live in [`Settings`], loadable from TOML (`earshot analyze --rules FILE`).
+//! May import: `model`.
+
+pub mod rules;
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Analysis, Confidence, Finding, FrameNo, MAX_EVIDENCE_FRAMES, Severity};
+
+/// Thresholds and lists the rules use. Every field has a documented default; a TOML file may set any subset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// User-Agent / Server substrings of known attack tools (case-insensitive).
+    pub scanner_user_agents: Vec<String>,
+    /// Rule ids to skip.
+    pub disabled_rules: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            scanner_user_agents: [
+                "friendly-scanner",
+                "sipvicious",
+                "sipcli",
+                "pplsip",
+                "sippts",
+                "vaxsipuseragent",
+                "sundayddr",
+                "sipsscuser",
+                "sivus",
+                "smap",
+                "iwar",
+                "sipsak",
+                "nmap",
+                "zeeko",
+                "sip-scan",
+                "siparmyknife",
+            ]
+            .map(String::from)
+            .to_vec(),
+            disabled_rules: Vec::new(),
+        }
+    }
+}
+
+/// Why a settings file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read rules file {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("rules file {path} is not valid: {message}")]
+    Parse {
+        path: std::path::PathBuf,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Reads a TOML settings file; fields it does not set keep their defaults.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Settings, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| SettingsError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The defaults as TOML (what `earshot rules --defaults` prints and the app's editor starts from).
+    pub fn defaults_toml() -> String {
+        toml::to_string_pretty(&Settings::default()).unwrap_or_default()
+    }
+}
+
+/// One rule: a stable id and an evaluation over the model.
+pub trait Rule: Sync {
+    fn id(&self) -> &'static str;
+    fn evaluate(&self, analysis: &Analysis, settings: &Settings, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in the documented order.
+pub fn all_rules() -> Vec<&'static dyn Rule> {
+    rules::ALL.to_vec()
+}
+
+/// Runs every enabled rule; findings come out most severe first, then in rule order, then by time (deterministic).
+pub fn evaluate(analysis: &Analysis, settings: &Settings) -> Vec<Finding> {
+    let rules = all_rules();
+    let mut out = Vec::new();
+    for (order, rule) in rules.iter().enumerate() {
+        if settings.disabled_rules.iter().any(|d| d == rule.id()) {
+            continue;
+        }
+        let mut found = Vec::new();
+        rule.evaluate(analysis, settings, &mut found);
+        out.extend(found.into_iter().map(|f| (order, f)));
+    }
+    out.sort_by(|(oa, a), (ob, b)| {
+        b.severity
+            .cmp(&a.severity)
+            .then(oa.cmp(ob))
+            .then(a.first_ts_nanos.cmp(&b.first_ts_nanos))
+            .then(a.details.cmp(&b.details))
+    });
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Collects a finding's evidence as rules go (sets stay sorted and bounded).
+#[derive(Debug, Default)]
+pub struct Evidence {
+    frames: BTreeSet<FrameNo>,
+    frames_total: u64,
+    calls: BTreeSet<String>,
+    streams: BTreeSet<usize>,
+    users: BTreeSet<String>,
+    sources: BTreeSet<IpAddr>,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+/// Bound on the distinct calls/users/sources listed in one finding.
+const MAX_LISTED: usize = 1000;
+
+impl Evidence {
+    pub fn frame(&mut self, f: FrameNo, ts_nanos: i64) -> &mut Self {
+        self.frames_total += 1;
+        if self.frames.len() < MAX_EVIDENCE_FRAMES {
+            self.frames.insert(f);
+        } else if let Some(&max) = self.frames.last()
+            && f < max
+        {
+            self.frames.pop_last();
+            self.frames.insert(f);
+        }
+        self.first = Some(self.first.map_or(ts_nanos, |t| t.min(ts_nanos)));
+        self.last = Some(self.last.map_or(ts_nanos, |t| t.max(ts_nanos)));
+        self
+    }
+    pub fn call(&mut self, c: &str) -> &mut Self {
+        if self.calls.len() < MAX_LISTED {
+            self.calls.insert(c.to_string());
+        }
+        self
+    }
+    pub fn stream(&mut self, i: usize) -> &mut Self {
+        if self.streams.len() < MAX_LISTED {
+            self.streams.insert(i);
+        }
+        self
+    }
+    pub fn user(&mut self, u: &str) -> &mut Self {
+        if !u.is_empty() && self.users.len() < MAX_LISTED {
+            self.users.insert(u.to_string());
+        }
+        self
+    }
+    pub fn source(&mut self, ip: IpAddr) -> &mut Self {
+        if self.sources.len() < MAX_LISTED {
+            self.sources.insert(ip);
+        }
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.frames_total == 0
+    }
+    pub fn frames_total(&self) -> u64 {
+        self.frames_total
+    }
+    pub fn calls(&self) -> &BTreeSet<String> {
+        &self.calls
+    }
+    pub fn users(&self) -> &BTreeSet<String> {
+        &self.users
+    }
+    pub fn sources(&self) -> &BTreeSet<IpAddr> {
+        &self.sources
+    }
+
+    /// The finding with this evidence.
+    pub fn finish(self, text: FindingText, severity: Severity, confidence: Confidence) -> Finding {
+        Finding {
+            rule_id: text.rule_id.to_string(),
+            title: text.title,
+            severity,
+            confidence,
+            first_ts_nanos: self.first,
+            last_ts_nanos: self.last,
+            evidence_frames: self.frames.into_iter().collect(),
+            evidence_frames_total: self.frames_total,
+            call_ids: self.calls.into_iter().collect(),
+            streams: self.streams.into_iter().collect(),
+            users: self.users.into_iter().collect(),
+            sources: self.sources.into_iter().collect(),
+            details: text.details,
+            risk: text.risk.to_string(),
+            remediation: text.remediation.to_string(),
+            practice: text.practice.to_string(),
+        }
+    }
+}
+
+/// The words of a finding.
+pub struct FindingText {
+    pub rule_id: &'static str,
+    pub title: String,
+    pub details: String,
+    pub risk: &'static str,
+    pub remediation: &'static str,
+    pub practice: &'static str,
+}
+
+/// At most `n` items of a list joined with ", " and "and N more".
+pub fn list(items: impl IntoIterator<Item = impl std::fmt::Display>, n: usize) -> String {
+    let all: Vec<String> = items.into_iter().map(|x| x.to_string()).collect();
+    let shown: Vec<&str> = all.iter().take(n).map(String::as_str).collect();
+    let mut s = shown.join(", ");
+    if all.len() > n {
+        s.push_str(&format!(" and {} more", all.len() - n));
+    }
+    s
+}

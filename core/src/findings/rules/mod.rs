@@ -1,0 +1,29 @@
+//! The rules, one file each, in the documented order (docs/findings.md). Adding a rule is one file plus one line
+//! in [`ALL`].
+
+mod digest_exposed;
+mod plaintext_sip;
+mod scanner;
+mod srtp_keys_exposed;
+mod unencrypted_media;
+mod version_disclosure;
+
+use super::Rule;
+
+/// Every rule, in the documented order.
+pub static ALL: &[&dyn Rule] = &[
+    &plaintext_sip::PlaintextSip,
+    &unencrypted_media::UnencryptedMedia,
+    &srtp_keys_exposed::SrtpKeysExposed,
+    &digest_exposed::DigestExposed,
+    &scanner::Scanner,
+    &version_disclosure::VersionDisclosure,
+];
+
+/// True for transports anyone on the path can read.
+pub(crate) fn plaintext(t: crate::model::Transport) -> bool {
+    !matches!(
+        t,
+        crate::model::Transport::Tls | crate::model::Transport::Wss
+    )
+}
