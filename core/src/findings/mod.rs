@@ -21,6 +21,26 @@ pub struct Settings {
     pub scanner_user_agents: Vec<String>,
     /// Rule ids to skip.
     pub disabled_rules: Vec<String>,
+    /// `brute-force`: failed authentications (401/407 re-challenges after credentials, 403) per source or per
+    /// target user within `brute_force_window_secs`.
+    pub brute_force_failures: u32,
+    pub brute_force_window_secs: u32,
+    /// `challenge-flood`: requests answered 401/407 whose challenge is never answered, per source in the window.
+    pub challenge_flood_challenges: u32,
+    pub challenge_flood_window_secs: u32,
+    /// `extension-enumeration`: distinct extensions one source probes before it is reported.
+    pub enumeration_min_extensions: u32,
+    /// `flood`: INVITE/REGISTER/OPTIONS requests per source in `flood_window_secs`, and packets per second per
+    /// source (level 1 = medium, level 2 = high).
+    pub flood_requests: u32,
+    pub flood_window_secs: u32,
+    pub flood_pps_level1: u32,
+    pub flood_pps_level2: u32,
+    /// `weak-password`: try to crack captured digests with the bundled wordlist (and `wordlist` if set).
+    pub crack_passwords: bool,
+    pub wordlist: Option<std::path::PathBuf>,
+    /// Show cracked passwords in exports (JSON/CSV/PDF); the app always shows them, exports mask them by default.
+    pub reveal_passwords_in_exports: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +67,18 @@ impl Default for Settings {
             .map(String::from)
             .to_vec(),
             disabled_rules: Vec::new(),
+            brute_force_failures: 50,
+            brute_force_window_secs: 3600,
+            challenge_flood_challenges: 5,
+            challenge_flood_window_secs: 360,
+            enumeration_min_extensions: 10,
+            flood_requests: 100,
+            flood_window_secs: 60,
+            flood_pps_level1: 500,
+            flood_pps_level2: 2000,
+            crack_passwords: true,
+            wordlist: None,
+            reveal_passwords_in_exports: false,
         }
     }
 }

@@ -1,12 +1,17 @@
 //! The rules, one file each, in the documented order (docs/findings.md). Adding a rule is one file plus one line
 //! in [`ALL`].
 
+mod brute_force;
+mod challenge_flood;
 mod digest_exposed;
+mod extension_enumeration;
+mod flood;
 mod plaintext_sip;
 mod scanner;
 mod srtp_keys_exposed;
 mod unencrypted_media;
 mod version_disclosure;
+mod weak_password;
 
 use super::Rule;
 
@@ -16,7 +21,12 @@ pub static ALL: &[&dyn Rule] = &[
     &unencrypted_media::UnencryptedMedia,
     &srtp_keys_exposed::SrtpKeysExposed,
     &digest_exposed::DigestExposed,
+    &weak_password::WeakPassword,
     &scanner::Scanner,
+    &extension_enumeration::ExtensionEnumeration,
+    &brute_force::BruteForce,
+    &challenge_flood::ChallengeFlood,
+    &flood::Flood,
     &version_disclosure::VersionDisclosure,
 ];
 
