@@ -201,3 +201,149 @@ fn toml_roundtrip(text: &str, dir: &Path) -> Settings {
     std::fs::write(&p, text).unwrap();
     Settings::from_toml_file(&p).unwrap()
 }
+
+#[test]
+fn metasploit_spoofed_invite_is_caller_id_spoofing() {
+    let a = analyse("metasploit-sip-invite-spoof.pcap");
+    let s = of(&a, "caller-id-spoofing");
+    assert_eq!(s.len(), 1);
+    // Frame 1: from 10.0.1.199, Via sent-by 10.0.1.45 (the target itself), Contact 127.0.0.1.
+    assert_eq!(s[0].evidence_frames, [1]);
+    assert_eq!(s[0].severity, Severity::High);
+    assert!(
+        s[0].details
+            .contains("Via claims 10.0.1.45 while the packet came from 10.0.1.199")
+    );
+    assert!(s[0].details.contains("Contact points at 127.0.0.1"));
+}
+
+#[test]
+fn dtmf_in_clear_is_a_secret_and_non_digit_events_are_not() {
+    let a = analyse("SIP_DTMF2.cap");
+    let d = of(&a, "dtmf-secret");
+    assert_eq!(d.len(), 1);
+    assert!(d[0].details.contains("6789123"), "{}", d[0].details);
+    assert_eq!(d[0].evidence_frames_total, 7);
+    // The fax call's only telephone-event is event 194, not a digit.
+    let a = analyse("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap");
+    assert!(of(&a, "dtmf-secret").is_empty());
+}
+
+const T0: i64 = 1_767_225_600_000_000_000;
+
+fn sip_frame(ms: i64, src: [u8; 4], dst: [u8; 4], text: &str) -> earshot_e2e::pcapw::Frame {
+    earshot_e2e::pcapw::Frame::new(
+        T0 + ms * 1_000_000,
+        earshot_e2e::pcapw::eth_udp4(src.into(), 5060, dst.into(), 5060, text.as_bytes()),
+    )
+}
+
+fn invite(call: &str, from: &str, to: &str, extra: &str) -> String {
+    format!(
+        "INVITE sip:{to}@10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-{call}\r\n\
+         From: {from};tag=a\r\nTo: <sip:{to}@10.0.0.1>\r\nCall-ID: {call}\r\nCSeq: 1 INVITE\r\n\
+         Max-Forwards: 70\r\n{extra}Content-Length: 0\r\n\r\n"
+    )
+}
+
+fn response(call: &str, code: u16, reason: &str, method: &str) -> String {
+    format!(
+        "SIP/2.0 {code} {reason}\r\nVia: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-{call}\r\n\
+         From: <sip:x@10.0.0.1>;tag=a\r\nTo: <sip:y@10.0.0.1>;tag=b\r\nCall-ID: {call}\r\nCSeq: 1 {method}\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+#[test]
+fn hostile_headers_loops_emergency_and_anonymous_calls() {
+    let atk = [10, 9, 9, 9];
+    let pbx = [10, 0, 0, 1];
+    let frames = vec![
+        // 1: SQL injection in the display name; 2: a script tag in User-Agent; 3: bidi override in From.
+        sip_frame(
+            0,
+            atk,
+            pbx,
+            &invite("c1", "\"x' OR '1'='1\" <sip:100@10.9.9.9>", "200", ""),
+        ),
+        sip_frame(
+            10,
+            atk,
+            pbx,
+            &invite(
+                "c2",
+                "<sip:101@10.9.9.9>",
+                "201",
+                "User-Agent: <script>alert(1)</script>\r\n",
+            ),
+        ),
+        sip_frame(
+            20,
+            atk,
+            pbx,
+            &invite("c3", "\"abc\u{202e}gnp.exe\" <sip:102@10.9.9.9>", "202", ""),
+        ),
+        // 4-5: a loop answered 483.
+        sip_frame(30, atk, pbx, &invite("c4", "<sip:103@10.9.9.9>", "300", "")),
+        sip_frame(
+            31,
+            pbx,
+            atk,
+            &response("c4", 483, "Too Many Hops", "INVITE"),
+        ),
+        // 6: an emergency call from a source that never registered; 7: an anonymous call.
+        sip_frame(40, atk, pbx, &invite("c5", "<sip:104@10.9.9.9>", "112", "")),
+        sip_frame(
+            50,
+            atk,
+            pbx,
+            &invite(
+                "c6",
+                "\"Anonymous\" <sip:anonymous@anonymous.invalid>",
+                "203",
+                "",
+            ),
+        ),
+        // 8: a display name impersonating the police.
+        sip_frame(
+            60,
+            atk,
+            pbx,
+            &invite("c7", "\"City Police\" <sip:110@10.9.9.9>", "204", ""),
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("earshot-findings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hostile.pcap");
+    std::fs::write(&path, earshot_e2e::pcapw::pcap_bytes(1, &frames)).unwrap();
+    let a = analyse_with(&path, Settings::default());
+
+    let h = of(&a, "header-injection");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].evidence_frames, [1, 2, 3]);
+    assert!(
+        h[0].details.contains("SQL injection") && h[0].details.contains("script/HTML injection")
+    );
+    assert!(h[0].details.contains("bidi override characters"));
+    // Shown escaped: the override character itself never reaches the report.
+    assert!(!h[0].details.contains('\u{202e}') && h[0].details.contains("\\u{202e}"));
+
+    let l = of(&a, "routing-loop");
+    assert_eq!((l.len(), l[0].evidence_frames.as_slice()), (1, &[5u64][..]));
+
+    let e: Vec<_> = of(&a, "emergency-call");
+    let emergency = e.iter().find(|f| f.title == "Emergency calls").unwrap();
+    assert_eq!(emergency.evidence_frames, [6]);
+    assert_eq!(
+        emergency.severity,
+        Severity::High,
+        "the source never registered"
+    );
+    let anon = e.iter().find(|f| f.title == "Anonymous calls").unwrap();
+    assert_eq!(anon.evidence_frames, [7]);
+
+    let s = of(&a, "caller-id-spoofing");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].evidence_frames, [8]);
+    assert!(s[0].details.contains("impersonates `police`"));
+}

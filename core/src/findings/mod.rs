@@ -41,6 +41,14 @@ pub struct Settings {
     pub wordlist: Option<std::path::PathBuf>,
     /// Show cracked passwords in exports (JSON/CSV/PDF); the app always shows them, exports mask them by default.
     pub reveal_passwords_in_exports: bool,
+    /// `emergency-call`: numbers that reach emergency services.
+    pub emergency_numbers: Vec<String>,
+    /// `dtmf-secret`: numbers of voicemail/IVR systems where digits are PINs.
+    pub voicemail_numbers: Vec<String>,
+    /// `caller-id-spoofing`: display-name words that impersonate an authority (case-insensitive).
+    pub authority_names: Vec<String>,
+    /// `header-injection`: a header value longer than this is reported as over-long.
+    pub max_header_chars: usize,
 }
 
 impl Default for Settings {
@@ -79,6 +87,27 @@ impl Default for Settings {
             crack_passwords: true,
             wordlist: None,
             reveal_passwords_in_exports: false,
+            emergency_numbers: ["911", "112", "999", "000", "110", "119", "118", "933"]
+                .map(String::from)
+                .to_vec(),
+            voicemail_numbers: ["*97", "*98", "*86", "8500", "voicemail", "vm", "*99"]
+                .map(String::from)
+                .to_vec(),
+            authority_names: [
+                "police",
+                "bank",
+                "irs",
+                "fbi",
+                "tax office",
+                "court",
+                "interpol",
+                "customs",
+                "microsoft support",
+                "emergency",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_header_chars: 1024,
         }
     }
 }

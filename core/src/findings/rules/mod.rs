@@ -2,11 +2,16 @@
 //! in [`ALL`].
 
 mod brute_force;
+mod caller_id_spoofing;
 mod challenge_flood;
 mod digest_exposed;
+mod dtmf_secret;
+mod emergency_call;
 mod extension_enumeration;
 mod flood;
+mod header_injection;
 mod plaintext_sip;
+mod routing_loop;
 mod scanner;
 mod srtp_keys_exposed;
 mod unencrypted_media;
@@ -27,7 +32,12 @@ pub static ALL: &[&dyn Rule] = &[
     &brute_force::BruteForce,
     &challenge_flood::ChallengeFlood,
     &flood::Flood,
+    &caller_id_spoofing::CallerIdSpoofing,
+    &header_injection::HeaderInjection,
     &version_disclosure::VersionDisclosure,
+    &routing_loop::RoutingLoop,
+    &dtmf_secret::DtmfSecret,
+    &emergency_call::EmergencyCall,
 ];
 
 /// True for transports anyone on the path can read.

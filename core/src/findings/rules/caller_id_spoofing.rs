@@ -1,0 +1,150 @@
+//! `caller-id-spoofing`: caller identities that contradict each other or the packet — From vs P-Asserted-Identity,
+//! From vs the authenticated digest user, routing headers naming the target itself or loopback (a forged request),
+//! and display names impersonating an authority. One finding per source address.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::findings::{Evidence, FindingText, Rule, Settings, list};
+use crate::model::{Analysis, AuthHeader, Confidence, Finding, Severity};
+
+pub struct CallerIdSpoofing;
+
+/// Host part of a `sent-by` or URI host, as an IP when it is one.
+fn host_ip(h: &str) -> Option<IpAddr> {
+    let h = h.trim().trim_start_matches('[');
+    let h = h.split(']').next().unwrap_or(h);
+    let h = if h.matches(':').count() == 1 {
+        h.split(':').next().unwrap_or(h)
+    } else {
+        h
+    };
+    h.parse().ok()
+}
+
+impl Rule for CallerIdSpoofing {
+    fn id(&self) -> &'static str {
+        "caller-id-spoofing"
+    }
+
+    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+        let authorities: Vec<String> = s
+            .authority_names
+            .iter()
+            .map(|x| x.to_ascii_lowercase())
+            .filter(|x| !x.is_empty())
+            .collect();
+        let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
+        for m in a.messages.iter().filter(|m| !m.retransmission) {
+            if m.message.method() != Some("INVITE") {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            let mut severity = Severity::Low;
+            let from_user = m.message.from.as_ref().and_then(|f| f.user.as_deref());
+            if let (Some(fu), Some(pai)) = (
+                from_user,
+                m.message
+                    .p_asserted_identity
+                    .first()
+                    .and_then(|p| p.user.as_deref()),
+            ) && !fu.eq_ignore_ascii_case(pai)
+            {
+                reasons.push(format!("From `{fu}` but P-Asserted-Identity `{pai}`"));
+            }
+            if let Some(fu) = from_user
+                && let Some(du) = m
+                    .message
+                    .auth
+                    .iter()
+                    .filter(|f| {
+                        matches!(
+                            f.header,
+                            AuthHeader::Authorization | AuthHeader::ProxyAuthorization
+                        )
+                    })
+                    .find_map(|f| f.param("username"))
+                && !du.eq_ignore_ascii_case(fu)
+            {
+                reasons.push(format!("From `{fu}` but authenticated as `{du}`"));
+            }
+            // The topmost Via claims to be the target itself, or loopback, while the packet came from elsewhere.
+            if let Some(v) = m.message.via.first()
+                && let Some(ip) = host_ip(&v.sent_by)
+                && ip != m.src.ip()
+                && (ip == m.dst.ip() || ip.is_loopback() || ip.is_unspecified())
+            {
+                reasons.push(format!(
+                    "Via claims {} while the packet came from {}",
+                    v.sent_by,
+                    m.src.ip()
+                ));
+                severity = Severity::High;
+            }
+            if let Some(c) = m.message.contact.first()
+                && let Some(ip) = host_ip(&c.host.clone().unwrap_or_default())
+                && (ip.is_loopback() || ip.is_unspecified())
+            {
+                reasons.push(format!("Contact points at {ip}"));
+                severity = Severity::High;
+            }
+            if let Some(d) = m
+                .message
+                .from
+                .as_ref()
+                .and_then(|f| f.display_name.as_deref())
+            {
+                let dl = d.to_ascii_lowercase();
+                if let Some(auth) = authorities.iter().find(|x| dl.contains(x.as_str())) {
+                    reasons.push(format!("display name `{d}` impersonates `{auth}`"));
+                    severity = severity.max(Severity::Medium);
+                }
+            }
+            if reasons.is_empty() {
+                continue;
+            }
+            if by_source.len() >= 10_000 && !by_source.contains_key(&m.src.ip()) {
+                continue;
+            }
+            let (ev, rs, sev) = by_source
+                .entry(m.src.ip())
+                .or_insert_with(|| (Evidence::default(), Vec::new(), Severity::Low));
+            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+            if let Some(c) = &m.message.call_id {
+                ev.call(c);
+            }
+            if let Some(u) = from_user {
+                ev.user(u);
+            }
+            *sev = (*sev).max(severity);
+            for r in reasons {
+                if rs.len() < 20 && !rs.contains(&r) {
+                    rs.push(r);
+                }
+            }
+        }
+        for (ip, (ev, reasons, severity)) in by_source {
+            let details = format!(
+                "{} INVITEs from {ip} with contradicting identities: {}.",
+                ev.frames_total(),
+                list(&reasons, 5)
+            );
+            out.push(ev.finish(
+                FindingText {
+                    rule_id: self.id(),
+                    title: format!("Caller ID spoofing from {ip}"),
+                    details,
+                    risk: "The number or name the callee sees is not who called: vishing (fake bank or police \
+                           calls), bypassing caller-ID based access (voicemail without PIN), or hiding the real \
+                           origin of fraud.",
+                    remediation: "Assert identity only from authenticated users and trusted trunks (P-Asserted-\
+                                  Identity, STIR/SHAKEN), overwrite From/PAI at the edge, and reject requests whose \
+                                  Via/Contact name the server itself or loopback.",
+                    practice: "Authenticate and assert caller identity at the edge.",
+                },
+                severity,
+                Confidence::Medium,
+            ));
+        }
+    }
+}

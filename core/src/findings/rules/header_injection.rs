@@ -1,0 +1,156 @@
+//! `header-injection`: hostile content in SIP headers — SQL injection, script tags, format strings, shell
+//! metacharacters, control and bidi-override characters, over-long values — aimed at the CDR databases, web
+//! consoles and log viewers that later display them. Shown escaped.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::findings::{Evidence, FindingText, Rule, Settings, list};
+use crate::model::{Analysis, Confidence, Finding, Severity};
+
+pub struct HeaderInjection;
+
+/// What is hostile in a header value, if anything.
+fn classify(v: &str, max_chars: usize) -> Option<&'static str> {
+    let l = v.to_ascii_lowercase();
+    if v.chars().count() > max_chars {
+        return Some("over-long value");
+    }
+    if v.chars()
+        .any(|c| ('\u{202A}'..='\u{202E}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c))
+    {
+        return Some("bidi override characters");
+    }
+    if v.chars().any(|c| c.is_control() && c != '\t') {
+        return Some("control characters");
+    }
+    if l.contains("<script")
+        || l.contains("javascript:")
+        || l.contains("onerror=")
+        || l.contains("<img")
+    {
+        return Some("script/HTML injection");
+    }
+    if l.contains("' or ")
+        || l.contains("'or'")
+        || l.contains("union select")
+        || l.contains("; drop ")
+        || l.contains("';--")
+        || l.contains("' --")
+        || l.contains("sleep(")
+    {
+        return Some("SQL injection");
+    }
+    if v.contains("%n") || v.contains("%s%s") || v.contains("%x%x") || v.contains("%p%p") {
+        return Some("format string");
+    }
+    if v.contains("$(")
+        || v.contains('`')
+        || v.contains("${")
+        || v.contains("&&")
+        || v.contains("|sh")
+    {
+        return Some("shell metacharacters");
+    }
+    None
+}
+
+/// An excerpt safe to print anywhere: escaped, at most 80 characters.
+fn excerpt(v: &str) -> String {
+    let e: String = v.chars().flat_map(char::escape_default).take(80).collect();
+    if v.chars().count() > 80 {
+        format!("{e}…")
+    } else {
+        e
+    }
+}
+
+impl Rule for HeaderInjection {
+    fn id(&self) -> &'static str {
+        "header-injection"
+    }
+
+    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+        let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>)> = BTreeMap::new();
+        for m in a.messages.iter().filter(|m| !m.retransmission) {
+            let mut hits = Vec::new();
+            for (name, value) in &m.message.headers {
+                if let Some(kind) = classify(value, s.max_header_chars) {
+                    hits.push(format!("{kind} in {}: `{}`", excerpt(name), excerpt(value)));
+                }
+            }
+            if hits.is_empty() {
+                continue;
+            }
+            if by_source.len() >= 10_000 && !by_source.contains_key(&m.src.ip()) {
+                continue;
+            }
+            let (ev, all) = by_source.entry(m.src.ip()).or_default();
+            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+            if let Some(c) = &m.message.call_id {
+                ev.call(c);
+            }
+            for h in hits {
+                if all.len() < 20 && !all.contains(&h) {
+                    all.push(h);
+                }
+            }
+        }
+        for (ip, (ev, hits)) in by_source {
+            let details = format!(
+                "{} SIP messages from {ip} carry hostile header content: {}.",
+                ev.frames_total(),
+                list(&hits, 4)
+            );
+            out.push(ev.finish(
+                FindingText {
+                    rule_id: self.id(),
+                    title: format!("Injection payloads in SIP headers from {ip}"),
+                    details,
+                    risk: "Header values end up in call records, billing databases, web consoles and logs: \
+                           injected SQL, script or shell text attacks those systems, and control or bidi \
+                           characters make what an operator reads differ from what was sent.",
+                    remediation: "Validate and normalise SIP headers at the edge (SBC), escape them wherever they \
+                                  are stored or displayed, and use parameterised queries for CDR storage.",
+                    practice: "Treat signalling content as untrusted input.",
+                },
+                Severity::High,
+                Confidence::Medium,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_values_are_classified() {
+        assert_eq!(
+            classify("\"x' OR '1'='1\" <sip:a@b>", 1024),
+            Some("SQL injection")
+        );
+        assert_eq!(
+            classify("<script>alert(1)</script>", 1024),
+            Some("script/HTML injection")
+        );
+        assert_eq!(classify("%s%s%s%n", 1024), Some("format string"));
+        assert_eq!(classify("$(reboot)", 1024), Some("shell metacharacters"));
+        assert_eq!(
+            classify("abc\u{202e}cba", 1024),
+            Some("bidi override characters")
+        );
+        assert_eq!(classify("a\u{1b}[31mred", 1024), Some("control characters"));
+        assert_eq!(classify(&"x".repeat(2000), 1024), Some("over-long value"));
+        assert_eq!(
+            classify("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1", 1024),
+            None
+        );
+        assert_eq!(
+            classify("\"Alice\" <sip:alice@example.org>;tag=1", 1024),
+            None
+        );
+        assert_eq!(excerpt("a\u{1b}b"), "a\\u{1b}b");
+    }
+}
