@@ -347,3 +347,119 @@ fn hostile_headers_loops_emergency_and_anonymous_calls() {
     assert_eq!(s[0].evidence_frames, [8]);
     assert!(s[0].details.contains("impersonates `police`"));
 }
+
+#[test]
+fn international_calls_are_toll_fraud_candidates() {
+    let a = analyse("aaa.pcap");
+    let t = of(&a, "toll-fraud");
+    assert_eq!(t.len(), 1);
+    // First INVITE of each Call-ID dialling 00… (TShark), daytime, unanswered: low.
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(captures_dir().join("aaa.pcap"))
+        .args([
+            "-Y",
+            "sip.Method == \"INVITE\" && sip.to.user matches \"^00\"",
+            "-T",
+            "fields",
+        ])
+        .args(["-e", "frame.number", "-e", "sip.Call-ID"])
+        .output()
+        .unwrap();
+    let mut first: std::collections::BTreeMap<String, u64> = Default::default();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut f = l.split('\t');
+        let (Some(n), Some(c)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let n: u64 = n.parse().unwrap();
+        let e = first.entry(c.to_string()).or_insert(n);
+        *e = (*e).min(n);
+    }
+    let mut want: Vec<u64> = first.into_values().collect();
+    want.sort_unstable();
+    assert_eq!(t[0].evidence_frames, want);
+    assert_eq!(t[0].users, ["0097239287044"]);
+    assert_eq!(t[0].severity, Severity::Low);
+}
+
+fn register(call: &str, aor: &str, contact: &str, seq: u32) -> String {
+    format!(
+        "REGISTER sip:10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {contact}:5060;branch=z9hG4bK-{call}-{seq}\r\n\
+         From: <sip:{aor}@10.0.0.1>;tag=r\r\nTo: <sip:{aor}@10.0.0.1>\r\nCall-ID: {call}\r\nCSeq: {seq} REGISTER\r\n\
+         Contact: <sip:{aor}@{contact}:5060>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+fn ok_register(call: &str, seq: u32) -> String {
+    format!(
+        "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-{call}-{seq}\r\n\
+         From: <sip:x@10.0.0.1>;tag=r\r\nTo: <sip:x@10.0.0.1>;tag=s\r\nCall-ID: {call}\r\nCSeq: {seq} REGISTER\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+}
+
+#[test]
+fn toll_burst_at_night_and_a_moved_registration() {
+    let pbx = [10, 0, 0, 1];
+    let phone = [10, 0, 0, 5];
+    let outsider = [198, 51, 100, 7];
+    let mut frames = vec![
+        // 2026-01-01 00:00 UTC: the phone registers 2001, then an outside host registers 2001 — accepted unchallenged.
+        sip_frame(0, phone, pbx, &register("r1", "2001", "10.0.0.5", 1)),
+        sip_frame(5, pbx, phone, &ok_register("r1", 1)),
+        sip_frame(
+            1000,
+            outsider,
+            pbx,
+            &register("r2", "2001", "198.51.100.7", 1),
+        ),
+        sip_frame(1005, pbx, outsider, &ok_register("r2", 1)),
+    ];
+    // Then 8 calls to one premium-rate international number within 2 minutes, at 00:01 UTC.
+    for i in 0..8 {
+        frames.push(sip_frame(
+            60_000 + i * 15_000,
+            outsider,
+            pbx,
+            &invite(
+                &format!("t{i}"),
+                "<sip:2001@198.51.100.7>",
+                "+88213000111",
+                "",
+            ),
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("earshot-findings-toll-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("toll.pcap");
+    std::fs::write(&path, earshot_e2e::pcapw::pcap_bytes(1, &frames)).unwrap();
+    let a = analyse_with(&path, Settings::default());
+
+    let t = of(&a, "toll-fraud");
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].severity, Severity::Critical, "{}", t[0].details);
+    assert!(t[0].details.contains("+88213000111 ×8"), "{}", t[0].details);
+    assert!(
+        t[0].details.contains("8 outside office hours"),
+        "{}",
+        t[0].details
+    );
+    assert_eq!(t[0].evidence_frames, [5, 6, 7, 8, 9, 10, 11, 12]);
+
+    let h = of(&a, "registration-hijack");
+    assert_eq!(h.len(), 1);
+    assert!(
+        h[0].details.contains("10.0.0.5 → 198.51.100.7"),
+        "{}",
+        h[0].details
+    );
+    assert_eq!(h[0].evidence_frames, [3, 4]);
+    let u = of(&a, "unauthenticated-accepted");
+    assert_eq!(
+        u.len(),
+        1,
+        "only the outsider's REGISTER: the phone is on a trusted network"
+    );
+    assert_eq!(u[0].evidence_frames, [3, 4]);
+}

@@ -49,6 +49,21 @@ pub struct Settings {
     pub authority_names: Vec<String>,
     /// `header-injection`: a header value longer than this is reported as over-long.
     pub max_header_chars: usize,
+    /// `toll-fraud`: dialled-number prefixes that reach international or premium destinations (after stripping
+    /// `sip:` and a leading `+` is itself international).
+    pub toll_prefixes: Vec<String>,
+    /// `toll-fraud`: more than this many calls to one number within `toll_burst_window_secs` is a burst.
+    pub toll_burst_calls: u32,
+    pub toll_burst_window_secs: u32,
+    /// `toll-fraud`: office hours (local time = UTC + `utc_offset_minutes`); calls outside them are flagged.
+    pub office_hours_start: u8,
+    pub office_hours_end: u8,
+    pub utc_offset_minutes: i32,
+    /// `toll-fraud`: price per minute by prefix (longest prefix wins) for the estimated cost.
+    pub rates_per_minute: std::collections::BTreeMap<String, f64>,
+    /// Networks whose requests a server may accept without a challenge (trunks, the LAN), as CIDRs;
+    /// `unauthenticated-accepted` reports only sources outside them.
+    pub trusted_networks: Vec<String>,
 }
 
 impl Default for Settings {
@@ -108,6 +123,28 @@ impl Default for Settings {
             .map(String::from)
             .to_vec(),
             max_header_chars: 1024,
+            toll_prefixes: [
+                "+", "00", "011", "900", "976", "0900", "09", "882", "881", "870",
+            ]
+            .map(String::from)
+            .to_vec(),
+            toll_burst_calls: 5,
+            toll_burst_window_secs: 300,
+            office_hours_start: 8,
+            office_hours_end: 18,
+            utc_offset_minutes: 0,
+            rates_per_minute: std::collections::BTreeMap::new(),
+            trusted_networks: [
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "127.0.0.0/8",
+                "fc00::/7",
+                "fe80::/10",
+                "::1/128",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -144,6 +181,38 @@ impl Settings {
     pub fn defaults_toml() -> String {
         toml::to_string_pretty(&Settings::default()).unwrap_or_default()
     }
+}
+
+/// True when `ip` is inside one of the CIDRs (`10.0.0.0/8`, `fc00::/7`, or a bare address); malformed entries
+/// match nothing.
+pub fn in_networks(ip: IpAddr, cidrs: &[String]) -> bool {
+    let bits = |ip: IpAddr| -> (u128, u32) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+            IpAddr::V6(v6) => (u128::from(v6), 128),
+        }
+    };
+    let (x, xlen) = bits(ip);
+    cidrs.iter().any(|c| {
+        let (addr, len) = match c.split_once('/') {
+            Some((a, l)) => (a.trim(), l.trim().parse::<u32>().ok()),
+            None => (c.trim(), None),
+        };
+        let Ok(net) = addr.parse::<IpAddr>() else {
+            return false;
+        };
+        let (n, nlen) = bits(net);
+        let len = len.unwrap_or(nlen);
+        if nlen != xlen || len > nlen {
+            return false;
+        }
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len)
+        };
+        x & mask == n & mask
+    })
 }
 
 /// One rule: a stable id and an evaluation over the model.
@@ -292,4 +361,28 @@ pub fn list(items: impl IntoIterator<Item = impl std::fmt::Display>, n: usize) -
         s.push_str(&format!(" and {} more", all.len() - n));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_by_prefix() {
+        let nets = Settings::default().trusted_networks;
+        assert!(in_networks("10.1.2.3".parse().unwrap(), &nets));
+        assert!(in_networks("172.31.255.1".parse().unwrap(), &nets));
+        assert!(!in_networks("172.32.0.1".parse().unwrap(), &nets));
+        assert!(!in_networks("8.8.8.8".parse().unwrap(), &nets));
+        assert!(in_networks("fe80::1".parse().unwrap(), &nets));
+        assert!(!in_networks("2001:db8::1".parse().unwrap(), &nets));
+        assert!(in_networks(
+            "203.0.113.7".parse().unwrap(),
+            &["203.0.113.7".to_string()]
+        ));
+        assert!(!in_networks(
+            "1.2.3.4".parse().unwrap(),
+            &["garbage/99".to_string()]
+        ));
+    }
 }

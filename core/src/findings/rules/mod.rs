@@ -11,9 +11,11 @@ mod extension_enumeration;
 mod flood;
 mod header_injection;
 mod plaintext_sip;
+mod registration_hijack;
 mod routing_loop;
 mod scanner;
 mod srtp_keys_exposed;
+mod toll_fraud;
 mod unencrypted_media;
 mod version_disclosure;
 mod weak_password;
@@ -32,9 +34,11 @@ pub static ALL: &[&dyn Rule] = &[
     &brute_force::BruteForce,
     &challenge_flood::ChallengeFlood,
     &flood::Flood,
+    &toll_fraud::TollFraud,
     &caller_id_spoofing::CallerIdSpoofing,
     &header_injection::HeaderInjection,
     &version_disclosure::VersionDisclosure,
+    &registration_hijack::RegistrationHijack,
     &routing_loop::RoutingLoop,
     &dtmf_secret::DtmfSecret,
     &emergency_call::EmergencyCall,
