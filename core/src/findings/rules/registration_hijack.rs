@@ -10,6 +10,9 @@ use crate::model::{Analysis, AuthHeader, Confidence, Finding, Severity};
 
 pub struct RegistrationHijack;
 
+/// A request remembered until its response: source, address-of-record, Contact host, frame, time.
+type Pending = (IpAddr, String, String, u64, i64);
+
 impl Rule for RegistrationHijack {
     fn id(&self) -> &'static str {
         "registration-hijack"
@@ -17,7 +20,7 @@ impl Rule for RegistrationHijack {
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
         // Requests by Call-ID + CSeq: source, AOR, Contact host, whether credentials were sent.
-        let mut req: HashMap<(String, u32), (IpAddr, String, String, u64, i64)> = HashMap::new();
+        let mut req: HashMap<(String, u32), Pending> = HashMap::new();
         let mut challenged: BTreeSet<String> = BTreeSet::new();
         let mut credentialed: BTreeSet<String> = BTreeSet::new();
         // AOR → (source, contact) of the last successful registration.
