@@ -291,6 +291,48 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+    let x = &a.exposure;
+    if x.plaintext_sip_messages > 0 || x.reconstructable_streams > 0 {
+        let _ = writeln!(s, "What an eavesdropper learns");
+        let _ = writeln!(
+            s,
+            "  {} SIP messages in clear, {} TLS connections; {} calls between {} pairs of parties",
+            x.plaintext_sip_messages,
+            x.tls_connections,
+            x.call_graph.iter().map(|e| e.calls).sum::<u64>(),
+            x.call_graph.len()
+        );
+        for e in x.call_graph.iter().take(5) {
+            let _ = writeln!(
+                s,
+                "    {} -> {}: {} calls, {} answered, {:.0} s",
+                terminal_safe(&e.from, 40),
+                terminal_safe(&e.to, 40),
+                e.calls,
+                e.answered,
+                e.talk_secs
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  audio that plays back: {} streams, {:.0} s; digest credentials: {} accounts; SRTP keys in clear: {}; \
+             devices: {}",
+            x.reconstructable_streams,
+            x.reconstructable_audio_secs,
+            x.credentials.len(),
+            x.srtp_keys_exposed,
+            x.devices.len()
+        );
+        for d in &x.dtmf {
+            let _ = writeln!(
+                s,
+                "  DTMF typed to {}: {}",
+                terminal_safe(&d.to, 40),
+                terminal_safe(&d.digits, 60)
+            );
+        }
+        let _ = writeln!(s);
+    }
     if !a.findings.is_empty() {
         let _ = writeln!(s, "Findings  {}", a.findings.len());
         for f in a

@@ -837,6 +837,78 @@ pub struct Analysis {
     pub diagnostics_dropped: u64,
     /// What an eavesdropper or attacker could exploit, most severe first (see `findings`).
     pub findings: Vec<Finding>,
+    /// TLS connections seen (SIP over TLS and others), by (client, server).
+    pub tls: Vec<TlsSession>,
+    /// What an eavesdropper learns from this capture (the summary trainers show).
+    pub exposure: Exposure,
+}
+
+/// What an eavesdropper on this capture's path learns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exposure {
+    pub plaintext_sip_messages: u64,
+    pub tls_connections: u64,
+    /// Who called whom (from plaintext signalling), heaviest first.
+    pub call_graph: Vec<CallEdge>,
+    /// Devices and software versions announced in User-Agent/Server headers.
+    pub devices: Vec<Device>,
+    /// Streams whose audio can be played back from the capture (clear, or SRTP with keys in the SDP).
+    pub reconstructable_streams: u64,
+    pub reconstructable_audio_secs: f64,
+    /// Accounts whose digest responses were captured (offline-crackable).
+    pub credentials: Vec<ExposedCredential>,
+    /// SDES keys seen in plaintext SDP.
+    pub srtp_keys_exposed: u64,
+    /// DTMF digits readable per call.
+    pub dtmf: Vec<DtmfSeen>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallEdge {
+    pub from: String,
+    pub to: String,
+    pub calls: u64,
+    pub answered: u64,
+    pub talk_secs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub product: String,
+    pub addresses: Vec<IpAddr>,
+    pub messages: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExposedCredential {
+    pub username: String,
+    pub realm: String,
+    pub source: IpAddr,
+    pub responses: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DtmfSeen {
+    pub call_id: String,
+    pub to: String,
+    pub digits: String,
+}
+
+/// A TLS connection seen on TCP (SIP over TLS, or anything else TLS): who, which version, how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsSession {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// `TLS 1.2`, `TLS 1.3`, `TLS 1.0`...
+    pub version: String,
+    /// `ServerHello` when the handshake was captured, else `record layer` (the records' version field, which is
+    /// the negotiated version up to TLS 1.2).
+    pub version_source: String,
+    pub records: u64,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    pub first_ts_nanos: i64,
+    pub last_ts_nanos: i64,
 }
 
 /// How bad a finding is.

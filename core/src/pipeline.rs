@@ -588,7 +588,10 @@ impl Analyzer {
             diagnostics,
             diagnostics_dropped: dropped,
             findings: Vec::new(),
+            tls: self.tcp.tls_sessions(),
+            exposure: Default::default(),
         };
+        analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = crate::findings::evaluate(&analysis, &self.opts.rules);
         analysis.summary.findings = analysis.findings.len() as u64;
         analysis

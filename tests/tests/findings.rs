@@ -463,3 +463,79 @@ fn toll_burst_at_night_and_a_moved_registration() {
     );
     assert_eq!(u[0].evidence_frames, [3, 4]);
 }
+
+#[test]
+fn tls_versions_come_from_the_handshake_or_the_records() {
+    // tlssaved: two SIP/TLS connections to 5061, application data only, TLS 1.0 records.
+    let a = analyse("tlssaved.pcap");
+    assert_eq!(a.tls.len(), 2);
+    assert!(
+        a.tls
+            .iter()
+            .all(|t| t.version == "TLS 1.0" && t.version_source == "record layer")
+    );
+    assert!(a.tls.iter().all(|t| t.server.port() == 5061));
+    let o = of(&a, "outdated-tls");
+    assert_eq!(o.len(), 1);
+    assert!(
+        o[0].details.contains("2 TLS connections"),
+        "{}",
+        o[0].details
+    );
+    // sip_ipv4_tcp_retrans: HTTPS beside the SIP; TShark reads the ServerHellos (frames 63, 74) as TLS 1.2.
+    let path = captures_dir().join("sip_ipv4_tcp_retrans.pcap");
+    let a = analyse_with(&path, Settings::default());
+    let from_hello: Vec<_> = a
+        .tls
+        .iter()
+        .filter(|t| t.version_source == "ServerHello")
+        .collect();
+    assert_eq!(
+        from_hello.len(),
+        tshark_frames(&path, "tls.handshake.type == 2").len()
+    );
+    assert!(from_hello.iter().all(|t| t.version == "TLS 1.2"));
+    assert!(of(&a, "outdated-tls").is_empty());
+}
+
+#[test]
+fn the_eavesdropper_summary_says_what_leaked() {
+    let a = analyse("SIP_DTMF2.cap");
+    let x = &a.exposure;
+    assert_eq!(x.plaintext_sip_messages, 29);
+    assert_eq!(x.call_graph.len(), 1);
+    assert_eq!(
+        (x.call_graph[0].from.as_str(), x.call_graph[0].to.as_str()),
+        ("2502", "2504")
+    );
+    assert_eq!((x.call_graph[0].calls, x.call_graph[0].answered), (2, 1));
+    assert_eq!(x.reconstructable_streams, 2);
+    assert_eq!(x.dtmf.len(), 1);
+    assert_eq!(x.dtmf[0].digits, "6789123");
+    let a = analyse("aaa.pcap");
+    let users: BTreeSet<&str> = a
+        .exposure
+        .credentials
+        .iter()
+        .map(|c| c.username.as_str())
+        .collect();
+    assert_eq!(users, BTreeSet::from(["voi18062", "voi18063"]));
+    assert_eq!(
+        a.exposure
+            .credentials
+            .iter()
+            .map(|c| c.responses)
+            .sum::<u64>(),
+        12
+    );
+    assert_eq!(a.exposure.devices.len(), 3);
+    let a = analyse_with(
+        &samples_dir().join("srtp-sdes-call/srtp-sdes-call.pcap"),
+        Settings::default(),
+    );
+    assert_eq!(a.exposure.srtp_keys_exposed, 2);
+    assert_eq!(
+        a.exposure.reconstructable_streams, 2,
+        "SRTP with its keys in the SDP plays back"
+    );
+}

@@ -4,7 +4,10 @@
 //! (docs/findings.md). Thresholds live in [`Settings`], loadable from TOML (`earshot analyze --rules FILE`).
 //! May import: `model`.
 
+mod exposure;
 pub mod rules;
+
+pub use exposure::exposure;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -27,6 +27,8 @@ struct JsonAnalysis<'a> {
     diagnostics: &'a [Diagnostic],
     diagnostics_dropped: u64,
     findings: &'a [crate::model::Finding],
+    tls: &'a [crate::model::TlsSession],
+    exposure: &'a crate::model::Exposure,
 }
 
 #[derive(Serialize)]
@@ -251,6 +253,8 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
         diagnostics: &a.diagnostics,
         diagnostics_dropped: a.diagnostics_dropped,
         findings: &a.findings,
+        tls: &a.tls,
+        exposure: &a.exposure,
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
 use crate::media::demux::{tcp_frame_len, tcp_frame_unpadded_len};
-use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, Transport};
+use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, TlsSession, Transport};
 use crate::net::TcpSegment;
 use crate::transport::websocket::{self, WsFrame, WsParse};
 use crate::transport::{
@@ -243,7 +243,7 @@ pub struct TcpReassembler {
     lru: BTreeMap<u64, (SocketAddr, SocketAddr)>,
     tick: u64,
     /// TLS connections: (client, server) → first record version seen.
-    tls: BTreeMap<(SocketAddr, SocketAddr), u16>,
+    tls: BTreeMap<(SocketAddr, SocketAddr), TlsInfo>,
 }
 
 impl TcpReassembler {
@@ -629,7 +629,7 @@ impl TcpReassembler {
                 }
                 Kind::Http => self.process_http(dir, limits),
                 Kind::WebSocket => self.process_ws(dir, limits, ctx),
-                Kind::Tls { skip } => self.process_tls(dir, skip),
+                Kind::Tls { skip } => self.process_tls(dir, skip, ctx),
                 Kind::Stun { .. } => self.process_stun(dir, limits, ctx),
                 Kind::Other => {
                     dir.clear_buf();
@@ -649,16 +649,17 @@ impl TcpReassembler {
         let has_line = buf.iter().take(MAX_START_LINE).any(|&b| b == b'\n');
         if let Some(version) = tls_record_version(buf) {
             dir.kind = Kind::Tls { skip: 0 };
-            let key = match dir.client {
-                Some(true) => (ctx.src, ctx.dst),
-                Some(false) => (ctx.dst, ctx.src),
-                None => match dir_client_guess(ctx.src, ctx.dst) {
-                    true => (ctx.src, ctx.dst),
-                    false => (ctx.dst, ctx.src),
-                },
-            };
+            let key = tls_key(dir, ctx);
             if self.tls.len() < self.limits.max_flows.max(1) || self.tls.contains_key(&key) {
-                self.tls.entry(key).or_insert(version);
+                self.tls.entry(key).or_insert(TlsInfo {
+                    record_version: version,
+                    negotiated: None,
+                    records: 0,
+                    first_frame: ctx.frame,
+                    last_frame: ctx.frame,
+                    first_ts_nanos: ctx.ts_nanos,
+                    last_ts_nanos: ctx.ts_nanos,
+                });
             }
         } else if starts_like_sip(buf) {
             dir.kind = Kind::Sip { resync: false };
@@ -983,7 +984,8 @@ impl TcpReassembler {
         dir.consume(pos);
     }
 
-    fn process_tls(&mut self, dir: &mut Direction, mut skip: usize) {
+    fn process_tls(&mut self, dir: &mut Direction, mut skip: usize, ctx: &Ctx<'_>) {
+        let key = tls_key(dir, ctx);
         loop {
             if skip > 0 {
                 let n = skip.min(dir.buf.len());
@@ -999,6 +1001,16 @@ impl TcpReassembler {
             match tls_record_len(&dir.buf) {
                 Some(n) => {
                     self.stats.tls_records = self.stats.tls_records.saturating_add(1);
+                    if let Some(info) = self.tls.get_mut(&key) {
+                        info.records = info.records.saturating_add(1);
+                        info.last_frame = ctx.frame;
+                        info.last_ts_nanos = ctx.ts_nanos;
+                        if info.negotiated.is_none()
+                            && let Some(v) = server_hello_version(&dir.buf)
+                        {
+                            info.negotiated = Some(v);
+                        }
+                    }
                     skip = n;
                 }
                 None => {
@@ -1041,8 +1053,100 @@ impl TcpReassembler {
 
     /// TLS-protected connections seen: (client, server, record version), sorted.
     pub fn tls_connections(&self) -> Vec<(SocketAddr, SocketAddr, u16)> {
-        self.tls.iter().map(|(&(c, s), &v)| (c, s, v)).collect()
+        self.tls
+            .iter()
+            .map(|(&(c, s), i)| (c, s, i.record_version))
+            .collect()
     }
+
+    /// TLS-protected connections with what is known of them, sorted by (client, server).
+    pub fn tls_sessions(&self) -> Vec<TlsSession> {
+        self.tls
+            .iter()
+            .map(|(&(client, server), i)| {
+                let (version, source) = match i.negotiated {
+                    Some(v) => (v, "ServerHello"),
+                    None => (i.record_version, "record layer"),
+                };
+                TlsSession {
+                    client,
+                    server,
+                    version: tls_version_name(version),
+                    version_source: source.to_string(),
+                    records: i.records,
+                    first_frame: i.first_frame,
+                    last_frame: i.last_frame,
+                    first_ts_nanos: i.first_ts_nanos,
+                    last_ts_nanos: i.last_ts_nanos,
+                }
+            })
+            .collect()
+    }
+}
+
+/// What is tracked of one TLS connection.
+#[derive(Debug, Clone)]
+struct TlsInfo {
+    record_version: u16,
+    negotiated: Option<u16>,
+    records: u64,
+    first_frame: FrameNo,
+    last_frame: FrameNo,
+    first_ts_nanos: i64,
+    last_ts_nanos: i64,
+}
+
+/// (client, server) of a connection, from what the direction knows of who opened it.
+fn tls_key(dir: &Direction, ctx: &Ctx<'_>) -> (SocketAddr, SocketAddr) {
+    match dir.client {
+        Some(true) => (ctx.src, ctx.dst),
+        Some(false) => (ctx.dst, ctx.src),
+        None => match dir_client_guess(ctx.src, ctx.dst) {
+            true => (ctx.src, ctx.dst),
+            false => (ctx.dst, ctx.src),
+        },
+    }
+}
+
+/// `TLS 1.2`, `SSL 3.0`, or the hex value for anything else.
+pub fn tls_version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// The version a ServerHello at the start of `rec` (a whole TLS record) selects: `supported_versions` (TLS 1.3)
+/// when present, else its legacy version. `None` when the record is not (entirely) a ServerHello.
+fn server_hello_version(rec: &[u8]) -> Option<u16> {
+    let be16 =
+        |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*rec.get(i)?, *rec.get(i + 1)?])) };
+    if *rec.first()? != 0x16 || *rec.get(5)? != 0x02 {
+        return None;
+    }
+    let rec_len = usize::from(be16(3)?);
+    let end = 5usize.checked_add(rec_len)?.min(rec.len());
+    let legacy = be16(9)?;
+    // legacy_version(2) random(32) session_id
+    let mut p = 11 + 32;
+    let sid = usize::from(*rec.get(p)?);
+    p = p.checked_add(1 + sid + 2 + 1)?; // session id, cipher suite, compression
+    let ext_len = usize::from(be16(p)?);
+    p += 2;
+    let ext_end = p.checked_add(ext_len)?.min(end);
+    while p + 4 <= ext_end {
+        let ty = be16(p)?;
+        let len = usize::from(be16(p + 2)?);
+        if ty == 0x002b && len == 2 {
+            return be16(p + 4);
+        }
+        p = p.checked_add(4 + len)?;
+    }
+    Some(legacy)
 }
 
 /// Find the next line of `buf` at or after `from` that starts like SIP (`from` itself counts as a line start when

@@ -10,6 +10,7 @@ mod emergency_call;
 mod extension_enumeration;
 mod flood;
 mod header_injection;
+mod outdated_tls;
 mod plaintext_sip;
 mod registration_hijack;
 mod routing_loop;
@@ -25,6 +26,7 @@ use super::Rule;
 /// Every rule, in the documented order.
 pub static ALL: &[&dyn Rule] = &[
     &plaintext_sip::PlaintextSip,
+    &outdated_tls::OutdatedTls,
     &unencrypted_media::UnencryptedMedia,
     &srtp_keys_exposed::SrtpKeysExposed,
     &digest_exposed::DigestExposed,
