@@ -841,6 +841,26 @@ pub struct Analysis {
     pub tls: Vec<TlsSession>,
     /// What an eavesdropper learns from this capture (the summary trainers show).
     pub exposure: Exposure,
+    /// Traffic to management, database and provisioning ports (`findings::Settings::management_ports`).
+    pub services: Vec<ServiceContact>,
+}
+
+/// Traffic to a port worth noting (management, database, provisioning) seen in the capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceContact {
+    /// The service's address (the side on the notable port).
+    pub server: SocketAddr,
+    /// `tcp` or `udp`.
+    pub transport: String,
+    /// What usually listens there, e.g. `Asterisk AMI`, `MySQL`.
+    pub service: String,
+    /// Peers seen talking to it (at most 100).
+    pub clients: Vec<IpAddr>,
+    pub packets: u64,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    pub first_ts_nanos: i64,
+    pub last_ts_nanos: i64,
 }
 
 /// What an eavesdropper on this capture's path learns.

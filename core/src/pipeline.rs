@@ -141,10 +141,14 @@ pub struct Analyzer {
     last_ts: Option<i64>,
     truncated_frames: u64,
     app_buf: Vec<AppMessage>,
+    /// One bit per port in `opts.rules.management_ports`.
+    notable_ports: Vec<u64>,
+    services: std::collections::HashMap<(SocketAddr, bool), crate::model::ServiceContact>,
 }
 
 impl Analyzer {
     pub fn new(opts: AnalyzeOptions) -> Self {
+        let opts_ports: Vec<u16> = opts.rules.management_ports.keys().copied().collect();
         let pool = opts.threads.and_then(|n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
@@ -173,6 +177,71 @@ impl Analyzer {
             last_ts: None,
             truncated_frames: 0,
             app_buf: Vec::new(),
+            notable_ports: {
+                let mut bits = vec![0u64; 1024];
+                for &p in opts_ports.iter() {
+                    if let Some(w) = bits.get_mut(usize::from(p) / 64) {
+                        *w |= 1 << (p % 64);
+                    }
+                }
+                bits
+            },
+            services: std::collections::HashMap::new(),
+        }
+    }
+
+    fn notable(&self, port: u16) -> bool {
+        self.notable_ports
+            .get(usize::from(port) / 64)
+            .is_some_and(|w| w & (1 << (port % 64)) != 0)
+    }
+
+    /// A packet between `src` and `dst`: counted when one side is on a notable port (bounded table).
+    fn note_service(
+        &mut self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        tcp: bool,
+    ) {
+        let (server, client) = if self.notable(dst.port()) {
+            (dst, src)
+        } else if self.notable(src.port()) {
+            (src, dst)
+        } else {
+            return;
+        };
+        let key = (server, tcp);
+        if !self.services.contains_key(&key) && self.services.len() >= 10_000 {
+            return;
+        }
+        let name = self
+            .opts
+            .rules
+            .management_ports
+            .get(&server.port())
+            .cloned()
+            .unwrap_or_default();
+        let e = self
+            .services
+            .entry(key)
+            .or_insert_with(|| crate::model::ServiceContact {
+                server,
+                transport: if tcp { "tcp" } else { "udp" }.into(),
+                service: name,
+                clients: Vec::new(),
+                packets: 0,
+                first_frame: frame,
+                last_frame: frame,
+                first_ts_nanos: ts,
+                last_ts_nanos: ts,
+            });
+        e.packets += 1;
+        e.last_frame = frame;
+        e.last_ts_nanos = ts;
+        if e.clients.len() < 100 && !e.clients.contains(&client.ip()) {
+            e.clients.push(client.ip());
         }
     }
 
@@ -292,6 +361,13 @@ impl Analyzer {
                 payload,
             } => {
                 self.counters.udp_packets += 1;
+                self.note_service(
+                    frame_no,
+                    ts,
+                    SocketAddr::new(src, src_port),
+                    SocketAddr::new(dst, dst_port),
+                    false,
+                );
                 let parsed = match pre_parsed {
                     Some(r) => Some(r),
                     None if transport::starts_like_sip(&payload) => {
@@ -324,6 +400,7 @@ impl Analyzer {
                 self.counters.tcp_segments += 1;
                 let s = SocketAddr::new(src, seg.src_port);
                 let d = SocketAddr::new(dst, seg.dst_port);
+                self.note_service(frame_no, ts, s, d, true);
                 let mut out = std::mem::take(&mut self.app_buf);
                 let mut diags = Vec::new();
                 self.tcp
@@ -590,6 +667,18 @@ impl Analyzer {
             findings: Vec::new(),
             tls: self.tcp.tls_sessions(),
             exposure: Default::default(),
+            services: {
+                let mut v: Vec<crate::model::ServiceContact> =
+                    self.services.values().cloned().collect();
+                v.sort_by(|a, b| {
+                    (a.server.port(), a.server, &a.transport).cmp(&(
+                        b.server.port(),
+                        b.server,
+                        &b.transport,
+                    ))
+                });
+                v
+            },
         };
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = crate::findings::evaluate(&analysis, &self.opts.rules);

@@ -539,3 +539,54 @@ fn the_eavesdropper_summary_says_what_leaked() {
         "SRTP with its keys in the SDP plays back"
     );
 }
+
+#[test]
+fn management_ports_on_the_wire() {
+    // aaa.pcap: an FTP session from the LAN phone's host to a public server (TShark counts the packets).
+    let path = captures_dir().join("aaa.pcap");
+    let a = analyse_with(&path, Settings::default());
+    let m = of(&a, "management-port");
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        m[0].severity,
+        Severity::Medium,
+        "the peer is inside the trusted networks"
+    );
+    let svc = &a.services[0];
+    assert_eq!((svc.server.port(), svc.service.as_str()), (21, "FTP"));
+    assert_eq!(
+        svc.packets as usize,
+        tshark_frames(&path, "tcp.port == 21").len()
+    );
+
+    // Asterisk AMI reached from the internet: high.
+    let outsider = [203, 0, 113, 9];
+    let pbx = [10, 0, 0, 1];
+    let frames: Vec<_> = (0..4)
+        .map(|i| {
+            earshot_e2e::pcapw::Frame::new(
+                T0 + i * 1_000_000,
+                earshot_e2e::pcapw::eth_udp4(
+                    outsider.into(),
+                    40_000,
+                    pbx.into(),
+                    5038,
+                    b"Action: Login\r\nUsername: admin\r\nSecret: amp111\r\n\r\n",
+                ),
+            )
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("earshot-findings-ami-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("ami.pcap");
+    std::fs::write(&p, earshot_e2e::pcapw::pcap_bytes(1, &frames)).unwrap();
+    let a = analyse_with(&p, Settings::default());
+    let m = of(&a, "management-port");
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].severity, Severity::High);
+    assert!(
+        m[0].title
+            .contains("Asterisk AMI reachable at 10.0.0.1:5038")
+    );
+    assert_eq!(m[0].evidence_frames, [1, 4]);
+}

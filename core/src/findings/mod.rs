@@ -67,6 +67,9 @@ pub struct Settings {
     /// Networks whose requests a server may accept without a challenge (trunks, the LAN), as CIDRs;
     /// `unauthenticated-accepted` reports only sources outside them.
     pub trusted_networks: Vec<String>,
+    /// `management-port`: ports whose traffic is recorded (the pipeline keeps a table of them) and reported, with
+    /// the service usually behind them.
+    pub management_ports: std::collections::BTreeMap<u16, String>,
 }
 
 impl Default for Settings {
@@ -148,6 +151,25 @@ impl Default for Settings {
             ]
             .map(String::from)
             .to_vec(),
+            management_ports: [
+                (21, "FTP"),
+                (22, "SSH"),
+                (23, "Telnet"),
+                (69, "TFTP (phone provisioning)"),
+                (80, "HTTP (phone provisioning / web admin)"),
+                (161, "SNMP"),
+                (3306, "MySQL"),
+                (5029, "management API"),
+                (5038, "Asterisk AMI"),
+                (5432, "PostgreSQL"),
+                (8080, "HTTP admin"),
+                (8088, "Asterisk ARI / HTTP"),
+                (10000, "Webmin"),
+                (60024, "sensor"),
+            ]
+            .into_iter()
+            .map(|(p, n)| (p, n.to_string()))
+            .collect(),
         }
     }
 }

@@ -29,6 +29,7 @@ struct JsonAnalysis<'a> {
     findings: &'a [crate::model::Finding],
     tls: &'a [crate::model::TlsSession],
     exposure: &'a crate::model::Exposure,
+    services: &'a [crate::model::ServiceContact],
 }
 
 #[derive(Serialize)]
@@ -255,6 +256,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
         findings: &a.findings,
         tls: &a.tls,
         exposure: &a.exposure,
+        services: &a.services,
     }
 }
 

@@ -10,6 +10,7 @@ mod emergency_call;
 mod extension_enumeration;
 mod flood;
 mod header_injection;
+mod management_port;
 mod outdated_tls;
 mod plaintext_sip;
 mod registration_hijack;
@@ -42,6 +43,7 @@ pub static ALL: &[&dyn Rule] = &[
     &version_disclosure::VersionDisclosure,
     &registration_hijack::RegistrationHijack,
     &routing_loop::RoutingLoop,
+    &management_port::ManagementPort,
     &dtmf_secret::DtmfSecret,
     &emergency_call::EmergencyCall,
 ];
