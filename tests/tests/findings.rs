@@ -590,3 +590,41 @@ fn management_ports_on_the_wire() {
     );
     assert_eq!(m[0].evidence_frames, [1, 4]);
 }
+
+#[test]
+fn an_options_sweep_is_a_scanner_without_a_tool_name() {
+    let src = [192, 0, 2, 66];
+    let frames: Vec<_> = (1..=12u8)
+        .map(|h| {
+            let text = format!(
+                "OPTIONS sip:100@10.1.0.{h} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.66:5060;branch=z9hG4bK-{h}\r\n\
+                 From: <sip:probe@192.0.2.66>;tag=x\r\nTo: <sip:100@10.1.0.{h}>\r\nCall-ID: sweep-{h}\r\n\
+                 CSeq: 1 OPTIONS\r\nUser-Agent: Linphone/5.2\r\nContent-Length: 0\r\n\r\n"
+            );
+            sip_frame(i64::from(h) * 100, src, [10, 1, 0, h], &text)
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("earshot-findings-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("sweep.pcap");
+    std::fs::write(&p, earshot_e2e::pcapw::pcap_bytes(1, &frames)).unwrap();
+    let a = analyse_with(&p, Settings::default());
+    let s = of(&a, "scanner");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].confidence, earshot_core::model::Confidence::Medium);
+    assert!(
+        s[0].details.contains("a sweep of 12 addresses"),
+        "{}",
+        s[0].details
+    );
+    assert_eq!(s[0].evidence_frames_total, 12);
+    // With a threshold above the 12 hosts probed, no sweep.
+    let a = analyse_with(
+        &p,
+        Settings {
+            scan_min_hosts: 13,
+            ..Settings::default()
+        },
+    );
+    assert!(of(&a, "scanner").is_empty());
+}

@@ -22,6 +22,8 @@ use crate::model::{Analysis, Confidence, Finding, FrameNo, MAX_EVIDENCE_FRAMES, 
 pub struct Settings {
     /// User-Agent / Server substrings of known attack tools (case-insensitive).
     pub scanner_user_agents: Vec<String>,
+    /// `scanner`: a source sending OPTIONS/REGISTER/INVITE to at least this many hosts is sweeping.
+    pub scan_min_hosts: u32,
     /// Rule ids to skip.
     pub disabled_rules: Vec<String>,
     /// `brute-force`: failed authentications (401/407 re-challenges after credentials, 403) per source or per
@@ -95,6 +97,7 @@ impl Default for Settings {
             ]
             .map(String::from)
             .to_vec(),
+            scan_min_hosts: 10,
             disabled_rules: Vec::new(),
             brute_force_failures: 50,
             brute_force_window_secs: 3600,
