@@ -5,6 +5,7 @@
 
 pub mod r#gen;
 pub mod pcapw;
+pub mod samples;
 pub mod srtp;
 pub mod truth;
 

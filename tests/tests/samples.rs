@@ -82,3 +82,41 @@ fn srtp_sdes_call_shows_what_its_readme_says() {
         );
     }
 }
+
+#[test]
+fn generated_samples_regenerate_identically_and_raise_their_findings() {
+    for sample in earshot_e2e::samples::all() {
+        let mut bytes = Vec::new();
+        (sample.write)(&mut bytes).unwrap();
+        let path = samples_dir()
+            .join(sample.name)
+            .join(format!("{}.pcap", sample.name));
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run samplegen samples sample-captures)",
+                path.display()
+            )
+        });
+        assert!(
+            bytes == committed,
+            "samplegen sample {} no longer reproduces {}",
+            sample.name,
+            path.display()
+        );
+        assert!(
+            samples_dir().join(sample.name).join("README.md").exists(),
+            "{} has no README",
+            sample.name
+        );
+        let a = analyze_file(&path, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+        let raised: std::collections::BTreeSet<&str> =
+            a.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        for want in sample.findings {
+            assert!(
+                raised.contains(want),
+                "{}: {want} not raised ({raised:?})",
+                sample.name
+            );
+        }
+    }
+}

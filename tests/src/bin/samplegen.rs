@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     let Some(cmd) = args.first() else {
         return usage();
     };
+    if cmd == "sample" || cmd == "samples" || cmd == "--list" {
+        return samples_cmd(&args);
+    }
     let mut spec = match cmd.as_str() {
         "bench" => BenchSpec::default(),
         "clean-call" => BenchSpec {
@@ -96,5 +99,58 @@ fn main() -> ExitCode {
             eprintln!("samplegen: writing {out}: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `samplegen sample NAME -o FILE`, `samplegen samples DIR` (every sample into DIR/NAME/NAME.pcap),
+/// `samplegen --list`.
+fn samples_cmd(args: &[String]) -> ExitCode {
+    use earshot_e2e::samples;
+    let write_one = |s: &samples::Sample, path: &std::path::Path| -> ExitCode {
+        let file = match File::create(path) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("samplegen: cannot create {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        let mut w = BufWriter::new(file);
+        match (s.write)(&mut w).and_then(|()| std::io::Write::flush(&mut w)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("samplegen: writing {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        }
+    };
+    match args {
+        [c] if c == "--list" => {
+            for s in samples::all() {
+                println!("{:<28} {}", s.name, s.summary);
+            }
+            ExitCode::SUCCESS
+        }
+        [c, name, o, out] if c == "sample" && o == "-o" => match samples::by_name(name) {
+            Some(s) => write_one(s, std::path::Path::new(out)),
+            None => {
+                eprintln!("samplegen: no sample `{name}` (see samplegen --list)");
+                ExitCode::from(2)
+            }
+        },
+        [c, dir] if c == "samples" => {
+            for s in samples::all() {
+                let d = std::path::Path::new(dir).join(s.name);
+                if let Err(e) = std::fs::create_dir_all(&d) {
+                    eprintln!("samplegen: cannot create {}: {e}", d.display());
+                    return ExitCode::from(2);
+                }
+                let code = write_one(s, &d.join(format!("{}.pcap", s.name)));
+                if code != ExitCode::SUCCESS {
+                    return code;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        _ => usage(),
     }
 }
