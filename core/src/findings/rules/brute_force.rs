@@ -1,14 +1,298 @@
-//! `brute-force`: (being written).
+//! `brute-force`: failed authentications per source address (and per target username across sources). A failure
+//! is a request carrying credentials (Authorization / Proxy-Authorization) answered 401/407 (re-challenged) or 403,
+//! the response matched to the request by Call-ID + CSeq and sent back to the request's source. A source (or a
+//! user) is reported when it reaches `brute_force_failures` failures within any `brute_force_window_secs`
+//! window; a 2xx to a credentialed request from that source after its first failure means the guessing
+//! succeeded (critical).
 
-use crate::findings::{Rule, Settings};
-use crate::model::{Analysis, Finding};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use crate::findings::{Evidence, FindingText, Rule, Settings, list};
+use crate::model::{Analysis, AuthHeader, Confidence, Finding, FrameNo, MessageRecord, Severity};
+
+use super::flood::{MAX_SOURCES, peak_window, window_nanos};
 
 pub struct BruteForce;
+
+/// A SIP transaction as seen from the client: Call-ID, CSeq number and method, client address.
+pub(super) type TxKey<'a> = (&'a str, u32, &'a str, IpAddr);
+
+/// Bound on the requests remembered for matching responses.
+pub(super) const MAX_TRANSACTIONS: usize = 2_000_000;
+
+/// The transaction key of a request (client = source) or of a response (client = destination).
+pub(super) fn tx_key(m: &MessageRecord) -> Option<TxKey<'_>> {
+    let call_id = m.message.call_id.as_deref()?;
+    let cseq = m.message.cseq.as_ref()?;
+    let client = if m.message.is_request() {
+        m.src.ip()
+    } else {
+        m.dst.ip()
+    };
+    Some((call_id, cseq.seq, cseq.method.as_str(), client))
+}
+
+/// True when the message carries credentials; the first username given (or "").
+pub(super) fn credentials(m: &MessageRecord) -> Option<&str> {
+    m.message
+        .auth
+        .iter()
+        .find(|f| {
+            matches!(
+                f.header,
+                AuthHeader::Authorization | AuthHeader::ProxyAuthorization
+            )
+        })
+        .map(|f| f.param("username").unwrap_or(""))
+}
+
+struct Failure<'a> {
+    ts: i64,
+    request: FrameNo,
+    response: FrameNo,
+    status: u16,
+    user: &'a str,
+    source: IpAddr,
+    call_id: &'a str,
+}
+
+#[derive(Default)]
+struct PerSource<'a> {
+    attempts: u64,
+    users: BTreeSet<&'a str>,
+    failures: Vec<usize>,
+    /// (time, user) of 2xx answers to credentialed requests.
+    successes: Vec<(i64, &'a str)>,
+}
 
 impl Rule for BruteForce {
     fn id(&self) -> &'static str {
         "brute-force"
     }
 
-    fn evaluate(&self, _a: &Analysis, _s: &Settings, _out: &mut Vec<Finding>) {}
+    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+        // Credentialed requests by transaction: (frame, username).
+        let mut requests: HashMap<TxKey<'_>, (FrameNo, &str)> = HashMap::new();
+        let mut failures: Vec<Failure<'_>> = Vec::new();
+        let mut by_source: HashMap<IpAddr, PerSource<'_>> = HashMap::new();
+        for m in a.messages.iter().filter(|m| !m.retransmission) {
+            let Some(key) = tx_key(m) else {
+                continue;
+            };
+            if m.message.is_request() {
+                let Some(user) = credentials(m) else {
+                    continue;
+                };
+                let ip = m.src.ip();
+                if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
+                    continue;
+                }
+                let p = by_source.entry(ip).or_default();
+                p.attempts = p.attempts.saturating_add(1);
+                if p.users.len() < 10_000 {
+                    p.users.insert(user);
+                }
+                if requests.len() < MAX_TRANSACTIONS || requests.contains_key(&key) {
+                    requests.insert(key, (m.frame, user));
+                }
+                continue;
+            }
+            let Some(status) = m.message.status() else {
+                continue;
+            };
+            let Some(&(request, user)) = requests.get(&key) else {
+                continue;
+            };
+            let Some(p) = by_source.get_mut(&key.3) else {
+                continue;
+            };
+            if matches!(status, 401 | 403 | 407) {
+                p.failures.push(failures.len());
+                failures.push(Failure {
+                    ts: m.ts_nanos,
+                    request,
+                    response: m.frame,
+                    status,
+                    user,
+                    source: key.3,
+                    call_id: key.0,
+                });
+            } else if (200..300).contains(&status) {
+                p.successes.push((m.ts_nanos, user));
+            }
+        }
+        let window = window_nanos(s.brute_force_window_secs);
+        let threshold = s.brute_force_failures.max(1) as usize;
+        let mut sources: Vec<(IpAddr, PerSource<'_>)> = by_source.into_iter().collect();
+        sources.sort_by_key(|(ip, _)| *ip);
+        let mut reported_sources: BTreeSet<IpAddr> = BTreeSet::new();
+        for (ip, mut p) in sources {
+            p.failures
+                .sort_by_key(|&i| failures.get(i).map_or(0, |f| f.ts));
+            let ts: Vec<i64> = p
+                .failures
+                .iter()
+                .filter_map(|&i| failures.get(i).map(|f| f.ts))
+                .collect();
+            let (peak, _) = peak_window(&ts, window);
+            if peak < threshold {
+                continue;
+            }
+            reported_sources.insert(ip);
+            let first_failure = ts.first().copied().unwrap_or(i64::MIN);
+            let cracked: BTreeSet<&str> = p
+                .successes
+                .iter()
+                .filter(|(t, _)| *t > first_failure)
+                .map(|(_, u)| *u)
+                .collect();
+            let fs: Vec<&Failure<'_>> =
+                p.failures.iter().filter_map(|&i| failures.get(i)).collect();
+            out.push(self.finding(
+                format!("Password guessing from {ip}"),
+                format!(
+                    "{ip} sent {} requests with credentials for {} usernames ({})",
+                    p.attempts,
+                    p.users.len(),
+                    list(p.users.iter().map(|u| format!("`{u}`")), 10)
+                ),
+                &fs,
+                peak,
+                &cracked,
+                s,
+            ));
+        }
+        // Per target user, across sources (a distributed attack no single source reveals).
+        let mut by_user: BTreeMap<&str, Vec<&Failure<'_>>> = BTreeMap::new();
+        for f in &failures {
+            if f.user.is_empty() || reported_sources.contains(&f.source) {
+                continue;
+            }
+            if by_user.len() >= MAX_SOURCES && !by_user.contains_key(f.user) {
+                continue;
+            }
+            by_user.entry(f.user).or_default().push(f);
+        }
+        for (user, mut fs) in by_user {
+            fs.sort_by_key(|f| f.ts);
+            let ts: Vec<i64> = fs.iter().map(|f| f.ts).collect();
+            let (peak, _) = peak_window(&ts, window);
+            if peak < threshold {
+                continue;
+            }
+            let srcs: BTreeSet<IpAddr> = fs.iter().map(|f| f.source).collect();
+            out.push(self.finding(
+                format!("Password guessing against user {user}"),
+                format!(
+                    "{} sources ({}) failed to authenticate as `{user}`",
+                    srcs.len(),
+                    list(&srcs, 10)
+                ),
+                &fs,
+                peak,
+                &BTreeSet::new(),
+                s,
+            ));
+        }
+    }
+}
+
+impl BruteForce {
+    fn finding(
+        &self,
+        title: String,
+        who: String,
+        fs: &[&Failure<'_>],
+        peak: usize,
+        cracked: &BTreeSet<&str>,
+        s: &Settings,
+    ) -> Finding {
+        let mut ev = Evidence::default();
+        let mut by_status: BTreeMap<u16, u64> = BTreeMap::new();
+        let mut users: BTreeSet<&str> = BTreeSet::new();
+        for f in fs {
+            ev.frame(f.request, f.ts)
+                .frame(f.response, f.ts)
+                .source(f.source)
+                .call(f.call_id);
+            if !f.user.is_empty() {
+                ev.user(f.user);
+                if users.len() < 10_000 {
+                    users.insert(f.user);
+                }
+            }
+            let c = by_status.entry(f.status).or_default();
+            *c = c.saturating_add(1);
+        }
+        for u in cracked {
+            ev.user(u);
+        }
+        let first = fs.first().map_or(0, |f| f.ts);
+        let last = fs.last().map_or(0, |f| f.ts);
+        let outcome = if cracked.is_empty() {
+            "No credentialed request was accepted after the failures: the guessing did not succeed in this \
+             capture."
+                .to_string()
+        } else {
+            format!(
+                "The server then accepted credentials (2xx) for {}: the password was guessed.",
+                list(cracked.iter().map(|u| format!("`{u}`")), 10)
+            )
+        };
+        let details = format!(
+            "{who}; {} failed ({}) for {} usernames between {} and {} (UTC); peak {peak} failures within {} s \
+             (threshold {}). {outcome}",
+            fs.len(),
+            list(by_status.iter().map(|(c, n)| format!("{n}× {c}")), 5),
+            users.len(),
+            utc(first),
+            utc(last),
+            s.brute_force_window_secs,
+            s.brute_force_failures,
+        );
+        ev.finish(
+            FindingText {
+                rule_id: self.id(),
+                title,
+                details,
+                risk: "Someone is guessing SIP passwords online. A guessed account can register as the \
+                       extension, place calls billed to the victim (toll fraud) and intercept its calls.",
+                remediation: "Block the source; lock out or rate-limit repeated authentication failures \
+                              (fail2ban, SBC policies); use long random SIP passwords and restrict registration \
+                              to known networks. If the guessing succeeded, change that account's password now \
+                              and review its call records.",
+                practice: "Lock out repeated authentication failures; strong SIP passwords.",
+            },
+            if cracked.is_empty() {
+                Severity::High
+            } else {
+                Severity::Critical
+            },
+            Confidence::High,
+        )
+    }
+}
+
+/// `YYYY-MM-DD hh:mm:ss` of a UTC nanosecond timestamp.
+fn utc(ts_nanos: i64) -> String {
+    let secs = ts_nanos.div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
