@@ -2,6 +2,7 @@
 
 mod analyze;
 mod export_audio;
+mod gui;
 mod player;
 
 use std::process::ExitCode;
@@ -14,9 +15,12 @@ use clap::{Parser, Subcommand};
     version,
     about = "Forensic analyzer for VoIP packet captures"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Capture to open in the desktop app (without a subcommand).
+    file: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -44,11 +48,12 @@ fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::ExportAudio(args)) => export_audio::run(&args),
         Some(Command::Play(args)) => export_audio::run_play(&args),
-        None => {
-            eprintln!(
-                "earshot: the desktop app is not built yet; use `earshot analyze FILE` (see `earshot --help`)"
-            );
-            ExitCode::from(2)
-        }
+        None => match gui::run(cli.file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("earshot: {e:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }

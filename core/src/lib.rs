@@ -24,4 +24,4 @@ pub mod transport;
 
 pub use error::CaptureError;
 pub use model::Analysis;
-pub use pipeline::{AnalyzeOptions, Analyzer, Progress, analyze_file};
+pub use pipeline::{AnalyzeOptions, Analyzer, Progress, SnapshotSink, analyze_file};

@@ -76,6 +76,22 @@ pub struct AnalyzeOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// Thresholds and lists of the findings rules.
     pub rules: crate::findings::Settings,
+    /// Called with a snapshot of the analysis so far at most this often while a file loads (for views that show
+    /// calls before loading ends). Runs on the analysing thread.
+    pub snapshots: Option<SnapshotSink>,
+}
+
+/// Where progressive snapshots go, and how often.
+#[derive(Clone)]
+pub struct SnapshotSink {
+    pub every: std::time::Duration,
+    pub sink: Arc<dyn Fn(Analysis) + Send + Sync>,
+}
+
+impl std::fmt::Debug for SnapshotSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SnapshotSink(every {:?})", self.every)
+    }
 }
 
 impl Default for AnalyzeOptions {
@@ -86,6 +102,7 @@ impl Default for AnalyzeOptions {
             limits: Limits::default(),
             cancel: None,
             rules: crate::findings::Settings::default(),
+            snapshots: None,
         }
     }
 }
@@ -804,6 +821,7 @@ fn feed_all(
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
     let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
+    let mut last_snapshot = std::time::Instant::now();
     loop {
         frames.clear();
         while frames.len() < batch {
@@ -826,6 +844,16 @@ fn feed_all(
         });
         if is_cancelled() {
             return false;
+        }
+        if let Some(snap) = &opts.snapshots
+            && last_snapshot.elapsed() >= snap.every
+        {
+            (snap.sink)(analyzer.snapshot(CaptureInfo {
+                packets: analyzer.frames_seen(),
+                ts_precision_digits: reader.ts_precision_digits,
+                ..CaptureInfo::default()
+            }));
+            last_snapshot = std::time::Instant::now();
         }
     }
     analyzer.add_diagnostics(reader.diagnostics.drain(..));

@@ -1,0 +1,114 @@
+//! Decoding a call's audio off the UI thread (the capture is re-read for its streams), then handing it to the
+//! player. One job at a time; a newer request replaces an older one's result.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use earshot_core::AnalyzeOptions;
+use earshot_core::audio::{
+    self, AudioRequest, CallAudio, StreamAudio, TimelineOptions, TimingMode,
+};
+use earshot_core::model::Analysis;
+
+use super::AppState;
+
+/// A finished decode: the mixed call and each stream's status line.
+pub struct Decoded {
+    pub call_id: String,
+    pub mode: TimingMode,
+    pub audio: Arc<CallAudio>,
+    pub streams: Vec<(usize, bool, String)>,
+}
+
+#[derive(Default)]
+pub struct AudioState {
+    /// Call-ID whose audio is loaded (or loading).
+    pub call_id: Option<String>,
+    pub mode: Option<TimingMode>,
+    pub loaded: Option<Decoded>,
+    pub error: Option<String>,
+    rx: Option<Receiver<Result<Decoded, String>>>,
+}
+
+impl AudioState {
+    pub fn busy(&self) -> bool {
+        self.rx.is_some()
+    }
+}
+
+/// Starts decoding the audio of `call_id` (no-op if it is already loaded or loading in that mode).
+pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
+    if st.audio.call_id.as_deref() == Some(call_id) && st.audio.mode == Some(mode) {
+        return;
+    }
+    let (Some(path), Some(analysis)) = (st.file.clone(), st.analysis.clone()) else {
+        return;
+    };
+    st.audio.call_id = Some(call_id.to_string());
+    st.audio.mode = Some(mode);
+    st.audio.error = None;
+    let (tx, rx) = channel();
+    st.audio.rx = Some(rx);
+    let waker = st.waker.clone();
+    let call = call_id.to_string();
+    let spawned = std::thread::Builder::new()
+        .name("earshot-audio".into())
+        .spawn(move || {
+            let _ = tx.send(decode(&path, &analysis, &call, mode));
+            waker();
+        });
+    if let Err(e) = spawned {
+        st.audio.rx = None;
+        st.audio.error = Some(format!("cannot start the audio thread: {e}"));
+    }
+}
+
+fn decode(
+    path: &std::path::Path,
+    a: &Arc<Analysis>,
+    call_id: &str,
+    mode: TimingMode,
+) -> Result<Decoded, String> {
+    let streams = audio::call_streams(a, call_id).map_err(|e| e.to_string())?;
+    let req = AudioRequest {
+        streams,
+        timeline: TimelineOptions {
+            mode,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let decoded: Vec<StreamAudio> =
+        audio::decode_streams(path, a, &req, &AnalyzeOptions::default(), &mut |_| {})
+            .map_err(|e| e.to_string())?;
+    let statuses = decoded
+        .iter()
+        .map(|s| (s.stream_index, s.playable, s.status.clone()))
+        .collect();
+    Ok(Decoded {
+        call_id: call_id.to_string(),
+        mode,
+        audio: Arc::new(audio::mix(decoded)),
+        streams: statuses,
+    })
+}
+
+/// Takes a finished decode, if any, and loads it into the player.
+pub fn poll(st: &mut AppState) {
+    let Some(rx) = &st.audio.rx else {
+        return;
+    };
+    let Ok(res) = rx.try_recv() else {
+        return;
+    };
+    st.audio.rx = None;
+    match res {
+        Ok(d) if st.audio.call_id.as_deref() == Some(d.call_id.as_str()) => {
+            st.player.load(d.audio.clone());
+            st.audio.loaded = Some(d);
+        }
+        Ok(_) => {}
+        Err(e) => st.audio.error = Some(e),
+    }
+}

@@ -1,0 +1,539 @@
+//! The desktop app (eframe/egui). `AppState::ui` draws everything and is what both eframe and the egui_kittest
+//! tests drive; panels live one per file (`*_ui`), share the selection in `AppState`, and never run analysis on the
+//! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
+
+#![allow(dead_code)] // Until every panel is written (the panel work uses these).
+
+pub mod audio_job;
+mod calls_ui;
+mod findings_ui;
+mod ladder_ui;
+mod packet_ui;
+mod streams_ui;
+mod traffic_ui;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use earshot_core::findings::Settings;
+use earshot_core::model::Analysis;
+use earshot_core::report::terminal_safe;
+
+use crate::player::Player;
+use worker::{LoadEvent, LoadJob};
+
+/// What is kept between runs (eframe storage): one serde struct, everything defaulted.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub recent: Vec<PathBuf>,
+    pub light_theme: bool,
+    /// Show times in local time instead of UTC.
+    pub local_time: bool,
+    /// Rules file given in Settings, if any.
+    pub rules_file: Option<PathBuf>,
+}
+
+/// The main views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    #[default]
+    Calls,
+    Traffic,
+    Ladder,
+    Streams,
+    Findings,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Calls,
+        View::Traffic,
+        View::Ladder,
+        View::Streams,
+        View::Findings,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Calls => "Calls",
+            View::Traffic => "Other traffic",
+            View::Ladder => "Ladder",
+            View::Streams => "Streams & audio",
+            View::Findings => "Findings",
+        }
+    }
+}
+
+/// What is selected, shared by every view (indices into the analysis).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Index into `Analysis::calls`.
+    pub call: Option<usize>,
+    /// Index into `Analysis::messages`.
+    pub message: Option<usize>,
+    /// Index into `Analysis::streams`.
+    pub stream: Option<usize>,
+    /// Index into `Analysis::findings`.
+    pub finding: Option<usize>,
+}
+
+/// Everything the UI shows and edits; live state is never persisted.
+pub struct AppState {
+    pub persisted: Persisted,
+    pub rules: Settings,
+    pub file: Option<PathBuf>,
+    pub analysis: Option<Arc<Analysis>>,
+    /// True once the whole file has been analysed (false while snapshots are shown).
+    pub complete: bool,
+    pub loading: Option<LoadJob>,
+    pub view: View,
+    pub sel: Selection,
+    pub player: Player,
+    pub audio: audio_job::AudioState,
+    pub show_diagnostics: bool,
+    pub show_settings: bool,
+    /// Messages for the user (errors, "exported to ..."), newest last, shown for a few seconds.
+    pub toasts: Vec<(String, Instant)>,
+    /// View-local state the panels keep (filters, sort orders, zoom).
+    pub calls_view: calls_ui::CallsView,
+    pub ladder_view: ladder_ui::LadderView,
+    pub streams_view: streams_ui::StreamsView,
+    /// Called when a background job has news (the eframe repaint request; a no-op in tests).
+    pub waker: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl AppState {
+    pub fn new(persisted: Persisted, waker: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let rules = persisted
+            .rules_file
+            .as_deref()
+            .and_then(|p| Settings::from_toml_file(p).ok())
+            .unwrap_or_default();
+        AppState {
+            persisted,
+            rules,
+            file: None,
+            analysis: None,
+            complete: false,
+            loading: None,
+            view: View::Calls,
+            sel: Selection::default(),
+            player: Player::new(),
+            audio: audio_job::AudioState::default(),
+            show_diagnostics: false,
+            show_settings: false,
+            toasts: Vec::new(),
+            calls_view: Default::default(),
+            ladder_view: Default::default(),
+            streams_view: Default::default(),
+            waker,
+        }
+    }
+
+    /// Starts loading a capture in the background (the dialog's path-argument twin).
+    pub fn open(&mut self, path: &Path) {
+        if let Some(job) = &self.loading {
+            job.cancel();
+        }
+        self.file = Some(path.to_path_buf());
+        self.analysis = None;
+        self.complete = false;
+        self.sel = Selection::default();
+        self.audio = audio_job::AudioState::default();
+        self.player = Player::new();
+        let waker = self.waker.clone();
+        self.loading = Some(LoadJob::start(
+            path.to_path_buf(),
+            self.rules.clone(),
+            move || waker(),
+        ));
+        self.persisted.recent.retain(|p| p != path);
+        self.persisted.recent.insert(0, path.to_path_buf());
+        self.persisted.recent.truncate(10);
+    }
+
+    /// True while a capture is loading.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>) {
+        self.toasts.push((text.into(), Instant::now()));
+        if self.toasts.len() > 5 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Applies what the background jobs sent since the last frame.
+    pub fn poll(&mut self) {
+        if let Some(job) = &mut self.loading {
+            let mut done = false;
+            for ev in job.poll() {
+                match ev {
+                    LoadEvent::Progress(_) => {}
+                    LoadEvent::Snapshot(a) => {
+                        if !self.complete {
+                            self.analysis = Some(a);
+                        }
+                    }
+                    LoadEvent::Done(a) => {
+                        self.analysis = Some(a);
+                        self.complete = true;
+                        done = true;
+                    }
+                    LoadEvent::Failed(e) => {
+                        self.toasts
+                            .push((format!("Cannot open: {e}"), Instant::now()));
+                        done = true;
+                    }
+                }
+            }
+            if done {
+                self.loading = None;
+            }
+        }
+        audio_job::poll(self);
+    }
+
+    /// The selected call, if any.
+    pub fn call(&self) -> Option<&earshot_core::model::Call> {
+        self.analysis.as_ref()?.calls.get(self.sel.call?)
+    }
+
+    /// Selects a call (and clears what belonged to the previous one).
+    pub fn select_call(&mut self, i: Option<usize>) {
+        if self.sel.call != i {
+            self.sel.call = i;
+            self.sel.message = None;
+            self.sel.stream = None;
+        }
+    }
+
+    /// Selects the message at `frame` (and its call), as evidence links do.
+    pub fn select_frame(&mut self, frame: u64) {
+        let Some(a) = self.analysis.clone() else {
+            return;
+        };
+        if let Some(m) = a
+            .messages
+            .iter()
+            .find(|m| m.frame == frame || m.frames.contains(&frame))
+        {
+            let call = a
+                .calls
+                .iter()
+                .position(|c| Some(c.call_id.as_str()) == m.message.call_id.as_deref());
+            self.select_call(call);
+            self.sel.message = Some(m.index);
+            self.view = if call.is_some_and(|c| a.calls.get(c).is_some_and(|c| c.kind == "call")) {
+                View::Ladder
+            } else {
+                View::Traffic
+            };
+        } else if let Some(s) = a
+            .streams
+            .iter()
+            .find(|s| s.first_frame == frame || s.last_frame == frame)
+        {
+            let call = s
+                .call_id
+                .as_ref()
+                .and_then(|id| a.calls.iter().position(|c| &c.call_id == id));
+            self.select_call(call);
+            self.sel.stream = Some(s.index);
+            self.view = View::Streams;
+        }
+    }
+
+    /// Time as the user wants to read it.
+    pub fn time(&self, ts_nanos: i64) -> String {
+        let digits = self
+            .analysis
+            .as_ref()
+            .map_or(6, |a| a.capture.ts_precision_digits);
+        earshot_core::time::format_utc(ts_nanos, digits)
+    }
+
+    /// The whole UI.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll();
+        self.keyboard(ui.ctx());
+        egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        if self.sel.message.is_some() && matches!(self.view, View::Ladder | View::Traffic) {
+            egui::Panel::bottom("packet")
+                .resizable(true)
+                .default_size(220.0)
+                .show(ui, |ui| packet_ui::packet_ui(ui, self));
+        }
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            if self.analysis.is_none() {
+                self.welcome_ui(ui);
+                return;
+            }
+            match self.view {
+                View::Calls => calls_ui::calls_ui(ui, self),
+                View::Traffic => traffic_ui::traffic_ui(ui, self),
+                View::Ladder => ladder_ui::ladder_ui(ui, self),
+                View::Streams => streams_ui::streams_ui(ui, self),
+                View::Findings => findings_ui::findings_ui(ui, self),
+            }
+        });
+        self.windows_ui(ui.ctx());
+        if self.loading.is_some() || self.audio.busy() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if self.player.is_playing() {
+            ui.ctx().request_repaint();
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        let (open, play) = ctx.input(|i| {
+            (
+                i.modifiers.command && i.key_pressed(egui::Key::O),
+                i.key_pressed(egui::Key::Space) && !i.modifiers.any(),
+            )
+        });
+        if open {
+            self.open_dialog();
+        }
+        if play && !ctx.egui_wants_keyboard_input() {
+            streams_ui::toggle_play(self);
+        }
+    }
+
+    /// The file dialog (rfd); every dialog has a path-argument twin (`open`).
+    pub fn open_dialog(&mut self) {
+        if let Some(p) = rfd::FileDialog::new()
+            .add_filter("Captures", &["pcap", "pcapng", "cap", "gz"])
+            .pick_file()
+        {
+            self.open(&p);
+        }
+    }
+
+    fn menu_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    ui.close();
+                    self.open_dialog();
+                }
+                ui.menu_button("Recent", |ui| {
+                    let recent = self.persisted.recent.clone();
+                    if recent.is_empty() {
+                        ui.label("(none)");
+                    }
+                    for p in recent {
+                        if ui
+                            .button(terminal_safe(&p.display().to_string(), 120))
+                            .clicked()
+                        {
+                            ui.close();
+                            self.open(&p);
+                        }
+                    }
+                });
+                if ui.button("Settings…").clicked() {
+                    ui.close();
+                    self.show_settings = true;
+                }
+            });
+            ui.separator();
+            for v in View::ALL {
+                let count = self.analysis.as_ref().map(|a| match v {
+                    View::Calls => a.calls.iter().filter(|c| c.kind == "call").count(),
+                    View::Traffic => a.calls.iter().filter(|c| c.kind != "call").count(),
+                    View::Streams => a.streams.len(),
+                    View::Findings => a.findings.len(),
+                    View::Ladder => self.call().map_or(0, |c| c.messages.len()),
+                });
+                let label = match count {
+                    Some(n) => format!("{} ({n})", v.label()),
+                    None => v.label().to_string(),
+                };
+                ui.selectable_value(&mut self.view, v, label);
+            }
+        });
+    }
+
+    fn welcome_ui(&mut self, ui: &mut egui::Ui) {
+        ui.vertical_centered(|ui| {
+            ui.add_space(60.0);
+            ui.heading("Earshot");
+            ui.label("Forensic analysis of VoIP captures");
+            ui.add_space(20.0);
+            if self.loading.is_some() {
+                ui.label("Loading…");
+            } else {
+                if ui.button("Open a capture…").clicked() {
+                    self.open_dialog();
+                }
+                ui.label("or drop a .pcap / .pcapng file here");
+            }
+        });
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.first() {
+            self.open(p);
+        }
+    }
+
+    fn status_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            if let Some(job) = &self.loading {
+                let p = job.progress;
+                let frac = if p.bytes_total > 0 {
+                    p.bytes_done as f32 / p.bytes_total as f32
+                } else {
+                    0.0
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(200.0)
+                        .text(format!(
+                            "{} / {} MB, {} packets, {} calls",
+                            p.bytes_done / 1_000_000,
+                            p.bytes_total / 1_000_000,
+                            p.frames,
+                            p.calls
+                        )),
+                );
+                if ui.button("Cancel").clicked() {
+                    job.cancel();
+                }
+            }
+            if let Some(a) = self.analysis.clone() {
+                let c = &a.capture;
+                ui.label(terminal_safe(&c.file, 80));
+                if !c.sha256.is_empty() {
+                    ui.label(format!("SHA-256 {}", c.sha256))
+                        .on_hover_text("hash of the file as stored, computed while reading");
+                }
+                ui.label(format!("{} packets", a.summary.packets));
+                if let (Some(f), Some(l)) = (c.first_ts_nanos, c.last_ts_nanos) {
+                    ui.label(format!("{} – {}", self.time(f), self.time(l)));
+                }
+                let diags = a.diagnostics.len() as u64 + a.diagnostics_dropped;
+                if ui
+                    .link(format!("{diags} diagnostics"))
+                    .on_hover_text("what could not be decoded, with frame numbers")
+                    .clicked()
+                {
+                    self.show_diagnostics = true;
+                }
+            }
+            self.toasts
+                .retain(|(_, t)| t.elapsed() < std::time::Duration::from_secs(8));
+            for (t, _) in &self.toasts {
+                ui.label(egui::RichText::new(terminal_safe(t, 200)).strong());
+            }
+        });
+    }
+
+    fn windows_ui(&mut self, ctx: &egui::Context) {
+        if self.show_diagnostics {
+            let mut open = true;
+            egui::Window::new("Diagnostics")
+                .open(&mut open)
+                .default_size([700.0, 400.0])
+                .show(ctx, |ui| {
+                    let Some(a) = self.analysis.clone() else {
+                        return;
+                    };
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        for d in &a.diagnostics {
+                            ui.label(format!(
+                                "{} {:?} {:?}: {}",
+                                d.frame.map_or("-".to_string(), |f| format!("frame {f}")),
+                                d.level,
+                                d.layer,
+                                terminal_safe(&d.message, 300)
+                            ));
+                        }
+                        if a.diagnostics_dropped > 0 {
+                            ui.label(format!("… and {} more (not stored)", a.diagnostics_dropped));
+                        }
+                    });
+                });
+            self.show_diagnostics = open;
+        }
+        if self.show_settings {
+            let mut open = true;
+            egui::Window::new("Settings")
+                .open(&mut open)
+                .show(ctx, |ui| {
+                    ui.checkbox(&mut self.persisted.light_theme, "Light theme");
+                    ui.checkbox(&mut self.persisted.local_time, "Local time (times are UTC otherwise)");
+                    ui.label("Rules (thresholds and lists) come from a TOML file, as `earshot analyze --rules`:");
+                    ui.label(match &self.persisted.rules_file {
+                        Some(p) => p.display().to_string(),
+                        None => "defaults (docs/findings.md)".into(),
+                    });
+                });
+            self.show_settings = open;
+        }
+    }
+}
+
+/// eframe's side: persistence, theme, and the root `ui`.
+pub struct EarshotApp {
+    pub state: AppState,
+}
+
+impl EarshotApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, file: Option<PathBuf>) -> Self {
+        let persisted: Persisted = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let ctx = cc.egui_ctx.clone();
+        let mut state = AppState::new(persisted, Arc::new(move || ctx.request_repaint()));
+        if let Some(f) = file {
+            state.open(&f);
+        }
+        EarshotApp { state }
+    }
+}
+
+impl eframe::App for EarshotApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        ui.ctx().set_theme(if self.state.persisted.light_theme {
+            egui::Theme::Light
+        } else {
+            egui::Theme::Dark
+        });
+        self.state.ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state.persisted);
+    }
+}
+
+/// Runs the desktop app, optionally opening `file`.
+pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Earshot")
+            .with_inner_size([1280.0, 800.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "earshot",
+        options,
+        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, file)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
+}
