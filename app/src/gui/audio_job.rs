@@ -1,7 +1,6 @@
 //! Decoding a call's audio off the UI thread (the capture is re-read for its streams), then handing it to the
 //! player. One job at a time; a newer request replaces an older one's result.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
