@@ -1,7 +1,44 @@
-//! `weak-password`: (being written).
+//! `weak-password`: the MD5 digest responses (RFC 2617 / RFC 7616) captured in the SIP requests are cracked
+//! offline against guesses from the user name and realm, a bundled list of common passwords, every numeric PIN of
+//! 4 to 6 digits and an optional user wordlist. One finding per cracked account (user name and realm).
+//!
+//! Each distinct digest (user name, realm, nonce, method, URI, qop, nc, cnonce, response, algorithm) is tried once
+//! (at most [`MAX_DIGESTS`]). Per account, HA1 = MD5(user:realm:password) is computed once per candidate and the
+//! fixed parts of the response (HA2 and the `:nonce:nc:cnonce:qop:` suffix) are precomputed, so a candidate costs two
+//! short MD5 computations per digest. Candidates are tried in parallel (rayon) and the first match, in list order,
+//! wins. SHA-256 and SHA-512-256 digests are not tried. The password is masked in the finding unless
+//! [`Settings::reveal_passwords_in_exports`] is set.
 
-use crate::findings::{Rule, Settings};
-use crate::model::{Analysis, Finding};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::IpAddr;
+
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+
+use crate::findings::{Evidence, FindingText, Rule, Settings};
+use crate::model::{Analysis, AuthHeader, Confidence, Finding, FrameNo, Severity};
+
+/// Distinct digests tried per capture.
+const MAX_DIGESTS: usize = 10_000;
+/// A digest whose parameter is longer than this (bytes) is skipped as hostile or broken.
+const MAX_FIELD: usize = 1024;
+/// Longest candidate password (bytes); longer wordlist lines are skipped.
+const MAX_WORD: usize = 256;
+/// Lines read from the user wordlist, and its bytes.
+const MAX_WORDLIST_LINES: usize = 10_000_000;
+const MAX_WORDLIST_BYTES: u64 = 512 << 20;
+/// Digests of one account cracked in full (the others are only checked against a found password).
+const MAX_TARGETS_PER_ACCOUNT: usize = 2;
+/// Occurrences (frames) remembered per distinct digest.
+const MAX_OCCURRENCES: usize = 64;
+/// Candidate × digest response computations per capture (bounds the time on captures full of digests).
+const BUDGET: u64 = 10_000_000;
+/// All numeric PINs of 4, 5 and 6 digits.
+const PINS: usize = 10_000 + 100_000 + 1_000_000;
+
+/// The bundled list of common passwords, one a line.
+const BUNDLED: &str = include_str!("../../../../assets/wordlists/common-passwords.txt");
 
 pub struct WeakPassword;
 
@@ -10,5 +47,640 @@ impl Rule for WeakPassword {
         "weak-password"
     }
 
-    fn evaluate(&self, _a: &Analysis, _s: &Settings, _out: &mut Vec<Finding>) {}
+    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+        if !s.crack_passwords {
+            return;
+        }
+        let seen = collect(a);
+        if seen.digests.is_empty() {
+            return;
+        }
+        let (user_text, wordlist_note) = match &s.wordlist {
+            Some(p) => match read_wordlist(p) {
+                Ok(b) => (b, None),
+                Err(e) => (
+                    Vec::new(),
+                    Some(format!(
+                        " The wordlist {} could not be read ({e}).",
+                        p.display()
+                    )),
+                ),
+            },
+            None => (Vec::new(), None),
+        };
+        let user_words = words(&user_text, MAX_WORDLIST_LINES);
+        let bundled = words(BUNDLED.as_bytes(), usize::MAX);
+
+        let mut accounts: BTreeMap<(&str, &str), Vec<&Seen>> = BTreeMap::new();
+        for d in &seen.digests {
+            accounts
+                .entry((d.key.username.as_str(), d.key.realm.as_str()))
+                .or_default()
+                .push(d);
+        }
+        let mut budget = BUDGET;
+        for ((user, realm), digests) in accounts {
+            let guesses = guesses(user, realm);
+            let cands = Candidates {
+                guesses: &guesses,
+                bundled: &bundled,
+                user: &user_words,
+            };
+            let mut prefix = Md5::new();
+            prefix.update(user.as_bytes());
+            prefix.update(b":");
+            prefix.update(realm.as_bytes());
+            prefix.update(b":");
+            let targets: Vec<&Target> = digests
+                .iter()
+                .take(MAX_TARGETS_PER_ACCOUNT)
+                .map(|d| &d.target)
+                .collect();
+            let per = u64::try_from(targets.len()).unwrap_or(u64::MAX).max(1);
+            let affordable = usize::try_from(budget / per).unwrap_or(usize::MAX);
+            let limit = cands.len().min(affordable);
+            let found = crack(&prefix, &targets, &cands, limit);
+            let tried = found.map_or(limit, |i| i.saturating_add(1));
+            budget =
+                budget.saturating_sub(u64::try_from(tried).unwrap_or(u64::MAX).saturating_mul(per));
+            let Some(index) = found else { continue };
+            let mut buf = [0u8; 6];
+            let Some((password, kind)) = cands.get(index, &mut buf) else {
+                continue;
+            };
+            let ha1 = ha1_from(&prefix, password);
+            let matched: Vec<&&Seen> = digests
+                .iter()
+                .filter(|d| d.target.response(&ha1) == d.target.expected)
+                .collect();
+            let password = String::from_utf8_lossy(password).into_owned();
+            let mut ev = Evidence::default();
+            ev.user(user);
+            for d in &matched {
+                for o in &d.occurrences {
+                    ev.frame(o.frame, o.ts_nanos).source(o.source);
+                    if let Some(c) = &o.call {
+                        ev.call(c);
+                    }
+                }
+            }
+            let shown = if s.reveal_passwords_in_exports {
+                format!("\"{password}\"")
+            } else {
+                mask(&password)
+            };
+            let source = match kind {
+                Kind::Guess => "the guesses from the user name and realm".to_string(),
+                Kind::Bundled => "the bundled common-passwords list".to_string(),
+                Kind::Pin => "the numeric PINs of 4 to 6 digits".to_string(),
+                Kind::User => match &s.wordlist {
+                    Some(p) => format!("the wordlist {}", p.display()),
+                    None => "the user wordlist".to_string(),
+                },
+            };
+            let mut details = format!(
+                "The password of {user} in realm \"{realm}\" is {shown}: found in {source} after {tried} \
+                 candidates ({} guesses, {} common passwords, {PINS} numeric PINs, {} wordlist words available); \
+                 it matches {} of the {} distinct digest responses captured for this account.",
+                guesses.len(),
+                bundled.len(),
+                user_words.len(),
+                matched.len(),
+                digests.len(),
+            );
+            if seen.skipped_sha > 0 {
+                details.push_str(&format!(
+                    " {} SHA-256/SHA-512-256 digest responses were skipped (only MD5 is tried).",
+                    seen.skipped_sha
+                ));
+            }
+            if let Some(n) = &wordlist_note {
+                details.push_str(n);
+            }
+            let title_user: String = user.chars().take(64).collect();
+            out.push(ev.finish(
+                FindingText {
+                    rule_id: self.id(),
+                    title: format!("Weak SIP password for {title_user}"),
+                    details,
+                    risk: "The captured digest response was cracked offline in seconds: anyone who saw it can \
+                           register as this account, receive its calls and place calls billed to it (toll fraud).",
+                    remediation: "Change this password now to a long random one (not the extension, a PIN or a \
+                                  dictionary word), carry SIP over TLS, and lock out repeated failures.",
+                    practice: "Strong SIP credentials, transported only over TLS.",
+                },
+                Severity::Critical,
+                Confidence::High,
+            ));
+        }
+    }
+}
+
+/// First character then one bullet per remaining character.
+fn mask(password: &str) -> String {
+    let mut chars = password.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '•')).collect(),
+        None => "(empty)".to_string(),
+    }
+}
+
+/// One distinct digest response: the cracking target and where it was seen.
+struct Seen {
+    key: Key,
+    target: Target,
+    occurrences: Vec<Occurrence>,
+}
+
+struct Occurrence {
+    frame: FrameNo,
+    ts_nanos: i64,
+    source: IpAddr,
+    call: Option<String>,
+}
+
+/// What makes a digest response distinct.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    username: String,
+    realm: String,
+    nonce: String,
+    method: String,
+    uri: String,
+    qop: Option<String>,
+    nc: String,
+    cnonce: String,
+    response: String,
+    algorithm: String,
+    /// MD5 of the body, for qop=auth-int.
+    body: Option<[u8; 16]>,
+}
+
+#[derive(Default)]
+struct Collected {
+    digests: Vec<Seen>,
+    skipped_sha: u64,
+}
+
+/// The distinct MD5 digest responses of the capture, in order of first appearance.
+fn collect(a: &Analysis) -> Collected {
+    let mut c = Collected::default();
+    let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+    for m in a.messages.iter().filter(|m| !m.retransmission) {
+        let Some(method) = m.message.method() else {
+            continue;
+        };
+        for f in &m.message.auth {
+            if !matches!(
+                f.header,
+                AuthHeader::Authorization | AuthHeader::ProxyAuthorization
+            ) || !f.scheme.eq_ignore_ascii_case("digest")
+            {
+                continue;
+            }
+            let algorithm = f.param("algorithm").unwrap_or("MD5").to_ascii_lowercase();
+            if algorithm.starts_with("sha-") {
+                c.skipped_sha = c.skipped_sha.saturating_add(1);
+                continue;
+            }
+            let (Some(username), Some(realm), Some(nonce), Some(uri), Some(response)) = (
+                f.param("username"),
+                f.param("realm"),
+                f.param("nonce"),
+                f.param("uri"),
+                f.param("response"),
+            ) else {
+                continue;
+            };
+            let qop = f.param("qop").map(str::to_ascii_lowercase);
+            let nc = f.param("nc").unwrap_or("");
+            let cnonce = f.param("cnonce").unwrap_or("");
+            let fields = [username, realm, nonce, uri, response, nc, cnonce, method];
+            if fields.iter().any(|x| x.len() > MAX_FIELD) {
+                continue;
+            }
+            let body =
+                (qop.as_deref() == Some("auth-int")).then(|| Md5::digest(&m.message.body).into());
+            let key = Key {
+                username: username.to_string(),
+                realm: realm.to_string(),
+                nonce: nonce.to_string(),
+                method: method.to_string(),
+                uri: uri.to_string(),
+                qop,
+                nc: nc.to_string(),
+                cnonce: cnonce.to_string(),
+                response: response.to_ascii_lowercase(),
+                algorithm,
+                body,
+            };
+            let occurrence = Occurrence {
+                frame: m.frame,
+                ts_nanos: m.ts_nanos,
+                source: m.src.ip(),
+                call: m.message.call_id.clone(),
+            };
+            if let Some(&i) = index.get(&key) {
+                if let Some(d) = c.digests.get_mut(i)
+                    && d.occurrences.len() < MAX_OCCURRENCES
+                {
+                    d.occurrences.push(occurrence);
+                }
+                continue;
+            }
+            if c.digests.len() >= MAX_DIGESTS {
+                continue;
+            }
+            let Some(target) = Target::new(&key) else {
+                continue;
+            };
+            index.insert(key.clone(), c.digests.len());
+            c.digests.push(Seen {
+                key,
+                target,
+                occurrences: vec![occurrence],
+            });
+        }
+    }
+    c
+}
+
+/// A digest response prepared for cracking: everything but HA1 precomputed.
+#[derive(Debug)]
+struct Target {
+    /// `:nonce:cnonce` for MD5-sess (HA1 = MD5(MD5(user:realm:password):nonce:cnonce)).
+    sess: Option<Vec<u8>>,
+    /// `:nonce:nc:cnonce:qop:HA2` with qop, `:nonce:HA2` without.
+    suffix: Vec<u8>,
+    expected: [u8; 16],
+}
+
+impl Target {
+    /// None for a digest that is not MD5 or whose parameters cannot form a response.
+    fn new(k: &Key) -> Option<Target> {
+        let expected = unhex(&k.response)?;
+        let sess = match k.algorithm.as_str() {
+            "md5" => None,
+            "md5-sess" => Some(format!(":{}:{}", k.nonce, k.cnonce).into_bytes()),
+            _ => return None,
+        };
+        let mut ha2 = Md5::new();
+        ha2.update(k.method.as_bytes());
+        ha2.update(b":");
+        ha2.update(k.uri.as_bytes());
+        match (k.qop.as_deref(), &k.body) {
+            (Some("auth-int"), Some(body)) => {
+                ha2.update(b":");
+                ha2.update(hex(body));
+            }
+            (None | Some("auth"), _) => {}
+            _ => return None,
+        }
+        let ha2 = hex(&ha2.finalize().into());
+        let suffix = match &k.qop {
+            Some(qop) => {
+                if k.nc.is_empty() || k.cnonce.is_empty() {
+                    return None;
+                }
+                let mut s = format!(":{}:{}:{}:{qop}:", k.nonce, k.nc, k.cnonce).into_bytes();
+                s.extend_from_slice(&ha2);
+                s
+            }
+            None => {
+                let mut s = format!(":{}:", k.nonce).into_bytes();
+                s.extend_from_slice(&ha2);
+                s
+            }
+        };
+        Some(Target {
+            sess,
+            suffix,
+            expected,
+        })
+    }
+
+    /// The response for this HA1 = MD5(user:realm:password).
+    fn response(&self, ha1: &[u8; 16]) -> [u8; 16] {
+        let mut ha1 = hex(ha1);
+        if let Some(sess) = &self.sess {
+            let mut h = Md5::new();
+            h.update(ha1);
+            h.update(sess);
+            ha1 = hex(&h.finalize().into());
+        }
+        let mut h = Md5::new();
+        h.update(ha1);
+        h.update(&self.suffix);
+        h.finalize().into()
+    }
+}
+
+fn ha1_from(prefix: &Md5, password: &[u8]) -> [u8; 16] {
+    let mut h = prefix.clone();
+    h.update(password);
+    h.finalize().into()
+}
+
+/// The index of the first candidate below `limit` that matches any target.
+fn crack(prefix: &Md5, targets: &[&Target], cands: &Candidates, limit: usize) -> Option<usize> {
+    if targets.is_empty() {
+        return None;
+    }
+    (0..limit)
+        .into_par_iter()
+        .with_min_len(4096)
+        .find_first(|&i| {
+            let mut buf = [0u8; 6];
+            let Some((password, _)) = cands.get(i, &mut buf) else {
+                return false;
+            };
+            let ha1 = ha1_from(prefix, password);
+            targets.iter().any(|t| t.response(&ha1) == t.expected)
+        })
+}
+
+/// Which list a candidate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Guess,
+    Bundled,
+    Pin,
+    User,
+}
+
+/// The candidates in order: guesses, bundled list, PINs (generated), user wordlist.
+struct Candidates<'a> {
+    guesses: &'a [Vec<u8>],
+    bundled: &'a [&'a [u8]],
+    user: &'a [&'a [u8]],
+}
+
+impl<'a> Candidates<'a> {
+    fn len(&self) -> usize {
+        self.guesses
+            .len()
+            .saturating_add(self.bundled.len())
+            .saturating_add(PINS)
+            .saturating_add(self.user.len())
+    }
+
+    fn get<'s>(&'s self, i: usize, buf: &'s mut [u8; 6]) -> Option<(&'s [u8], Kind)> {
+        let mut i = i;
+        if let Some(g) = self.guesses.get(i) {
+            return Some((g, Kind::Guess));
+        }
+        i = i.checked_sub(self.guesses.len())?;
+        if let Some(w) = self.bundled.get(i) {
+            return Some((w, Kind::Bundled));
+        }
+        i = i.checked_sub(self.bundled.len())?;
+        if i < PINS {
+            let (digits, mut n) = if i < 10_000 {
+                (4, i)
+            } else if i < 110_000 {
+                (5, i - 10_000)
+            } else {
+                (6, i - 110_000)
+            };
+            for slot in buf.iter_mut().take(digits).rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            return Some((buf.get(..digits)?, Kind::Pin));
+        }
+        i = i.checked_sub(PINS)?;
+        self.user.get(i).map(|w| (*w, Kind::User))
+    }
+}
+
+/// Guesses from the user name and realm, without duplicates, in a fixed order.
+fn guesses(user: &str, realm: &str) -> Vec<Vec<u8>> {
+    let reversed: String = user.chars().rev().collect();
+    let mut capitalized = String::new();
+    let mut chars = user.chars();
+    if let Some(c) = chars.next() {
+        capitalized.extend(c.to_uppercase());
+        capitalized.push_str(chars.as_str());
+    }
+    let realm_label = realm.split(['.', '@', ':']).next().unwrap_or(realm);
+    let list = [
+        user.to_string(),
+        String::new(),
+        format!("{user}{user}"),
+        reversed,
+        format!("{user}123"),
+        format!("{user}1234"),
+        format!("{user}1"),
+        format!("{user}12"),
+        format!("123{user}"),
+        format!("{user}!"),
+        format!("pass{user}"),
+        format!("{user}pass"),
+        format!("password{user}"),
+        format!("{user}password"),
+        format!("sip{user}"),
+        format!("{user}sip"),
+        format!("secret{user}"),
+        format!("{user}secret"),
+        user.to_lowercase(),
+        user.to_uppercase(),
+        capitalized,
+        format!("{user}@{realm}"),
+        realm.to_string(),
+        format!("{realm}123"),
+        realm_label.to_string(),
+        format!("{realm_label}123"),
+        format!("{user}{realm_label}"),
+        format!("{realm_label}{user}"),
+    ];
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for g in list {
+        let g = g.into_bytes();
+        if g.len() <= MAX_WORD && !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// The non-empty lines of a wordlist (CR LF or LF), at most `max` of them, each at most [`MAX_WORD`] bytes.
+fn words(text: &[u8], max: usize) -> Vec<&[u8]> {
+    text.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty() && l.len() <= MAX_WORD)
+        .take(max)
+        .collect()
+}
+
+fn read_wordlist(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_WORDLIST_BYTES)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn nibble(n: u8) -> u8 {
+    if n < 10 { b'0' + n } else { b'a' + (n - 10) }
+}
+
+/// Lowercase hex of a 16-byte digest.
+fn hex(d: &[u8; 16]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (pair, b) in out.chunks_exact_mut(2).zip(d) {
+        if let [hi, lo] = pair {
+            *hi = nibble(b >> 4);
+            *lo = nibble(b & 0x0f);
+        }
+    }
+    out
+}
+
+/// 32 hex digits → 16 bytes.
+fn unhex(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        let hi = char::from(*hi).to_digit(16)?;
+        let lo = char::from(*lo).to_digit(16)?;
+        *o = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rfc2617_key() -> Key {
+        Key {
+            username: "Mufasa".into(),
+            realm: "testrealm@host.com".into(),
+            nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093".into(),
+            method: "GET".into(),
+            uri: "/dir/index.html".into(),
+            qop: Some("auth".into()),
+            nc: "00000001".into(),
+            cnonce: "0a4f113b".into(),
+            response: "6629fae49393a05397450978507c4ef1".into(),
+            algorithm: "md5".into(),
+            body: None,
+        }
+    }
+
+    fn prefix(user: &str, realm: &str) -> Md5 {
+        let mut p = Md5::new();
+        p.update(format!("{user}:{realm}:"));
+        p
+    }
+
+    #[test]
+    fn weak_password_rfc2617_example_response() {
+        let k = rfc2617_key();
+        let t = Target::new(&k).unwrap();
+        let ha1 = ha1_from(&prefix(&k.username, &k.realm), b"Circle Of Life");
+        assert_eq!(&hex(&t.response(&ha1)), b"6629fae49393a05397450978507c4ef1");
+        assert_eq!(t.response(&ha1), t.expected);
+        let wrong = ha1_from(&prefix(&k.username, &k.realm), b"Circle of Life");
+        assert_ne!(t.response(&wrong), t.expected);
+    }
+
+    #[test]
+    fn weak_password_rfc2617_cracked_from_user_wordlist() {
+        let k = rfc2617_key();
+        let t = Target::new(&k).unwrap();
+        let text = b"hunter2\r\n\r\nCircle Of Life\r\nother\n".to_vec();
+        let user = words(&text, MAX_WORDLIST_LINES);
+        let bundled = words(BUNDLED.as_bytes(), usize::MAX);
+        let g = guesses(&k.username, &k.realm);
+        let cands = Candidates {
+            guesses: &g,
+            bundled: &bundled,
+            user: &user,
+        };
+        let found = crack(&prefix(&k.username, &k.realm), &[&t], &cands, cands.len()).unwrap();
+        let mut buf = [0u8; 6];
+        let (pw, kind) = cands.get(found, &mut buf).unwrap();
+        assert_eq!(pw, b"Circle Of Life");
+        assert_eq!(kind, Kind::User);
+        assert_eq!(found, g.len() + bundled.len() + PINS + 1);
+    }
+
+    #[test]
+    fn weak_password_rfc2617_without_qop_and_sess() {
+        // RFC 2069 form (no qop): response = MD5(HA1:nonce:HA2).
+        let mut k = rfc2617_key();
+        k.qop = None;
+        let ha1 = ha1_from(&prefix(&k.username, &k.realm), b"Circle Of Life");
+        let ha2 = hex(&Md5::digest(b"GET:/dir/index.html").into());
+        let mut expected = Md5::new();
+        expected.update(hex(&ha1));
+        expected.update(format!(":{}:", k.nonce));
+        expected.update(ha2);
+        let expected: [u8; 16] = expected.finalize().into();
+        k.response = String::from_utf8(hex(&expected).to_vec()).unwrap();
+        let t = Target::new(&k).unwrap();
+        assert_eq!(t.response(&ha1), t.expected);
+        // MD5-sess with qop=auth.
+        let mut k = rfc2617_key();
+        k.algorithm = "md5-sess".into();
+        let mut sess = Md5::new();
+        sess.update(hex(&ha1));
+        sess.update(format!(":{}:{}", k.nonce, k.cnonce));
+        let sess_ha1 = hex(&sess.finalize().into());
+        let mut r = Md5::new();
+        r.update(sess_ha1);
+        r.update(format!(":{}:{}:{}:auth:", k.nonce, k.nc, k.cnonce));
+        r.update(ha2);
+        let r: [u8; 16] = r.finalize().into();
+        k.response = String::from_utf8(hex(&r).to_vec()).unwrap();
+        let t = Target::new(&k).unwrap();
+        assert_eq!(t.response(&ha1), t.expected);
+    }
+
+    #[test]
+    fn weak_password_candidates_and_hostile_values() {
+        let bundled = words(BUNDLED.as_bytes(), usize::MAX);
+        assert!(bundled.len() >= 200, "{}", bundled.len());
+        let g = guesses("2001", "asterisk");
+        let cands = Candidates {
+            guesses: &g,
+            bundled: &bundled,
+            user: &[],
+        };
+        assert_eq!(cands.len(), g.len() + bundled.len() + PINS);
+        let mut buf = [0u8; 6];
+        let base = g.len() + bundled.len();
+        assert_eq!(cands.get(base, &mut buf).unwrap().0, b"0000");
+        assert_eq!(cands.get(base + 9_999, &mut buf).unwrap().0, b"9999");
+        assert_eq!(cands.get(base + 10_000, &mut buf).unwrap().0, b"00000");
+        assert_eq!(cands.get(base + 110_000, &mut buf).unwrap().0, b"000000");
+        assert_eq!(
+            cands.get(base + PINS - 1, &mut buf).unwrap(),
+            (&b"999999"[..], Kind::Pin)
+        );
+        assert!(cands.get(cands.len(), &mut buf).is_none());
+        assert!(g.contains(&b"2001".to_vec()) && g.contains(&b"1002".to_vec()));
+        assert_eq!(mask("1234"), "1•••");
+        assert_eq!(mask(""), "(empty)");
+        // Not MD5, malformed responses, missing nc/cnonce with qop, unknown qop: no target, no panic.
+        let mut k = rfc2617_key();
+        k.response = "zz".repeat(16);
+        assert!(Target::new(&k).is_none());
+        k.response = "é".repeat(16);
+        assert!(Target::new(&k).is_none());
+        let mut k = rfc2617_key();
+        k.nc = String::new();
+        assert!(Target::new(&k).is_none());
+        let mut k = rfc2617_key();
+        k.qop = Some("auth-conf".into());
+        assert!(Target::new(&k).is_none());
+        let mut k = rfc2617_key();
+        k.algorithm = "sha-256".into();
+        assert!(Target::new(&k).is_none());
+        assert!(unhex("").is_none());
+    }
 }
