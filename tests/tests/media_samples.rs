@@ -223,3 +223,33 @@ fn srtp_over_tls_raises_no_clear_text_finding() {
         assert_tone("srtp-over-tls", &d.decoded.samples, 8000, want);
     }
 }
+
+#[test]
+fn dtmf_call_reads_rfc4733_and_sip_info_digits() {
+    use earshot_e2e::samples::media::{DTMF_INFO_DIGITS, DTMF_RTP_DIGITS, DTMF_TONES};
+    let path = sample("dtmf-call");
+    let a = analyse(&path);
+    assert_eq!(a.summary.sip_messages, 15);
+    assert_eq!(a.summary.sip_retransmissions, 0);
+    let c = &a.calls[0];
+    assert_eq!(c.dtmf, format!("{DTMF_RTP_DIGITS}{DTMF_INFO_DIGITS}"));
+    let sources: Vec<&str> = c.dtmf_events.iter().map(|e| e.source).collect();
+    assert_eq!(
+        sources,
+        [["rfc4733"; 5].as_slice(), &["sip-info"; 4]].concat()
+    );
+    for e in &c.dtmf_events {
+        assert_eq!(e.duration_ms, Some(160.0), "{}", e.digit);
+        assert!(e.ended);
+    }
+    assert!(a.findings.iter().any(|f| f.rule_id == "dtmf-secret"));
+    let caller: std::net::IpAddr = "10.1.0.60".parse().unwrap();
+    for d in decode(&path, &a, TimingMode::RtpTimestamp, vec![]) {
+        assert_eq!(d.decoded.samples.len(), 80_000);
+        let want = tone_of(&a, &d, caller, DTMF_TONES);
+        assert_tone("dtmf-call", &d.decoded.samples, 8000, want);
+        if a.streams[d.stream_index].src.map(|s| s.ip()) == Some(caller) {
+            assert_eq!(d.decoded.stats.dtmf_packets, 50, "5 digits × 10 packets");
+        }
+    }
+}

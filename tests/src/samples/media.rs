@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
 use super::Sample;
-use call::{Call, Fate, Media};
+use call::{Call, Event, Fate, Media};
 
 pub use call::Rng;
 
@@ -36,6 +36,12 @@ pub static SAMPLES: &[Sample] = &[
         summary: "SIP over TLS 1.2 (TCP 5061, nothing readable) and SRTP media whose keys are not in the capture",
         findings: &[],
         write: write_srtp_over_tls,
+    },
+    Sample {
+        name: "dtmf-call",
+        summary: "10 s G.711 call: the caller keys 1234# as RFC 4733 events, then 5678 as SIP INFO",
+        findings: &["plaintext-sip", "unencrypted-media", "dtmf-secret"],
+        write: write_dtmf_call,
     },
 ];
 
@@ -137,6 +143,8 @@ fn write_lossy_call(out: &mut dyn Write) -> io::Result<()> {
         ],
         fates: [lossy_plan(0), lossy_plan(1)],
         srtp_keys: None,
+        events: Default::default(),
+        requests: Vec::new(),
     };
     call.write(out)
 }
@@ -171,6 +179,8 @@ fn write_g722_call(out: &mut dyn Write) -> io::Result<()> {
             vec![Fate::default(); packets as usize],
         ],
         srtp_keys: None,
+        events: Default::default(),
+        requests: Vec::new(),
     };
     call.write(out)
 }
@@ -206,6 +216,8 @@ fn write_opus_call(out: &mut dyn Write) -> io::Result<()> {
             vec![Fate::default(); packets as usize],
         ],
         srtp_keys: None,
+        events: Default::default(),
+        requests: Vec::new(),
     };
     call.write(out)
 }
@@ -251,6 +263,84 @@ fn write_srtp_over_tls(out: &mut dyn Write) -> io::Result<()> {
             vec![Fate::default(); packets as usize],
         ],
         srtp_keys: Some([srtp_over_tls_key(0), srtp_over_tls_key(1)]),
+        events: Default::default(),
+        requests: Vec::new(),
     };
     call.write_over_tls(out)
+}
+
+/// Digits of `dtmf-call`: RFC 4733 in the caller's RTP, then SIP INFO (`application/dtmf-relay`).
+pub const DTMF_RTP_DIGITS: &str = "1234#";
+pub const DTMF_INFO_DIGITS: &str = "5678";
+/// Tones (Hz) of `dtmf-call`'s audio: caller, callee.
+pub const DTMF_TONES: [f64; 2] = [440.0, 1000.0];
+/// The caller's packet slot where each RFC 4733 digit starts (10 packets each: 7 growing, 3 end-of-event).
+pub const DTMF_FIRST_SLOT: u32 = 100;
+pub const DTMF_SLOT_STEP: u32 = 25;
+
+fn write_dtmf_call(out: &mut dyn Write) -> io::Result<()> {
+    let packets = 500u32;
+    let ssrc = [0xD7F0_0001u32, 0xD7F0_0002];
+    let mut events = vec![None; packets as usize];
+    for (i, d) in DTMF_RTP_DIGITS.chars().enumerate() {
+        let code = match d {
+            '*' => 10,
+            '#' => 11,
+            c => c.to_digit(10).unwrap_or(0) as u8,
+        };
+        let first = DTMF_FIRST_SLOT + i as u32 * DTMF_SLOT_STEP;
+        let ts = (ssrc[0] & 0xffff).wrapping_add(first * 160);
+        for k in 0..10u32 {
+            let end = k >= 7;
+            let duration = (k.min(7) + 1) as u16 * 160;
+            let mut payload = vec![code, if end { 0x80 } else { 0 } | 10];
+            payload.extend_from_slice(&duration.to_be_bytes());
+            events[(first + k) as usize] = Some(Event {
+                pt: 101,
+                marker: k == 0,
+                ts,
+                payload,
+            });
+        }
+    }
+    let requests = DTMF_INFO_DIGITS
+        .chars()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                6000 + i as i64 * 500,
+                "application/dtmf-relay",
+                format!("Signal={d}\r\nDuration=160\r\n"),
+            )
+        })
+        .collect();
+    let call = Call {
+        t0: EPOCH_2026 + 13 * HOUR,
+        call_id: "dtmf-1@example.org",
+        caller_user: "1005",
+        callee_user: "5005",
+        caller: Ipv4Addr::new(10, 1, 0, 60),
+        callee: Ipv4Addr::new(10, 2, 0, 60),
+        caller_rtp: 20_010,
+        callee_rtp: 40_010,
+        media: Media {
+            formats: "0 101",
+            attrs: "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n",
+            pt: 0,
+            ts_step: 160,
+        },
+        ssrc,
+        payloads: [
+            ulaw_payloads(DTMF_TONES[0], packets),
+            ulaw_payloads(DTMF_TONES[1], packets),
+        ],
+        fates: [
+            vec![Fate::default(); packets as usize],
+            vec![Fate::default(); packets as usize],
+        ],
+        srtp_keys: None,
+        events: [events, Vec::new()],
+        requests,
+    };
+    call.write(out)
 }

@@ -76,6 +76,20 @@ pub struct Call {
     pub fates: [Vec<Fate>; 2],
     /// SRTP master key‖salt per direction (AES_CM_128_HMAC_SHA1_80); `None` = plain RTP.
     pub srtp_keys: Option<[[u8; 30]; 2]>,
+    /// Packets sent instead of the audio at their slot (RFC 4733 events), per direction; empty = none.
+    pub events: [Vec<Option<Event>>; 2],
+    /// In-dialog requests from the caller (each answered 200 OK 10 ms later): ms after the ACK, content type, body.
+    pub requests: Vec<(i64, &'static str, String)>,
+}
+
+/// An RTP packet that replaces the audio packet of its slot (an RFC 4733 telephone-event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub pt: u8,
+    pub marker: bool,
+    /// RTP timestamp (an event keeps the timestamp of its first packet).
+    pub ts: u32,
+    pub payload: Vec<u8>,
 }
 
 pub const PROXY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -99,35 +113,63 @@ impl Call {
     }
 
     fn sip(&self, what: &str, transport: &str) -> String {
+        self.sip_with(what, transport, None)
+    }
+
+    /// A SIP message; `body` (content type, text) for INFO.
+    fn sip_with(&self, what: &str, transport: &str, info: Option<(&str, &str)>) -> String {
         let (a, b) = (self.caller_user, self.callee_user);
-        let (start, cseq, to_tag, body) = match what {
+        let bye_cseq = format!("{} BYE", 2 + self.requests.len());
+        let (start, cseq, to_tag, body): (String, String, bool, Option<String>) = match what {
             "INVITE" => (
                 format!("INVITE sip:{b}@example.org SIP/2.0"),
-                "1 INVITE",
+                "1 INVITE".to_string(),
                 false,
                 Some(self.sdp(self.caller, self.caller_rtp, 1)),
             ),
-            "100" => ("SIP/2.0 100 Trying".into(), "1 INVITE", false, None),
-            "180" => ("SIP/2.0 180 Ringing".into(), "1 INVITE", true, None),
+            "100" => (
+                "SIP/2.0 100 Trying".into(),
+                "1 INVITE".to_string(),
+                false,
+                None,
+            ),
+            "180" => (
+                "SIP/2.0 180 Ringing".into(),
+                "1 INVITE".to_string(),
+                true,
+                None,
+            ),
             "200" => (
                 "SIP/2.0 200 OK".into(),
-                "1 INVITE",
+                "1 INVITE".to_string(),
                 true,
                 Some(self.sdp(self.callee, self.callee_rtp, 2)),
             ),
             "ACK" => (
                 format!("ACK sip:{b}@example.org SIP/2.0"),
-                "1 ACK",
+                "1 ACK".to_string(),
+                true,
+                None,
+            ),
+            w if w.starts_with("INFO-OK ") => (
+                "SIP/2.0 200 OK".into(),
+                format!("{} INFO", &w[8..]),
+                true,
+                None,
+            ),
+            w if w.starts_with("INFO ") => (
+                format!("INFO sip:{b}@example.org SIP/2.0"),
+                format!("{} INFO", &w[5..]),
                 true,
                 None,
             ),
             "BYE" => (
                 format!("BYE sip:{b}@example.org SIP/2.0"),
-                "2 BYE",
+                bye_cseq.clone(),
                 true,
                 None,
             ),
-            _ => ("SIP/2.0 200 OK".into(), "2 BYE", true, None),
+            _ => ("SIP/2.0 200 OK".into(), bye_cseq.clone(), true, None),
         };
         let branch = cseq.replace(' ', "-");
         let mut m = format!(
@@ -144,9 +186,12 @@ impl Call {
             self.call_id,
             self.caller,
         );
+        let body = body
+            .map(|b| ("application/sdp", b))
+            .or_else(|| info.map(|(t, b)| (t, b.to_string())));
         match body {
-            Some(b) => m.push_str(&format!(
-                "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{b}",
+            Some((t, b)) => m.push_str(&format!(
+                "Content-Type: {t}\r\nContent-Length: {}\r\n\r\n{b}",
                 b.len()
             )),
             None => m.push_str("Content-Length: 0\r\n\r\n"),
@@ -176,9 +221,14 @@ impl Call {
                 }
                 let seq = (1000 + 7000 * dir as u32 + n) as u16;
                 let ts = (self.ssrc[dir] & 0xffff).wrapping_add(n.wrapping_mul(self.media.ts_step));
+                let (pt, marker, ts, payload) =
+                    match self.events[dir].get(n as usize).and_then(Option::as_ref) {
+                        Some(e) => (e.pt, e.marker, e.ts, &e.payload),
+                        None => (self.media.pt, n == 0, ts, payload),
+                    };
                 let mut p = Vec::with_capacity(12 + payload.len() + 10);
                 p.push(0x80);
-                p.push(self.media.pt | if n == 0 { 0x80 } else { 0 });
+                p.push(pt | if marker { 0x80 } else { 0 });
                 p.extend_from_slice(&seq.to_be_bytes());
                 p.extend_from_slice(&ts.to_be_bytes());
                 p.extend_from_slice(&self.ssrc[dir].to_be_bytes());
@@ -229,6 +279,24 @@ impl Call {
         }
         let (media, last) = self.media_frames(t);
         frames.extend(media);
+        for (i, (after, ctype, body)) in self.requests.iter().enumerate() {
+            let at = t + after * MS;
+            let req = self.sip_with(&format!("INFO {}", 2 + i), "UDP", Some((ctype, body)));
+            frames.push(Frame::new(
+                at,
+                eth_udp4(self.caller, 5060, PROXY, 5060, req.as_bytes()),
+            ));
+            frames.push(Frame::new(
+                at + 10 * MS,
+                eth_udp4(
+                    PROXY,
+                    5060,
+                    self.caller,
+                    5060,
+                    self.sip(&format!("INFO-OK {}", 2 + i), "UDP").as_bytes(),
+                ),
+            ));
+        }
         let bye = last + 40 * MS;
         frames.push(Frame::new(
             bye,
