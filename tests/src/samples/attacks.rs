@@ -25,14 +25,18 @@ pub static SAMPLES: &[Sample] = &[
     Sample {
         name: "brute-force-success",
         summary: "80 wrong digest passwords for 2001, the 81st right, then a call to +88216",
-        findings: &["brute-force", "digest-exposed", "toll-fraud"],
+        findings: &[
+            "brute-force",
+            "weak-password",
+            "digest-exposed",
+            "toll-fraud",
+        ],
         write: auth::brute_force_success,
     },
     Sample {
         name: "weak-password",
         summary: "phone registers 2002 with digest password 1234 (and 2004 with a strong one)",
-        // `weak-password` too once that rule is merged (wip-crack): its in-progress rule cracks 2002's `1234` here.
-        findings: &["digest-exposed"],
+        findings: &["weak-password", "digest-exposed"],
         write: auth::weak_password,
     },
     Sample {

@@ -1,6 +1,7 @@
 //! `flood`: one source sending INVITE/REGISTER/OPTIONS requests faster than `flood_requests` per
 //! `flood_window_secs` (retransmissions not counted), or SIP messages faster than `flood_pps_level1` /
-//! `flood_pps_level2` in any one second (every SIP message counts: the model has no per-packet table). One finding
+//! `flood_pps_level2` in any one second (every SIP request counts, retransmissions included: the model has no
+//! per-packet table; responses are the victim's, not the flooder's). One finding
 //! per source and kind.
 
 use std::collections::HashMap;
@@ -57,7 +58,8 @@ impl Rule for Flood {
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
         let mut by_source: HashMap<IpAddr, PerSource> = HashMap::new();
-        for m in &a.messages {
+        // Requests only: a server answering a flood (503s, 401s) is its victim, not a second flooder.
+        for m in a.messages.iter().filter(|m| m.message.method().is_some()) {
             let ip = m.src.ip();
             if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
                 continue;

@@ -52,6 +52,22 @@ fn classify(v: &str, max_chars: usize) -> Option<&'static str> {
     {
         return Some("shell metacharacters");
     }
+    if v.contains("../") || v.contains("..\\") {
+        return Some("path traversal");
+    }
+    None
+}
+
+/// Call-IDs end up in file names and command lines: beyond `classify`, any shell or path separator is hostile.
+fn classify_call_id(v: &str) -> Option<&'static str> {
+    if v.chars().any(|c| {
+        matches!(
+            c,
+            ';' | '|' | '&' | '/' | '\\' | '<' | '>' | '"' | '\'' | '$'
+        )
+    }) {
+        return Some("shell or path characters in a Call-ID");
+    }
     None
 }
 
@@ -74,7 +90,35 @@ impl Rule for HeaderInjection {
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>)> = BTreeMap::new();
         for m in a.messages.iter().filter(|m| !m.retransmission) {
             let mut hits = Vec::new();
+            let response = m.message.method().is_none();
             for (name, value) in &m.message.headers {
+                let is_call_id = matches!(name.to_ascii_lowercase().as_str(), "call-id" | "i");
+                if !response
+                    && is_call_id
+                    && classify(value, s.max_header_chars).is_none()
+                    && let Some(kind) = classify_call_id(value)
+                {
+                    hits.push(format!("{kind}: `{}`", excerpt(value)));
+                    continue;
+                }
+                // A response copies these from its request: the hostile text is the requester's, not the server's.
+                if response
+                    && matches!(
+                        name.to_ascii_lowercase().as_str(),
+                        "from"
+                            | "f"
+                            | "to"
+                            | "t"
+                            | "call-id"
+                            | "i"
+                            | "via"
+                            | "v"
+                            | "cseq"
+                            | "record-route"
+                    )
+                {
+                    continue;
+                }
                 if let Some(kind) = classify(value, s.max_header_chars) {
                     hits.push(format!("{kind} in {}: `{}`", excerpt(name), excerpt(value)));
                 }
@@ -152,5 +196,11 @@ mod tests {
             None
         );
         assert_eq!(excerpt("a\u{1b}b"), "a\\u{1b}b");
+        assert_eq!(classify("../../etc/passwd", 1024), Some("path traversal"));
+        assert_eq!(
+            classify_call_id("abc;reboot;"),
+            Some("shell or path characters in a Call-ID")
+        );
+        assert_eq!(classify_call_id("a84b4c76e66710@pc33.atlanta.com"), None);
     }
 }

@@ -14,7 +14,9 @@ impl Rule for RoutingLoop {
     fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let (mut r482, mut r483, mut exhausted) = (0u64, 0u64, 0u64);
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
+        // Retransmissions are kept: a looping request repeats its Call-ID and CSeq on every hop, so the UDP
+        // retransmission rule marks the hops as repeats.
+        for m in &a.messages {
             let hit = match m.message.status() {
                 Some(482) => {
                     r482 += 1;

@@ -220,22 +220,47 @@ struct Key {
 struct Collected {
     digests: Vec<Seen>,
     skipped_sha: u64,
+    /// Digests the server rejected (401/403/407 to that request): wrong guesses, not the account's password.
+    skipped_rejected: u64,
 }
 
 /// The distinct MD5 digest responses of the capture, in order of first appearance.
 fn collect(a: &Analysis) -> Collected {
     let mut c = Collected::default();
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+    // Requests (Call-ID, CSeq) the server answered with a challenge or a refusal.
+    let mut rejected: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
+    for m in a.messages.iter() {
+        if let (Some(code @ (401 | 403 | 407)), Some(call), Some(cseq)) = (
+            m.message.status(),
+            m.message.call_id.as_deref(),
+            m.message.cseq.as_ref(),
+        ) && rejected.len() < 2_000_000
+        {
+            let _ = code;
+            rejected.insert((call, cseq.seq));
+        }
+    }
     for m in a.messages.iter().filter(|m| !m.retransmission) {
         let Some(method) = m.message.method() else {
             continue;
         };
+        let refused = m
+            .message
+            .call_id
+            .as_deref()
+            .zip(m.message.cseq.as_ref())
+            .is_some_and(|(call, cseq)| rejected.contains(&(call, cseq.seq)));
         for f in &m.message.auth {
             if !matches!(
                 f.header,
                 AuthHeader::Authorization | AuthHeader::ProxyAuthorization
             ) || !f.scheme.eq_ignore_ascii_case("digest")
             {
+                continue;
+            }
+            if refused {
+                c.skipped_rejected = c.skipped_rejected.saturating_add(1);
                 continue;
             }
             let algorithm = f.param("algorithm").unwrap_or("MD5").to_ascii_lowercase();
