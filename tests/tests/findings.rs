@@ -181,8 +181,18 @@ fn settings_come_from_a_toml_file() {
     let s = Settings::from_toml_file(&p).unwrap();
     let a = analyse_with(&captures_dir().join("BadUserAgent-sipvicious.pcap"), s);
     let sc = of(&a, "scanner");
-    assert_eq!(sc.len(), 1);
-    assert!(sc[0].details.contains("`Zeeko`"));
+    // The one `Zeeko` source by its name; the friendly-scanner ones (name no longer listed) by svmap's headers.
+    assert_eq!(sc.len(), 11);
+    assert_eq!(
+        sc.iter().filter(|f| f.details.contains("`Zeeko`")).count(),
+        1
+    );
+    assert_eq!(
+        sc.iter()
+            .filter(|f| f.details.contains("svmap header pattern"))
+            .count(),
+        10
+    );
     assert!(!rules(&a).contains("plaintext-sip"));
     // Unknown keys are refused with the file named.
     std::fs::write(&p, "scaner_user_agents = []\n").unwrap();
@@ -627,4 +637,56 @@ fn an_options_sweep_is_a_scanner_without_a_tool_name() {
         },
     );
     assert!(of(&a, "scanner").is_empty());
+}
+
+#[test]
+fn svmap_requests_are_recognised_by_their_headers_alone() {
+    // Without any tool name in the settings, sipvicious' From = To / Contact / hex-tag shape still gives it away.
+    let s = Settings {
+        scanner_user_agents: vec![],
+        ..Settings::default()
+    };
+    let a = analyse_with(&captures_dir().join("BadUserAgent-sipvicious.pcap"), s);
+    let sc = of(&a, "scanner");
+    assert_eq!(sc.iter().map(|f| f.evidence_frames_total).sum::<u64>(), 26);
+    assert!(
+        sc.iter()
+            .all(|f| f.details.contains("svmap header pattern"))
+    );
+}
+
+#[test]
+fn undialable_caller_ids_and_toll_calls_after_password_guessing() {
+    let atk = [203, 0, 113, 40];
+    let pbx = [10, 0, 0, 1];
+    let frames = vec![sip_frame(
+        0,
+        atk,
+        pbx,
+        &invite("u1", "<sip:+1555CALLNOW@203.0.113.40>", "200", ""),
+    )];
+    let dir = std::env::temp_dir().join(format!("earshot-findings-dial-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("dial.pcap");
+    std::fs::write(&p, earshot_e2e::pcapw::pcap_bytes(1, &frames)).unwrap();
+    let a = analyse_with(&p, Settings::default());
+    let s = of(&a, "caller-id-spoofing");
+    assert_eq!(s.len(), 1);
+    assert!(
+        s[0].details.contains("is not a dialable number"),
+        "{}",
+        s[0].details
+    );
+
+    // The brute-force sample's attacker then calls a satellite number with the guessed account: critical.
+    let a = analyse_with(
+        &samples_dir().join("brute-force-success/brute-force-success.pcap"),
+        Settings::default(),
+    );
+    let t = of(&a, "toll-fraud");
+    assert_eq!(t[0].severity, Severity::Critical);
+    assert!(
+        t[0].details
+            .contains("198.51.100.23 — a source whose credentials the server had rejected")
+    );
 }

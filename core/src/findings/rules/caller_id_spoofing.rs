@@ -88,6 +88,22 @@ impl Rule for CallerIdSpoofing {
                 reasons.push(format!("Contact points at {ip}"));
                 severity = Severity::High;
             }
+            // A caller ID that looks like a number but cannot be dialled (letters, quotes, separators mixed in).
+            if let Some(fu) = from_user
+                && fu.starts_with(|c: char| c.is_ascii_digit() || c == '+')
+                && fu
+                    .chars()
+                    .filter(|c| !matches!(c, '-' | '.' | ' ' | '(' | ')'))
+                    .any(|c| !(c.is_ascii_digit() || matches!(c, '+' | '*' | '#')))
+            {
+                reasons.push(format!(
+                    "caller ID `{}` is not a dialable number",
+                    fu.chars()
+                        .flat_map(char::escape_default)
+                        .take(40)
+                        .collect::<String>()
+                ));
+            }
             if let Some(d) = m
                 .message
                 .from

@@ -9,6 +9,29 @@ use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct Scanner;
 
+/// sipvicious `svmap`'s request shape, whatever its User-Agent says: From and To are the same URI, the Contact
+/// names the same user, and the From tag is sipvicious's long hex string (or the From host is its `1.1.1.1`).
+fn svmap_traits(m: &crate::model::SipMessage) -> bool {
+    let (Some(from), Some(to)) = (&m.from, &m.to) else {
+        return false;
+    };
+    if from.uri != to.uri {
+        return false;
+    }
+    let contact_same_user = m
+        .contact
+        .first()
+        .is_some_and(|c| c.user.is_some() && c.user == from.user);
+    let hex_tag = m
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("from") || n == "f")
+        .and_then(|(_, v)| v.split(";tag=").nth(1))
+        .map(|t| t.split(';').next().unwrap_or_default())
+        .is_some_and(|t| t.len() >= 40 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    contact_same_user && (hex_tag || from.host.as_deref() == Some("1.1.1.1"))
+}
+
 impl Rule for Scanner {
     fn id(&self) -> &'static str {
         "scanner"
@@ -37,7 +60,9 @@ impl Rule for Scanner {
             };
             let ua = m.message.user_agent.as_deref().unwrap_or_default();
             let lower = ua.to_ascii_lowercase();
-            let tool = !ua.is_empty() && needles.iter().any(|n| lower.contains(n.as_str()));
+            let svmap = svmap_traits(&m.message);
+            let tool =
+                svmap || (!ua.is_empty() && needles.iter().any(|n| lower.contains(n.as_str())));
             let probe = matches!(method, "OPTIONS" | "REGISTER" | "INVITE");
             if !tool && !probe {
                 continue;
@@ -56,8 +81,13 @@ impl Rule for Scanner {
             }
             if tool {
                 e.tool = true;
+                let name = if svmap && !needles.iter().any(|n| lower.contains(n.as_str())) {
+                    "svmap header pattern (From = To, sipvicious tag)".to_string()
+                } else {
+                    ua.to_string()
+                };
                 if e.agents.len() < 20 {
-                    *e.agents.entry(ua.to_string()).or_default() += 1;
+                    *e.agents.entry(name).or_default() += 1;
                 }
             }
         }

@@ -24,6 +24,8 @@ impl Rule for TollFraud {
     }
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+        let guessers = password_guessers(a, s.brute_force_failures.max(1));
+        let mut from_guessers = std::collections::BTreeSet::new();
         let mut ev = Evidence::default();
         let mut by_number: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let (mut after_hours, mut answered, mut minutes, mut cost) = (0u64, 0u64, 0.0f64, 0.0f64);
@@ -45,6 +47,16 @@ impl Rule for TollFraud {
             ev.call(&c.call_id).user(&n);
             for ep in c.endpoints.iter().take(2) {
                 ev.source(ep.ip());
+            }
+            // The INVITE's source: was it guessing passwords earlier in the capture?
+            if let Some(src) = c
+                .messages
+                .first()
+                .and_then(|&i| a.messages.get(i))
+                .map(|m| m.src.ip())
+                && guessers.contains(&src)
+            {
+                from_guessers.insert(src);
             }
             if by_number.len() < 100_000 || by_number.contains_key(&n) {
                 by_number
@@ -122,7 +134,16 @@ impl Rule for TollFraud {
                 )
             }
         );
-        let severity = if !bursts.is_empty() {
+        let details = if from_guessers.is_empty() {
+            details
+        } else {
+            format!(
+                "{details} Calls came from {} — a source whose credentials the server had rejected before (password \
+                 guessing), so the account that placed them is likely compromised.",
+                list(&from_guessers, 3)
+            )
+        };
+        let severity = if !bursts.is_empty() || !from_guessers.is_empty() {
             Severity::Critical
         } else if after_hours > 0 {
             Severity::High
@@ -144,4 +165,42 @@ impl Rule for TollFraud {
             Confidence::Medium,
         ));
     }
+}
+
+/// Sources that sent at least `min` credentialed requests the server rejected (401/407/403): password guessers
+/// (a phone whose nonce went stale is rejected once in a while, not `min` times).
+fn password_guessers(a: &Analysis, min: u32) -> std::collections::BTreeSet<std::net::IpAddr> {
+    use crate::model::AuthHeader;
+    let mut sent: std::collections::HashMap<(&str, u32), std::net::IpAddr> =
+        std::collections::HashMap::new();
+    let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
+        std::collections::HashMap::new();
+    for m in &a.messages {
+        let (Some(call), Some(cseq)) = (m.message.call_id.as_deref(), m.message.cseq.as_ref())
+        else {
+            continue;
+        };
+        if m.message.method().is_some() {
+            if m.message.auth.iter().any(|f| {
+                matches!(
+                    f.header,
+                    AuthHeader::Authorization | AuthHeader::ProxyAuthorization
+                )
+            }) && sent.len() < 1_000_000
+            {
+                sent.insert((call, cseq.seq), m.src.ip());
+            }
+        } else if matches!(m.message.status(), Some(401 | 403 | 407))
+            && !m.retransmission
+            && let Some(ip) = sent.get(&(call, cseq.seq))
+            && (rejected.len() < 100_000 || rejected.contains_key(ip))
+        {
+            *rejected.entry(*ip).or_default() += 1;
+        }
+    }
+    rejected
+        .into_iter()
+        .filter(|(_, n)| *n >= min)
+        .map(|(ip, _)| ip)
+        .collect()
 }
