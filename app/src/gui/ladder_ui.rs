@@ -542,6 +542,20 @@ mod tests {
             h.query_all_by_label_contains("RTP ").count() >= 1,
             "RTP band"
         );
+        // Columns: the caller's address first, with the user agent it announced.
+        let a = h.state().analysis.clone().unwrap();
+        let l = Ladder::build(&a, &[0]);
+        let first = &a.messages[a.calls[0].messages[0]];
+        assert_eq!(l.hosts[0], first.src);
+        assert_eq!(l.rows.len(), 7 + a.calls[0].streams.len());
+        h.get_by_label(&first.src.to_string());
+        if let Some(ua) = &l.agents[0] {
+            let ua = terminal_safe(ua, 40);
+            assert!(
+                h.query_all_by_label(&ua).count() >= 1,
+                "user agent in header"
+            );
+        }
         h.get_by_label("ACK").click();
         h.run_steps(3);
         let st = h.state();

@@ -259,3 +259,38 @@ pub fn hex_dump(data: &[u8], max: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ladder_packet_sdp_shows_suite_not_key() {
+        let body = b"v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\na=sendonly\r\n";
+        let sdp = earshot_core::sip::sdp::parse_sdp(body).expect("parses");
+        let text = sdp_lines(&sdp).join("\n");
+        assert!(text.contains("AES_CM_128_HMAC_SHA1_80"), "{text}");
+        assert!(
+            !text.contains("inline:") && !text.contains("WVNf"),
+            "{text}"
+        );
+        assert!(text.contains("0 PCMU/8000"), "{text}");
+        assert!(text.contains("101 telephone-event/8000"), "{text}");
+        assert!(text.contains("sendonly"), "{text}");
+        assert!(text.contains("port 4000 RTP/SAVP"), "{text}");
+        assert!(text.contains("address 10.0.0.1"), "{text}");
+    }
+
+    #[test]
+    fn ladder_packet_encapsulation_and_dump() {
+        let e = Encapsulation {
+            vlan_ids: vec![10, 20],
+            tunnel_depth: 1,
+        };
+        assert_eq!(encapsulation_text(&e), "VLAN 10 / 20, 1 tunnel layer");
+        let d = hex_dump(b"ab\x1bc", MAX_DUMP_BYTES);
+        assert!(!d.contains('\u{1b}'));
+        assert!(d.ends_with("ab.c"), "{d}");
+        assert_eq!(hex_dump(&[0; 32], MAX_DUMP_BYTES).lines().count(), 2);
+    }
+}
