@@ -567,6 +567,51 @@ mod tests {
     }
 
     #[test]
+    fn ladder_merges_related_calls_by_time() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/toll-fraud-night/toll-fraud-night.pcap"
+        ));
+        let a = st.analysis.clone().unwrap();
+        let (call, cands) = (0..a.calls.len())
+            .filter(|&c| a.calls[c].kind == "call")
+            .map(|c| (c, merge_candidates(&a, c)))
+            .find(|(_, m)| !m.is_empty())
+            .expect("two related calls in the sample");
+        assert!(cands.len() <= MAX_MERGE_CANDIDATES && !cands.contains(&call));
+        let other = cands[0];
+        let l = Ladder::build(&a, &[call, other]);
+        let n = |c: usize| a.calls[c].messages.len() + a.calls[c].streams.len();
+        assert_eq!(l.rows.len(), n(call) + n(other));
+        let times: Vec<i64> = l
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Message(m) => Some(a.messages[*m].ts_nanos),
+                Row::Stream(_) => None,
+            })
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "interleaved by time"
+        );
+        // The UI draws the merged ladder.
+        st.select_call(Some(call));
+        st.view = View::Ladder;
+        st.ladder_view.merged_for = Some(call);
+        st.ladder_view.merged.insert(other);
+        let h = harness(st);
+        let shown = h.query_all_by_label("INVITE").count()
+            + h.query_all_by_label("INVITE (retransmission)").count();
+        let invites = l
+            .rows
+            .iter()
+            .filter(|r| matches!(r, Row::Message(m) if a.messages[*m].message.method() == Some("INVITE")))
+            .count();
+        assert_eq!(shown, invites);
+    }
+
+    #[test]
     fn ladder_without_call_shows_hint() {
         let mut st = loaded(concat!(
             env!("CARGO_MANIFEST_DIR"),
