@@ -312,7 +312,17 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
         );
     }
 
-    for row in &l.rows {
+    // Only the rows in view are laid out (a flood can put thousands of messages in one call); the rest is space.
+    ui.spacing_mut().item_spacing.y = 0.0;
+    let top = ui.cursor().top();
+    let clip = ui.clip_rect();
+    let n = l.rows.len();
+    let first = (((clip.top() - top) / row_h).floor().max(0.0) as usize).min(n);
+    let last = (((clip.bottom() - top) / row_h).ceil().max(0.0) as usize).clamp(first, n);
+    if first > 0 {
+        ui.allocate_exact_size(Vec2::new(width, row_h * first as f32), Sense::hover());
+    }
+    for row in &l.rows[first..last] {
         let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
         let selected = match row {
             Row::Message(m) => st.sel.message == Some(*m),
@@ -470,6 +480,9 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 }
             }
         }
+    }
+    if last < n {
+        ui.allocate_exact_size(Vec2::new(width, row_h * (n - last) as f32), Sense::hover());
     }
 }
 
