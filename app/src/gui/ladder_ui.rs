@@ -286,7 +286,7 @@ fn column_x(left: f32, col: usize) -> f32 {
 fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, row_h: f32) {
     let width = TIME_COL + HOST_COL * l.hosts.len().max(1) as f32;
     let visuals = ui.visuals().clone();
-    let text_color = visuals.text_color();
+    let text_color = visuals.strong_text_color();
     let weak = visuals.weak_text_color();
     let font = FontId::proportional((row_h * 0.45).clamp(10.0, 14.0));
 
