@@ -1,16 +1,685 @@
-//! Ladder diagram of the selected call (being written).
+//! Ladder diagram of the selected call: one column per signalling (or media) address, one row per SIP message
+//! (an arrow from source to destination) and per media stream (a band at its start time). Other calls that share
+//! an endpoint or a user (B2BUA legs) can be merged in; their messages interleave by time.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use earshot_core::model::{Analysis, Call, MessageRecord, StartLine};
+use earshot_core::report::terminal_safe;
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
 use super::AppState;
 
+/// Row height bounds (px) for the zoom.
+pub const MIN_ROW: f32 = 16.0;
+pub const MAX_ROW: f32 = 60.0;
+const DEFAULT_ROW: f32 = 28.0;
+/// Width of the time column on the left and of each host column.
+const TIME_COL: f32 = 90.0;
+const HOST_COL: f32 = 230.0;
+/// How many other calls the "merge with" list offers.
+const MAX_MERGE_CANDIDATES: usize = 20;
+
 #[derive(Debug, Default)]
 pub struct LadderView {
+    /// Row height in px (`MIN_ROW..=MAX_ROW`); 0 means the default.
     pub zoom: f32,
+    /// Other calls (indices into `Analysis::calls`) merged into the ladder of `merged_for`.
+    pub merged: BTreeSet<usize>,
+    /// The call the merge set belongs to (it is cleared when another call is selected).
+    pub merged_for: Option<usize>,
+}
+
+impl LadderView {
+    pub fn row_height(&self) -> f32 {
+        if self.zoom <= 0.0 {
+            DEFAULT_ROW
+        } else {
+            self.zoom.clamp(MIN_ROW, MAX_ROW)
+        }
+    }
+}
+
+/// One row of the ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// Index into `Analysis::messages`.
+    Message(usize),
+    /// Index into `Analysis::streams`.
+    Stream(usize),
+}
+
+/// What the ladder draws: columns (addresses) and rows in time order.
+#[derive(Debug, Default)]
+pub struct Ladder {
+    pub hosts: Vec<SocketAddr>,
+    /// User agent (or Server) first seen from each host, same order as `hosts`.
+    pub agents: Vec<Option<String>>,
+    pub rows: Vec<Row>,
+    /// Time of the first message (relative times are from here).
+    pub t0: i64,
+}
+
+impl Ladder {
+    /// Builds the ladder for `calls` (indices into `a.calls`).
+    pub fn build(a: &Analysis, calls: &[usize]) -> Ladder {
+        let mut msgs: Vec<&MessageRecord> = calls
+            .iter()
+            .filter_map(|&c| a.calls.get(c))
+            .flat_map(|c| c.messages.iter().filter_map(|&m| a.messages.get(m)))
+            .collect();
+        msgs.sort_by_key(|m| (m.ts_nanos, m.frame, m.index));
+        msgs.dedup_by_key(|m| m.index);
+        let mut streams: Vec<usize> = calls
+            .iter()
+            .filter_map(|&c| a.calls.get(c))
+            .flat_map(|c| c.streams.iter().copied())
+            .filter(|&s| s < a.streams.len())
+            .collect();
+        streams.sort_by_key(|&s| (a.streams[s].first_ts_nanos, a.streams[s].first_frame, s));
+        streams.dedup();
+
+        let mut l = Ladder {
+            t0: msgs
+                .first()
+                .map(|m| m.ts_nanos)
+                .or_else(|| streams.first().map(|&s| a.streams[s].first_ts_nanos))
+                .unwrap_or(0),
+            ..Default::default()
+        };
+        for m in &msgs {
+            let ua = m
+                .message
+                .user_agent
+                .clone()
+                .or_else(|| m.message.server.clone());
+            l.add_host(m.src, ua);
+            l.add_host(m.dst, None);
+        }
+        for &s in &streams {
+            let st = &a.streams[s];
+            for addr in [st.src, st.dst].into_iter().flatten() {
+                l.add_host(addr, None);
+            }
+        }
+        // Messages and streams interleaved by time (a stream goes after the messages of its instant).
+        let (mut i, mut j) = (0, 0);
+        while i < msgs.len() || j < streams.len() {
+            let take_msg = match (msgs.get(i), streams.get(j)) {
+                (Some(m), Some(&s)) => m.ts_nanos <= a.streams[s].first_ts_nanos,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_msg {
+                l.rows.push(Row::Message(msgs[i].index));
+                i += 1;
+            } else {
+                l.rows.push(Row::Stream(streams[j]));
+                j += 1;
+            }
+        }
+        l
+    }
+
+    fn add_host(&mut self, addr: SocketAddr, ua: Option<String>) {
+        match self.hosts.iter().position(|h| *h == addr) {
+            Some(i) => {
+                if self.agents[i].is_none() {
+                    self.agents[i] = ua;
+                }
+            }
+            None => {
+                self.hosts.push(addr);
+                self.agents.push(ua);
+            }
+        }
+    }
+
+    fn column(&self, addr: Option<SocketAddr>) -> Option<usize> {
+        let addr = addr?;
+        self.hosts.iter().position(|h| *h == addr)
+    }
+}
+
+/// The arrow label of a message: the method, or "code reason" (escaped).
+pub fn message_label(m: &MessageRecord) -> String {
+    match &m.message.start {
+        StartLine::Request { method, .. } => terminal_safe(method, 40),
+        StartLine::Response { code, reason } => {
+            format!("{code} {}", terminal_safe(reason, 40))
+        }
+    }
+}
+
+/// `+s.mmm` relative to `t0`.
+pub fn relative_time(ts: i64, t0: i64) -> String {
+    let d = ts - t0;
+    let sign = if d < 0 { "-" } else { "+" };
+    let d = d.unsigned_abs();
+    format!(
+        "{sign}{}.{:03}",
+        d / 1_000_000_000,
+        (d % 1_000_000_000) / 1_000_000
+    )
+}
+
+/// Other calls that share a signalling endpoint IP or a From/To user with `call` (B2BUA legs), at most 20.
+pub fn merge_candidates(a: &Analysis, call: usize) -> Vec<usize> {
+    let Some(c) = a.calls.get(call) else {
+        return Vec::new();
+    };
+    let users = |c: &Call| -> Vec<String> {
+        [&c.from, &c.to]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.user.clone())
+            .collect()
+    };
+    let my_users = users(c);
+    let my_ips: Vec<_> = c.endpoints.iter().map(|e| e.ip()).collect();
+    a.calls
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            *i != call
+                && o.kind == "call"
+                && (o.endpoints.iter().any(|e| my_ips.contains(&e.ip()))
+                    || users(o).iter().any(|u| my_users.contains(u)))
+        })
+        .map(|(i, _)| i)
+        .take(MAX_MERGE_CANDIDATES)
+        .collect()
 }
 
 pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(c) = st.call() else {
-        ui.label("Select a call in the Calls view.");
+    let (Some(a), Some(call)) = (st.analysis.clone(), st.sel.call) else {
+        ui.label("Select a call in the Calls view");
         return;
     };
-    ui.label(format!("{} messages", c.messages.len()));
+    if a.calls.get(call).is_none() {
+        ui.label("Select a call in the Calls view");
+        return;
+    }
+    if st.ladder_view.merged_for != Some(call) {
+        st.ladder_view.merged_for = Some(call);
+        st.ladder_view.merged.clear();
+    }
+    controls_ui(ui, st, &a, call);
+
+    let mut calls = vec![call];
+    calls.extend(st.ladder_view.merged.iter().copied());
+    let ladder = Ladder::build(&a, &calls);
+    let row_h = st.ladder_view.row_height();
+
+    // Ctrl+wheel zooms (row height) while the pointer is over the ladder.
+    if ui.ui_contains_pointer() {
+        let zoom = ui.input(|i| i.zoom_delta());
+        if zoom != 1.0 {
+            st.ladder_view.zoom = (row_h * zoom).clamp(MIN_ROW, MAX_ROW);
+        }
+    }
+
+    egui::ScrollArea::both()
+        .id_salt("ladder")
+        .auto_shrink([false, false])
+        .show(ui, |ui| draw_ladder(ui, st, &a, &ladder, row_h));
+}
+
+fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) {
+    ui.horizontal_wrapped(|ui| {
+        let c = &a.calls[call];
+        ui.label(format!(
+            "Call {} — {} messages, {} streams",
+            terminal_safe(&c.call_id, 60),
+            c.messages.len(),
+            c.streams.len()
+        ));
+        ui.separator();
+        let mut h = st.ladder_view.row_height();
+        if ui
+            .add(egui::Slider::new(&mut h, MIN_ROW..=MAX_ROW).text("row height (Ctrl+wheel)"))
+            .changed()
+        {
+            st.ladder_view.zoom = h;
+        }
+        ui.separator();
+        let cands = merge_candidates(a, call);
+        let title = if st.ladder_view.merged.is_empty() {
+            format!("Merge with… ({} related)", cands.len())
+        } else {
+            format!("Merge with… ({} merged)", st.ladder_view.merged.len())
+        };
+        ui.menu_button(title, |ui| {
+            if cands.is_empty() {
+                ui.label("No other call shares an endpoint or a user");
+            }
+            for i in cands {
+                let o = &a.calls[i];
+                let who = |n: &Option<earshot_core::model::NameAddr>| {
+                    n.as_ref()
+                        .map_or("?".to_string(), |n| terminal_safe(&n.uri, 40))
+                };
+                let mut on = st.ladder_view.merged.contains(&i);
+                let text = format!(
+                    "{} ({} -> {})",
+                    terminal_safe(&o.call_id, 40),
+                    who(&o.from),
+                    who(&o.to)
+                );
+                if ui.checkbox(&mut on, text).changed() {
+                    if on {
+                        st.ladder_view.merged.insert(i);
+                    } else {
+                        st.ladder_view.merged.remove(&i);
+                    }
+                }
+            }
+        });
+    });
+}
+
+fn column_x(left: f32, col: usize) -> f32 {
+    left + TIME_COL + HOST_COL * (col as f32 + 0.5)
+}
+
+fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, row_h: f32) {
+    let width = TIME_COL + HOST_COL * l.hosts.len().max(1) as f32;
+    let visuals = ui.visuals().clone();
+    let text_color = visuals.strong_text_color();
+    let weak = visuals.weak_text_color();
+    let font = FontId::proportional((row_h * 0.45).clamp(10.0, 14.0));
+
+    // Header: the address and the first user agent of each column.
+    let (hdr, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), Sense::hover());
+    for (i, h) in l.hosts.iter().enumerate() {
+        let x = column_x(hdr.left(), i);
+        let r = Rect::from_center_size(
+            Pos2::new(x, hdr.top() + 10.0),
+            Vec2::new(HOST_COL - 8.0, 18.0),
+        );
+        ui.put(
+            r,
+            egui::Label::new(egui::RichText::new(h.to_string()).strong()).truncate(),
+        );
+        let ua = l.agents[i]
+            .as_deref()
+            .map_or(String::new(), |u| terminal_safe(u, 40));
+        let r = r.translate(Vec2::new(0.0, 18.0));
+        ui.put(
+            r,
+            egui::Label::new(egui::RichText::new(ua).small().color(weak)).truncate(),
+        );
+    }
+
+    // Only the rows in view are laid out (a flood can put thousands of messages in one call); the rest is space.
+    ui.spacing_mut().item_spacing.y = 0.0;
+    let top = ui.cursor().top();
+    let clip = ui.clip_rect();
+    let n = l.rows.len();
+    let first = (((clip.top() - top) / row_h).floor().max(0.0) as usize).min(n);
+    let last = (((clip.bottom() - top) / row_h).ceil().max(0.0) as usize).clamp(first, n);
+    if first > 0 {
+        ui.allocate_exact_size(Vec2::new(width, row_h * first as f32), Sense::hover());
+    }
+    for row in &l.rows[first..last] {
+        let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
+        let selected = match row {
+            Row::Message(m) => st.sel.message == Some(*m),
+            Row::Stream(s) => st.sel.stream == Some(*s),
+        };
+        let painter = ui.painter_at(rect);
+        if selected {
+            painter.rect_filled(rect, 0.0, visuals.selection.bg_fill.gamma_multiply(0.5));
+        } else if resp.hovered() {
+            painter.rect_filled(
+                rect,
+                0.0,
+                visuals.widgets.hovered.bg_fill.gamma_multiply(0.3),
+            );
+        }
+        // Lifelines.
+        for i in 0..l.hosts.len() {
+            let x = column_x(rect.left(), i);
+            painter.line_segment(
+                [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
+                Stroke::new(1.0, weak.gamma_multiply(0.5)),
+            );
+        }
+        let mut clicked = resp.clicked();
+        match *row {
+            Row::Message(mi) => {
+                let Some(m) = a.messages.get(mi) else {
+                    continue;
+                };
+                let ts = relative_time(m.ts_nanos, l.t0);
+                painter.text(
+                    Pos2::new(rect.left() + 4.0, rect.center().y),
+                    Align2::LEFT_CENTER,
+                    ts,
+                    font.clone(),
+                    weak,
+                );
+                let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) else {
+                    continue;
+                };
+                let y = rect.center().y + row_h * 0.2;
+                let (xs, xd) = (column_x(rect.left(), s), column_x(rect.left(), d));
+                let color = if m.retransmission {
+                    Color32::GRAY
+                } else if m.message.is_request() {
+                    text_color
+                } else if m.message.status().is_some_and(|c| c >= 300) {
+                    Color32::from_rgb(220, 90, 80)
+                } else {
+                    Color32::from_rgb(90, 170, 230)
+                };
+                let stroke = Stroke::new(1.5, color);
+                draw_arrow(&painter, xs, xd, y, stroke, m.retransmission);
+                let mut label = message_label(m);
+                if m.retransmission {
+                    label.push_str(" (retransmission)");
+                }
+                let mid = (xs + xd) / 2.0;
+                let lr = Rect::from_center_size(
+                    Pos2::new(mid, rect.center().y - row_h * 0.15),
+                    Vec2::new(((xd - xs).abs() - 12.0).max(60.0), (row_h * 0.6).max(12.0)),
+                );
+                let rich = egui::RichText::new(label).color(color).font(font.clone());
+                let lresp = ui.put(
+                    lr,
+                    egui::Label::new(rich)
+                        .sense(Sense::click())
+                        .selectable(false)
+                        .truncate(),
+                );
+                let lresp = lresp.on_hover_text(format!(
+                    "frame {} — {} -> {} ({}){}",
+                    m.frame,
+                    m.src,
+                    m.dst,
+                    m.transport.as_str(),
+                    if m.retransmission {
+                        ", retransmission"
+                    } else {
+                        ""
+                    }
+                ));
+                clicked |= lresp.clicked();
+                if clicked {
+                    st.sel.message = Some(m.index);
+                }
+            }
+            Row::Stream(si) => {
+                let Some(s) = a.streams.get(si) else {
+                    continue;
+                };
+                painter.text(
+                    Pos2::new(rect.left() + 4.0, rect.center().y),
+                    Align2::LEFT_CENTER,
+                    relative_time(s.first_ts_nanos, l.t0),
+                    font.clone(),
+                    weak,
+                );
+                let (Some(c1), Some(c2)) = (l.column(s.src), l.column(s.dst)) else {
+                    continue;
+                };
+                let (xs, xd) = (column_x(rect.left(), c1), column_x(rect.left(), c2));
+                let green = Color32::from_rgb(80, 170, 90);
+                let band = Rect::from_min_max(
+                    Pos2::new(xs.min(xd), rect.top() + row_h * 0.15),
+                    Pos2::new(
+                        xs.max(xd).max(xs.min(xd) + 4.0),
+                        rect.bottom() - row_h * 0.15,
+                    ),
+                );
+                painter.rect_filled(band, 3.0, green.gamma_multiply(0.35));
+                draw_arrow(
+                    &painter,
+                    xs,
+                    xd,
+                    band.bottom() - 1.0,
+                    Stroke::new(1.0, green),
+                    false,
+                );
+                let kind = match s.kind {
+                    earshot_core::model::StreamKind::Rtp => "RTP",
+                    earshot_core::model::StreamKind::T38 => "T.38",
+                };
+                let enc = match s.encryption {
+                    earshot_core::model::Encryption::None => String::new(),
+                    e => format!(" ({})", e.as_str()),
+                };
+                let text = format!(
+                    "{kind} {} {} pkts, lost {}{enc}",
+                    terminal_safe(&s.codec, 24),
+                    s.packets,
+                    s.lost
+                );
+                let lr = Rect::from_center_size(
+                    band.center(),
+                    Vec2::new(band.width().max(120.0) - 8.0, (row_h * 0.6).max(12.0)),
+                );
+                let lresp = ui.put(
+                    lr,
+                    egui::Label::new(egui::RichText::new(text).font(font.clone()))
+                        .sense(Sense::click())
+                        .selectable(false)
+                        .truncate(),
+                );
+                let lresp = lresp.on_hover_text(format!(
+                    "frames {}–{}, {} – {}",
+                    s.first_frame,
+                    s.last_frame,
+                    relative_time(s.first_ts_nanos, l.t0),
+                    relative_time(s.last_ts_nanos, l.t0)
+                ));
+                clicked |= lresp.clicked();
+                if clicked {
+                    st.sel.stream = Some(s.index);
+                }
+            }
+        }
+    }
+    if last < n {
+        ui.allocate_exact_size(Vec2::new(width, row_h * (n - last) as f32), Sense::hover());
+    }
+}
+
+/// A horizontal arrow from `xs` to `xd` at `y` (a loop when both are the same column).
+fn draw_arrow(p: &egui::Painter, xs: f32, xd: f32, y: f32, stroke: Stroke, dashed: bool) {
+    let (a, b) = if (xs - xd).abs() < 1.0 {
+        // Same host: a short self-loop stub.
+        (Pos2::new(xs, y), Pos2::new(xs + 30.0, y))
+    } else {
+        (Pos2::new(xs, y), Pos2::new(xd, y))
+    };
+    if dashed {
+        p.extend(Shape::dashed_line(&[a, b], stroke, 6.0, 4.0));
+    } else {
+        p.line_segment([a, b], stroke);
+    }
+    let dir = if b.x >= a.x { 1.0 } else { -1.0 };
+    let head = vec![
+        b,
+        Pos2::new(b.x - dir * 8.0, b.y - 4.0),
+        Pos2::new(b.x - dir * 8.0, b.y + 4.0),
+    ];
+    p.add(Shape::convex_polygon(head, stroke.color, Stroke::NONE));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::View;
+    use earshot_core::model::{Encapsulation, MessageRecord, Transport};
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use std::sync::Arc;
+
+    fn loaded(path: &str) -> AppState {
+        let mut st = AppState::new(Default::default(), Arc::new(|| {}));
+        st.open(std::path::Path::new(path));
+        let t = std::time::Instant::now();
+        while st.is_loading() {
+            st.poll();
+            assert!(t.elapsed().as_secs() < 30, "capture did not load in 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(st.analysis.is_some(), "capture did not load");
+        st
+    }
+
+    fn harness(st: AppState) -> Harness<'static, AppState> {
+        let mut h = Harness::builder()
+            .with_size(egui::vec2(1400.0, 1000.0))
+            .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
+        h.run_steps(3);
+        h
+    }
+
+    #[test]
+    fn ladder_clean_call_shows_messages_and_selects_on_click() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/clean-call/clean-call.pcap"
+        ));
+        st.select_call(Some(0));
+        st.view = View::Ladder;
+        let mut h = harness(st);
+        for l in ["INVITE", "100 Trying", "180 Ringing", "ACK", "BYE"] {
+            assert_eq!(h.query_all_by_label(l).count(), 1, "label {l}");
+        }
+        assert_eq!(h.query_all_by_label("200 OK").count(), 2);
+        assert!(
+            h.query_all_by_label_contains("RTP ").count() >= 1,
+            "RTP band"
+        );
+        // Columns: the caller's address first, with the user agent it announced.
+        let a = h.state().analysis.clone().unwrap();
+        let l = Ladder::build(&a, &[0]);
+        let first = &a.messages[a.calls[0].messages[0]];
+        assert_eq!(l.hosts[0], first.src);
+        assert_eq!(l.rows.len(), 7 + a.calls[0].streams.len());
+        h.get_by_label(&first.src.to_string());
+        if let Some(ua) = &l.agents[0] {
+            let ua = terminal_safe(ua, 40);
+            assert!(
+                h.query_all_by_label(&ua).count() >= 1,
+                "user agent in header"
+            );
+        }
+        h.get_by_label("ACK").click();
+        h.run_steps(3);
+        let st = h.state();
+        let a = st.analysis.clone().unwrap();
+        let m = &a.messages[st.sel.message.expect("a message is selected")];
+        assert_eq!(m.message.method(), Some("ACK"));
+        assert_eq!(m.frame, 5);
+        h.get_by_label("frame 5");
+    }
+
+    #[test]
+    fn ladder_merges_related_calls_by_time() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/toll-fraud-night/toll-fraud-night.pcap"
+        ));
+        let a = st.analysis.clone().unwrap();
+        let (call, cands) = (0..a.calls.len())
+            .filter(|&c| a.calls[c].kind == "call")
+            .map(|c| (c, merge_candidates(&a, c)))
+            .find(|(_, m)| !m.is_empty())
+            .expect("two related calls in the sample");
+        assert!(cands.len() <= MAX_MERGE_CANDIDATES && !cands.contains(&call));
+        let other = cands[0];
+        let l = Ladder::build(&a, &[call, other]);
+        let n = |c: usize| a.calls[c].messages.len() + a.calls[c].streams.len();
+        assert_eq!(l.rows.len(), n(call) + n(other));
+        let times: Vec<i64> = l
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Message(m) => Some(a.messages[*m].ts_nanos),
+                Row::Stream(_) => None,
+            })
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "interleaved by time"
+        );
+        // The UI draws the merged ladder.
+        st.select_call(Some(call));
+        st.view = View::Ladder;
+        st.ladder_view.merged_for = Some(call);
+        st.ladder_view.merged.insert(other);
+        let h = harness(st);
+        let shown = h.query_all_by_label("INVITE").count()
+            + h.query_all_by_label("INVITE (retransmission)").count();
+        let invites = l
+            .rows
+            .iter()
+            .filter(|r| matches!(r, Row::Message(m) if a.messages[*m].message.method() == Some("INVITE")))
+            .count();
+        assert_eq!(shown, invites);
+    }
+
+    #[test]
+    fn ladder_without_call_shows_hint() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/clean-call/clean-call.pcap"
+        ));
+        st.view = View::Ladder;
+        let h = harness(st);
+        h.get_by_label("Select a call in the Calls view");
+    }
+
+    #[test]
+    fn ladder_packet_view_escapes_hostile_headers() {
+        let raw = b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: evil\r\nCSeq: 1 OPTIONS\r\nUser-Agent: x\x1b[31mred\r\nContent-Length: 4\r\n\r\nab\x1bc";
+        let message =
+            earshot_core::sip::parse_message(raw, &earshot_core::sip::SipLimits::default())
+                .expect("parses");
+        let rec = MessageRecord {
+            index: 0,
+            frame: 1,
+            frames: vec![1],
+            ts_nanos: 0,
+            src: "10.0.0.1:5060".parse().unwrap(),
+            dst: "10.0.0.2:5060".parse().unwrap(),
+            transport: Transport::Udp,
+            encapsulation: Encapsulation::default(),
+            retransmission: false,
+            retransmission_of: None,
+            message,
+            size: raw.len(),
+        };
+        let a = Analysis {
+            messages: vec![rec],
+            ..Default::default()
+        };
+        let mut st = AppState::new(Default::default(), Arc::new(|| {}));
+        st.analysis = Some(Arc::new(a));
+        st.complete = true;
+        st.view = View::Traffic;
+        st.sel.message = Some(0);
+        let h = harness(st);
+        h.get_by_label("frame 1");
+        assert!(
+            h.query_by_label_contains("\u{1b}").is_none(),
+            "raw ESC shown"
+        );
+        assert!(h.query_by_label_contains("x\\u{1b}[31mred").is_some());
+    }
+
+    #[test]
+    fn ladder_helpers() {
+        assert_eq!(relative_time(1_234_567_890, 0), "+1.234");
+        assert_eq!(relative_time(5, 5), "+0.000");
+        let d = crate::gui::packet_ui::hex_dump(&[0x41; 20], 16);
+        assert!(d.starts_with("00000000  41 41"));
+        assert!(d.ends_with("… 4 more bytes"));
+        assert!(d.contains("AAAAAAAAAAAAAAAA"));
+    }
 }

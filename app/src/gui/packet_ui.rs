@@ -1,6 +1,17 @@
-//! The selected message: frame, time, addresses, encapsulation, raw bytes (being written).
+//! The selected message: frame, time, addresses, encapsulation, the SIP text with header names highlighted, the
+//! SDP decoded (key material never shown) and the body as a hex dump. Everything from the wire is escaped.
+
+use earshot_core::model::{Encapsulation, Sdp, SipMessage, StartLine};
+use earshot_core::report::terminal_safe;
+use egui::text::{LayoutJob, TextFormat};
+use egui::{Color32, FontId};
 
 use super::AppState;
+
+/// Body bytes shown in the hex dump at most.
+pub const MAX_DUMP_BYTES: usize = 64 * 1024;
+/// Characters of one header value shown at most.
+const MAX_VALUE_CHARS: usize = 2000;
 
 pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let Some(a) = st.analysis.clone() else {
@@ -9,5 +20,277 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let Some(m) = st.sel.message.and_then(|i| a.messages.get(i)) else {
         return;
     };
-    ui.label(format!("frame {}", m.frame));
+    egui::ScrollArea::vertical()
+        .id_salt("packet")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new(format!("frame {}", m.frame)).strong());
+                if m.frames.len() > 1 {
+                    ui.label(format!("(carried in frames {})", frames_text(&m.frames)));
+                }
+                ui.label(st.time(m.ts_nanos));
+                ui.label(format!("{} -> {}", m.src, m.dst));
+                ui.label(m.transport.as_str().to_uppercase());
+                ui.label(encapsulation_text(&m.encapsulation));
+                ui.label(format!("{} bytes", m.size));
+                if m.retransmission {
+                    ui.label(
+                        egui::RichText::new(match m.retransmission_of {
+                            Some(f) => format!("retransmission of frame {f}"),
+                            None => "retransmission".to_string(),
+                        })
+                        .color(Color32::GRAY),
+                    );
+                }
+                if ui.small_button("Close").clicked() {
+                    st.sel.message = None;
+                }
+            });
+            ui.separator();
+            let mono = FontId::monospace(12.0);
+            ui.label(sip_job(&m.message, ui.visuals(), &mono));
+            if !m.message.warnings.is_empty() {
+                for w in &m.message.warnings {
+                    ui.label(
+                        egui::RichText::new(format!("parser: {}", terminal_safe(w, 300)))
+                            .color(ui.visuals().warn_fg_color),
+                    );
+                }
+            }
+            if let Some(sdp) = &m.message.sdp {
+                ui.separator();
+                egui::CollapsingHeader::new("SDP")
+                    .id_salt(("sdp", m.index))
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        for line in sdp_lines(sdp) {
+                            ui.label(line);
+                        }
+                    });
+            }
+            if !m.message.body.is_empty() {
+                ui.separator();
+                let body = &m.message.body;
+                egui::CollapsingHeader::new(format!("Body ({} bytes)", body.len()))
+                    .id_salt(("body", m.index))
+                    .default_open(body.len() <= 4096)
+                    .show(ui, |ui| {
+                        ui.label(egui::RichText::new(hex_dump(body, MAX_DUMP_BYTES)).font(mono));
+                    });
+            }
+        });
+}
+
+/// `3, 4, 5` (at most 20 listed).
+fn frames_text(frames: &[u64]) -> String {
+    let mut s: Vec<String> = frames.iter().take(20).map(|f| f.to_string()).collect();
+    if frames.len() > 20 {
+        s.push(format!("… {} more", frames.len() - 20));
+    }
+    s.join(", ")
+}
+
+/// `no VLAN, no tunnel`, `VLAN 10 / 20, 1 tunnel layer`.
+pub fn encapsulation_text(e: &Encapsulation) -> String {
+    let vlan = if e.vlan_ids.is_empty() {
+        "no VLAN".to_string()
+    } else {
+        let ids: Vec<String> = e.vlan_ids.iter().map(|v| v.to_string()).collect();
+        format!("VLAN {}", ids.join(" / "))
+    };
+    let tunnel = match e.tunnel_depth {
+        0 => "no tunnel".to_string(),
+        1 => "1 tunnel layer".to_string(),
+        n => format!("{n} tunnel layers"),
+    };
+    format!("{vlan}, {tunnel}")
+}
+
+/// The start line and headers, header names in a strong color, every string escaped.
+pub fn sip_job(msg: &SipMessage, visuals: &egui::Visuals, font: &FontId) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let plain = TextFormat::simple(font.clone(), visuals.text_color());
+    let strong = TextFormat::simple(
+        font.clone(),
+        if visuals.dark_mode {
+            Color32::from_rgb(110, 190, 255)
+        } else {
+            Color32::from_rgb(20, 80, 170)
+        },
+    );
+    let start = match &msg.start {
+        StartLine::Request { method, uri } => format!(
+            "{} {} SIP/2.0",
+            terminal_safe(method, 100),
+            terminal_safe(uri, MAX_VALUE_CHARS)
+        ),
+        StartLine::Response { code, reason } => {
+            format!("SIP/2.0 {code} {}", terminal_safe(reason, 200))
+        }
+    };
+    job.append(&start, 0.0, strong.clone());
+    for (name, value) in &msg.headers {
+        job.append("\n", 0.0, plain.clone());
+        job.append(&terminal_safe(name, 100), 0.0, strong.clone());
+        job.append(": ", 0.0, plain.clone());
+        job.append(&terminal_safe(value, MAX_VALUE_CHARS), 0.0, plain.clone());
+    }
+    job
+}
+
+/// The SDP as readable lines: origin, session, and per media line the port, proto, codecs, direction, connection
+/// address and crypto suites (never the keys).
+pub fn sdp_lines(sdp: &Sdp) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(o) = &sdp.origin {
+        out.push(format!(
+            "origin: {} session {} version {} address {}",
+            terminal_safe(&o.username, 60),
+            terminal_safe(&o.session_id, 40),
+            terminal_safe(&o.version, 40),
+            terminal_safe(&o.address, 60)
+        ));
+    }
+    if let Some(s) = &sdp.session_name {
+        out.push(format!("session: {}", terminal_safe(s, 100)));
+    }
+    if let Some(c) = sdp.connection {
+        out.push(format!("connection: {c}"));
+    }
+    if let Some(d) = &sdp.direction {
+        out.push(format!("direction: {}", terminal_safe(d, 20)));
+    }
+    if !sdp.fingerprints.is_empty() {
+        out.push(format!(
+            "DTLS fingerprint: {} (session level)",
+            sdp.fingerprints.len()
+        ));
+    }
+    for m in &sdp.media {
+        let codecs: Vec<String> = m
+            .formats
+            .iter()
+            .map(|f| {
+                let name = f.parse::<u8>().ok().and_then(|pt| {
+                    m.rtpmaps.iter().find(|r| r.payload_type == pt).map(|r| {
+                        let ch = r.channels.map_or(String::new(), |c| format!("/{c}"));
+                        format!("{}/{}{ch}", terminal_safe(&r.encoding, 30), r.clock_rate_hz)
+                    })
+                });
+                match name {
+                    Some(n) => format!("{} {n}", terminal_safe(f, 10)),
+                    None => terminal_safe(f, 30),
+                }
+            })
+            .collect();
+        let mut line = format!(
+            "m={} port {} {} — {}",
+            terminal_safe(&m.media, 30),
+            m.port,
+            terminal_safe(&m.proto, 40),
+            codecs.join(", ")
+        );
+        let conn = m.connection.or(sdp.connection);
+        if let Some(c) = conn {
+            line.push_str(&format!(" — address {c}"));
+        }
+        line.push_str(&format!(
+            " — {}",
+            m.direction
+                .as_deref()
+                .or(sdp.direction.as_deref())
+                .map_or("sendrecv (default)".to_string(), |d| terminal_safe(d, 20))
+        ));
+        if let Some(p) = m.rtcp_port {
+            line.push_str(&format!(" — rtcp port {p}"));
+        }
+        if m.rtcp_mux {
+            line.push_str(" — rtcp-mux");
+        }
+        if let Some(p) = m.ptime_ms {
+            line.push_str(&format!(" — ptime {p} ms"));
+        }
+        out.push(line);
+        for c in &m.crypto {
+            // The key parameters are secret material: only the suite is shown.
+            out.push(format!(
+                "    crypto {}: {} (key present, not shown)",
+                c.tag,
+                terminal_safe(&c.suite, 60)
+            ));
+        }
+        if !m.fingerprints.is_empty() {
+            out.push(format!("    DTLS fingerprint: {}", m.fingerprints.len()));
+        }
+    }
+    out
+}
+
+/// Hex + ASCII dump, 16 bytes a line, at most `max` bytes, then `… N more bytes`.
+pub fn hex_dump(data: &[u8], max: usize) -> String {
+    let shown = &data[..data.len().min(max)];
+    let mut out = String::with_capacity(shown.len() / 16 * 80 + 40);
+    for (i, chunk) in shown.chunks(16).enumerate() {
+        out.push_str(&format!("{:08x}  ", i * 16));
+        for j in 0..16 {
+            match chunk.get(j) {
+                Some(b) => out.push_str(&format!("{b:02x} ")),
+                None => out.push_str("   "),
+            }
+            if j == 7 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.extend(chunk.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
+    }
+    if data.len() > shown.len() {
+        out.push_str(&format!("… {} more bytes", data.len() - shown.len()));
+    } else {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ladder_packet_sdp_shows_suite_not_key() {
+        let body = b"v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\na=sendonly\r\n";
+        let sdp = earshot_core::sip::sdp::parse_sdp(body).expect("parses");
+        let text = sdp_lines(&sdp).join("\n");
+        assert!(text.contains("AES_CM_128_HMAC_SHA1_80"), "{text}");
+        assert!(
+            !text.contains("inline:") && !text.contains("WVNf"),
+            "{text}"
+        );
+        assert!(text.contains("0 PCMU/8000"), "{text}");
+        assert!(text.contains("101 telephone-event/8000"), "{text}");
+        assert!(text.contains("sendonly"), "{text}");
+        assert!(text.contains("port 4000 RTP/SAVP"), "{text}");
+        assert!(text.contains("address 10.0.0.1"), "{text}");
+    }
+
+    #[test]
+    fn ladder_packet_encapsulation_and_dump() {
+        let e = Encapsulation {
+            vlan_ids: vec![10, 20],
+            tunnel_depth: 1,
+        };
+        assert_eq!(encapsulation_text(&e), "VLAN 10 / 20, 1 tunnel layer");
+        let d = hex_dump(b"ab\x1bc", MAX_DUMP_BYTES);
+        assert!(!d.contains('\u{1b}'));
+        assert!(d.ends_with("ab.c"), "{d}");
+        assert_eq!(hex_dump(&[0; 32], MAX_DUMP_BYTES).lines().count(), 2);
+    }
 }
