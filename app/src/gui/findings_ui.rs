@@ -300,20 +300,21 @@ fn graph_ui(ui: &mut egui::Ui, e: &Exposure) {
             painter.circle_stroke(p + egui::vec2(0.0, -12.0), 10.0, Stroke::new(w, edge_color));
             continue;
         }
+        // Shifted to its right so that A->B and B->A stay apart.
+        let dir = (q - p).normalized();
+        let shift = egui::vec2(-dir.y, dir.x) * 3.0;
+        let (p, q) = (p + shift, q + shift);
         painter.line_segment([p, q], Stroke::new(w, edge_color));
         // Arrow head near the callee.
-        let dir = (q - p).normalized();
         let tip = q - dir * 8.0;
         let side = egui::vec2(-dir.y, dir.x) * 4.0;
         painter.line_segment([tip, tip - dir * 8.0 + side], Stroke::new(w, edge_color));
         painter.line_segment([tip, tip - dir * 8.0 - side], Stroke::new(w, edge_color));
-        painter.text(
-            p + (q - p) * 0.5,
-            egui::Align2::CENTER_CENTER,
-            calls.to_string(),
-            font.clone(),
-            text_color,
-        );
+        let label = painter.layout_no_wrap(calls.to_string(), font.clone(), text_color);
+        let at =
+            egui::Rect::from_center_size(p + (q - p) * 0.5, label.size() + egui::vec2(4.0, 2.0));
+        painter.rect_filled(at, 2.0, ui.visuals().window_fill);
+        painter.galley(at.min + egui::vec2(2.0, 1.0), label, text_color);
     }
     for (i, name) in nodes.iter().enumerate() {
         painter.circle_filled(pos[i], 6.0, Color32::from_rgb(90, 160, 220));
@@ -435,6 +436,25 @@ pub(crate) mod tests {
         assert!(m.frame == first || m.frames.contains(&first));
         assert_eq!(first, 1);
         assert_eq!(st.sel.message, Some(0));
+    }
+
+    #[test]
+    fn gui_call_graph_draws_at_most_30_parties() {
+        let names: Vec<String> = (0..100).map(|i| format!("party{i}")).collect();
+        let mut nodes = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let got: Vec<Option<usize>> = names
+            .iter()
+            .map(|n| super::node_index(&mut nodes, &mut index, n))
+            .collect();
+        assert_eq!(nodes.len(), super::MAX_NODES);
+        assert_eq!(got[0], Some(0));
+        assert_eq!(got[29], Some(29));
+        assert_eq!(got[30], None);
+        assert_eq!(
+            super::node_index(&mut nodes, &mut index, &names[5]),
+            Some(5)
+        );
     }
 
     #[test]

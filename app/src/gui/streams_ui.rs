@@ -215,7 +215,7 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new("jitter ms", jitter));
+            p.line(Line::new("jitter ms", jitter).color(Color32::from_rgb(90, 160, 220)));
         });
     ui.label("Delta (ms) over time (s), with sequence errors (loss) and markers");
     Plot::new(("delta_plot", s.index))
@@ -224,7 +224,7 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new("delta ms", delta));
+            p.line(Line::new("delta ms", delta).color(Color32::from_rgb(110, 190, 110)));
             p.add(
                 Points::new("sequence error / loss", loss)
                     .color(Color32::RED)
