@@ -125,50 +125,80 @@ pub fn streams_ui(ui: &mut egui::Ui, st: &mut AppState) {
 }
 
 fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
+    use egui_extras::{Column, TableBuilder};
     ui.label(format!("{} streams", rows.len()));
-    egui::ScrollArea::both()
-        .id_salt("streams_table")
-        .max_height(260.0)
+    let headers = [
+        "src -> dst",
+        "SSRC",
+        "codec",
+        "packets",
+        "lost",
+        "max delta ms",
+        "max jitter ms",
+        "mean jitter ms",
+        "MOS",
+        "encryption",
+        "audio",
+    ];
+    let mut clicked = None;
+    egui::ScrollArea::horizontal()
+        .id_salt("streams_table_h")
         .show(ui, |ui| {
-            egui::Grid::new("streams_grid")
+            TableBuilder::new(ui)
+                .id_salt("streams_table")
                 .striped(true)
-                .num_columns(11)
-                .show(ui, |ui| {
-                    for h in [
-                        "src -> dst",
-                        "SSRC",
-                        "codec",
-                        "packets",
-                        "lost",
-                        "max delta ms",
-                        "max jitter ms",
-                        "mean jitter ms",
-                        "MOS",
-                        "encryption",
-                        "audio",
-                    ] {
-                        ui.strong(h);
+                .resizable(true)
+                .sense(Sense::click())
+                .max_scroll_height(260.0)
+                .column(Column::auto().at_least(200.0))
+                .columns(Column::auto(), headers.len() - 2)
+                .column(Column::remainder().at_least(120.0))
+                .header(20.0, |mut h| {
+                    for t in headers {
+                        h.col(|ui| {
+                            ui.strong(t);
+                        });
                     }
-                    ui.end_row();
-                    for s in rows {
+                })
+                .body(|body| {
+                    // Virtualised: only the visible rows are laid out (captures can hold thousands of streams).
+                    body.rows(20.0, rows.len(), |mut row| {
+                        let s = rows[row.index()];
                         let selected = st.sel.stream == Some(s.index);
-                        if ui.selectable_label(selected, endpoints(s)).clicked() {
-                            st.sel.stream = Some(s.index);
+                        row.set_selected(selected);
+                        row.col(|ui| {
+                            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+                            if ui.selectable_label(selected, endpoints(s)).clicked() {
+                                clicked = Some(s.index);
+                            }
+                        });
+                        let cells = [
+                            format!("0x{:08X}", s.ssrc),
+                            safe(&s.codec, 30),
+                            s.packets.to_string(),
+                            format!("{} ({:.1}%)", s.lost, s.lost_pct),
+                            format!("{:.1}", s.max_delta_ms),
+                            opt_ms(s.max_jitter_ms),
+                            opt_ms(s.mean_jitter_ms),
+                            s.mos.map_or("–".to_string(), |m| format!("{m:.2}")),
+                            s.encryption.as_str().to_string(),
+                            safe(&s.audio, 80),
+                        ];
+                        for c in cells {
+                            row.col(|ui| {
+                                ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+                                ui.label(c);
+                            });
                         }
-                        ui.label(format!("0x{:08X}", s.ssrc));
-                        ui.label(safe(&s.codec, 30));
-                        ui.label(s.packets.to_string());
-                        ui.label(format!("{} ({:.1}%)", s.lost, s.lost_pct));
-                        ui.label(format!("{:.1}", s.max_delta_ms));
-                        ui.label(opt_ms(s.max_jitter_ms));
-                        ui.label(opt_ms(s.mean_jitter_ms));
-                        ui.label(s.mos.map_or("–".to_string(), |m| format!("{m:.2}")));
-                        ui.label(s.encryption.as_str());
-                        ui.label(safe(&s.audio, 80));
-                        ui.end_row();
-                    }
+                        if row.response().clicked() {
+                            clicked = Some(s.index);
+                        }
+                    });
                 });
         });
+    if clicked.is_some() {
+        st.sel.stream = clicked;
+    }
 }
 
 fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
