@@ -122,13 +122,32 @@ pub fn findings_ui(ui: &mut egui::Ui, st: &mut AppState) {
             }
         });
     ui.data_mut(|d| d.insert_temp(filter_id, filter));
-    if let Some(fr) = clicked {
-        st.select_frame(fr);
+    match clicked {
+        Some(Click::Frame(fr)) => st.select_frame(fr),
+        Some(Click::Stream(i)) => {
+            if let Some(s) = a.streams.get(i) {
+                let call = s
+                    .call_id
+                    .as_ref()
+                    .and_then(|id| a.calls.iter().position(|c| &c.call_id == id));
+                st.select_call(call);
+                st.sel.stream = Some(i);
+                st.view = super::View::Streams;
+            }
+        }
+        None => {}
     }
 }
 
-/// One finding; returns the evidence frame clicked, if any.
-fn finding_ui(ui: &mut egui::Ui, f: &Finding) -> Option<u64> {
+/// A link followed in a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Click {
+    Frame(u64),
+    Stream(usize),
+}
+
+/// One finding; returns the evidence link clicked, if any.
+fn finding_ui(ui: &mut egui::Ui, f: &Finding) -> Option<Click> {
     let mut clicked = None;
     ui.group(|ui| {
         ui.set_width(ui.available_width());
@@ -168,12 +187,25 @@ fn finding_ui(ui: &mut egui::Ui, f: &Finding) -> Option<u64> {
         if !f.call_ids.is_empty() {
             field(ui, "Calls", &list(f.call_ids.iter().cloned(), 10));
         }
+        if !f.streams.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.strong("Streams:");
+                for &i in f.streams.iter().take(MAX_LINKS) {
+                    if ui.link(format!("stream #{i}")).clicked() {
+                        clicked = Some(Click::Stream(i));
+                    }
+                }
+                if f.streams.len() > MAX_LINKS {
+                    ui.label(format!("… {} streams in all", f.streams.len()));
+                }
+            });
+        }
         if !f.evidence_frames.is_empty() {
             ui.horizontal_wrapped(|ui| {
                 ui.strong("Evidence:");
                 for &fr in f.evidence_frames.iter().take(MAX_LINKS) {
                     if ui.link(format!("frame {fr}")).clicked() {
-                        clicked = Some(fr);
+                        clicked = Some(Click::Frame(fr));
                     }
                 }
                 let total = f.evidence_frames_total.max(f.evidence_frames.len() as u64);
@@ -436,6 +468,26 @@ pub(crate) mod tests {
         assert!(m.frame == first || m.frames.contains(&first));
         assert_eq!(first, 1);
         assert_eq!(st.sel.message, Some(0));
+    }
+
+    #[test]
+    fn gui_findings_stream_link_opens_the_stream() {
+        let mut harness = loaded(CLEAN_CALL);
+        harness.state_mut().view = View::Findings;
+        harness.run_steps(3);
+        let a = harness.state().analysis.clone().unwrap();
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "unencrypted-media")
+            .expect("unencrypted-media finding");
+        let i = f.streams[0];
+        harness.get_by_label(&format!("stream #{i}")).click();
+        harness.run_steps(3);
+        let st = harness.state();
+        assert_eq!(st.view, View::Streams);
+        assert_eq!(st.sel.stream, Some(i));
+        assert!(st.sel.call.is_some());
     }
 
     #[test]
