@@ -394,6 +394,9 @@ fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
             }
         });
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, 60.0), Sense::click_and_drag());
+        resp.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Slider, true, format!("waveform {i}"))
+        });
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         let color = ui.visuals().text_color();
@@ -536,6 +539,18 @@ mod tests {
         );
         // The app keeps running either way.
         harness.step();
+
+        // Clicking the middle of a waveform seeks there.
+        harness.get_by_label("waveform 0").click();
+        harness.run_steps(2);
+        let (pos, dur) = (
+            harness.state().player.position_secs(),
+            harness.state().player.duration_secs(),
+        );
+        assert!(
+            (pos - dur / 2.0).abs() < dur * 0.1,
+            "seek to the middle: {pos} of {dur}"
+        );
         if playing {
             harness.get_by_label("Pause").click();
             harness.run_steps(2);
