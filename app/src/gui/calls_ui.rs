@@ -1,22 +1,570 @@
-//! Calls table (being written).
+//! Calls table: every INVITE dialog, filterable and sortable, virtualised so very large captures scroll smoothly.
+//! The filtered and sorted row list is computed only when the analysis, the filter or the sort changes.
 
-use super::AppState;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use earshot_core::model::{Analysis, Call, CallState, Encryption, NameAddr, Transport};
+use earshot_core::report::terminal_safe;
+use egui_extras::{Column, TableBuilder};
+
+use super::{AppState, View};
+
+/// Column the calls table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Time,
+    From,
+    To,
+    Duration,
+    Mos,
+    Findings,
+}
+
+/// Quick-filter toggles; every enabled one must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuickFilter {
+    pub answered: bool,
+    pub failed: bool,
+    pub with_findings: bool,
+    pub encrypted: bool,
+    pub unencrypted: bool,
+}
+
+/// What the table shows for one call, derived once per analysis.
+#[derive(Debug, Clone)]
+pub(super) struct CallRow {
+    /// Index into `Analysis::calls`.
+    pub call: usize,
+    pub findings: usize,
+    /// Lowest MOS over the call's streams.
+    pub mos: Option<f64>,
+    /// Signalling carried over TLS (or secure WebSocket) only.
+    pub sip_tls: bool,
+    /// Media protection: `None` without streams, `Some(true)` when every stream is encrypted.
+    pub media_encrypted: Option<bool>,
+    /// Lower-case text the search box matches (Call-ID, from, to, user agents).
+    pub haystack: String,
+}
+
+impl CallRow {
+    fn failed(&self, c: &Call) -> bool {
+        matches!(c.state, Some(CallState::Rejected | CallState::Cancelled))
+            || (!c.answered && c.final_status.is_some_and(|s| s >= 300))
+    }
+
+    fn encrypted(&self) -> bool {
+        self.sip_tls && self.media_encrypted != Some(false)
+    }
+
+    fn sip_badge(&self) -> &'static str {
+        if self.sip_tls { "TLS" } else { "plain" }
+    }
+
+    fn media_badge(&self) -> &'static str {
+        match self.media_encrypted {
+            None => "-",
+            Some(true) => "SRTP",
+            Some(false) => "clear",
+        }
+    }
+}
+
+/// The per-analysis derived rows and the current filtered + sorted list.
+#[derive(Debug)]
+struct Cache {
+    analysis: Arc<Analysis>,
+    rows: Vec<CallRow>,
+    filter: String,
+    quick: QuickFilter,
+    sort: SortKey,
+    descending: bool,
+    /// Indices into `rows`, filtered and sorted.
+    visible: Vec<usize>,
+}
 
 #[derive(Debug, Default)]
 pub struct CallsView {
     pub filter: String,
+    pub quick: QuickFilter,
+    pub sort: SortKey,
+    pub descending: bool,
+    cache: Option<Cache>,
+    /// The traffic view's grouping (owned here so `AppState` needs no new field).
+    pub(super) traffic: Option<super::traffic_ui::TrafficCache>,
+}
+
+/// `"Display" <user>` as one line, sanitised.
+pub(super) fn party(n: Option<&NameAddr>) -> String {
+    let Some(n) = n else {
+        return String::new();
+    };
+    let who = n.user.as_deref().unwrap_or(n.uri.as_str());
+    let s = match n.display_name.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => format!("\"{d}\" <{who}>"),
+        None => who.to_string(),
+    };
+    terminal_safe(&s, 80)
+}
+
+fn search_text(n: Option<&NameAddr>) -> String {
+    n.map_or(String::new(), |n| {
+        format!(
+            "{} {} {}",
+            n.display_name.as_deref().unwrap_or(""),
+            n.user.as_deref().unwrap_or(""),
+            n.uri
+        )
+    })
+}
+
+fn derive_rows(a: &Analysis) -> Vec<CallRow> {
+    let mut findings: HashMap<&str, usize> = HashMap::new();
+    for f in &a.findings {
+        for id in &f.call_ids {
+            *findings.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    a.calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == "call")
+        .map(|(i, c)| {
+            let streams: Vec<_> = c.streams.iter().filter_map(|&s| a.streams.get(s)).collect();
+            let mos = streams
+                .iter()
+                .filter_map(|s| s.mos)
+                .min_by(|x, y| x.total_cmp(y));
+            let media_encrypted = (!streams.is_empty())
+                .then(|| streams.iter().all(|s| s.encryption != Encryption::None));
+            let sip_tls = !c.transports.is_empty()
+                && c.transports
+                    .iter()
+                    .all(|t| matches!(t, Transport::Tls | Transport::Wss));
+            let haystack = format!(
+                "{}\n{}\n{}\n{}",
+                c.call_id,
+                search_text(c.from.as_ref()),
+                search_text(c.to.as_ref()),
+                c.user_agents.join("\n")
+            )
+            .to_lowercase();
+            CallRow {
+                call: i,
+                findings: findings.get(c.call_id.as_str()).copied().unwrap_or(0),
+                mos,
+                sip_tls,
+                media_encrypted,
+                haystack,
+            }
+        })
+        .collect()
+}
+
+fn cmp_opt(x: Option<f64>, y: Option<f64>) -> Ordering {
+    match (x, y) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+    }
+}
+
+fn visible_rows(
+    a: &Analysis,
+    rows: &[CallRow],
+    filter: &str,
+    q: QuickFilter,
+    sort: SortKey,
+    descending: bool,
+) -> Vec<usize> {
+    let needle = filter.trim().to_lowercase();
+    let mut v: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            let c = &a.calls[r.call];
+            (needle.is_empty() || r.haystack.contains(&needle))
+                && (!q.answered || c.answered)
+                && (!q.failed || r.failed(c))
+                && (!q.with_findings || r.findings > 0)
+                && (!q.encrypted || r.encrypted())
+                && (!q.unencrypted || !r.encrypted())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let from = |r: &CallRow| search_text(a.calls[r.call].from.as_ref()).to_lowercase();
+    let to = |r: &CallRow| search_text(a.calls[r.call].to.as_ref()).to_lowercase();
+    match sort {
+        SortKey::Time => v.sort_by_key(|&i| (a.calls[rows[i].call].start_ts_nanos, i)),
+        SortKey::From => v.sort_by_cached_key(|&i| (from(&rows[i]), i)),
+        SortKey::To => v.sort_by_cached_key(|&i| (to(&rows[i]), i)),
+        SortKey::Duration => v.sort_by(|&x, &y| {
+            cmp_opt(
+                a.calls[rows[x].call].duration_secs,
+                a.calls[rows[y].call].duration_secs,
+            )
+            .then(x.cmp(&y))
+        }),
+        SortKey::Mos => v.sort_by(|&x, &y| cmp_opt(rows[x].mos, rows[y].mos).then(x.cmp(&y))),
+        SortKey::Findings => v.sort_by_key(|&i| (rows[i].findings, i)),
+    }
+    if descending {
+        v.reverse();
+    }
+    v
+}
+
+impl CallsView {
+    /// Brings the cache up to date with `a` and the current filter and sort; cheap when nothing changed.
+    fn refresh(&mut self, a: &Arc<Analysis>) {
+        let stale_analysis = self
+            .cache
+            .as_ref()
+            .is_none_or(|c| !Arc::ptr_eq(&c.analysis, a));
+        if stale_analysis {
+            self.cache = Some(Cache {
+                analysis: a.clone(),
+                rows: derive_rows(a),
+                filter: String::new(),
+                quick: QuickFilter::default(),
+                sort: SortKey::Time,
+                descending: false,
+                visible: Vec::new(),
+            });
+        }
+        let Some(c) = self.cache.as_mut() else {
+            return;
+        };
+        if stale_analysis
+            || c.filter != self.filter
+            || c.quick != self.quick
+            || c.sort != self.sort
+            || c.descending != self.descending
+        {
+            c.visible = visible_rows(
+                a,
+                &c.rows,
+                &self.filter,
+                self.quick,
+                self.sort,
+                self.descending,
+            );
+            c.filter.clone_from(&self.filter);
+            c.quick = self.quick;
+            c.sort = self.sort;
+            c.descending = self.descending;
+        }
+    }
+
+    /// Indices into `Analysis::calls` of the rows shown, in order (after `refresh`).
+    pub fn shown(&self) -> Vec<usize> {
+        self.cache.as_ref().map_or(Vec::new(), |c| {
+            c.visible.iter().map(|&i| c.rows[i].call).collect()
+        })
+    }
+
+    fn click_sort(&mut self, key: SortKey) {
+        if self.sort == key {
+            self.descending = !self.descending;
+        } else {
+            self.sort = key;
+            self.descending = false;
+        }
+    }
+}
+
+fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
+    ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or(String::new(), |s| format!("{s:.1} s"))
 }
 
 pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let Some(a) = st.analysis.clone() else {
         return;
     };
-    for (i, c) in a.calls.iter().enumerate().filter(|(_, c)| c.kind == "call") {
-        if ui
-            .selectable_label(st.sel.call == Some(i), &c.call_id)
-            .clicked()
-        {
-            st.select_call(Some(i));
+    st.calls_view.refresh(&a);
+
+    // Filter bar.
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Search:");
+        ui.add(
+            egui::TextEdit::singleline(&mut st.calls_view.filter)
+                .hint_text("Call-ID, from, to, user agent")
+                .desired_width(240.0),
+        );
+        if !st.calls_view.filter.is_empty() && ui.small_button("Clear").clicked() {
+            st.calls_view.filter.clear();
         }
+        ui.separator();
+        let q = &mut st.calls_view.quick;
+        ui.toggle_value(&mut q.answered, "answered");
+        ui.toggle_value(&mut q.failed, "failed");
+        ui.toggle_value(&mut q.with_findings, "with findings");
+        ui.toggle_value(&mut q.encrypted, "encrypted")
+            .on_hover_text("SIP over TLS and every media stream SRTP");
+        ui.toggle_value(&mut q.unencrypted, "unencrypted")
+            .on_hover_text("plain SIP or a clear media stream");
+    });
+    // The filter may just have changed.
+    st.calls_view.refresh(&a);
+
+    let Some(cache) = st.calls_view.cache.as_ref() else {
+        return;
+    };
+    ui.label(format!(
+        "{} of {} calls",
+        cache.visible.len(),
+        cache.rows.len()
+    ));
+
+    let sort = st.calls_view.sort;
+    let descending = st.calls_view.descending;
+    let mut sort_clicked = None;
+    let mut clicked = None;
+    let mut double_clicked = false;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+
+    TableBuilder::new(ui)
+        .id_salt("calls_table")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::auto().at_least(150.0)) // time
+        .column(Column::initial(160.0).clip(true)) // Call-ID
+        .column(Column::initial(160.0).clip(true)) // from
+        .column(Column::initial(160.0).clip(true)) // to
+        .column(Column::initial(140.0).clip(true)) // user agents
+        .column(Column::auto()) // state
+        .column(Column::auto()) // duration
+        .column(Column::auto()) // setup
+        .column(Column::initial(100.0).clip(true)) // codecs
+        .column(Column::auto()) // transport
+        .column(Column::auto()) // encryption
+        .column(Column::auto()) // MOS
+        .column(Column::remainder().at_least(60.0)) // findings
+        .header(20.0, |mut h| {
+            let mut sortable =
+                |h: &mut egui_extras::TableRow<'_, '_>, title: &str, key: SortKey| {
+                    h.col(|ui| {
+                        let arrow = match (sort == key, descending) {
+                            (true, false) => " ^",
+                            (true, true) => " v",
+                            _ => "",
+                        };
+                        if ui
+                            .selectable_label(sort == key, format!("{title}{arrow}"))
+                            .on_hover_text("sort")
+                            .clicked()
+                        {
+                            sort_clicked = Some(key);
+                        }
+                    });
+                };
+            let plain = |h: &mut egui_extras::TableRow<'_, '_>, title: &str| {
+                h.col(|ui| {
+                    ui.strong(title);
+                });
+            };
+            sortable(&mut h, "Time", SortKey::Time);
+            plain(&mut h, "Call-ID");
+            sortable(&mut h, "From", SortKey::From);
+            sortable(&mut h, "To", SortKey::To);
+            plain(&mut h, "User agents");
+            plain(&mut h, "State");
+            sortable(&mut h, "Duration", SortKey::Duration);
+            plain(&mut h, "Setup");
+            plain(&mut h, "Codecs");
+            plain(&mut h, "Transport");
+            plain(&mut h, "Encryption");
+            sortable(&mut h, "MOS", SortKey::Mos);
+            sortable(&mut h, "Findings", SortKey::Findings);
+        })
+        .body(|body| {
+            body.rows(row_height, cache.visible.len(), |mut row| {
+                let r = &cache.rows[cache.visible[row.index()]];
+                let c = &a.calls[r.call];
+                row.set_selected(st.sel.call == Some(r.call));
+                row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
+                row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
+                row.col(|ui| cell(ui, party(c.from.as_ref())));
+                row.col(|ui| cell(ui, party(c.to.as_ref())));
+                row.col(|ui| cell(ui, terminal_safe(&c.user_agents.join(", "), 120)));
+                row.col(|ui| cell(ui, c.state.map_or("", |s| s.as_str())));
+                row.col(|ui| cell(ui, secs(c.duration_secs)));
+                row.col(|ui| cell(ui, secs(c.setup_time_secs)));
+                row.col(|ui| cell(ui, terminal_safe(&c.codecs.join(", "), 80)));
+                row.col(|ui| {
+                    let t: Vec<&str> = c.transports.iter().map(|t| t.as_str()).collect();
+                    cell(ui, t.join(", "));
+                });
+                row.col(|ui| {
+                    let sip = egui::RichText::new(r.sip_badge());
+                    cell(
+                        ui,
+                        if r.sip_tls {
+                            sip
+                        } else {
+                            sip.color(ui.visuals().warn_fg_color)
+                        },
+                    );
+                    let media = egui::RichText::new(r.media_badge());
+                    cell(
+                        ui,
+                        if r.media_encrypted == Some(false) {
+                            media.color(ui.visuals().warn_fg_color)
+                        } else {
+                            media
+                        },
+                    );
+                });
+                row.col(|ui| cell(ui, r.mos.map_or(String::new(), |m| format!("{m:.2}"))));
+                row.col(|ui| {
+                    if r.findings > 0 {
+                        cell(
+                            ui,
+                            egui::RichText::new(r.findings.to_string())
+                                .color(ui.visuals().error_fg_color),
+                        );
+                    } else {
+                        cell(ui, "0");
+                    }
+                });
+                let resp = row.response();
+                if resp.clicked() {
+                    clicked = Some(r.call);
+                }
+                if resp.double_clicked() {
+                    clicked = Some(r.call);
+                    double_clicked = true;
+                }
+            });
+        });
+
+    if let Some(key) = sort_clicked {
+        st.calls_view.click_sort(key);
+    }
+    if let Some(i) = clicked {
+        st.select_call(Some(i));
+        if double_clicked {
+            st.view = View::Ladder;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+
+    use super::super::{AppState, View};
+
+    pub const CLEAN_CALL: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sample-captures/clean-call/clean-call.pcap"
+    );
+
+    /// SIP_DTMF2.cap from the shared captures (`EARSHOT_CAPTURES` overrides the directory).
+    pub fn dtmf2() -> std::path::PathBuf {
+        match std::env::var("EARSHOT_CAPTURES") {
+            Ok(dir) => Path::new(&dir).join("SIP_DTMF2.cap"),
+            Err(_) => concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/captures/SIP_DTMF2.cap"
+            )
+            .into(),
+        }
+    }
+
+    /// A harness running the whole app with `path` opened and fully analysed.
+    pub fn loaded(path: &Path) -> Harness<'static, AppState> {
+        let mut st = AppState::new(Default::default(), Arc::new(|| {}));
+        st.open(path);
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1600.0, 900.0))
+            .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
+        let start = Instant::now();
+        while harness.state().is_loading() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "loading {} timed out",
+                path.display()
+            );
+            harness.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        harness.run();
+        assert!(
+            harness.state().analysis.is_some(),
+            "{} did not load",
+            path.display()
+        );
+        harness
+    }
+
+    #[test]
+    fn gui_calls_clean_call_row_selects() {
+        let mut harness = loaded(Path::new(CLEAN_CALL));
+        assert_eq!(harness.state().view, View::Calls);
+        harness.get_by_label("1 of 1 calls");
+        harness.get_by_label("gen-0@example.org").click();
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(0));
+        assert_eq!(harness.state().view, View::Calls);
+    }
+
+    #[test]
+    fn gui_calls_dtmf2_table_and_answered_filter() {
+        let path = dtmf2();
+        let mut harness = loaded(&path);
+        let a = harness.state().analysis.clone().unwrap();
+        assert_eq!(a.summary.invite_dialogs, 2);
+        harness.get_by_label("2 of 2 calls");
+        assert_eq!(harness.state().calls_view.shown().len(), 2);
+        for i in harness.state().calls_view.shown() {
+            harness.get_by_label(&a.calls[i].call_id);
+        }
+        harness.get_by_label("answered").click();
+        harness.run();
+        assert!(harness.state().calls_view.quick.answered);
+        harness.get_by_label("1 of 2 calls");
+        let shown = harness.state().calls_view.shown();
+        assert_eq!(shown.len(), 1);
+        assert!(a.calls[shown[0]].answered);
+    }
+
+    #[test]
+    fn gui_calls_sort_and_search() {
+        let mut harness = loaded(&dtmf2());
+        let a = harness.state().analysis.clone().unwrap();
+        let before = harness.state().calls_view.shown();
+        // Time ascending by default; clicking the active header reverses it.
+        assert!(
+            before
+                .windows(2)
+                .all(|w| a.calls[w[0]].start_ts_nanos <= a.calls[w[1]].start_ts_nanos)
+        );
+        harness.get_by_label("Time ^").click();
+        harness.run();
+        assert!(harness.state().calls_view.descending);
+        let mut rev = harness.state().calls_view.shown();
+        rev.reverse();
+        assert_eq!(rev, before);
+        // Search by Call-ID (case-insensitive) keeps just that call.
+        let id = a.calls[before[0]].call_id.to_uppercase();
+        harness.state_mut().calls_view.filter = id;
+        harness.run();
+        assert_eq!(harness.state().calls_view.shown(), vec![before[0]]);
+        harness.get_by_label("1 of 2 calls");
     }
 }
