@@ -15,7 +15,6 @@ use super::AppState;
 /// A finished decode: the mixed call and each stream's status line.
 pub struct Decoded {
     pub call_id: String,
-    pub mode: TimingMode,
     pub audio: Arc<CallAudio>,
     pub streams: Vec<(usize, bool, String)>,
 }
@@ -87,7 +86,6 @@ fn decode(
         .collect();
     Ok(Decoded {
         call_id: call_id.to_string(),
-        mode,
         audio: Arc::new(audio::mix(decoded)),
         streams: statuses,
     })

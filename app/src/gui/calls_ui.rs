@@ -260,6 +260,7 @@ impl CallsView {
     }
 
     /// Indices into `Analysis::calls` of the rows shown, in order (after `refresh`).
+    #[cfg(test)]
     pub fn shown(&self) -> Vec<usize> {
         self.cache.as_ref().map_or(Vec::new(), |c| {
             c.visible.iter().map(|&i| c.rows[i].call).collect()

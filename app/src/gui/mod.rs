@@ -2,8 +2,6 @@
 //! tests drive; panels live one per file (`*_ui`), share the selection in `AppState`, and never run analysis on the
 //! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
 
-#![allow(dead_code)] // Until every panel is written (the panel work uses these).
-
 pub mod audio_job;
 mod calls_ui;
 mod findings_ui;
@@ -367,8 +365,13 @@ impl AppState {
             ui.heading("Earshot");
             ui.label("Forensic analysis of VoIP captures");
             ui.add_space(20.0);
-            if self.loading.is_some() {
-                ui.label("Loading…");
+            if self.is_loading() {
+                let name = self
+                    .loading
+                    .as_ref()
+                    .map(|j| j.path.display().to_string())
+                    .unwrap_or_default();
+                ui.label(format!("Loading {}…", terminal_safe(&name, 120)));
             } else {
                 if ui.button("Open a capture…").clicked() {
                     self.open_dialog();
