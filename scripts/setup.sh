@@ -2,8 +2,10 @@
 # Installs what building and testing Earshot needs on Debian (idempotent; apt-get only when something is missing).
 set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
-# libasound2-dev: rodio's ALSA output.
-pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev)
+# libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
+# desktop app without a display (screenshots) and its build.
+pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
+      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
