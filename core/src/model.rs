@@ -183,6 +183,14 @@ impl AuthField {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// True for credentials (`Authorization`, `Proxy-Authorization`), false for challenges.
+    pub fn is_credentials(&self) -> bool {
+        matches!(
+            self.header,
+            AuthHeader::Authorization | AuthHeader::ProxyAuthorization
+        )
+    }
 }
 
 /// Which parser understood a SIP message.

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::model::{
-    Analysis, AuthHeader, CallEdge, Device, DtmfSeen, Encryption, ExposedCredential, Exposure,
-    StreamKind,
+    Analysis, CallEdge, Device, DtmfSeen, Encryption, ExposedCredential, Exposure, StreamKind,
 };
 
 use super::rules::plaintext;
@@ -43,11 +42,7 @@ pub fn exposure(a: &Analysis) -> Exposure {
             }
         }
         for f in &m.message.auth {
-            if matches!(
-                f.header,
-                AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-            ) && f.param("response").is_some()
-            {
+            if f.is_credentials() && f.param("response").is_some() {
                 let key = (
                     f.param("username").unwrap_or_default().to_string(),
                     f.param("realm").unwrap_or_default().to_string(),

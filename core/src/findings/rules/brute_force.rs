@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, AuthHeader, Confidence, Finding, FrameNo, MessageRecord, Severity};
+use crate::model::{Analysis, Confidence, Finding, FrameNo, MessageRecord, Severity};
 
 use super::flood::{MAX_SOURCES, peak_window, window_nanos};
 
@@ -38,12 +38,7 @@ pub(super) fn credentials(m: &MessageRecord) -> Option<&str> {
     m.message
         .auth
         .iter()
-        .find(|f| {
-            matches!(
-                f.header,
-                AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-            )
-        })
+        .find(|f| f.is_credentials())
         .map(|f| f.param("username").unwrap_or(""))
 }
 

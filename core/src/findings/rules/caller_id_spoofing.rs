@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, AuthHeader, Confidence, Finding, Severity};
+use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct CallerIdSpoofing;
 
@@ -57,12 +57,7 @@ impl Rule for CallerIdSpoofing {
                     .message
                     .auth
                     .iter()
-                    .filter(|f| {
-                        matches!(
-                            f.header,
-                            AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-                        )
-                    })
+                    .filter(|f| f.is_credentials())
                     .find_map(|f| f.param("username"))
                 && !du.eq_ignore_ascii_case(fu)
             {

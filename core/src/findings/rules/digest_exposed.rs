@@ -2,7 +2,7 @@
 //! dictionary attack.
 
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, AuthHeader, Confidence, Finding, Severity};
+use crate::model::{Analysis, Confidence, Finding, Severity};
 
 use super::plaintext;
 
@@ -23,10 +23,8 @@ impl Rule for DigestExposed {
             .filter(|m| plaintext(m.transport) && !m.retransmission)
         {
             for f in &m.message.auth {
-                if !matches!(
-                    f.header,
-                    AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-                ) || !f.scheme.eq_ignore_ascii_case("digest")
+                if !f.is_credentials()
+                    || !f.scheme.eq_ignore_ascii_case("digest")
                     || f.param("response").is_none()
                 {
                     continue;

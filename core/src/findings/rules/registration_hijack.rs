@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, AuthHeader, Confidence, Finding, Severity};
+use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct RegistrationHijack;
 
@@ -39,12 +39,8 @@ impl Rule for RegistrationHijack {
                 if !matches!(method, "REGISTER" | "INVITE") {
                     continue;
                 }
-                if m.message.auth.iter().any(|f| {
-                    matches!(
-                        f.header,
-                        AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-                    )
-                }) && credentialed.len() < 1_000_000
+                if m.message.auth.iter().any(|f| f.is_credentials())
+                    && credentialed.len() < 1_000_000
                 {
                     credentialed.insert(call.clone());
                 }

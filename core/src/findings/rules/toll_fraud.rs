@@ -168,34 +168,26 @@ impl Rule for TollFraud {
 }
 
 /// Sources that sent at least `min` credentialed requests the server rejected (401/407/403): password guessers
-/// (a phone whose nonce went stale is rejected once in a while, not `min` times).
+/// (a phone whose nonce went stale is rejected once in a while, not `min` times). Transactions are matched as the
+/// brute-force rule matches them.
 fn password_guessers(a: &Analysis, min: u32) -> std::collections::BTreeSet<std::net::IpAddr> {
-    use crate::model::AuthHeader;
-    let mut sent: std::collections::HashMap<(&str, u32), std::net::IpAddr> =
-        std::collections::HashMap::new();
+    use super::brute_force::{MAX_TRANSACTIONS, credentials, tx_key};
+    let mut sent = std::collections::HashSet::new();
     let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
         std::collections::HashMap::new();
-    for m in &a.messages {
-        let (Some(call), Some(cseq)) = (m.message.call_id.as_deref(), m.message.cseq.as_ref())
-        else {
+    for m in a.messages.iter().filter(|m| !m.retransmission) {
+        let Some(key) = tx_key(m) else {
             continue;
         };
-        if m.message.method().is_some() {
-            if m.message.auth.iter().any(|f| {
-                matches!(
-                    f.header,
-                    AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-                )
-            }) && sent.len() < 1_000_000
-            {
-                sent.insert((call, cseq.seq), m.src.ip());
+        if m.message.is_request() {
+            if credentials(m).is_some() && sent.len() < MAX_TRANSACTIONS {
+                sent.insert(key);
             }
         } else if matches!(m.message.status(), Some(401 | 403 | 407))
-            && !m.retransmission
-            && let Some(ip) = sent.get(&(call, cseq.seq))
-            && (rejected.len() < 100_000 || rejected.contains_key(ip))
+            && sent.contains(&key)
+            && (rejected.len() < 100_000 || rejected.contains_key(&key.3))
         {
-            *rejected.entry(*ip).or_default() += 1;
+            *rejected.entry(key.3).or_default() += 1;
         }
     }
     rejected

@@ -17,7 +17,7 @@ use md5::{Digest, Md5};
 use rayon::prelude::*;
 
 use crate::findings::{Evidence, FindingText, Rule, Settings};
-use crate::model::{Analysis, AuthHeader, Confidence, Finding, FrameNo, Severity};
+use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
 /// Distinct digests tried per capture.
 const MAX_DIGESTS: usize = 10_000;
@@ -228,35 +228,23 @@ struct Collected {
 fn collect(a: &Analysis) -> Collected {
     let mut c = Collected::default();
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
-    // Requests (Call-ID, CSeq) the server answered with a challenge or a refusal.
-    let mut rejected: std::collections::HashSet<(&str, u32)> = std::collections::HashSet::new();
-    for m in a.messages.iter() {
-        if let (Some(code @ (401 | 403 | 407)), Some(call), Some(cseq)) = (
-            m.message.status(),
-            m.message.call_id.as_deref(),
-            m.message.cseq.as_ref(),
-        ) && rejected.len() < 2_000_000
+    // Transactions (matched as the brute-force rule matches them) the server answered with a challenge or a refusal.
+    let mut rejected = std::collections::HashSet::new();
+    for m in &a.messages {
+        if matches!(m.message.status(), Some(401 | 403 | 407))
+            && let Some(key) = super::brute_force::tx_key(m)
+            && rejected.len() < super::brute_force::MAX_TRANSACTIONS
         {
-            let _ = code;
-            rejected.insert((call, cseq.seq));
+            rejected.insert(key);
         }
     }
     for m in a.messages.iter().filter(|m| !m.retransmission) {
         let Some(method) = m.message.method() else {
             continue;
         };
-        let refused = m
-            .message
-            .call_id
-            .as_deref()
-            .zip(m.message.cseq.as_ref())
-            .is_some_and(|(call, cseq)| rejected.contains(&(call, cseq.seq)));
+        let refused = super::brute_force::tx_key(m).is_some_and(|k| rejected.contains(&k));
         for f in &m.message.auth {
-            if !matches!(
-                f.header,
-                AuthHeader::Authorization | AuthHeader::ProxyAuthorization
-            ) || !f.scheme.eq_ignore_ascii_case("digest")
-            {
+            if !f.is_credentials() || !f.scheme.eq_ignore_ascii_case("digest") {
                 continue;
             }
             if refused {
