@@ -6,6 +6,7 @@
 pub mod r#gen;
 pub mod pcapw;
 pub mod samples;
+pub mod signal;
 pub mod srtp;
 pub mod truth;
 

@@ -14,6 +14,7 @@ use earshot_core::audio::{
 use earshot_core::model::Analysis;
 use earshot_core::{AnalyzeOptions, analyze_file};
 use earshot_e2e::pcapw::{self, Frame};
+use earshot_e2e::signal::{goertzel, rms, strongest};
 use earshot_e2e::{captures_dir, read_wav, samples_dir};
 
 fn analyse(path: &Path) -> Analysis {
@@ -39,30 +40,9 @@ fn decode(
     audio::decode_streams(path, a, &req, &AnalyzeOptions::default(), &mut |_| {}).unwrap()
 }
 
-fn rms(x: &[i16]) -> f64 {
-    (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
-}
-
-/// Goertzel power of `freq` in `x` (normalised by length).
-fn goertzel(x: &[i16], rate: u32, freq: f64) -> f64 {
-    let w = std::f64::consts::TAU * freq / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &v in x {
-        let s0 = f64::from(v) + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.len().max(1) as f64).powi(2)
-}
-
 /// The strongest frequency between `lo` and `hi` Hz in 1 Hz steps.
 fn peak_hz(x: &[i16], rate: u32, lo: u32, hi: u32) -> f64 {
-    (lo..=hi)
-        .map(|f| (f, goertzel(x, rate, f64::from(f))))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(f, _)| f64::from(f))
-        .unwrap()
+    f64::from(strongest(x, rate, lo..=hi))
 }
 
 /// Speech, not noise and not silence: loud enough, not clipped, and its 20 ms energies vary like speech (more

@@ -14,6 +14,7 @@ use earshot_e2e::samples::media::{
     srtp_over_tls_key,
 };
 use earshot_e2e::samples_dir;
+use earshot_e2e::signal::strongest;
 
 fn sample(name: &str) -> PathBuf {
     samples_dir().join(name).join(format!("{name}.pcap"))
@@ -36,33 +37,14 @@ fn decode(path: &Path, a: &Analysis, mode: TimingMode, keys: Vec<ManualKey>) -> 
     audio::decode_streams(path, a, &req, &AnalyzeOptions::default(), &mut |_| {}).unwrap()
 }
 
-/// Goertzel power of `freq` in `x` (normalised by length).
-fn goertzel(x: &[i16], rate: u32, freq: f64) -> f64 {
-    let w = std::f64::consts::TAU * freq / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    for &v in x {
-        let s0 = f64::from(v) + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.len().max(1) as f64).powi(2)
-}
-
 /// The strongest frequency between 100 Hz and `rate`/2 − 100 Hz in 1 Hz steps, on one second from the middle of
 /// `x` (a 10 Hz sweep, then 1 Hz around its peak).
 fn peak_hz(x: &[i16], rate: u32) -> f64 {
     let n = rate as usize;
     let mid = x.len() / 2;
     let x = &x[mid.saturating_sub(n / 2)..(mid + n / 2).min(x.len())];
-    let best = |it: &mut dyn Iterator<Item = u32>| {
-        it.map(|f| (f, goertzel(x, rate, f64::from(f))))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap()
-            .0
-    };
-    let coarse = best(&mut (10..rate / 20).map(|f| f * 10));
-    f64::from(best(&mut (coarse - 15..=coarse + 15)))
+    let coarse = strongest(x, rate, (10..rate / 20).map(|f| f * 10));
+    f64::from(strongest(x, rate, coarse - 15..=coarse + 15))
 }
 
 fn assert_tone(what: &str, x: &[i16], rate: u32, want: f64) {

@@ -1,0 +1,27 @@
+//! Signal checks for decoded audio in the tests: RMS, Goertzel power, and the strongest frequency in a range.
+
+/// Root mean square of the samples.
+pub fn rms(x: &[i16]) -> f64 {
+    (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+}
+
+/// Goertzel power of `freq` in `x` at `rate` (normalised by length).
+pub fn goertzel(x: &[i16], rate: u32, freq: f64) -> f64 {
+    let w = std::f64::consts::TAU * freq / f64::from(rate);
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &v in x {
+        let s0 = f64::from(v) + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - c * s1 * s2) / (x.len().max(1) as f64).powi(2)
+}
+
+/// The strongest frequency of `freqs` (Hz) in `x`.
+pub fn strongest(x: &[i16], rate: u32, freqs: impl Iterator<Item = u32>) -> u32 {
+    freqs
+        .map(|f| (f, goertzel(x, rate, f64::from(f))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(0, |(f, _)| f)
+}
