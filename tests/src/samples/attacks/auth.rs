@@ -425,23 +425,11 @@ pub fn registration_hijack(out: &mut dyn Write) -> io::Result<()> {
             Some(("application/sdp".into(), sdp(atk, 30_000, 4))),
         ),
     );
-    let mut ack = inv.clone();
-    ack.method = "ACK".into();
-    ack.body = None;
-    ack.extra.clear();
-    ack.to = format!("{};tag={tt}", ack.to);
-    ack.vias = vec![format!(
-        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK{}",
-        rng.hex(10)
-    )];
+    let via = |rng: &mut Rng| format!("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK{}", rng.hex(10));
+    let ack = inv.in_dialog("ACK", Some(&tt), via(&mut rng));
     cap.sip(t + 3 * SEC + 20 * MS, PBX, atk, &ack.text());
-    let mut bye = ack.clone();
-    bye.method = "BYE".into();
+    let mut bye = ack.in_dialog("BYE", None, via(&mut rng));
     bye.cseq = 2;
-    bye.vias = vec![format!(
-        "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK{}",
-        rng.hex(10)
-    )];
     cap.sip(t + 48 * SEC, PBX, atk, &bye.text());
     cap.sip(
         t + 48 * SEC + 50 * MS,
@@ -481,23 +469,16 @@ pub fn registration_hijack(out: &mut dyn Write) -> io::Result<()> {
             Some(("application/sdp".into(), sdp(PBX, 18_200, 6))),
         ),
     );
-    let mut eack = e.clone();
-    eack.method = "ACK".into();
-    eack.body = None;
-    eack.extra.clear();
-    eack.to = format!("{};tag={et}", eack.to);
-    eack.vias = vec![format!(
-        "SIP/2.0/UDP 198.51.100.77:5060;branch=z9hG4bK{}",
-        rng.hex(10)
-    )];
+    let via = |rng: &mut Rng| {
+        format!(
+            "SIP/2.0/UDP 198.51.100.77:5060;branch=z9hG4bK{}",
+            rng.hex(10)
+        )
+    };
+    let eack = e.in_dialog("ACK", Some(&et), via(&mut rng));
     cap.sip(t + 2 * SEC + 40 * MS, caller, PBX, &eack.text());
-    let mut ebye = eack.clone();
-    ebye.method = "BYE".into();
+    let mut ebye = eack.in_dialog("BYE", None, via(&mut rng));
     ebye.cseq = 2;
-    ebye.vias = vec![format!(
-        "SIP/2.0/UDP 198.51.100.77:5060;branch=z9hG4bK{}",
-        rng.hex(10)
-    )];
     cap.sip(t + 14 * SEC, caller, PBX, &ebye.text());
     cap.sip(
         t + 14 * SEC + 4 * MS,

@@ -163,6 +163,20 @@ impl Req {
         m
     }
 
+    /// A later request of the same dialog (the ACK of a 2xx, a BYE): no body or extra headers, one Via, To with
+    /// the callee's tag when given.
+    pub fn in_dialog(&self, method: &str, to_tag: Option<&str>, via: String) -> Req {
+        let mut r = self.clone();
+        r.method = method.into();
+        r.body = None;
+        r.extra.clear();
+        if let Some(tag) = to_tag {
+            r.to = format!("{};tag={tag}", r.to);
+        }
+        r.vias = vec![via];
+        r
+    }
+
     /// The ACK for a non-2xx final response (same branch and CSeq number; To with the response's tag).
     pub fn ack(&self, to_tag: &str) -> String {
         let mut a = self.clone();
