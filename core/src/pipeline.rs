@@ -606,7 +606,14 @@ impl Analyzer {
         c
     }
 
-    fn build(&self, mut capture: CaptureInfo, extra_diags: Vec<Diagnostic>) -> Analysis {
+    /// The analysis as it stands. `complete` is false for snapshots taken while frames still arrive: their findings
+    /// skip the password cracking (up to a second of work), which runs once on the finished analysis.
+    fn build(
+        &self,
+        mut capture: CaptureInfo,
+        extra_diags: Vec<Diagnostic>,
+        complete: bool,
+    ) -> Analysis {
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let (mut streams, mut dtmf) = self.media.build();
         let mut status = crate::codec::status::StatusCache::default();
@@ -698,14 +705,22 @@ impl Analyzer {
             },
         };
         analysis.exposure = crate::findings::exposure(&analysis);
-        analysis.findings = crate::findings::evaluate(&analysis, &self.opts.rules);
+        analysis.findings = if complete {
+            crate::findings::evaluate(&analysis, &self.opts.rules)
+        } else {
+            let rules = crate::findings::Settings {
+                crack_passwords: false,
+                ..self.opts.rules.clone()
+            };
+            crate::findings::evaluate(&analysis, &rules)
+        };
         analysis.summary.findings = analysis.findings.len() as u64;
         analysis
     }
 
     /// The analysis as it stands (for live views). Reassembly state still pending is not reported.
     pub fn snapshot(&self, capture: CaptureInfo) -> Analysis {
-        self.build(capture, Vec::new())
+        self.build(capture, Vec::new(), false)
     }
 
     /// End of input: flush reassembly state (reporting what stayed incomplete) and build the analysis.
@@ -737,7 +752,7 @@ impl Analyzer {
                 ),
             ));
         }
-        self.build(capture, diags)
+        self.build(capture, diags, true)
     }
 }
 
