@@ -9,38 +9,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, Confidence, Finding, FrameNo, MessageRecord, Severity};
+use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
 use super::flood::{MAX_SOURCES, peak_window, window_nanos};
+use super::{MAX_TRANSACTIONS, TxKey, credentials, tx_key};
 
 pub struct BruteForce;
-
-/// A SIP transaction as seen from the client: Call-ID, CSeq number and method, client address.
-pub(super) type TxKey<'a> = (&'a str, u32, &'a str, IpAddr);
-
-/// Bound on the requests remembered for matching responses.
-pub(super) const MAX_TRANSACTIONS: usize = 2_000_000;
-
-/// The transaction key of a request (client = source) or of a response (client = destination).
-pub(super) fn tx_key(m: &MessageRecord) -> Option<TxKey<'_>> {
-    let call_id = m.message.call_id.as_deref()?;
-    let cseq = m.message.cseq.as_ref()?;
-    let client = if m.message.is_request() {
-        m.src.ip()
-    } else {
-        m.dst.ip()
-    };
-    Some((call_id, cseq.seq, cseq.method.as_str(), client))
-}
-
-/// True when the message carries credentials; the first username given (or "").
-pub(super) fn credentials(m: &MessageRecord) -> Option<&str> {
-    m.message
-        .auth
-        .iter()
-        .find(|f| f.is_credentials())
-        .map(|f| f.param("username").unwrap_or(""))
-}
 
 struct Failure<'a> {
     ts: i64,

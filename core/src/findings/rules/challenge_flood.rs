@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
-use super::brute_force::{MAX_TRANSACTIONS, TxKey, credentials, tx_key};
 use super::flood::{MAX_SOURCES, peak_window, window_nanos};
+use super::{MAX_TRANSACTIONS, TxKey, credentials, tx_key};
 
 pub struct ChallengeFlood;
 

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
-use super::brute_force::{MAX_TRANSACTIONS, TxKey, tx_key};
 use super::flood::MAX_SOURCES;
+use super::{MAX_TRANSACTIONS, TxKey, tx_key};
 
 pub struct ExtensionEnumeration;
 

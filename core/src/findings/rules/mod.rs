@@ -1,5 +1,6 @@
 //! The rules, one file each, in the documented order (docs/findings.md). Adding a rule is one file plus one line
-//! in [`ALL`].
+//! in [`ALL`]. Helpers several rules share live here: `plaintext`, and SIP transaction matching (`tx_key`,
+//! `credentials`).
 
 mod brute_force;
 mod caller_id_spoofing;
@@ -54,4 +55,31 @@ pub(crate) fn plaintext(t: crate::model::Transport) -> bool {
         t,
         crate::model::Transport::Tls | crate::model::Transport::Wss
     )
+}
+
+/// A SIP transaction as seen from the client: Call-ID, CSeq number and method, client address.
+pub(crate) type TxKey<'a> = (&'a str, u32, &'a str, std::net::IpAddr);
+
+/// Bound on the requests remembered for matching responses.
+pub(crate) const MAX_TRANSACTIONS: usize = 2_000_000;
+
+/// The transaction key of a request (client = source) or of a response (client = destination).
+pub(crate) fn tx_key(m: &crate::model::MessageRecord) -> Option<TxKey<'_>> {
+    let call_id = m.message.call_id.as_deref()?;
+    let cseq = m.message.cseq.as_ref()?;
+    let client = if m.message.is_request() {
+        m.src.ip()
+    } else {
+        m.dst.ip()
+    };
+    Some((call_id, cseq.seq, cseq.method.as_str(), client))
+}
+
+/// True when the message carries credentials; the first username given (or "").
+pub(crate) fn credentials(m: &crate::model::MessageRecord) -> Option<&str> {
+    m.message
+        .auth
+        .iter()
+        .find(|f| f.is_credentials())
+        .map(|f| f.param("username").unwrap_or(""))
 }

@@ -169,9 +169,9 @@ impl Rule for TollFraud {
 
 /// Sources that sent at least `min` credentialed requests the server rejected (401/407/403): password guessers
 /// (a phone whose nonce went stale is rejected once in a while, not `min` times). Transactions are matched as the
-/// brute-force rule matches them.
+/// brute-force rule matches them (`rules::tx_key`).
 fn password_guessers(a: &Analysis, min: u32) -> std::collections::BTreeSet<std::net::IpAddr> {
-    use super::brute_force::{MAX_TRANSACTIONS, credentials, tx_key};
+    use super::{MAX_TRANSACTIONS, credentials, tx_key};
     let mut sent = std::collections::HashSet::new();
     let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
         std::collections::HashMap::new();

@@ -232,8 +232,8 @@ fn collect(a: &Analysis) -> Collected {
     let mut rejected = std::collections::HashSet::new();
     for m in &a.messages {
         if matches!(m.message.status(), Some(401 | 403 | 407))
-            && let Some(key) = super::brute_force::tx_key(m)
-            && rejected.len() < super::brute_force::MAX_TRANSACTIONS
+            && let Some(key) = super::tx_key(m)
+            && rejected.len() < super::MAX_TRANSACTIONS
         {
             rejected.insert(key);
         }
@@ -242,7 +242,7 @@ fn collect(a: &Analysis) -> Collected {
         let Some(method) = m.message.method() else {
             continue;
         };
-        let refused = super::brute_force::tx_key(m).is_some_and(|k| rejected.contains(&k));
+        let refused = super::tx_key(m).is_some_and(|k| rejected.contains(&k));
         for f in &m.message.auth {
             if !f.is_credentials() || !f.scheme.eq_ignore_ascii_case("digest") {
                 continue;
