@@ -423,6 +423,17 @@ fn decode_one(
         .map(|k| (k.key.clone(), "given by hand".to_string()))
         .collect();
     cands.extend(sdes_keys(analysis, s));
+    // The packets as they are (plain RTP), borrowed.
+    let in_clear = || -> Vec<timeline::PlainPacket<'_>> {
+        packets
+            .iter()
+            .map(|p| timeline::PlainPacket {
+                frame: p.frame,
+                ts_nanos: p.ts_nanos,
+                data: Some(std::borrow::Cow::Borrowed(p.data.as_slice())),
+            })
+            .collect()
+    };
     let encrypted = s.encryption != Encryption::None;
     let plain: Vec<timeline::PlainPacket> = if encrypted || !cands.is_empty() {
         let keys: Vec<SrtpKey> = cands.iter().map(|(k, _)| k.clone()).collect();
@@ -459,24 +470,10 @@ fn decode_one(
                 };
                 return audio;
             }
-            None => packets
-                .iter()
-                .map(|p| timeline::PlainPacket {
-                    frame: p.frame,
-                    ts_nanos: p.ts_nanos,
-                    data: Some(std::borrow::Cow::Borrowed(p.data.as_slice())),
-                })
-                .collect(),
+            None => in_clear(),
         }
     } else {
-        packets
-            .iter()
-            .map(|p| timeline::PlainPacket {
-                frame: p.frame,
-                ts_nanos: p.ts_nanos,
-                data: Some(std::borrow::Cow::Borrowed(p.data.as_slice())),
-            })
-            .collect()
+        in_clear()
     };
     let specs = codec_specs(analysis, s, &req.payload_types);
     audio.decoded = timeline::decode_stream(&plain, &specs, &req.timeline);
