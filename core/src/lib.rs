@@ -10,6 +10,7 @@ pub mod calls;
 pub mod capture;
 pub mod codec;
 pub mod error;
+pub mod extract;
 pub mod findings;
 pub mod media;
 pub mod model;
