@@ -1,9 +1,11 @@
-//! `earshot`: the desktop app (coming with the GUI work) and the headless subcommands over `earshot-core`.
+//! `earshot`: the desktop app and the headless subcommands over `earshot-core`.
 
 mod analyze;
+mod capture;
 mod export_audio;
 mod gui;
 mod player;
+mod report_cmd;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,10 @@ enum Command {
     /// Play a call's audio (or chosen streams) on the default audio output, caller left and callee right.
     /// Without an output device it says "no audio output device" and exits with 2.
     Play(export_audio::PlayArgs),
+    /// Write evidence-grade exports: PDF report, CSV tables, JSON, per-call pcapng, ladder images, blocklists.
+    Report(report_cmd::ReportArgs),
+    /// Capture live from an interface into an evidence file while analysing it.
+    Capture(capture::CaptureArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::ExportAudio(args)) => export_audio::run(&args),
         Some(Command::Play(args)) => export_audio::run_play(&args),
+        Some(Command::Report(args)) => report_cmd::run(&args),
+        Some(Command::Capture(args)) => capture::run(&args),
         None => match gui::run(cli.file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
