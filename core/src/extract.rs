@@ -1,18 +1,60 @@
 //! Evidence extraction: the original frames of chosen calls (SIP including every TCP segment and IP fragment that
 //! carried it, their RTP and RTCP) written to a pcapng file with original timestamps and link types, and a comment
 //! naming the source file and its SHA-256. Reads the capture again. May import: `capture`, `net`, `transport`,
-//! `model`, `pipeline`.
+//! `model`, `pipeline`, and the pure parsers `media::demux` and `media::rtp` (leaves that import nothing).
+//!
+//! Two passes over the read-only capture: the first verifies the file's SHA-256 against the analysis and selects
+//! frames into a bit set (one bit per frame: memory is bounded by the frame count, never by packet bytes); the second
+//! writes the selected frames, in capture order, to a temporary file beside `out`, which is renamed to `out` at the
+//! end. Media is matched the way the media stage recognised it: RTP by (source, destination, SSRC, carrier) between
+//! the stream's first and last frame, after IP reassembly (every fragment of a matched datagram is kept) and TURN
+//! unwrapping (ChannelData and Send/Data indications over UDP).
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use crate::model::Analysis;
+use pcap_file::DataLink;
+use pcap_file::Endianness;
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use sha2::{Digest, Sha256};
+
+use crate::capture::CaptureFile;
+use crate::media::demux::{self, PayloadClass};
+use crate::media::rtp;
+use crate::model::{Analysis, FrameNo, MediaCarrier, StreamKind};
+use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
+use crate::net::{self, L4, NetOutcome, NetPacket};
 
 /// What an extraction wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtractSummary {
+    /// Enhanced Packet Blocks written.
     pub frames_written: u64,
+    /// Frames of the calls' SIP messages (every TCP segment and IP fragment that carried them).
     pub sip_frames: u64,
+    /// Frames carrying the calls' RTP (IP fragments of a datagram included; TURN-wrapped over UDP included).
     pub rtp_frames: u64,
+    /// Frames carrying RTCP on the streams' port+1 pairs or multiplexed on the RTP ports.
     pub rtcp_frames: u64,
+    /// Frames of the calls' T.38 (UDPTL) streams.
+    pub t38_frames: u64,
+    /// TCP segments of TURN-over-TCP connections that carried the calls' media (the whole connection between the
+    /// stream's first and last frame: the stream is cut from the byte stream, so every segment is kept).
+    pub turn_tcp_frames: u64,
+    /// Selected frames that could not be written (timestamp before 1970, which pcapng cannot hold): never expected.
+    pub frames_not_written: u64,
+    /// Interface Description Blocks written: one per (link type, timestamp resolution) used.
+    pub interfaces: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,14 +68,657 @@ pub enum ExtractError {
     },
     #[error("no call with Call-ID {0:?} in the analysis")]
     NoSuchCall(String),
+    #[error("no Call-ID given: nothing to extract to {0}")]
+    NoCalls(PathBuf),
+    #[error(
+        "{path} is not the analysed capture: its SHA-256 is {actual}, the analysis was made from {expected}"
+    )]
+    NotTheAnalysedCapture {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+    #[error("the output {0} is the input capture; choose another file")]
+    OutputIsInput(PathBuf),
+    #[error("extraction to {0} cancelled")]
+    Cancelled(PathBuf),
+}
+
+/// Settings of an extraction.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Set to true from another thread to stop; the temporary file is removed and `Cancelled` returned.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// Write the frames of the calls `call_ids` of `analysis` (made from `capture`) to `out` as pcapng.
 pub fn write_calls_pcapng(
-    _capture: &Path,
-    _analysis: &Analysis,
-    _call_ids: &[&str],
-    _out: &Path,
+    capture: &Path,
+    analysis: &Analysis,
+    call_ids: &[&str],
+    out: &Path,
 ) -> Result<ExtractSummary, ExtractError> {
-    Ok(ExtractSummary::default())
+    write_calls_pcapng_with(
+        capture,
+        analysis,
+        call_ids,
+        out,
+        &ExtractOptions::default(),
+        &mut |_, _| {},
+    )
+}
+
+/// [`write_calls_pcapng`] with a cancel flag, and `progress(bytes_done, bytes_total)` over both passes
+/// (`bytes_total` is twice the capture's size).
+pub fn write_calls_pcapng_with(
+    capture: &Path,
+    analysis: &Analysis,
+    call_ids: &[&str],
+    out: &Path,
+    opts: &ExtractOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ExtractSummary, ExtractError> {
+    let ids: BTreeSet<&str> = call_ids.iter().copied().collect();
+    if ids.is_empty() {
+        return Err(ExtractError::NoCalls(out.to_path_buf()));
+    }
+    if same_file(capture, out) {
+        return Err(ExtractError::OutputIsInput(out.to_path_buf()));
+    }
+    let sel = Selection::new(analysis, &ids)?;
+    let file = CaptureFile::open(capture)?;
+    let cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
+
+    // Pass 1: hash the file (on its own thread) and select frames.
+    let stored = file.stored_bytes();
+    let (picked, sha) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| {
+            let mut h = Sha256::new();
+            for chunk in stored.chunks(1 << 20) {
+                h.update(chunk);
+            }
+            hex(&h.finalize())
+        });
+        let picked = select_frames(&file, &sel, &cancelled, progress);
+        (picked, hasher.join().ok())
+    });
+    let picked = picked?.ok_or_else(|| ExtractError::Cancelled(out.to_path_buf()))?;
+    let sha = sha.unwrap_or_else(|| hex(&Sha256::digest(stored)));
+    if !analysis.capture.sha256.is_empty() && !analysis.capture.sha256.eq_ignore_ascii_case(&sha) {
+        return Err(ExtractError::NotTheAnalysedCapture {
+            path: capture.to_path_buf(),
+            expected: analysis.capture.sha256.clone(),
+            actual: sha,
+        });
+    }
+
+    // Pass 2: write the selected frames to a temporary file beside `out`, then rename.
+    let tmp = temp_path(out);
+    let result = write_frames(
+        &file, capture, &sha, &ids, &picked, &tmp, &cancelled, progress,
+    );
+    match result {
+        Ok(Some(summary)) => {
+            std::fs::rename(&tmp, out).map_err(|source| {
+                let _ = std::fs::remove_file(&tmp);
+                ExtractError::Write {
+                    path: out.to_path_buf(),
+                    source,
+                }
+            })?;
+            Ok(summary)
+        }
+        Ok(None) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(ExtractError::Cancelled(out.to_path_buf()))
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// True when both paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// `.<name>.<pid>.earshot-tmp` beside `out`.
+fn temp_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "extract.pcapng".into());
+    out.with_file_name(format!(".{name}.{}.earshot-tmp", std::process::id()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Why a frame was picked (the first reason wins; each frame is counted once).
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sip,
+    Rtp,
+    Rtcp,
+    T38,
+    TurnTcp,
+}
+
+/// What to look for, built from the analysis.
+struct Selection {
+    sip_frames: Vec<FrameNo>,
+    /// (src, dst, ssrc, carrier) → (first frame, last frame) of an RTP stream.
+    rtp: HashMap<(SocketAddr, SocketAddr, u32, MediaCarrier), (FrameNo, FrameNo)>,
+    /// (src, dst) of a T.38 stream → frame range.
+    t38: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
+    /// Unordered TURN-over-TCP connections → frame range.
+    turn_tcp: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
+    /// RTCP endpoints: each stream end with port+1, and `a=rtcp` ports from the calls' SDP.
+    rtcp_ends: HashSet<SocketAddr>,
+    /// Unordered (src, dst) of UDP RTP streams (RTCP multiplexed on the RTP ports, RFC 5761), and of TURN flows
+    /// (RTCP inside the same relay).
+    rtcp_mux: HashSet<(SocketAddr, SocketAddr, MediaCarrier)>,
+    /// Frames between which RTCP is taken: from the calls' first frame to their last (SIP or media)...
+    rtcp_window: (FrameNo, FrameNo),
+    /// ... and then up to [`RTCP_GRACE_NANOS`] after the time of that last frame.
+    last_ts: i64,
+}
+
+/// RTCP accepted after a call's last frame: one nominal RTCP interval (RFC 3550 6.2), for the last reports and BYE.
+const RTCP_GRACE_NANOS: i64 = 5_000_000_000;
+
+fn unordered(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+fn widen(r: &mut (FrameNo, FrameNo), first: FrameNo, last: FrameNo) {
+    r.0 = r.0.min(first);
+    r.1 = r.1.max(last);
+}
+
+impl Selection {
+    fn new(analysis: &Analysis, ids: &BTreeSet<&str>) -> Result<Selection, ExtractError> {
+        let mut sel = Selection {
+            sip_frames: Vec::new(),
+            rtp: HashMap::new(),
+            t38: HashMap::new(),
+            turn_tcp: HashMap::new(),
+            rtcp_ends: HashSet::new(),
+            rtcp_mux: HashSet::new(),
+            rtcp_window: (FrameNo::MAX, 0),
+            last_ts: i64::MIN,
+        };
+        for id in ids {
+            let Some(call) = analysis.calls.iter().find(|c| c.call_id == *id) else {
+                return Err(ExtractError::NoSuchCall((*id).to_string()));
+            };
+            for &m in &call.messages {
+                let Some(rec) = analysis.messages.get(m) else {
+                    continue;
+                };
+                sel.sip_frames.extend(rec.frames.iter().copied());
+                sel.sip_frames.push(rec.frame);
+                if let (Some(&f), Some(&l)) = (rec.frames.first(), rec.frames.last()) {
+                    widen(&mut sel.rtcp_window, f.min(rec.frame), l.max(rec.frame));
+                    sel.last_ts = sel.last_ts.max(rec.ts_nanos);
+                }
+                if let Some(sdp) = &rec.message.sdp {
+                    for media in &sdp.media {
+                        if let (Some(port), Some(ip)) =
+                            (media.rtcp_port, media.connection.or(sdp.connection))
+                        {
+                            sel.rtcp_ends.insert(SocketAddr::new(ip, port));
+                        }
+                    }
+                }
+            }
+            for &i in &call.streams {
+                let Some(s) = analysis.streams.iter().find(|s| s.index == i) else {
+                    continue;
+                };
+                let (Some(src), Some(dst)) = (s.src, s.dst) else {
+                    continue;
+                };
+                let range = (s.first_frame, s.last_frame);
+                widen(&mut sel.rtcp_window, s.first_frame, s.last_frame);
+                sel.last_ts = sel.last_ts.max(s.last_ts_nanos);
+                if s.kind == StreamKind::T38 {
+                    let r = sel.t38.entry((src, dst)).or_insert(range);
+                    widen(r, range.0, range.1);
+                    continue;
+                }
+                let r = sel
+                    .rtp
+                    .entry((src, dst, s.ssrc, s.carrier))
+                    .or_insert(range);
+                widen(r, range.0, range.1);
+                match s.carrier {
+                    MediaCarrier::TurnTcp => {
+                        let r = sel.turn_tcp.entry(unordered(src, dst)).or_insert(range);
+                        widen(r, range.0, range.1);
+                    }
+                    MediaCarrier::Udp | MediaCarrier::TurnUdp => {
+                        let (a, b) = unordered(src, dst);
+                        sel.rtcp_mux.insert((a, b, s.carrier));
+                        if s.carrier == MediaCarrier::Udp {
+                            for end in [src, dst] {
+                                if let Some(p) = end.port().checked_add(1) {
+                                    sel.rtcp_ends.insert(SocketAddr::new(end.ip(), p));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        sel.sip_frames.sort_unstable();
+        sel.sip_frames.dedup();
+        Ok(sel)
+    }
+
+    fn in_rtcp_window(&self, frame: FrameNo, ts: i64) -> bool {
+        frame >= self.rtcp_window.0
+            && (frame <= self.rtcp_window.1 || ts <= self.last_ts.saturating_add(RTCP_GRACE_NANOS))
+    }
+
+    /// Classifies one UDP datagram (carried by `frame`, whose number the media stage used).
+    fn udp(
+        &self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) -> Option<Kind> {
+        let in_range = |r: &(FrameNo, FrameNo)| (r.0..=r.1).contains(&frame);
+        if !self.t38.is_empty() && self.t38.get(&(src, dst)).is_some_and(in_range) {
+            return Some(Kind::T38);
+        }
+        match demux::classify(payload) {
+            PayloadClass::Rtp => self.rtp(frame, src, dst, payload, MediaCarrier::Udp),
+            PayloadClass::Rtcp => self.rtcp(frame, ts, src, dst, MediaCarrier::Udp),
+            PayloadClass::TurnChannel => {
+                let cd = demux::parse_channel_data(payload)?;
+                self.inner(frame, ts, src, dst, cd.data)
+            }
+            PayloadClass::Stun => {
+                let m = demux::parse_stun(payload).ok()?;
+                self.inner(frame, ts, src, dst, m.data?)
+            }
+            _ => {
+                // A damaged RTCP packet on an RTP endpoint is still counted by the media stage as RTCP.
+                let looks_rtcp = payload.first().is_some_and(|b| b >> 6 == 2)
+                    && payload.get(1).is_some_and(|b| (192..=223).contains(b));
+                if looks_rtcp {
+                    self.rtcp(frame, ts, src, dst, MediaCarrier::Udp)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// A payload unwrapped from TURN over UDP.
+    fn inner(
+        &self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> Option<Kind> {
+        match demux::classify(data) {
+            PayloadClass::Rtp => self.rtp(frame, src, dst, data, MediaCarrier::TurnUdp),
+            PayloadClass::Rtcp => self.rtcp(frame, ts, src, dst, MediaCarrier::TurnUdp),
+            _ => None,
+        }
+    }
+
+    fn rtp(
+        &self,
+        frame: FrameNo,
+        src: SocketAddr,
+        dst: SocketAddr,
+        data: &[u8],
+        carrier: MediaCarrier,
+    ) -> Option<Kind> {
+        let h = rtp::parse_rtp(data).ok()?;
+        let r = self.rtp.get(&(src, dst, h.ssrc, carrier))?;
+        (r.0..=r.1).contains(&frame).then_some(Kind::Rtp)
+    }
+
+    fn rtcp(
+        &self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        carrier: MediaCarrier,
+    ) -> Option<Kind> {
+        if !self.in_rtcp_window(frame, ts) {
+            return None;
+        }
+        let (a, b) = unordered(src, dst);
+        let pair = carrier == MediaCarrier::Udp
+            && self.rtcp_ends.contains(&src)
+            && self.rtcp_ends.contains(&dst);
+        (pair || self.rtcp_mux.contains(&(a, b, carrier))).then_some(Kind::Rtcp)
+    }
+
+    fn tcp(&self, frame: FrameNo, src: SocketAddr, dst: SocketAddr) -> Option<Kind> {
+        if self.turn_tcp.is_empty() {
+            return None;
+        }
+        let r = self.turn_tcp.get(&unordered(src, dst))?;
+        (r.0..=r.1).contains(&frame).then_some(Kind::TurnTcp)
+    }
+}
+
+/// One bit per frame number, with the count of each kind (a frame is counted under its first kind).
+#[derive(Default)]
+struct Picked {
+    bits: Vec<u64>,
+    counts: [u64; 5],
+    total: u64,
+}
+
+impl Picked {
+    fn insert(&mut self, frame: FrameNo, kind: Kind) {
+        let Ok(word) = usize::try_from(frame / 64) else {
+            return;
+        };
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let Some(w) = self.bits.get_mut(word) else {
+            return;
+        };
+        let bit = 1u64 << (frame % 64);
+        if *w & bit == 0 {
+            *w |= bit;
+            self.total += 1;
+            if let Some(c) = self.counts.get_mut(kind as usize) {
+                *c += 1;
+            }
+        }
+    }
+
+    fn contains(&self, frame: FrameNo) -> bool {
+        usize::try_from(frame / 64)
+            .ok()
+            .and_then(|w| self.bits.get(w))
+            .is_some_and(|w| w & (1u64 << (frame % 64)) != 0)
+    }
+}
+
+/// Pass 1. `Ok(None)` when cancelled.
+fn select_frames(
+    file: &CaptureFile,
+    sel: &Selection,
+    cancelled: &dyn Fn() -> bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<Picked>, ExtractError> {
+    let mut picked = Picked::default();
+    for &f in &sel.sip_frames {
+        picked.insert(f, Kind::Sip);
+    }
+    let media = !(sel.rtp.is_empty() && sel.t38.is_empty());
+    if !media {
+        return Ok(Some(picked));
+    }
+    let mut reader = file.frames()?;
+    let total = reader.total().saturating_mul(2);
+    let mut defrag = Defragmenter::new(DefragLimits::default());
+    let mut diags = Vec::new();
+    let mut n: u64 = 0;
+    while let Some(frame) = reader.next_frame() {
+        n += 1;
+        if n.is_multiple_of(16384) {
+            progress(reader.offset(), total);
+            if cancelled() {
+                return Ok(None);
+            }
+        }
+        // Reading and reassembly problems are the analysis's diagnostics already; they are not repeated here.
+        diags.clear();
+        reader.diagnostics.clear();
+        if let NetOutcome::Packet(p) = net::decode_frame(frame.link_type, &frame.data) {
+            visit(
+                sel,
+                &mut picked,
+                &mut defrag,
+                &mut diags,
+                frame.number,
+                frame.ts_nanos,
+                p,
+                None,
+                0,
+            );
+        }
+    }
+    progress(reader.offset(), total);
+    Ok(Some(picked))
+}
+
+/// Matches one IP packet (recursing into reassembled datagrams as the pipeline does).
+#[allow(clippy::too_many_arguments)]
+fn visit(
+    sel: &Selection,
+    picked: &mut Picked,
+    defrag: &mut Defragmenter,
+    diags: &mut Vec<crate::model::Diagnostic>,
+    frame: FrameNo,
+    ts: i64,
+    p: NetPacket<'_>,
+    fragments: Option<&[FrameNo]>,
+    depth: u8,
+) {
+    let NetPacket {
+        encapsulation,
+        src,
+        dst,
+        l4,
+    } = p;
+    let mark = |picked: &mut Picked, kind: Kind| match fragments {
+        Some(frames) => frames.iter().for_each(|&f| picked.insert(f, kind)),
+        None => picked.insert(frame, kind),
+    };
+    match l4 {
+        L4::Udp {
+            src_port,
+            dst_port,
+            payload,
+        } => {
+            let (s, d) = (
+                SocketAddr::new(src, src_port),
+                SocketAddr::new(dst, dst_port),
+            );
+            if let Some(kind) = sel.udp(frame, ts, s, d, &payload) {
+                mark(picked, kind);
+            }
+        }
+        L4::Tcp(seg) => {
+            let (s, d) = (
+                SocketAddr::new(src, seg.src_port),
+                SocketAddr::new(dst, seg.dst_port),
+            );
+            if let Some(kind) = sel.tcp(frame, s, d) {
+                mark(picked, kind);
+            }
+        }
+        L4::Fragment(f) => {
+            if let DefragOutcome::Complete(r) = defrag.push(frame, ts, src, dst, &f, diags)
+                && depth < 4
+                && let NetOutcome::Packet(inner) =
+                    net::decode_ip_payload(encapsulation, src, dst, r.protocol, &r.payload)
+            {
+                visit(
+                    sel,
+                    picked,
+                    defrag,
+                    diags,
+                    frame,
+                    ts,
+                    inner,
+                    Some(&r.frames),
+                    depth + 1,
+                );
+            }
+        }
+        L4::Sctp { .. } | L4::Other { .. } => {}
+    }
+}
+
+/// Pass 2: the pcapng file. `Ok(None)` when cancelled.
+#[allow(clippy::too_many_arguments)]
+fn write_frames(
+    file: &CaptureFile,
+    capture: &Path,
+    sha: &str,
+    ids: &BTreeSet<&str>,
+    picked: &Picked,
+    tmp: &Path,
+    cancelled: &dyn Fn() -> bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<ExtractSummary>, ExtractError> {
+    let werr = |source: std::io::Error| ExtractError::Write {
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let perr = |e: pcap_file::PcapError| ExtractError::Write {
+        path: tmp.to_path_buf(),
+        source: match e {
+            pcap_file::PcapError::IoError(io) => io,
+            other => std::io::Error::other(other.to_string()),
+        },
+    };
+    let f = File::options()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(werr)?;
+    let name = capture
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let [sip, rtp, rtcp, t38, turn_tcp] = picked.counts;
+    let mut comment = format!(
+        "Earshot per-call extract of {name:?} (SHA-256 {sha}): {} frames ({sip} SIP, {rtp} RTP, {rtcp} RTCP, \
+         {t38} T.38, {turn_tcp} TURN/TCP) in original order with original timestamps; each packet's comment gives \
+         its frame number in the source. Call-IDs:",
+        picked.total
+    );
+    for id in ids {
+        // Debug formatting escapes quotes and control characters: a Call-ID cannot forge lines in a reader.
+        comment.push_str(&format!(" {id:?}"));
+    }
+    let shb = SectionHeaderBlock {
+        endianness: Endianness::Little,
+        major_version: 1,
+        minor_version: 0,
+        section_length: -1,
+        options: vec![
+            SectionHeaderOption::Comment(comment.into()),
+            SectionHeaderOption::UserApplication(
+                format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
+            ),
+        ],
+    };
+    let mut writer = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
+        .map_err(perr)?;
+    let mut summary = ExtractSummary {
+        sip_frames: sip,
+        rtp_frames: rtp,
+        rtcp_frames: rtcp,
+        t38_frames: t38,
+        turn_tcp_frames: turn_tcp,
+        ..ExtractSummary::default()
+    };
+    let mut interfaces: HashMap<(u32, u8), u32> = HashMap::new();
+    let mut reader = file.frames()?;
+    let total = reader.total().saturating_mul(2);
+    let base = reader.total();
+    let mut n: u64 = 0;
+    let mut remaining = picked.total;
+    while remaining > 0
+        && let Some(frame) = reader.next_frame()
+    {
+        n += 1;
+        if n.is_multiple_of(16384) {
+            progress(base.saturating_add(reader.offset()), total);
+            if cancelled() {
+                return Ok(None);
+            }
+        }
+        reader.diagnostics.clear();
+        if !picked.contains(frame.number) {
+            continue;
+        }
+        remaining -= 1;
+        let digits = reader.interface_ts_digits(frame.interface);
+        let Ok(ts) = u64::try_from(frame.ts_nanos) else {
+            summary.frames_not_written += 1;
+            continue;
+        };
+        let ticks = if digits == 9 { ts } else { ts / 1000 };
+        let next_id = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
+        let id = match interfaces.get(&(frame.link_type, digits)) {
+            Some(&id) => id,
+            None => {
+                let idb = InterfaceDescriptionBlock {
+                    linktype: DataLink::from(frame.link_type),
+                    snaplen: 0,
+                    options: vec![
+                        InterfaceDescriptionOption::IfDescription(
+                            format!(
+                                "frames of link type {} ({}) at 10^-{digits} s resolution from the source capture",
+                                frame.link_type,
+                                net::link_type_name(frame.link_type)
+                            )
+                            .into(),
+                        ),
+                        InterfaceDescriptionOption::IfTsResol(digits),
+                    ],
+                };
+                writer.write_pcapng_block(idb).map_err(perr)?;
+                interfaces.insert((frame.link_type, digits), next_id);
+                next_id
+            }
+        };
+        let epb = EnhancedPacketBlock {
+            interface_id: id,
+            // pcap-file writes the Duration's nanoseconds as the raw tick count of the interface's resolution.
+            timestamp: Duration::from_nanos(ticks),
+            original_len: frame.orig_len,
+            data: frame.data.clone(),
+            options: vec![EnhancedPacketOption::Comment(
+                format!("source frame {}", frame.number).into(),
+            )],
+        };
+        writer.write_pcapng_block(epb).map_err(perr)?;
+        summary.frames_written += 1;
+    }
+    summary.frames_not_written += remaining;
+    summary.interfaces = interfaces.len() as u64;
+    let mut buf = writer.into_inner();
+    buf.flush().map_err(werr)?;
+    let f = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+    f.sync_all().map_err(werr)?;
+    progress(total, total);
+    Ok(Some(summary))
 }

@@ -252,6 +252,24 @@ impl<'a> FrameReader<'a> {
         (self.all.len() - self.rest.len()) as u64
     }
 
+    /// Fractional digits (6 or 9) that hold the timestamps of `interface` exactly, for the frame just read (pcapng
+    /// interface indices are per section). 9 for an interface not seen.
+    pub fn interface_ts_digits(&self, interface: u32) -> u8 {
+        match &self.format {
+            Format::Pcap { nanos, .. } => {
+                if *nanos {
+                    9
+                } else {
+                    6
+                }
+            }
+            Format::PcapNg { interfaces, .. } => match interfaces.get(interface as usize) {
+                Some(i) if i.units_per_sec > 0 && 1_000_000 % i.units_per_sec == 0 => 6,
+                _ => 9,
+            },
+        }
+    }
+
     /// Total bytes of the (decompressed) capture.
     pub fn total(&self) -> u64 {
         self.all.len() as u64
