@@ -100,8 +100,8 @@ depends="${shlibs#shlibs:Depends=}"
 # a graphics API for wgpu (Vulkan, or OpenGL ES through EGL). The rest of the display stack is recommended: X11 or
 # Wayland client libraries, and Mesa's drivers for machines without a vendor driver.
 depends="$depends, libxkbcommon0, libvulkan1 | libegl1"
-recommends="libx11-6, libx11-xcb1, libxcursor1, libxi6, libxrandr2, libxkbcommon-x11-0, libwayland-client0,"
-recommends="$recommends libwayland-egl1, mesa-vulkan-drivers | libegl-mesa0"
+recommends="libx11-6, libx11-xcb1, libxcursor1, libxi6, libxkbcommon-x11-0, libwayland-client0,"
+recommends="$recommends libwayland-egl1, libdbus-1-3, mesa-vulkan-drivers | libegl-mesa0"
 installed_size="$(du -sk --apparent-size "$pkg/usr" | cut -f1)"
 
 cat >"$pkg/DEBIAN/control" <<EOF
