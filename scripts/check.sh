@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What CI runs: formatting, lints, the dependency-direction check, every test, and the small benchmark.
+# What CI runs: formatting, lints, the dependency-direction check, every test, the .deb, and the small benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,11 @@ scripts/check_core_deps.sh
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== .deb of the test build's binary (no second build; packaging/build-deb.sh alone makes a release package)"
+deb="$(packaging/build-deb.sh --binary "${CARGO_TARGET_DIR:-target}/debug/earshot" -o "${CARGO_TARGET_DIR:-target}/deb" \
+    | tail -n1)"
+packaging/check-deb.sh "$deb"
 
 echo "== benchmark (small, counts asserted)"
 scripts/bench.sh --small --profile dev
