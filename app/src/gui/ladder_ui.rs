@@ -421,8 +421,11 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
     if first > 0 {
         ui.allocate_exact_size(Vec2::new(width, row_h * first as f32), Sense::hover());
     }
+    // Centre of each row laid out (the cursor line is placed between them).
+    let mut centres: Vec<f32> = Vec::with_capacity(last - first);
     for row in &l.rows[first..last] {
         let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
+        centres.push(rect.center().y);
         let selected = match row {
             Row::Message(m) => st.sel.message == Some(*m),
             Row::Stream(s) => st.sel.stream == Some(*s),
@@ -585,8 +588,9 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
         ui.allocate_exact_size(Vec2::new(width, row_h * (n - last) as f32), Sense::hover());
     }
     // The shared cursor: a horizontal line across the ladder at its time, labelled for screen readers and tests.
-    if let Some(r) = cursor {
-        let y = top + r * row_h;
+    if let Some(r) = cursor
+        && let Some(y) = row_y(&centres, first, r)
+    {
         let left = ui.min_rect().left();
         let red = Color32::from_rgb(230, 60, 60);
         ui.painter().line_segment(
@@ -603,6 +607,22 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
             egui::Label::new(egui::RichText::new(text).small().color(red)).selectable(false),
         );
     }
+}
+
+/// The y of fractional row position `r` (row k's centre is at k + 0.5) from the centres of the rows laid out
+/// (`centres[0]` is row `first`); `None` when it is outside them (scrolled out of view).
+fn row_y(centres: &[f32], first: usize, r: f32) -> Option<f32> {
+    let pos = r - 0.5 - first as f32;
+    if pos < -0.5 || pos > centres.len() as f32 - 0.5 {
+        return None;
+    }
+    let stride = match centres {
+        [a, b, ..] => b - a,
+        _ => 0.0,
+    };
+    let k = (pos.floor().max(0.0) as usize).min(centres.len().saturating_sub(1));
+    let base = *centres.get(k)?;
+    Some(base + (pos - k as f32) * stride)
 }
 
 /// The cursor moves to `t`; if the call's audio is loaded the player seeks there too.
@@ -837,10 +857,21 @@ mod tests {
         let mut h = harness(st);
         let r = h.state().ladder_view.cursor_row.expect("cursor drawn");
         assert!((r - (row as f32 + 0.5)).abs() < 1e-3, "row {r} vs {row}");
-        h.get_by_label(&format!(
-            "cursor {}",
-            relative_time(a.messages[ringing].ts_nanos, l.t0)
-        ));
+        let label = h
+            .get_by_label(&format!(
+                "cursor {}",
+                relative_time(a.messages[ringing].ts_nanos, l.t0)
+            ))
+            .rect();
+        // The line (the label's bottom edge) is on the 180's row centre, whose label sits 0.15 rows above it.
+        let msg = h.get_by_label("180 Ringing").rect();
+        let row_h = h.state().ladder_view.row_height();
+        assert!(
+            (label.max.y - (msg.center().y + 0.15 * row_h)).abs() < 3.0,
+            "cursor line at {} vs the 180's row centre {}",
+            label.max.y,
+            msg.center().y + 0.15 * row_h
+        );
         // Clicking the ACK arrow moves the cursor to the ACK's time (frame 5 of the sample).
         h.get_by_label("ACK").click();
         h.run_steps(3);
