@@ -1,6 +1,7 @@
 //! `earshot`: the desktop app and the headless subcommands over `earshot-core`.
 
 mod analyze;
+mod audit;
 mod capture;
 mod export_audio;
 mod gui;

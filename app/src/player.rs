@@ -298,6 +298,8 @@ pub struct Player {
     attached: bool,
     sink: Option<MixerDeviceSink>,
     status: OutputStatus,
+    /// Output device chosen by name (`None`: the system default).
+    device: Option<String>,
 }
 
 impl Default for Player {
@@ -315,7 +317,26 @@ impl Player {
             attached: false,
             sink: None,
             status: OutputStatus::Unopened,
+            device: None,
         }
+    }
+
+    /// Chooses the output device by name (`None`: the system default). Takes effect on the next
+    /// [`Player::play`]: an open device is closed (playback pauses) when the choice changes.
+    pub fn set_device(&mut self, device: Option<String>) {
+        if self.device == device {
+            return;
+        }
+        self.pause();
+        self.device = device;
+        self.sink = None;
+        self.attached = false;
+        self.status = OutputStatus::Unopened;
+    }
+
+    /// The chosen output device (`None`: the system default).
+    pub fn device(&self) -> Option<&str> {
+        self.device.as_deref()
     }
 
     /// Replaces the audio: stops playback, cursor to 0, every track unmuted, unsoloed, at its default pan.
@@ -342,15 +363,19 @@ impl Player {
         if self.sink.is_some() {
             return Ok(());
         }
-        match DeviceSinkBuilder::open_default_sink() {
+        let opened = match &self.device {
+            None => DeviceSinkBuilder::open_default_sink().map_err(|e| error_chain(&e)),
+            Some(name) => open_named(name),
+        };
+        match opened {
             Ok(mut sink) => {
                 sink.log_on_drop(false);
                 self.sink = Some(sink);
                 self.status = OutputStatus::Ready;
                 Ok(())
             }
-            Err(err) => {
-                self.status = OutputStatus::NoDevice(error_chain(&err));
+            Err(why) => {
+                self.status = OutputStatus::NoDevice(why);
                 Err(PlayerError::NoOutputDevice)
             }
         }
@@ -535,6 +560,29 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Names of the output devices of the default host (rodio's cpal), in the host's order.
+pub fn output_devices() -> Result<Vec<String>, rodio::CpalError> {
+    use rodio::cpal::traits::HostTrait;
+    Ok(rodio::cpal::default_host()
+        .output_devices()?
+        .map(|d| d.to_string())
+        .collect())
+}
+
+/// Opens the output device called `name`; the error says why (missing, or the device refused).
+fn open_named(name: &str) -> Result<MixerDeviceSink, String> {
+    use rodio::cpal::traits::HostTrait;
+    let devices = rodio::cpal::default_host()
+        .output_devices()
+        .map_err(|e| format!("cannot list the output devices: {e}"))?;
+    let Some(dev) = devices.into_iter().find(|d| d.to_string() == name) else {
+        return Err(format!("output device {name:?} not found"));
+    };
+    DeviceSinkBuilder::from_device(dev)
+        .and_then(|b| b.open_stream())
+        .map_err(|e| format!("output device {name:?}: {}", error_chain(&e)))
 }
 
 /// How often [`play_blocking`] reports progress.
@@ -901,6 +949,23 @@ mod tests {
         assert_eq!(player.position_samples(), 4000);
         let result = play_blocking(two_tones(), 0.0, None, |_| {});
         assert_eq!(result, Err(PlayerError::NoOutputDevice));
+    }
+
+    #[test]
+    fn chosen_device_that_is_missing_is_no_output_device() {
+        let mut player = Player::new();
+        player.load(two_tones());
+        player.set_device(Some("earshot-test: no such device".into()));
+        assert_eq!(player.device(), Some("earshot-test: no such device"));
+        assert_eq!(player.output_status(), &OutputStatus::Unopened);
+        assert_eq!(player.play(), Err(PlayerError::NoOutputDevice));
+        let OutputStatus::NoDevice(why) = player.output_status() else {
+            panic!("status {:?}", player.output_status());
+        };
+        assert!(why.contains("earshot-test: no such device"), "{why}");
+        assert!(!player.is_playing());
+        player.set_device(None);
+        assert_eq!(player.output_status(), &OutputStatus::Unopened);
     }
 
     #[test]

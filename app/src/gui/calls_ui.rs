@@ -92,6 +92,10 @@ pub struct CallsView {
     pub sort: SortKey,
     pub descending: bool,
     cache: Option<Cache>,
+    /// Ctrl+F: give the search box the keyboard on the next frame.
+    pub focus_search: bool,
+    /// Row (position in the shown list) to scroll into view on the next frame (keyboard moves).
+    scroll_to: Option<usize>,
     /// The traffic view's grouping (owned here so `AppState` needs no new field).
     pub(super) traffic: Option<super::traffic_ui::TrafficCache>,
 }
@@ -260,7 +264,6 @@ impl CallsView {
     }
 
     /// Indices into `Analysis::calls` of the rows shown, in order (after `refresh`).
-    #[cfg(test)]
     pub fn shown(&self) -> Vec<usize> {
         self.cache.as_ref().map_or(Vec::new(), |c| {
             c.visible.iter().map(|&i| c.rows[i].call).collect()
@@ -275,6 +278,26 @@ impl CallsView {
             self.descending = false;
         }
     }
+}
+
+/// Up/Down: the previous/next shown call becomes the selection (the first one when none is selected), and its
+/// row is scrolled into view.
+pub fn move_selection(st: &mut AppState, step: isize) {
+    let Some(a) = st.analysis.clone() else {
+        return;
+    };
+    st.calls_view.refresh(&a);
+    let shown = st.calls_view.shown();
+    if shown.is_empty() {
+        return;
+    }
+    let pos = match st.sel.call.and_then(|c| shown.iter().position(|&s| s == c)) {
+        Some(p) => p.saturating_add_signed(step).min(shown.len() - 1),
+        None if step < 0 => shown.len() - 1,
+        None => 0,
+    };
+    st.select_call(shown.get(pos).copied());
+    st.calls_view.scroll_to = Some(pos);
 }
 
 fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
@@ -294,11 +317,15 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
     // Filter bar.
     ui.horizontal_wrapped(|ui| {
         ui.label("Search:");
-        ui.add(
+        let search = ui.add(
             egui::TextEdit::singleline(&mut st.calls_view.filter)
-                .hint_text("Call-ID, from, to, user agent")
+                .id_salt("calls_search")
+                .hint_text("Call-ID, from, to, user agent (Ctrl+F)")
                 .desired_width(240.0),
         );
+        if std::mem::take(&mut st.calls_view.focus_search) {
+            search.request_focus();
+        }
         if !st.calls_view.filter.is_empty() && ui.small_button("Clear").clicked() {
             st.calls_view.filter.clear();
         }
@@ -331,7 +358,11 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let mut double_clicked = false;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
 
-    TableBuilder::new(ui)
+    let mut table = TableBuilder::new(ui);
+    if let Some(r) = st.calls_view.scroll_to.take() {
+        table = table.scroll_to_row(r, None);
+    }
+    table
         .id_salt("calls_table")
         .striped(true)
         .resizable(true)
@@ -567,5 +598,46 @@ pub(super) mod tests {
         harness.run();
         assert_eq!(harness.state().calls_view.shown(), vec![before[0]]);
         harness.get_by_label("1 of 2 calls");
+    }
+
+    #[test]
+    fn gui_calls_keyboard_search_arrows_enter() {
+        let mut harness = loaded(&dtmf2());
+        let shown = harness.state().calls_view.shown();
+        assert_eq!(shown.len(), 2);
+        assert_eq!(harness.state().sel.call, None);
+        // Down selects the first row, Down again the second, a third stays on the last; Up goes back.
+        harness.key_press(egui::Key::ArrowDown);
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(shown[0]));
+        harness.key_press(egui::Key::ArrowDown);
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(shown[1]));
+        harness.key_press(egui::Key::ArrowDown);
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(shown[1]));
+        harness.key_press(egui::Key::ArrowUp);
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(shown[0]));
+        // Enter opens the selected call's ladder.
+        harness.key_press(egui::Key::Enter);
+        harness.run();
+        assert_eq!(harness.state().view, View::Ladder);
+        // Ctrl+F goes back to the calls and focuses the search box: typing filters, arrows do not move.
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+        harness.run();
+        assert_eq!(harness.state().view, View::Calls);
+        let id = harness.state().analysis.clone().unwrap().calls[shown[1]]
+            .call_id
+            .clone();
+        harness
+            .get_by_role(egui::accesskit::Role::TextInput)
+            .type_text(&id);
+        harness.run();
+        assert_eq!(harness.state().calls_view.filter, id);
+        assert_eq!(harness.state().calls_view.shown(), vec![shown[1]]);
+        harness.key_press(egui::Key::ArrowDown);
+        harness.run();
+        assert_eq!(harness.state().sel.call, Some(shown[0]));
     }
 }

@@ -29,6 +29,10 @@ pub struct LadderView {
     pub merged: BTreeSet<usize>,
     /// The call the merge set belongs to (it is cleared when another call is selected).
     pub merged_for: Option<usize>,
+    /// Scroll the selected message's row into view on the next frame (keyboard moves).
+    pub scroll_to_selected: bool,
+    /// Where the shared cursor was drawn last frame, in rows from the top (fractional), for tests and tools.
+    pub cursor_row: Option<f32>,
 }
 
 impl LadderView {
@@ -192,6 +196,87 @@ pub fn merge_candidates(a: &Analysis, call: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The calls the ladder shows: the selected one and the legs merged into it.
+fn ladder_calls(st: &AppState) -> Option<Vec<usize>> {
+    let call = st.sel.call?;
+    let mut calls = vec![call];
+    if st.ladder_view.merged_for == Some(call) {
+        calls.extend(st.ladder_view.merged.iter().copied());
+    }
+    Some(calls)
+}
+
+/// Up/Down in the ladder: the previous/next message becomes the selection (and the cursor), kept in view.
+pub fn move_selection(st: &mut AppState, step: isize) {
+    let (Some(a), Some(calls)) = (st.analysis.clone(), ladder_calls(st)) else {
+        return;
+    };
+    let msgs: Vec<usize> = Ladder::build(&a, &calls)
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            Row::Message(m) => Some(*m),
+            Row::Stream(_) => None,
+        })
+        .collect();
+    if msgs.is_empty() {
+        return;
+    }
+    let pos = match st
+        .sel
+        .message
+        .and_then(|m| msgs.iter().position(|&x| x == m))
+    {
+        Some(p) => p.saturating_add_signed(step).min(msgs.len() - 1),
+        None if step < 0 => msgs.len() - 1,
+        None => 0,
+    };
+    if let Some(&m) = msgs.get(pos) {
+        st.sel.message = Some(m);
+        st.cursor = a.messages.get(m).map(|m| m.ts_nanos);
+        st.ladder_view.scroll_to_selected = true;
+    }
+}
+
+/// Row position (fractional, from the first row) of time `t` in the ladder: between the rows whose times bracket
+/// it, linearly by time; `None` outside the ladder's time span.
+pub fn cursor_row(a: &Analysis, l: &Ladder, t: i64) -> Option<f32> {
+    let time = |r: &Row| match r {
+        Row::Message(m) => a.messages.get(*m).map(|m| m.ts_nanos),
+        Row::Stream(s) => a.streams.get(*s).map(|s| s.first_ts_nanos),
+    };
+    let times: Vec<i64> = l.rows.iter().filter_map(time).collect();
+    let (&first, &last) = (times.first()?, times.last()?);
+    // Streams run on after their row: the span ends at the last stream packet or message.
+    let end = l
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            Row::Stream(s) => a.streams.get(*s).map(|s| s.last_ts_nanos),
+            Row::Message(_) => None,
+        })
+        .max()
+        .unwrap_or(last)
+        .max(last);
+    if t < first || t > end {
+        return None;
+    }
+    // Row k's centre is at k + 0.5.
+    let k = times.partition_point(|&x| x <= t);
+    let Some(&before) = k.checked_sub(1).and_then(|i| times.get(i)) else {
+        return Some(0.5);
+    };
+    let Some(&after) = times.get(k) else {
+        return Some(k as f32 - 0.5);
+    };
+    let frac = if after > before {
+        (t - before) as f32 / (after - before) as f32
+    } else {
+        0.0
+    };
+    Some(k as f32 - 0.5 + frac)
+}
+
 pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let (Some(a), Some(call)) = (st.analysis.clone(), st.sel.call) else {
         ui.label("Select a call in the Calls view");
@@ -292,6 +377,8 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
 
     // Header: the address and the first user agent of each column.
     let (hdr, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), Sense::hover());
+    let cursor = st.cursor.and_then(|t| cursor_row(a, l, t));
+    st.ladder_view.cursor_row = cursor;
     for (i, h) in l.hosts.iter().enumerate() {
         let x = column_x(hdr.left(), i);
         let r = Rect::from_center_size(
@@ -317,13 +404,28 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
     let top = ui.cursor().top();
     let clip = ui.clip_rect();
     let n = l.rows.len();
+    if std::mem::take(&mut st.ladder_view.scroll_to_selected)
+        && let Some(i) = l
+            .rows
+            .iter()
+            .position(|r| matches!(r, Row::Message(m) if st.sel.message == Some(*m)))
+    {
+        let y = top + row_h * i as f32;
+        ui.scroll_to_rect(
+            Rect::from_min_size(Pos2::new(ui.min_rect().left(), y), Vec2::new(width, row_h)),
+            None,
+        );
+    }
     let first = (((clip.top() - top) / row_h).floor().max(0.0) as usize).min(n);
     let last = (((clip.bottom() - top) / row_h).ceil().max(0.0) as usize).clamp(first, n);
     if first > 0 {
         ui.allocate_exact_size(Vec2::new(width, row_h * first as f32), Sense::hover());
     }
+    // Centre of each row laid out (the cursor line is placed between them).
+    let mut centres: Vec<f32> = Vec::with_capacity(last - first);
     for row in &l.rows[first..last] {
         let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
+        centres.push(rect.center().y);
         let selected = match row {
             Row::Message(m) => st.sel.message == Some(*m),
             Row::Stream(s) => st.sel.stream == Some(*s),
@@ -408,6 +510,7 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 clicked |= lresp.clicked();
                 if clicked {
                     st.sel.message = Some(m.index);
+                    set_cursor(st, m.ts_nanos);
                 }
             }
             Row::Stream(si) => {
@@ -483,6 +586,53 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
     }
     if last < n {
         ui.allocate_exact_size(Vec2::new(width, row_h * (n - last) as f32), Sense::hover());
+    }
+    // The shared cursor: a horizontal line across the ladder at its time, labelled for screen readers and tests.
+    if let Some(r) = cursor
+        && let Some(y) = row_y(&centres, first, r)
+    {
+        let left = ui.min_rect().left();
+        let red = Color32::from_rgb(230, 60, 60);
+        ui.painter().line_segment(
+            [Pos2::new(left, y), Pos2::new(left + width, y)],
+            Stroke::new(1.5, red),
+        );
+        let text = format!("cursor {}", relative_time(st.cursor.unwrap_or(l.t0), l.t0));
+        let lr = Rect::from_min_size(
+            Pos2::new(left + 2.0, y - 14.0),
+            Vec2::new(TIME_COL - 4.0, 14.0),
+        );
+        ui.put(
+            lr,
+            egui::Label::new(egui::RichText::new(text).small().color(red)).selectable(false),
+        );
+    }
+}
+
+/// The y of fractional row position `r` (row k's centre is at k + 0.5) from the centres of the rows laid out
+/// (`centres[0]` is row `first`); `None` when it is outside them (scrolled out of view).
+fn row_y(centres: &[f32], first: usize, r: f32) -> Option<f32> {
+    let pos = r - 0.5 - first as f32;
+    if pos < -0.5 || pos > centres.len() as f32 - 0.5 {
+        return None;
+    }
+    let stride = match centres {
+        [a, b, ..] => b - a,
+        _ => 0.0,
+    };
+    let k = (pos.floor().max(0.0) as usize).min(centres.len().saturating_sub(1));
+    let base = *centres.get(k)?;
+    Some(base + (pos - k as f32) * stride)
+}
+
+/// The cursor moves to `t`; if the call's audio is loaded the player seeks there too.
+fn set_cursor(st: &mut AppState, t: i64) {
+    st.cursor = Some(t);
+    if let Some(a) = st.player.audio() {
+        let secs = (t - a.start_ts_nanos) as f64 / 1e9;
+        if secs >= 0.0 && secs <= st.player.duration_secs() {
+            st.player.seek_secs(secs);
+        }
     }
 }
 
@@ -681,5 +831,88 @@ mod tests {
         assert!(d.starts_with("00000000  41 41"));
         assert!(d.ends_with("… 4 more bytes"));
         assert!(d.contains("AAAAAAAAAAAAAAAA"));
+    }
+
+    #[test]
+    fn ladder_shared_cursor_marker_and_arrow_click() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/clean-call/clean-call.pcap"
+        ));
+        st.select_call(Some(0));
+        st.view = View::Ladder;
+        let a = st.analysis.clone().unwrap();
+        let l = Ladder::build(&a, &[0]);
+        // The cursor at the 180 Ringing's time sits on that row's centre.
+        let (row, ringing) = l
+            .rows
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| match r {
+                Row::Message(m) if a.messages[*m].message.status() == Some(180) => Some((i, *m)),
+                _ => None,
+            })
+            .unwrap();
+        st.cursor = Some(a.messages[ringing].ts_nanos);
+        let mut h = harness(st);
+        let r = h.state().ladder_view.cursor_row.expect("cursor drawn");
+        assert!((r - (row as f32 + 0.5)).abs() < 1e-3, "row {r} vs {row}");
+        let label = h
+            .get_by_label(&format!(
+                "cursor {}",
+                relative_time(a.messages[ringing].ts_nanos, l.t0)
+            ))
+            .rect();
+        // The line (the label's bottom edge) is on the 180's row centre, whose label sits 0.15 rows above it.
+        let msg = h.get_by_label("180 Ringing").rect();
+        let row_h = h.state().ladder_view.row_height();
+        assert!(
+            (label.max.y - (msg.center().y + 0.15 * row_h)).abs() < 3.0,
+            "cursor line at {} vs the 180's row centre {}",
+            label.max.y,
+            msg.center().y + 0.15 * row_h
+        );
+        // Clicking the ACK arrow moves the cursor to the ACK's time (frame 5 of the sample).
+        h.get_by_label("ACK").click();
+        h.run_steps(3);
+        let ack = h.state().sel.message.unwrap();
+        assert_eq!(a.messages[ack].frame, 5);
+        assert_eq!(h.state().cursor, Some(a.messages[ack].ts_nanos));
+        let ack_row = l.rows.iter().position(|r| *r == Row::Message(ack)).unwrap();
+        let r = h.state().ladder_view.cursor_row.unwrap();
+        assert!((r - (ack_row as f32 + 0.5)).abs() < 1e-3);
+        // Outside the call's time span there is no marker.
+        h.state_mut().cursor = Some(l.t0 - 1_000_000_000);
+        h.run_steps(2);
+        assert_eq!(h.state().ladder_view.cursor_row, None);
+        assert_eq!(h.query_all_by_label_contains("cursor +").count(), 0);
+    }
+
+    #[test]
+    fn ladder_arrow_keys_move_message_selection() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/clean-call/clean-call.pcap"
+        ));
+        st.select_call(Some(0));
+        st.view = View::Ladder;
+        let a = st.analysis.clone().unwrap();
+        let mut h = harness(st);
+        // Messages in ladder order are the call's messages in time order; frames 1, 2, 3... in this sample.
+        let frames =
+            |h: &Harness<'static, AppState>| a.messages[h.state().sel.message.unwrap()].frame;
+        h.key_press(egui::Key::ArrowDown);
+        h.run();
+        assert_eq!(frames(&h), 1);
+        h.key_press(egui::Key::ArrowDown);
+        h.run();
+        h.key_press(egui::Key::ArrowDown);
+        h.run();
+        assert_eq!(frames(&h), 3);
+        h.key_press(egui::Key::ArrowUp);
+        h.run();
+        assert_eq!(frames(&h), 2);
+        let m = h.state().sel.message.unwrap();
+        assert_eq!(h.state().cursor, Some(a.messages[m].ts_nanos));
     }
 }

@@ -4,11 +4,14 @@
 
 pub mod audio_job;
 mod calls_ui;
+pub mod export_ui;
 mod findings_ui;
 mod ladder_ui;
 mod packet_ui;
+pub mod settings_ui;
 mod streams_ui;
 mod traffic_ui;
+mod welcome_ui;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +20,10 @@ use std::time::Instant;
 
 use earshot_core::findings::Settings;
 use earshot_core::model::Analysis;
-use earshot_core::report::terminal_safe;
+use earshot_core::report::{ExportRecord, terminal_safe};
+use serde_json::Value;
 
+use crate::audit::AuditLog;
 use crate::player::Player;
 use worker::{LoadEvent, LoadJob};
 
@@ -32,6 +37,12 @@ pub struct Persisted {
     pub local_time: bool,
     /// Rules file given in Settings, if any.
     pub rules_file: Option<PathBuf>,
+    /// The rules as last applied in Settings (TOML); wins over `rules_file`.
+    pub rules_text: Option<String>,
+    /// Wordlist path given in Settings (overrides the rules' `wordlist`).
+    pub wordlist: Option<String>,
+    /// Audio output device by name; `None` is the system default.
+    pub audio_device: Option<String>,
 }
 
 /// The main views.
@@ -91,24 +102,49 @@ pub struct AppState {
     pub player: Player,
     pub audio: audio_job::AudioState,
     pub show_diagnostics: bool,
-    pub show_settings: bool,
     /// Messages for the user (errors, "exported to ..."), newest last, shown for a few seconds.
     pub toasts: Vec<(String, Instant)>,
     /// View-local state the panels keep (filters, sort orders, zoom).
     pub calls_view: calls_ui::CallsView,
     pub ladder_view: ladder_ui::LadderView,
     pub streams_view: streams_ui::StreamsView,
+    pub export_view: export_ui::ExportView,
+    pub settings_view: settings_ui::SettingsView,
+    /// The running export, if any.
+    pub export: Option<export_ui::ExportJob>,
+    /// Exports written in this session, oldest first (the PDF report lists them).
+    pub exports: Vec<ExportRecord>,
+    pub audit_log: AuditLog,
+    /// The shared cursor (capture time, UTC ns): the playback position while audio plays or after a seek, or the
+    /// message last clicked in the ladder. Drawn on the plots and across the ladder.
+    pub cursor: Option<i64>,
+    /// Bundled sample captures, looked up when the welcome screen is first shown.
+    pub samples: Option<Vec<welcome_ui::Sample>>,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl AppState {
     pub fn new(persisted: Persisted, waker: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let rules = persisted
-            .rules_file
-            .as_deref()
-            .and_then(|p| Settings::from_toml_file(p).ok())
-            .unwrap_or_default();
+        let rules = match &persisted.rules_text {
+            Some(t) => {
+                settings_ui::parse(t, persisted.wordlist.as_deref().unwrap_or_default()).ok()
+            }
+            None => persisted
+                .rules_file
+                .as_deref()
+                .and_then(|p| Settings::from_toml_file(p).ok()),
+        }
+        .unwrap_or_default();
+        let mut player = Player::new();
+        player.set_device(persisted.audio_device.clone());
+        // Tests never write the user's own log: only where EARSHOT_AUDIT_LOG (or the test) says.
+        #[cfg(test)]
+        let audit_log = AuditLog {
+            path: std::env::var_os(crate::audit::ENV).map(PathBuf::from),
+        };
+        #[cfg(not(test))]
+        let audit_log = AuditLog::from_env();
         AppState {
             persisted,
             rules,
@@ -118,14 +154,20 @@ impl AppState {
             loading: None,
             view: View::Calls,
             sel: Selection::default(),
-            player: Player::new(),
+            player,
             audio: audio_job::AudioState::default(),
             show_diagnostics: false,
-            show_settings: false,
             toasts: Vec::new(),
             calls_view: Default::default(),
             ladder_view: Default::default(),
             streams_view: Default::default(),
+            export_view: Default::default(),
+            settings_view: Default::default(),
+            export: None,
+            exports: Vec::new(),
+            audit_log,
+            cursor: None,
+            samples: None,
             waker,
         }
     }
@@ -141,6 +183,8 @@ impl AppState {
         self.sel = Selection::default();
         self.audio = audio_job::AudioState::default();
         self.player = Player::new();
+        self.player.set_device(self.persisted.audio_device.clone());
+        self.cursor = None;
         let waker = self.waker.clone();
         self.loading = Some(LoadJob::start(
             path.to_path_buf(),
@@ -159,7 +203,8 @@ impl AppState {
 
     pub fn toast(&mut self, text: impl Into<String>) {
         self.toasts.push((text.into(), Instant::now()));
-        if self.toasts.len() > 5 {
+        // Enough for one export's files; the oldest go first.
+        if self.toasts.len() > 10 {
             self.toasts.remove(0);
         }
     }
@@ -180,6 +225,7 @@ impl AppState {
                         self.analysis = Some(a);
                         self.complete = true;
                         done = true;
+                        self.audit_opened();
                     }
                     LoadEvent::Failed(e) => {
                         self.toasts
@@ -193,6 +239,39 @@ impl AppState {
             }
         }
         audio_job::poll(self);
+        export_ui::poll(self);
+        settings_ui::poll(self);
+        if self.player.is_playing()
+            && let Some(a) = self.player.audio()
+        {
+            self.cursor = Some(
+                a.start_ts_nanos
+                    .saturating_add((self.player.position_secs() * 1e9) as i64),
+            );
+        }
+    }
+
+    /// Appends an audit line for `action`, naming the open capture and its SHA-256; a failure is a toast.
+    pub fn audit(&mut self, action: &str, fields: Vec<(&str, Value)>) {
+        let mut all = Vec::with_capacity(fields.len() + 2);
+        if let Some(f) = &self.file {
+            all.push(("file", Value::from(f.display().to_string())));
+        }
+        if let Some(a) = &self.analysis
+            && !a.capture.sha256.is_empty()
+        {
+            all.push(("sha256", Value::from(a.capture.sha256.clone())));
+        }
+        all.extend(fields);
+        if let Err(e) = self.audit_log.record(action, &all) {
+            self.toast(format!("Audit log: {e:#}"));
+        }
+    }
+
+    /// The `open` audit line, written when the capture has been read (its SHA-256 is known then).
+    pub fn audit_opened(&mut self) {
+        let packets = self.analysis.as_ref().map_or(0, |a| a.summary.packets);
+        self.audit("open", vec![("packets", Value::from(packets))]);
     }
 
     /// The selected call, if any.
@@ -268,7 +347,7 @@ impl AppState {
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             if self.analysis.is_none() {
-                self.welcome_ui(ui);
+                welcome_ui::welcome_ui(ui, self);
                 return;
             }
             match self.view {
@@ -290,17 +369,44 @@ impl AppState {
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {
-        let (open, play) = ctx.input(|i| {
-            (
-                i.modifiers.command && i.key_pressed(egui::Key::O),
-                i.key_pressed(egui::Key::Space) && !i.modifiers.any(),
-            )
-        });
-        if open {
+        use egui::{Key, Modifiers};
+        let cmd = |k| ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, k));
+        if cmd(Key::O) {
             self.open_dialog();
         }
-        if play && !ctx.egui_wants_keyboard_input() {
+        if cmd(Key::E) {
+            self.export_view.open = true;
+        }
+        if cmd(Key::F) && self.analysis.is_some() {
+            self.view = View::Calls;
+            self.calls_view.focus_search = true;
+        }
+        if ctx.text_edit_focused() {
+            return;
+        }
+        let key = |k| ctx.input_mut(|i| i.consume_key(Modifiers::NONE, k));
+        if key(Key::Space) {
             streams_ui::toggle_play(self);
+        }
+        let step = if key(Key::ArrowDown) {
+            1
+        } else if key(Key::ArrowUp) {
+            -1
+        } else {
+            0
+        };
+        let enter = key(Key::Enter);
+        match self.view {
+            View::Calls => {
+                if step != 0 {
+                    calls_ui::move_selection(self, step);
+                }
+                if enter && self.sel.call.is_some() {
+                    self.view = View::Ladder;
+                }
+            }
+            View::Ladder if step != 0 => ladder_ui::move_selection(self, step),
+            _ => {}
         }
     }
 
@@ -336,9 +442,13 @@ impl AppState {
                         }
                     }
                 });
+                if ui.button("Export…  (Ctrl+E)").clicked() {
+                    ui.close();
+                    self.export_view.open = true;
+                }
                 if ui.button("Settings…").clicked() {
                     ui.close();
-                    self.show_settings = true;
+                    self.settings_view.open = true;
                 }
             });
             ui.separator();
@@ -357,39 +467,6 @@ impl AppState {
                 ui.selectable_value(&mut self.view, v, label);
             }
         });
-    }
-
-    fn welcome_ui(&mut self, ui: &mut egui::Ui) {
-        ui.vertical_centered(|ui| {
-            ui.add_space(60.0);
-            ui.heading("Earshot");
-            ui.label("Forensic analysis of VoIP captures");
-            ui.add_space(20.0);
-            if self.is_loading() {
-                let name = self
-                    .loading
-                    .as_ref()
-                    .map(|j| j.path.display().to_string())
-                    .unwrap_or_default();
-                ui.label(format!("Loading {}…", terminal_safe(&name, 120)));
-            } else {
-                if ui.button("Open a capture…").clicked() {
-                    self.open_dialog();
-                }
-                ui.label("or drop a .pcap / .pcapng file here");
-            }
-        });
-        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        if let Some(p) = dropped.first() {
-            self.open(p);
-        }
     }
 
     fn status_ui(&mut self, ui: &mut egui::Ui) {
@@ -471,27 +548,81 @@ impl AppState {
                 });
             self.show_diagnostics = open;
         }
-        if self.show_settings {
-            let mut open = true;
-            egui::Window::new("Settings")
-                .open(&mut open)
-                .show(ctx, |ui| {
-                    ui.checkbox(&mut self.persisted.light_theme, "Light theme");
-                    ui.checkbox(&mut self.persisted.local_time, "Local time (times are UTC otherwise)");
-                    ui.label("Rules (thresholds and lists) come from a TOML file, as `earshot analyze --rules`:");
-                    ui.label(match &self.persisted.rules_file {
-                        Some(p) => p.display().to_string(),
-                        None => "defaults (docs/findings.md)".into(),
-                    });
-                });
-            self.show_settings = open;
-        }
+        export_ui::export_window(ctx, self);
+        settings_ui::settings_window(ctx, self);
     }
 }
 
 /// eframe's side: persistence, theme, and the root `ui`.
 pub struct EarshotApp {
     pub state: AppState,
+    /// `EARSHOT_FRAME_TIMES=out.csv`: the frame-time benchmark.
+    bench: Option<FrameBench>,
+}
+
+/// Frame-time benchmark (`EARSHOT_FRAME_TIMES=out.csv earshot FILE`): times every frame's `ui` (CPU time of the
+/// UI thread, painting excluded) while the file loads and for `EARSHOT_FRAME_SECS` seconds (default 10) after,
+/// redrawing continuously; then writes `t_secs,frame_ms,loading,calls` rows to the CSV and closes the window.
+/// The first line printed on stderr is the time from start to the first call shown.
+struct FrameBench {
+    out: PathBuf,
+    after: std::time::Duration,
+    start: Instant,
+    loaded_at: Option<Instant>,
+    first_call: Option<f64>,
+    rows: Vec<(f64, f64, bool, usize)>,
+    done: bool,
+}
+
+impl FrameBench {
+    fn from_env() -> Option<Self> {
+        let out = std::env::var_os("EARSHOT_FRAME_TIMES").filter(|v| !v.is_empty())?;
+        let secs = std::env::var("EARSHOT_FRAME_SECS")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(10.0);
+        Some(FrameBench {
+            out: PathBuf::from(out),
+            after: std::time::Duration::from_secs_f64(secs),
+            start: Instant::now(),
+            loaded_at: None,
+            first_call: None,
+            rows: Vec::new(),
+            done: false,
+        })
+    }
+
+    /// Records one frame; true when the benchmark is over (the file is written).
+    fn frame(&mut self, st: &AppState, frame: std::time::Duration) -> bool {
+        let t = self.start.elapsed().as_secs_f64();
+        let calls = st
+            .analysis
+            .as_ref()
+            .map_or(0, |a| a.calls.iter().filter(|c| c.kind == "call").count());
+        if calls > 0 && self.first_call.is_none() {
+            self.first_call = Some(t);
+            eprintln!("earshot: first call shown after {t:.3} s");
+        }
+        self.rows
+            .push((t, frame.as_secs_f64() * 1e3, st.is_loading(), calls));
+        if !st.is_loading() && st.file.is_some() && self.loaded_at.is_none() {
+            self.loaded_at = Some(Instant::now());
+            eprintln!("earshot: loaded after {t:.3} s");
+        }
+        if self.done || self.loaded_at.is_none_or(|l| l.elapsed() < self.after) {
+            return false;
+        }
+        self.done = true;
+        let mut csv = String::from("t_secs,frame_ms,loading,calls\n");
+        for (t, ms, loading, calls) in &self.rows {
+            csv.push_str(&format!("{t:.6},{ms:.4},{},{calls}\n", u8::from(*loading)));
+        }
+        if let Err(e) = std::fs::write(&self.out, csv) {
+            eprintln!("earshot: cannot write {}: {e}", self.out.display());
+        }
+        true
+    }
 }
 
 impl EarshotApp {
@@ -502,10 +633,11 @@ impl EarshotApp {
             .unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
         let mut state = AppState::new(persisted, Arc::new(move || ctx.request_repaint()));
+        let bench = FrameBench::from_env();
         if let Some(f) = file {
             state.open(&f);
         }
-        EarshotApp { state }
+        EarshotApp { state, bench }
     }
 }
 
@@ -516,7 +648,15 @@ impl eframe::App for EarshotApp {
         } else {
             egui::Theme::Dark
         });
+        let t = Instant::now();
         self.state.ui(ui);
+        let dt = t.elapsed();
+        if let Some(b) = &mut self.bench {
+            if b.frame(&self.state, dt) {
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            ui.ctx().request_repaint();
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

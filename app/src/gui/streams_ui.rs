@@ -115,7 +115,7 @@ pub fn streams_ui(ui: &mut egui::Ui, st: &mut AppState) {
             table_ui(ui, st, &rows);
             ui.separator();
             if let Some(s) = st.sel.stream.and_then(|i| a.streams.get(i)) {
-                plots_ui(ui, s);
+                plots_ui(ui, s, st.cursor);
             } else {
                 ui.label("Select a stream to plot its jitter and packet deltas.");
             }
@@ -201,8 +201,16 @@ fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
     }
 }
 
-fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
-    use egui_plot::{Legend, Line, MarkerShape, Plot, Points};
+/// The shared cursor on a stream's plots: seconds from the stream's first packet (the series' time origin).
+pub fn cursor_x(s: &MediaStream, cursor: Option<i64>) -> Option<f64> {
+    let t = cursor?;
+    (t >= s.first_ts_nanos && t <= s.last_ts_nanos).then(|| (t - s.first_ts_nanos) as f64 / 1e9)
+}
+
+fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>) {
+    use egui_plot::{Legend, Line, MarkerShape, Plot, Points, VLine};
+    let cursor = cursor_x(s, cursor);
+    let vline = |x: f64| VLine::new("cursor", x).color(Color32::RED).width(1.5);
     ui.label(format!(
         "Stream {} {} SSRC 0x{:08X}: {} points",
         s.index,
@@ -246,6 +254,9 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
         .link_cursor(link, [true, false])
         .show(ui, |p| {
             p.line(Line::new("jitter ms", jitter).color(Color32::from_rgb(90, 160, 220)));
+            if let Some(x) = cursor {
+                p.vline(vline(x));
+            }
         });
     ui.label("Delta (ms) over time (s), with sequence errors (loss) and markers");
     Plot::new(("delta_plot", s.index))
@@ -267,6 +278,9 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream) {
                     .radius(2.5)
                     .shape(MarkerShape::Diamond),
             );
+            if let Some(x) = cursor {
+                p.vline(vline(x));
+            }
         });
 }
 
@@ -430,6 +444,11 @@ fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
     }
     if let Some(s) = seek {
         st.player.seek_secs(s);
+        st.cursor = Some(
+            audio
+                .start_ts_nanos
+                .saturating_add((st.player.position_secs() * 1e9) as i64),
+        );
     }
 }
 
@@ -462,9 +481,25 @@ fn play_pause(st: &mut AppState) {
         return;
     }
     match st.player.play() {
-        Ok(()) => st.streams_view.play_error = None,
+        Ok(()) => {
+            st.streams_view.play_error = None;
+            audit_play(st);
+        }
         Err(e) => st.streams_view.play_error = Some(e.to_string()),
     }
+}
+
+/// The audit line of a playback start: which call, from where.
+fn audit_play(st: &mut AppState) {
+    let call = st.audio.loaded.as_ref().map(|d| d.call_id.clone());
+    let from = st.player.position_secs();
+    st.audit(
+        "play",
+        vec![
+            ("call_id", serde_json::Value::from(call)),
+            ("from_secs", serde_json::Value::from(from)),
+        ],
+    );
 }
 
 /// Space: play or pause the loaded audio.
@@ -476,6 +511,7 @@ pub fn toggle_play(st: &mut AppState) {
         st.toast(e.to_string());
     } else {
         st.streams_view.play_error = None;
+        audit_play(st);
     }
 }
 
@@ -551,6 +587,10 @@ mod tests {
             (pos - dur / 2.0).abs() < dur * 0.1,
             "seek to the middle: {pos} of {dur}"
         );
+        // The seek moved the shared cursor to the same instant of the capture.
+        let start_ts = harness.state().player.audio().unwrap().start_ts_nanos;
+        let cursor = harness.state().cursor.expect("cursor set by the seek");
+        assert!(((cursor - start_ts) as f64 / 1e9 - pos).abs() < 0.05);
         if playing {
             harness.get_by_label("Pause").click();
             harness.run_steps(2);
@@ -571,6 +611,13 @@ mod tests {
         harness.run_steps(2);
         assert_eq!(harness.state().sel.stream, Some(0));
         harness.get_by_label("Jitter (ms) over time (s)");
+        // The shared cursor maps to seconds from the stream's first packet, and only inside the stream.
+        assert_eq!(
+            cursor_x(s, Some(s.first_ts_nanos + 1_500_000_000)),
+            Some(1.5)
+        );
+        assert_eq!(cursor_x(s, Some(s.first_ts_nanos - 1)), None);
+        assert_eq!(cursor_x(s, None), None);
     }
 
     #[test]

@@ -1,0 +1,412 @@
+//! The Settings window: display (theme, UTC or local time), the audio output device, and the rules (thresholds and
+//! lists) as the same TOML `earshot analyze --rules` reads, with Validate and Apply. Apply re-runs the rules on the
+//! loaded analysis on a background thread and replaces its findings; the TOML text is persisted.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use earshot_core::findings::{Settings, evaluate};
+use earshot_core::model::{Analysis, Finding};
+use serde_json::Value;
+
+use super::AppState;
+
+#[derive(Default)]
+pub struct SettingsView {
+    pub open: bool,
+    /// The rules being edited (TOML); filled from the current rules when the window first opens.
+    pub text: Option<String>,
+    /// Path field of "Load file" (the dialog's twin).
+    pub rules_path: String,
+    /// Wordlist path field (overrides the TOML's `wordlist` on Apply; empty = the TOML's).
+    pub wordlist: String,
+    /// Result of the last Validate/Apply: `Ok(message)` or the parse error.
+    pub status: Option<Result<String, String>>,
+    /// Output devices found by the last listing (`None`: not listed yet).
+    pub devices: Option<Result<Vec<String>, String>>,
+    rx: Option<Receiver<(Arc<Analysis>, Vec<Finding>)>>,
+}
+
+impl SettingsView {
+    /// True while findings are being re-evaluated.
+    pub fn busy(&self) -> bool {
+        self.rx.is_some()
+    }
+}
+
+/// Parses rule settings the way `Settings::from_toml_file` does (unknown keys are errors), plus the wordlist field.
+pub fn parse(text: &str, wordlist: &str) -> Result<Settings, String> {
+    let mut s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+    let w = wordlist.trim();
+    if !w.is_empty() {
+        let p = PathBuf::from(w);
+        if !p.is_file() {
+            return Err(format!("wordlist {} is not a readable file", p.display()));
+        }
+        s.wordlist = Some(p);
+    }
+    Ok(s)
+}
+
+/// Validates and applies the edited rules: the current rules change, the text is persisted, and the loaded
+/// analysis's findings are re-evaluated off the UI thread. Returns false (with the error in `status`) when invalid.
+pub fn apply(st: &mut AppState) -> bool {
+    let text = st
+        .settings_view
+        .text
+        .clone()
+        .unwrap_or_else(|| toml::to_string_pretty(&st.rules).unwrap_or_default());
+    let rules = match parse(&text, &st.settings_view.wordlist) {
+        Ok(r) => r,
+        Err(e) => {
+            st.settings_view.status = Some(Err(e));
+            return false;
+        }
+    };
+    st.rules = rules.clone();
+    st.persisted.rules_text = Some(text);
+    st.persisted.wordlist =
+        Some(st.settings_view.wordlist.trim().to_string()).filter(|w| !w.is_empty());
+    st.audit("settings", vec![("change", Value::from("rules applied"))]);
+    let Some(a) = st.analysis.clone() else {
+        st.settings_view.status = Some(Ok("Applied (used for the next capture opened)".into()));
+        return true;
+    };
+    let (tx, rx) = channel();
+    let waker = st.waker.clone();
+    let spawned = std::thread::Builder::new()
+        .name("earshot-rules".into())
+        .spawn(move || {
+            let f = evaluate(&a, &rules);
+            let _ = tx.send((a, f));
+            waker();
+        });
+    match spawned {
+        Ok(_) => {
+            st.settings_view.rx = Some(rx);
+            st.settings_view.status = Some(Ok("Applying…".into()));
+        }
+        Err(e) => {
+            st.settings_view.status = Some(Err(format!("cannot start the rules thread: {e}")))
+        }
+    }
+    true
+}
+
+/// Takes re-evaluated findings, if ready, into the analysis they were computed for.
+pub fn poll(st: &mut AppState) {
+    let Some(rx) = &st.settings_view.rx else {
+        return;
+    };
+    let Ok((from, findings)) = rx.try_recv() else {
+        return;
+    };
+    st.settings_view.rx = None;
+    let Some(cur) = &st.analysis else {
+        return;
+    };
+    if !Arc::ptr_eq(cur, &from) {
+        // Another capture (or snapshot) arrived meanwhile; its worker used the new rules already.
+        return;
+    }
+    let mut a = (**cur).clone();
+    a.summary.findings = findings.len() as u64;
+    a.findings = findings;
+    let n = a.findings.len();
+    st.analysis = Some(Arc::new(a));
+    st.sel.finding = None;
+    st.settings_view.status = Some(Ok(format!("Applied: {n} findings")));
+}
+
+/// Lists the output devices by name (rodio's cpal); can be slow, so only on request.
+pub fn list_devices() -> Result<Vec<String>, String> {
+    crate::player::output_devices().map_err(|e| e.to_string())
+}
+
+pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
+    if !st.settings_view.open {
+        return;
+    }
+    if st.settings_view.text.is_none() {
+        st.settings_view.text = Some(
+            st.persisted
+                .rules_text
+                .clone()
+                .unwrap_or_else(|| toml::to_string_pretty(&st.rules).unwrap_or_default()),
+        );
+        st.settings_view.wordlist = st.persisted.wordlist.clone().unwrap_or_default();
+    }
+    let mut open = true;
+    egui::Window::new("Settings")
+        .open(&mut open)
+        .default_size([640.0, 600.0])
+        .show(ctx, |ui| {
+            ui.strong("Display");
+            let (light, local) = (st.persisted.light_theme, st.persisted.local_time);
+            ui.checkbox(&mut st.persisted.light_theme, "Light theme");
+            ui.checkbox(
+                &mut st.persisted.local_time,
+                "Local time (times are UTC otherwise)",
+            );
+            if light != st.persisted.light_theme {
+                let v = if st.persisted.light_theme {
+                    "light"
+                } else {
+                    "dark"
+                };
+                st.audit("settings", vec![("theme", Value::from(v))]);
+            }
+            if local != st.persisted.local_time {
+                let v = if st.persisted.local_time {
+                    "local"
+                } else {
+                    "utc"
+                };
+                st.audit("settings", vec![("time_display", Value::from(v))]);
+            }
+            ui.separator();
+            device_ui(ui, st);
+            ui.separator();
+            rules_ui(ui, st);
+        });
+    st.settings_view.open = open;
+}
+
+fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
+    ui.strong("Audio output");
+    ui.horizontal_wrapped(|ui| {
+        let current = st
+            .persisted
+            .audio_device
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let mut chosen: Option<Option<String>> = None;
+        egui::ComboBox::from_label("device")
+            .selected_text(earshot_core::report::terminal_safe(&current, 60))
+            .show_ui(ui, |ui| {
+                if st.settings_view.devices.is_none() {
+                    st.settings_view.devices = Some(list_devices());
+                }
+                if ui
+                    .selectable_label(st.persisted.audio_device.is_none(), "default")
+                    .clicked()
+                {
+                    chosen = Some(None);
+                }
+                match &st.settings_view.devices {
+                    Some(Ok(list)) => {
+                        for d in list {
+                            let on = st.persisted.audio_device.as_deref() == Some(d.as_str());
+                            if ui
+                                .selectable_label(on, earshot_core::report::terminal_safe(d, 60))
+                                .clicked()
+                            {
+                                chosen = Some(Some(d.clone()));
+                            }
+                        }
+                    }
+                    Some(Err(e)) => {
+                        ui.label(format!("cannot list devices: {e}"));
+                    }
+                    None => {}
+                }
+            });
+        if ui.button("Refresh").clicked() {
+            st.settings_view.devices = Some(list_devices());
+        }
+        if let Some(d) = chosen {
+            set_device(st, d);
+        }
+    });
+    if let crate::player::OutputStatus::NoDevice(why) = st.player.output_status() {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "no audio output device: {}",
+                earshot_core::report::terminal_safe(why, 200)
+            ),
+        );
+    }
+}
+
+/// Chooses the output device (`None`: the system default); the player reopens it on the next play.
+pub fn set_device(st: &mut AppState, device: Option<String>) {
+    if st.persisted.audio_device == device {
+        return;
+    }
+    st.persisted.audio_device = device.clone();
+    st.player.set_device(device.clone());
+    st.audit(
+        "settings",
+        vec![(
+            "audio_device",
+            Value::from(device.unwrap_or_else(|| "default".into())),
+        )],
+    );
+}
+
+fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
+    let title = ui.strong("Rules: thresholds and lists (TOML, as `earshot analyze --rules FILE`)");
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Rules file");
+        ui.add(
+            egui::TextEdit::singleline(&mut st.settings_view.rules_path)
+                .hint_text("/path/to/rules.toml")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new()
+                .add_filter("TOML", &["toml"])
+                .pick_file()
+        {
+            st.settings_view.rules_path = p.display().to_string();
+        }
+        if ui.button("Load").clicked() {
+            let p = PathBuf::from(st.settings_view.rules_path.trim());
+            match std::fs::read_to_string(&p) {
+                Ok(t) => {
+                    st.settings_view.text = Some(t);
+                    st.persisted.rules_file = Some(p);
+                    st.settings_view.status = Some(Ok("Loaded: Validate or Apply".into()));
+                }
+                Err(e) => {
+                    st.settings_view.status =
+                        Some(Err(format!("cannot read rules file {}: {e}", p.display())))
+                }
+            }
+        }
+        if ui.button("Defaults").clicked() {
+            st.settings_view.text = Some(Settings::defaults_toml());
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        let l = ui.label("Wordlist");
+        ui.add(
+            egui::TextEdit::singleline(&mut st.settings_view.wordlist)
+                .hint_text("extra passwords to try, one per line (optional)")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui.button("Browse…").clicked()
+            && let Some(p) = rfd::FileDialog::new().pick_file()
+        {
+            st.settings_view.wordlist = p.display().to_string();
+        }
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Validate").clicked() {
+            let text = st.settings_view.text.clone().unwrap_or_default();
+            st.settings_view.status =
+                Some(parse(&text, &st.settings_view.wordlist).map(|_| "Valid".to_string()));
+        }
+        if ui
+            .add_enabled(!st.settings_view.busy(), egui::Button::new("Apply"))
+            .clicked()
+        {
+            apply(st);
+        }
+        if st.settings_view.busy() {
+            ui.spinner();
+        }
+        match &st.settings_view.status {
+            Some(Ok(m)) => {
+                ui.label(m.clone());
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Invalid: {e}"));
+            }
+            None => {}
+        }
+    });
+    egui::ScrollArea::vertical()
+        .id_salt("rules_text")
+        .max_height(360.0)
+        .show(ui, |ui| {
+            if let Some(text) = st.settings_view.text.as_mut() {
+                ui.add(
+                    egui::TextEdit::multiline(text)
+                        .code_editor()
+                        .desired_width(f32::INFINITY)
+                        .desired_rows(18),
+                )
+                .labelled_by(title.id);
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::kittest::Queryable;
+
+    use super::super::calls_ui::tests::loaded;
+
+    const SCANNER: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sample-captures/scanner-sweep/scanner-sweep.pcap"
+    );
+
+    #[test]
+    fn parse_rejects_unknown_keys_and_bad_values() {
+        assert!(super::parse("scan_min_hosts = 3\n", "").is_ok());
+        let e = super::parse("scan_min_hosts = \"x\"\n", "").unwrap_err();
+        assert!(e.contains("scan_min_hosts"), "{e}");
+        let e = super::parse("no_such_threshold = 1\n", "").unwrap_err();
+        assert!(e.contains("no_such_threshold"), "{e}");
+        let e = super::parse("", "/no/such/wordlist").unwrap_err();
+        assert!(e.contains("/no/such/wordlist"), "{e}");
+    }
+
+    #[test]
+    fn gui_settings_apply_disables_a_rule_and_shows_errors() {
+        let mut harness = loaded(Path::new(SCANNER));
+        let before = harness.state().analysis.clone().unwrap();
+        let scanner = before
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "scanner")
+            .count();
+        assert!(scanner > 0, "the scanner sample should raise `scanner`");
+        harness.state_mut().settings_view.open = true;
+        harness.run();
+        // A bad value: inline error with toml's message, nothing applied.
+        harness.state_mut().settings_view.text = Some("scan_min_hosts = \"many\"\n".into());
+        harness.run();
+        harness.get_by_label("Validate").click();
+        harness.run();
+        let err = match &harness.state().settings_view.status {
+            Some(Err(e)) => e.clone(),
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert!(err.contains("scan_min_hosts"), "{err}");
+        harness.get_by_label_contains("Invalid: ");
+        // Disable the rule and Apply: findings are re-evaluated off the UI thread.
+        harness.state_mut().settings_view.text = Some("disabled_rules = [\"scanner\"]\n".into());
+        harness.run();
+        harness.get_by_label("Apply").click();
+        harness.step();
+        let start = Instant::now();
+        while harness.state().settings_view.busy() {
+            assert!(start.elapsed() < Duration::from_secs(30));
+            std::thread::sleep(Duration::from_millis(10));
+            harness.step();
+        }
+        harness.run();
+        let after = harness.state().analysis.clone().unwrap();
+        assert!(after.findings.iter().all(|f| f.rule_id != "scanner"));
+        assert_eq!(after.findings.len(), before.findings.len() - scanner);
+        assert_eq!(after.summary.findings, after.findings.len() as u64);
+        assert_eq!(
+            harness.state().persisted.rules_text.as_deref(),
+            Some("disabled_rules = [\"scanner\"]\n")
+        );
+        assert_eq!(
+            harness.state().rules.disabled_rules,
+            vec!["scanner".to_string()]
+        );
+    }
+}
