@@ -437,6 +437,8 @@ print(sum(1 for e in root.iter(ns + 'rect') if e.get('fill') == '#eef2f6'))
 
     // PNG: signature and the size the SVG declares (scale 1).
     let png = ladder::ladder_png(&a, &[&id], 1.0).unwrap();
+    std::fs::write(dir.join("ladder.png"), &png).unwrap();
+    std::fs::write(dir.join("ladder.txt"), &text).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
     let h = u32::from_be_bytes(png[20..24].try_into().unwrap());

@@ -246,10 +246,7 @@ fn stream_label(s: &MediaStream) -> String {
     } else {
         format!(" {}", safe(&s.codec, 24))
     };
-    format!(
-        "{kind}{codec} · {} pkts, lost {}{enc} · SSRC 0x{:08X}",
-        s.packets, s.lost, s.ssrc
-    )
+    format!("{kind}{codec} · {} pkts, lost {}{enc}", s.packets, s.lost)
 }
 
 fn title_ids(l: &Ladder, call_ids: &[&str]) -> String {
