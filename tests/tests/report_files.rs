@@ -480,3 +480,38 @@ print(len([e for e in root.iter() if e.get('stroke-width') == '1.5']))
     assert_eq!(text.matches("403 Forbidden").count(), 12);
     assert!(ladder::ladder_png(&a, &ids, 0.5).is_ok());
 }
+
+/// Offenders of a sample, as (address, rule ids).
+fn sample_offenders(name: &str) -> Vec<(String, Vec<String>)> {
+    let a = analyse(&samples_dir().join(name).join(format!("{name}.pcap")));
+    blocklist::offenders(&a, &|_| false)
+        .into_iter()
+        .map(|o| (o.ip.to_string(), o.rule_ids))
+        .collect()
+}
+
+#[test]
+fn toll_fraud_and_hijack_list_the_attacker_not_the_victim() {
+    // README: account 2005 on 10.0.0.25 dials premium numbers through the PBX 10.0.0.1 (which is not blamed).
+    let toll = sample_offenders("toll-fraud-night");
+    assert!(
+        toll.iter()
+            .any(|(ip, r)| ip == "10.0.0.25" && r.iter().any(|r| r == "toll-fraud")),
+        "{toll:?}"
+    );
+    assert!(toll.iter().all(|(ip, _)| ip != "10.0.0.1"), "{toll:?}");
+    // README: 203.0.113.66 takes over 2003's registration from the phone 10.0.0.23 (the victim, not listed).
+    let hijack = sample_offenders("registration-hijack");
+    assert!(
+        hijack
+            .iter()
+            .any(|(ip, r)| ip == "203.0.113.66" && r.iter().any(|r| r == "registration-hijack")),
+        "{hijack:?}"
+    );
+    assert!(
+        hijack
+            .iter()
+            .all(|(ip, _)| ip != "10.0.0.23" && ip != "10.0.0.1"),
+        "{hijack:?}"
+    );
+}
