@@ -3,9 +3,10 @@
 set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
 # libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
-# desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb.
+# desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb;
+# nftables: `nft -c` checks the exported blocklists.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
-      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick
+      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick nftables
       dpkg-dev desktop-file-utils appstream)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,5 +1,8 @@
-//! CSV exports (RFC 4180 quoting by the `csv` crate, UTC ISO 8601 times). Every text cell that came from the
-//! capture goes through [`safe_cell`] so that a spreadsheet shows it as text, never as a formula.
+//! CSV exports (RFC 4180 quoting by the `csv` crate, UTC ISO 8601 times at the capture's precision): `calls.csv`,
+//! `streams.csv`, `messages.csv`, `findings.csv`, `dtmf.csv` (columns in `docs/csv.md`). Every text cell that came
+//! from the capture goes through [`safe_cell`] so that a spreadsheet shows it as text, never as a formula. Cells we
+//! format ourselves (numbers such as a negative `lost`, times, addresses, enum values) are written as they are: they
+//! cannot carry a formula and an apostrophe would turn `-3` into text.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -24,6 +27,10 @@ fn opt(s: Option<&str>) -> String {
 
 fn name_uri(n: &Option<NameAddr>) -> String {
     opt(n.as_ref().map(|n| n.uri.as_str()))
+}
+
+fn name_display(n: &Option<NameAddr>) -> String {
+    opt(n.as_ref().and_then(|n| n.display_name.as_deref()))
 }
 
 fn name_user(n: &Option<NameAddr>) -> String {
@@ -65,6 +72,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "start_ts",
         "from",
         "from_user",
+        "from_display",
         "to",
         "to_user",
         "asserted_identity",
@@ -90,10 +98,11 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     for c in &a.calls {
         w.write_record([
             safe_cell(&c.call_id),
-            c.kind.clone(),
+            safe_cell(&c.kind),
             format_utc(c.start_ts_nanos, digits),
             name_uri(&c.from),
             name_user(&c.from),
+            name_display(&c.from),
             name_uri(&c.to),
             name_user(&c.to),
             name_uri(&c.asserted_identity),
@@ -125,7 +134,6 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
-/// Write `messages.csv` to any writer.
 fn ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.3}")).unwrap_or_default()
 }
@@ -220,6 +228,7 @@ pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
+/// Write `messages.csv` to any writer.
 pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     let digits = a.capture.ts_precision_digits;
     let mut w = csv::Writer::from_writer(out);
@@ -236,8 +245,10 @@ pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "call_id",
         "cseq",
         "from",
+        "from_display",
         "to",
         "user_agent",
+        "subject",
         "retransmission",
         "size",
         "parser",
@@ -269,8 +280,14 @@ pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                 .map(|c| safe_cell(&format!("{} {}", c.seq, c.method)))
                 .unwrap_or_default(),
             name_uri(&s.from),
+            name_display(&s.from),
             name_uri(&s.to),
             opt(s.user_agent.as_deref().or(s.server.as_deref())),
+            opt(s
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("subject") || n.eq_ignore_ascii_case("s"))
+                .map(|(_, v)| v.as_str())),
             m.retransmission.to_string(),
             m.size.to_string(),
             match s.parser {
@@ -283,7 +300,8 @@ pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
-fn write_findings(a: &Analysis, out: BufWriter<File>) -> csv::Result<()> {
+/// Write `findings.csv` to any writer.
+pub fn write_findings<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     let digits = a.capture.ts_precision_digits;
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
@@ -331,18 +349,77 @@ fn write_findings(a: &Analysis, out: BufWriter<File>) -> csv::Result<()> {
     Ok(())
 }
 
-/// Write `calls.csv`, `streams.csv`, `messages.csv` and `findings.csv` into `dir` (created if missing). Returns the paths written.
+/// Write `dtmf.csv` to any writer: one row per DTMF event (RFC 4733 or SIP INFO) of every call, then the RFC 4733
+/// events of streams bound to no call, in time order within each.
+pub fn write_dtmf<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let digits = a.capture.ts_precision_digits;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "call_id",
+        "stream",
+        "digit",
+        "event",
+        "source",
+        "start_ts",
+        "duration_ms",
+        "frame",
+        "packets",
+        "ended",
+        "volume",
+        "ssrc",
+    ])?;
+    let mut row = |call_id: Option<&str>, stream: Option<usize>, e: &crate::model::DtmfEvent| {
+        w.write_record([
+            opt(call_id),
+            num(stream),
+            safe_cell(&e.digit),
+            e.event.to_string(),
+            e.source.to_string(),
+            format_utc(e.ts_nanos, digits),
+            e.duration_ms.map(|d| format!("{d:.1}")).unwrap_or_default(),
+            e.frame.to_string(),
+            e.packets.to_string(),
+            e.ended.to_string(),
+            num(e.volume),
+            e.ssrc.map(|s| format!("0x{s:08X}")).unwrap_or_default(),
+        ])
+    };
+    for c in &a.calls {
+        for e in &c.dtmf_events {
+            // The stream that carried an RFC 4733 event: the call's stream with that SSRC holding that frame.
+            let stream = e.ssrc.and_then(|ssrc| {
+                c.streams.iter().copied().find(|&s| {
+                    a.streams.get(s).is_some_and(|st| {
+                        st.ssrc == ssrc && st.dtmf.iter().any(|d| d.frame == e.frame)
+                    })
+                })
+            });
+            row(Some(&c.call_id), stream, e)?;
+        }
+    }
+    for s in a.streams.iter().filter(|s| s.call_id.is_none()) {
+        for e in &s.dtmf {
+            row(None, Some(s.index), e)?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `calls.csv`, `streams.csv`, `messages.csv`, `findings.csv` and `dtmf.csv` into `dir` (created if missing).
+/// Returns the paths written.
 pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError> {
     std::fs::create_dir_all(dir).map_err(|source| CsvError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
-    let files: [(&str, Writer); 4] = [
+    let files: [(&str, Writer); 5] = [
         ("calls.csv", write_calls),
         ("streams.csv", write_streams),
         ("messages.csv", write_messages),
         ("findings.csv", write_findings),
+        ("dtmf.csv", write_dtmf),
     ];
     let mut written = Vec::new();
     for (name, write) in files {
