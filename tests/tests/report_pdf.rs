@@ -57,7 +57,11 @@ fn pdf_text(pdf: &[u8], name: &str) -> (String, usize) {
         .arg("-")
         .output()
         .unwrap();
-    assert!(out.status.success(), "pdftotext failed on {}", path.display());
+    assert!(
+        out.status.success(),
+        "pdftotext failed on {}",
+        path.display()
+    );
     let raw = String::from_utf8(out.stdout).unwrap();
     let pages = raw.matches('\u{c}').count();
     // Long unbroken runs (Call-IDs, file names) carry zero-width spaces as line-break opportunities.
@@ -79,7 +83,16 @@ fn tshark_call_counts(path: &Path) -> (u64, u64) {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(path)
-        .args(["-Y", "sip", "-T", "fields", "-e", "sip.Call-ID", "-e", "sip.Method"])
+        .args([
+            "-Y",
+            "sip",
+            "-T",
+            "fields",
+            "-e",
+            "sip.Call-ID",
+            "-e",
+            "sip.Method",
+        ])
         .output()
         .expect("tshark");
     let mut all = BTreeSet::new();
@@ -126,7 +139,10 @@ fn check_capture(
     assert!(pdf.starts_with(b"%PDF-"));
     let (text, pages) = pdf_text(&pdf, name);
     let sha = sha256_hex(path);
-    assert!(text.contains(&sha), "{name}: SHA-256 {sha} not in the PDF text");
+    assert!(
+        text.contains(&sha),
+        "{name}: SHA-256 {sha} not in the PDF text"
+    );
     assert!(text.contains("CASE-2026-0042") && text.contains("J. Doe"));
     assert!(text.contains(name), "{name}: evidence file name missing");
     for f in &a.findings {
@@ -136,13 +152,19 @@ fn check_capture(
             f.title
         );
     }
-    let calls_line = format!("{} Call-IDs ({} calls, i.e. INVITE dialogs", truth.0, truth.1);
+    let calls_line = format!(
+        "{} Call-IDs ({} calls, i.e. INVITE dialogs",
+        truth.0, truth.1
+    );
     assert!(text.contains(&calls_line), "{name}: {calls_line:?} missing");
     assert!(
         text.contains(&format!("Calls (INVITE dialogs) {}", truth.1)),
         "{name}: summary call count missing"
     );
-    assert!(pages >= min_pages, "{name}: {pages} pages, expected at least {min_pages}");
+    assert!(
+        pages >= min_pages,
+        "{name}: {pages} pages, expected at least {min_pages}"
+    );
     (a, text)
 }
 
@@ -254,7 +276,10 @@ fn same_input_gives_identical_bytes() {
     assert!(one == two, "two renders differ");
     let mut later = m.clone();
     later.generated_at_nanos += 86_400_000_000_000;
-    assert!(render_pdf(&a, &later).unwrap() != one, "the generation time is in the PDF");
+    assert!(
+        render_pdf(&a, &later).unwrap() != one,
+        "the generation time is in the PDF"
+    );
 }
 
 #[test]

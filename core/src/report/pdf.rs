@@ -14,11 +14,11 @@ use std::sync::LazyLock;
 use serde_json::{Value, json};
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
-use typst_layout::PagedDocument;
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
 
 use crate::model::{Analysis, Call, MediaStream, SeriesPoint, Severity};
 use crate::time::{format_utc, secs_between};
@@ -94,7 +94,8 @@ static FONTS: LazyLock<Vec<Font>> = LazyLock::new(|| {
         .collect()
 });
 
-static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(<Library as LibraryExt>::default()));
+static LIBRARY: LazyLock<LazyHash<Library>> =
+    LazyLock::new(|| LazyHash::new(<Library as LibraryExt>::default()));
 
 /// The virtual world the template is compiled in: the template, `data.json`, SVG images, bundled fonts.
 struct ReportWorld {
@@ -109,7 +110,9 @@ impl ReportWorld {
     fn new(files: BTreeMap<String, Bytes>, today: Option<Datetime>) -> Result<Self, ReportError> {
         let main_id = file_id("report.typ")?;
         if FONTS.is_empty() {
-            return Err(ReportError::Pdf("the bundled fonts could not be read".into()));
+            return Err(ReportError::Pdf(
+                "the bundled fonts could not be read".into(),
+            ));
         }
         Ok(ReportWorld {
             book: LazyHash::new(FontBook::from_fonts(FONTS.iter())),
@@ -216,7 +219,7 @@ fn size_text(n: u64) -> String {
     let digits = n.to_string();
     let mut grouped = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(' ');
         }
         grouped.push(c);
@@ -298,13 +301,29 @@ fn build_data(
     let invite_calls: Vec<&Call> = analysis.calls.iter().filter(|c| c.kind == "call").collect();
     let summary = json!([
         ["Packets", s.packets.to_string()],
-        ["SIP messages (retransmissions included)", format!("{} ({} retransmissions)", s.sip_messages, s.sip_retransmissions)],
-        ["Call-IDs (SIP dialogs and transactions)", analysis.calls.len().to_string()],
+        [
+            "SIP messages (retransmissions included)",
+            format!(
+                "{} ({} retransmissions)",
+                s.sip_messages, s.sip_retransmissions
+            )
+        ],
+        [
+            "Call-IDs (SIP dialogs and transactions)",
+            analysis.calls.len().to_string()
+        ],
         ["Calls (INVITE dialogs)", s.invite_dialogs.to_string()],
         ["Answered calls", s.answered_calls.to_string()],
         ["Media streams", s.rtp_streams.to_string()],
         ["Findings", analysis.findings.len().to_string()],
-        ["Diagnostics", format!("{} ({} not stored)", analysis.diagnostics.len(), analysis.diagnostics_dropped)],
+        [
+            "Diagnostics",
+            format!(
+                "{} ({} not stored)",
+                analysis.diagnostics.len(),
+                analysis.diagnostics_dropped
+            )
+        ],
     ]);
 
     let mut severity = Vec::new();
@@ -315,18 +334,43 @@ fn build_data(
         Severity::Low,
         Severity::Info,
     ] {
-        let n = analysis.findings.iter().filter(|f| f.severity == sev).count();
+        let n = analysis
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev)
+            .count();
         severity.push(json!({"name": sev.as_str(), "count": n}));
     }
 
     let ex = &analysis.exposure;
     let exposure = vec![
-        json!(["SIP messages readable in plaintext", ex.plaintext_sip_messages.to_string()]),
-        json!(["TLS connections (content hidden)", ex.tls_connections.to_string()]),
-        json!(["Streams whose audio can be replayed", format!("{} ({:.1} s of audio)", ex.reconstructable_streams, ex.reconstructable_audio_secs)]),
-        json!(["Accounts with crackable digest responses", ex.credentials.len().to_string()]),
-        json!(["SRTP keys seen in plaintext SDP", ex.srtp_keys_exposed.to_string()]),
-        json!(["Devices and software versions announced", ex.devices.len().to_string()]),
+        json!([
+            "SIP messages readable in plaintext",
+            ex.plaintext_sip_messages.to_string()
+        ]),
+        json!([
+            "TLS connections (content hidden)",
+            ex.tls_connections.to_string()
+        ]),
+        json!([
+            "Streams whose audio can be replayed",
+            format!(
+                "{} ({:.1} s of audio)",
+                ex.reconstructable_streams, ex.reconstructable_audio_secs
+            )
+        ]),
+        json!([
+            "Accounts with crackable digest responses",
+            ex.credentials.len().to_string()
+        ]),
+        json!([
+            "SRTP keys seen in plaintext SDP",
+            ex.srtp_keys_exposed.to_string()
+        ]),
+        json!([
+            "Devices and software versions announced",
+            ex.devices.len().to_string()
+        ]),
         json!(["Calls with readable DTMF digits", ex.dtmf.len().to_string()]),
     ];
     let call_graph: Vec<Value> = ex
@@ -394,7 +438,11 @@ fn build_data(
             let mut evidence = ev.join(", ");
             ev.clear();
             if total > printed {
-                evidence.push_str(&format!(" … and {} more ({} total)", total - printed, total));
+                evidence.push_str(&format!(
+                    " … and {} more ({} total)",
+                    total - printed,
+                    total
+                ));
             }
             let time = match (f.first_ts_nanos, f.last_ts_nanos) {
                 (Some(a), Some(b)) if a != b => format!("{} – {}", when(a), when(b)),
@@ -430,8 +478,11 @@ fn build_data(
         .iter()
         .take(MAX_CALL_ROWS)
         .map(|c| {
-            let streams: Vec<&MediaStream> =
-                c.streams.iter().filter_map(|i| analysis.streams.get(*i)).collect();
+            let streams: Vec<&MediaStream> = c
+                .streams
+                .iter()
+                .filter_map(|i| analysis.streams.get(*i))
+                .collect();
             let enc: BTreeSet<&str> = streams.iter().map(|s| s.encryption.as_str()).collect();
             let mos = streams
                 .iter()
@@ -450,9 +501,17 @@ fn build_data(
                 secs_text(c.duration_secs),
                 text(&c.codecs.join(", "), 80),
                 transports.join(", "),
-                if streams.is_empty() { String::from("—") } else { enc.into_iter().collect::<Vec<_>>().join(", ") },
+                if streams.is_empty() {
+                    String::from("—")
+                } else {
+                    enc.into_iter().collect::<Vec<_>>().join(", ")
+                },
                 f_text(mos, 2),
-                findings_by_call.get(c.call_id.as_str()).copied().unwrap_or(0).to_string(),
+                findings_by_call
+                    .get(c.call_id.as_str())
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
             ])
         })
         .collect();
@@ -674,16 +733,43 @@ fn call_page(
         ["Kind", text(&c.kind, 40)],
         ["From", text(&party(c.from.as_ref()), 300)],
         ["To", text(&party(c.to.as_ref()), 300)],
-        ["State", c.state.map_or(String::from("—"), |s| s.as_str().to_string())],
-        ["Start – end", format!("{} – {}", when(c.start_ts_nanos), when(c.end_ts_nanos))],
+        [
+            "State",
+            c.state
+                .map_or(String::from("—"), |s| s.as_str().to_string())
+        ],
+        [
+            "Start – end",
+            format!("{} – {}", when(c.start_ts_nanos), when(c.end_ts_nanos))
+        ],
         ["Setup time", secs_text(c.setup_time_secs)],
         ["Duration", secs_text(c.duration_secs)],
-        ["End reason", c.end_reason.as_deref().map_or(String::from("—"), |r| text(r, 100))],
+        [
+            "End reason",
+            c.end_reason
+                .as_deref()
+                .map_or(String::from("—"), |r| text(r, 100))
+        ],
         ["User agents", text(&c.user_agents.join(" | "), 400)],
         ["Codecs", text(&c.codecs.join(", "), 200)],
-        ["Messages", format!("{} ({} retransmissions), frames {}–{}", c.messages.len(), c.retransmissions,
-            c.frames.first().copied().unwrap_or(0), c.frames.last().copied().unwrap_or(0))],
-        ["Findings", findings_by_call.get(c.call_id.as_str()).copied().unwrap_or(0).to_string()],
+        [
+            "Messages",
+            format!(
+                "{} ({} retransmissions), frames {}–{}",
+                c.messages.len(),
+                c.retransmissions,
+                c.frames.first().copied().unwrap_or(0),
+                c.frames.last().copied().unwrap_or(0)
+            )
+        ],
+        [
+            "Findings",
+            findings_by_call
+                .get(c.call_id.as_str())
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        ],
     ]);
     json!({
         "title": text(&format!("{} → {}", party(c.from.as_ref()), party(c.to.as_ref())), 200),
@@ -727,11 +813,7 @@ fn chart_svg(series: &[SeriesPoint]) -> Option<String> {
     }
     let jitter = reduce(&jitter);
     let loss = reduce(&loss);
-    let t_max = jitter
-        .iter()
-        .map(|p| p.0)
-        .fold(0.0f64, f64::max)
-        .max(0.001);
+    let t_max = jitter.iter().map(|p| p.0).fold(0.0f64, f64::max).max(0.001);
     let j_max = jitter.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1.0) * 1.1;
     let l_max = (lost as f64).max(1.0) * 1.1;
 
