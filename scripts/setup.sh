@@ -4,9 +4,9 @@ set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
 # libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
 # desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb;
-# nftables: `nft -c` checks the exported blocklists.
+# nftables: `nft -c` checks the exported blocklists; poppler-utils: pdftotext/pdftoppm for the PDF tests.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
-      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick nftables
+      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick nftables poppler-utils
       dpkg-dev desktop-file-utils appstream)
 missing=()
 for p in "${pkgs[@]}"; do
