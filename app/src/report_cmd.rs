@@ -435,7 +435,7 @@ fn write_all_calls(capture: &Path, input: &Path, a: &Analysis, dir: &Path, out: 
             out.failed(e);
             continue;
         }
-        let r = extract::write_calls_pcapng(capture, a, &[id], &path)
+        let r = extract::write_calls_pcapng(capture, a, &[*id], &path)
             .with_context(|| format!("cannot write the call pcap {}", path.display()))
             .map(|_| vec![path.clone()]);
         out.attempt("pcap", r);

@@ -80,9 +80,16 @@ fn whole_occurrences(hay: &str, needle: &str) -> Vec<String> {
         let after = b.get(end).copied();
         let word = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric());
         if !word(before) && !word(after) {
-            let from = hay.floor_char_boundary(i.saturating_sub(40));
-            let to = hay.ceil_char_boundary((end + 40).min(hay.len()));
-            out.push(hay[from..to].to_string());
+            let context: String = hay[..i]
+                .chars()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let after_text: String = hay[i..].chars().take(needle.chars().count() + 40).collect();
+            out.push(format!("{context}{after_text}"));
         }
     }
     out
