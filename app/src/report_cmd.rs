@@ -124,8 +124,8 @@ fn validate(args: &ReportArgs) -> Result<()> {
     if args.redact {
         if args.pcap.is_some() || args.all_calls_pcap.is_some() {
             bail!(
-                "--redact cannot apply to --pcap/--all-calls-pcap: a pcap holds the original packets, with every \
-                 address and name in them; export the pcap without --redact, or drop it"
+                "--redact cannot apply to --pcap/--all-calls-pcap: a pcap holds the original packets and cannot be \
+                 redacted; export the pcap without --redact, or drop it"
             );
         }
         if args.blocklist.is_some() {
