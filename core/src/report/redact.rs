@@ -356,7 +356,7 @@ impl Collector {
     fn scan(&mut self, s: &str, addresses: bool) {
         if addresses {
             for (form, ip) in find_ips(s) {
-                if let IpAddr::V6(_) = ip {
+                if ip.is_ipv6() {
                     self.ip_forms.push((form, ip));
                 }
                 self.add_ip(ip);
@@ -623,7 +623,8 @@ fn delimited(hay: &[u8], start: usize, end: usize, kind: PatKind) -> bool {
         PatKind::Ip6 => {
             // Not a piece of a longer IPv6 address.
             let hex = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_hexdigit());
-            !(before == Some(b':') && hex(before2)) && !(after == Some(b':') && hex(after2))
+            let piece = |colon: Option<u8>, other: Option<u8>| colon == Some(b':') && hex(other);
+            !piece(before, before2) && !piece(after, after2)
         }
         PatKind::Short => {
             matches!(before, Some(b':' | b'"' | b'<' | b'\''))
