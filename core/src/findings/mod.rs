@@ -205,6 +205,12 @@ impl Settings {
         })
     }
 
+    /// These settings as TOML (what a report records as the settings used; reads back with
+    /// [`Settings::from_toml_file`]).
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(self)
+    }
+
     /// The defaults as TOML (what `earshot rules --defaults` prints and the app's editor starts from).
     pub fn defaults_toml() -> String {
         toml::to_string_pretty(&Settings::default()).unwrap_or_default()
