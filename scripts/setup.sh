@@ -3,9 +3,11 @@
 set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
 # libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
-# desktop app without a display (screenshots) and its build.
+# desktop app without a display (screenshots) and its build; libpcap-dev: live capture (`pcap` crate); sip-tester
+# (sipp), iproute2 (ip netns), util-linux (setpriv): the live-capture tests.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
-      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick)
+      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick
+      libpcap-dev sip-tester iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

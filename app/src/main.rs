@@ -4,6 +4,7 @@ mod analyze;
 mod capture;
 mod export_audio;
 mod gui;
+mod live;
 mod player;
 mod report_cmd;
 

@@ -3,6 +3,7 @@
 //! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
 
 pub mod audio_job;
+mod capture_ui;
 mod calls_ui;
 mod findings_ui;
 mod ladder_ui;
@@ -98,6 +99,7 @@ pub struct AppState {
     pub calls_view: calls_ui::CallsView,
     pub ladder_view: ladder_ui::LadderView,
     pub streams_view: streams_ui::StreamsView,
+    pub capture: capture_ui::CaptureWindow,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
 }
@@ -126,6 +128,7 @@ impl AppState {
             calls_view: Default::default(),
             ladder_view: Default::default(),
             streams_view: Default::default(),
+            capture: Default::default(),
             waker,
         }
     }
@@ -280,6 +283,7 @@ impl AppState {
             }
         });
         self.windows_ui(ui.ctx());
+        capture_ui::capture_window(ui.ctx(), self);
         if self.loading.is_some() || self.audio.busy() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
@@ -336,6 +340,10 @@ impl AppState {
                         }
                     }
                 });
+                if ui.button("Capture…").clicked() {
+                    ui.close();
+                    capture_ui::open(self);
+                }
                 if ui.button("Settings…").clicked() {
                     ui.close();
                     self.show_settings = true;
