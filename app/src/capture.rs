@@ -133,8 +133,8 @@ fn run_inner(args: &CaptureArgs) -> Result<ExitCode, LiveError> {
     // Per-packet series are for plots: the headless form does not keep them (and they grow with the capture).
     opts.limits.media.max_series_points = 0;
     if let Some(path) = &args.rules {
-        opts.rules =
-            earshot_core::findings::Settings::from_toml_file(path).map_err(LiveError::Other)?;
+        opts.rules = earshot_core::findings::Settings::from_toml_file(path)
+            .map_err(|e| LiveError::Other(e.into()))?;
     }
     let duration = match args.duration {
         Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),

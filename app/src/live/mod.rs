@@ -274,7 +274,6 @@ fn analyse(
 ) -> LiveOutcome {
     let mut analyzer = Analyzer::new(opts);
     let mut next_tick = Instant::now() + Duration::from_secs(1);
-    let mut tick_every = Duration::from_secs(1);
     let (files, files_removed, error) = loop {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Batch(batch)) => {
@@ -313,7 +312,7 @@ fn analyse(
             info.packets = analyzer.frames_seen();
             let snap = Arc::new(analyzer.snapshot(info));
             // A snapshot of a large analysis takes a while: never spend more than a tenth of the time on them.
-            tick_every = (t.elapsed() * 10).max(Duration::from_secs(1));
+            let tick_every = (t.elapsed() * 10).max(Duration::from_secs(1));
             on_tick(&stats, &snap);
             next_tick = Instant::now() + tick_every;
         }
@@ -402,6 +401,10 @@ fn open_capture(cfg: &LiveConfig) -> Result<pcap::Capture<pcap::Active>, LiveErr
         .buffer_size(32 << 20)
         .precision(pcap::Precision::Nano)
         .open()
+        .map_err(map)?
+        // Non-blocking: libpcap's read timeout is not honoured in immediate mode on Linux, and the thread must
+        // notice Stop and flush the evidence even when no packet arrives.
+        .setnonblock()
         .map_err(map)?;
     if let Some(f) = &cfg.filter {
         cap.filter(f, true).map_err(|e| {
@@ -437,7 +440,7 @@ fn capture_thread(
         link_type: dlt,
         snaplen: SNAPLEN,
         comment: format!(
-            "Live capture by Earshot {} on host {}, interface {}, filter {}, started {} UTC",
+            "Live capture by Earshot {} on host {}, interface {}, filter {}, started {}",
             env!("CARGO_PKG_VERSION"),
             host_name(),
             cfg.interface,
@@ -501,7 +504,10 @@ fn capture_thread(
                     });
                 }
             }
-            Err(pcap::Error::TimeoutExpired) => {}
+            Err(pcap::Error::TimeoutExpired) => {
+                // Nothing waiting in the kernel buffer (32 MiB): look again shortly.
+                std::thread::sleep(Duration::from_millis(2));
+            }
             Err(e) => {
                 error = Some(format!(
                     "reading from {} failed: {}",
