@@ -32,7 +32,12 @@ pub struct CaptureArgs {
     #[arg(short = 'f', long, value_name = "BPF")]
     pub filter: Option<String>,
     /// Evidence file (pcapng) every packet is written to before it is analysed. It must not exist yet.
-    #[arg(short = 'w', long, value_name = "PATH", required_unless_present = "list_interfaces")]
+    #[arg(
+        short = 'w',
+        long,
+        value_name = "PATH",
+        required_unless_present = "list_interfaces"
+    )]
     pub write: Option<PathBuf>,
     /// Ring buffer: start a new file (NAME_00001.pcapng, NAME_00002.pcapng...) every SIZE_MB megabytes and keep
     /// only the newest COUNT files. The analysis runs across rotations.

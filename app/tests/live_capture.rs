@@ -161,7 +161,10 @@ fn uac_scenario() -> String {
 }
 
 fn tshark(args: &[&str]) -> String {
-    let out = Command::new("tshark").args(args).output().expect("tshark runs");
+    let out = Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark runs");
     assert!(
         out.status.success(),
         "tshark {args:?}: {}",
@@ -227,7 +230,9 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
         return;
     }
     if !have("sipp") || !have("tshark") || !Path::new(G711_PCAP).exists() {
-        eprintln!("SKIP live_capture_of_a_sipp_call: needs sipp (sip-tester, with {G711_PCAP}) and tshark");
+        eprintln!(
+            "SKIP live_capture_of_a_sipp_call: needs sipp (sip-tester, with {G711_PCAP}) and tshark"
+        );
         return;
     }
     let ns = Netns::create();
@@ -262,7 +267,10 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
                 std::fs::read_to_string(dir.join("earshot.err")).unwrap_or_default()
             );
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "capture did not start");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "capture did not start"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
@@ -271,8 +279,20 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
     let mut uas = Reap(Some(
         cmd(ns, "sipp")
             .args([
-                "-sn", "uas", "-i", "127.0.0.1", "-p", "5070", "-mp", "6100", "-rtp_echo", "-m",
-                "1", "-nostdin", "-timeout", "40s",
+                "-sn",
+                "uas",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                "5070",
+                "-mp",
+                "6100",
+                "-rtp_echo",
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "40s",
             ])
             .stdout(sipp_log("uas.out"))
             .stderr(sipp_log("uas.err"))
@@ -285,7 +305,16 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
         .args(["127.0.0.1:5070", "-sf"])
         .arg(&scen)
         .args([
-            "-i", "127.0.0.1", "-p", "5080", "-mp", "6000", "-m", "1", "-nostdin", "-timeout",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "5080",
+            "-mp",
+            "6000",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
             "40s",
         ])
         .stdout(sipp_log("uac.out"))
@@ -299,7 +328,10 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
         std::fs::read_to_string(dir.join("uac.err")).unwrap_or_default()
     );
     let uas_status = wait_timeout(uas.0.as_mut().unwrap(), Duration::from_secs(20));
-    assert!(uas_status.is_some_and(|s| s.success()), "sipp UAS: {uas_status:?}");
+    assert!(
+        uas_status.is_some_and(|s| s.success()),
+        "sipp UAS: {uas_status:?}"
+    );
     uas.0 = None;
     std::thread::sleep(Duration::from_millis(800));
 
@@ -344,13 +376,35 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
     assert_eq!(call["end_reason"], "bye");
     assert_eq!(call["ended_by"], "caller");
     // SIP messages: TShark's count on the evidence (INVITE, 100?, 180?, 200, ACK, BYE, 200).
-    let sip = tshark(&["-r", ev_s, "-Y", "sip", "-T", "fields", "-e", "frame.number"])
-        .lines()
-        .count() as u64;
+    let sip = tshark(&[
+        "-r",
+        ev_s,
+        "-Y",
+        "sip",
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ])
+    .lines()
+    .count() as u64;
     assert_eq!(live["summary"]["sip_messages"].as_u64(), Some(sip));
     let call_ids = tshark(&["-r", ev_s, "-Y", "sip", "-T", "fields", "-e", "sip.Call-ID"]);
-    assert!(call_ids.lines().all(|l| l == call["call_id"].as_str().unwrap()));
-    let methods = tshark(&["-r", ev_s, "-Y", "sip.Method", "-T", "fields", "-e", "sip.Method"]);
+    assert!(
+        call_ids
+            .lines()
+            .all(|l| l == call["call_id"].as_str().unwrap())
+    );
+    let methods = tshark(&[
+        "-r",
+        ev_s,
+        "-Y",
+        "sip.Method",
+        "-T",
+        "fields",
+        "-e",
+        "sip.Method",
+    ]);
     for m in ["INVITE", "ACK", "BYE"] {
         assert!(methods.lines().any(|l| l == m), "{m} missing: {methods}");
     }
@@ -381,14 +435,25 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
         let f: Vec<&str> = l.split('\t').collect();
         let ssrc = u64::from_str_radix(f[4].trim_start_matches("0x"), 16).unwrap();
         *want
-            .entry((format!("{}:{}", f[0], f[1]), format!("{}:{}", f[2], f[3]), ssrc))
+            .entry((
+                format!("{}:{}", f[0], f[1]),
+                format!("{}:{}", f[2], f[3]),
+                ssrc,
+            ))
             .or_default() += 1;
     }
-    assert_eq!(want.len(), 2, "two RTP directions (sent and echoed): {want:?}");
+    assert_eq!(
+        want.len(),
+        2,
+        "two RTP directions (sent and echoed): {want:?}"
+    );
     assert!(want.values().all(|&n| n >= 200), "{want:?}");
     assert_eq!(streams(&live), want);
     for s in live["streams"].as_array().unwrap() {
-        assert_eq!(s["call_id"], call["call_id"], "stream bound to the call by SDP");
+        assert_eq!(
+            s["call_id"], call["call_id"],
+            "stream bound to the call by SDP"
+        );
         assert_eq!(s["codec"], "PCMA");
     }
 
@@ -404,7 +469,13 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
     let offline = read_json(&off_json);
     assert_eq!(calls(&offline), calls(&live));
     assert_eq!(streams(&offline), streams(&live));
-    for k in ["packets", "sip_messages", "invite_dialogs", "answered_calls", "rtp_streams"] {
+    for k in [
+        "packets",
+        "sip_messages",
+        "invite_dialogs",
+        "answered_calls",
+        "rtp_streams",
+    ] {
         assert_eq!(offline["summary"][k], live["summary"][k], "summary.{k}");
     }
     // The evidence's hash in the live summary is the file's.
@@ -433,7 +504,12 @@ fn unprivileged(args: &[&str]) -> Option<Output> {
     // setpriv drops to nobody with no capabilities; su is the fallback.
     if have("setpriv") {
         return Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
             .arg(EARSHOT)
             .args(args)
             .output()
@@ -470,6 +546,12 @@ fn capture_without_privilege_says_what_is_missing() {
         err.contains("sudo setcap cap_net_raw,cap_net_admin=eip $(command -v earshot)"),
         "{err}"
     );
-    assert!(!err.contains("Operation not permitted"), "no raw libpcap error: {err}");
-    assert!(!Path::new(target).exists(), "no evidence file without a capture");
+    assert!(
+        !err.contains("Operation not permitted"),
+        "no raw libpcap error: {err}"
+    );
+    assert!(
+        !Path::new(target).exists(),
+        "no evidence file without a capture"
+    );
 }

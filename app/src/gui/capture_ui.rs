@@ -407,19 +407,27 @@ mod tests {
         h.run();
         let m = h.state().capture.message().unwrap_or_default();
         assert!(
-            m.contains("earshot-none0") && (m.contains("No such device") || m.contains("CAP_NET_RAW")),
+            m.contains("earshot-none0")
+                && (m.contains("No such device") || m.contains("CAP_NET_RAW")),
             "{m}"
         );
-        assert!(!dir.join("ev.pcapng").exists(), "no evidence file for a failed start");
+        assert!(
+            !dir.join("ev.pcapng").exists(),
+            "no evidence file for a failed start"
+        );
 
         // Without the privilege: what is missing and how to grant it, in the window.
-        h.state_mut().capture.check = || Err("this process lacks CAP_NET_RAW and CAP_NET_ADMIN".into());
+        h.state_mut().capture.check =
+            || Err("this process lacks CAP_NET_RAW and CAP_NET_ADMIN".into());
         h.state_mut().capture.interface = "lo".into();
         h.run();
         h.get_by_label("Start").click();
         h.run();
         let m = h.state().capture.message().unwrap_or_default();
-        assert!(m.contains("CAP_NET_RAW") && m.contains("CAP_NET_ADMIN"), "{m}");
+        assert!(
+            m.contains("CAP_NET_RAW") && m.contains("CAP_NET_ADMIN"),
+            "{m}"
+        );
         assert!(
             m.contains("sudo setcap cap_net_raw,cap_net_admin=eip $(command -v earshot)"),
             "{m}"

@@ -3,8 +3,8 @@
 //! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
 
 pub mod audio_job;
-mod capture_ui;
 mod calls_ui;
+mod capture_ui;
 mod findings_ui;
 mod ladder_ui;
 mod packet_ui;

@@ -219,10 +219,12 @@ impl EvidenceWriter {
                 self.current.path.display()
             )
         })?;
-        sink.inner
-            .get_ref()
-            .sync_all()
-            .with_context(|| format!("cannot sync the evidence file {}", self.current.path.display()))?;
+        sink.inner.get_ref().sync_all().with_context(|| {
+            format!(
+                "cannot sync the evidence file {}",
+                self.current.path.display()
+            )
+        })?;
         let mut done = self.current.clone();
         done.bytes = sink.bytes;
         done.sha256 = hex(&sink.hash.finalize());
@@ -299,11 +301,7 @@ impl EvidenceWriter {
 
     /// Bytes written to all evidence files so far (rotated-away ones included).
     pub fn total_bytes(&self) -> u64 {
-        self.closed_bytes
-            + self
-                .writer
-                .as_ref()
-                .map_or(0, |w| w.get_ref().bytes)
+        self.closed_bytes + self.writer.as_ref().map_or(0, |w| w.get_ref().bytes)
     }
 
     /// Closes the last file and returns the files still on disk, oldest first.
@@ -364,8 +362,14 @@ mod tests {
         assert_eq!(on_disk, 2);
         assert!(!ring_path(&base, 1).exists());
         assert_eq!(files[1].last_frame, Some(20));
-        assert_eq!(files[0].last_frame.unwrap() + 1, files[1].first_frame.unwrap());
-        assert_eq!(files[0].packets + files[1].packets, 21 - files[0].first_frame.unwrap());
+        assert_eq!(
+            files[0].last_frame.unwrap() + 1,
+            files[1].first_frame.unwrap()
+        );
+        assert_eq!(
+            files[0].packets + files[1].packets,
+            21 - files[0].first_frame.unwrap()
+        );
         for f in &files {
             let bytes = std::fs::read(&f.path).unwrap();
             assert_eq!(bytes.len() as u64, f.bytes);

@@ -585,7 +585,9 @@ fn update_pcap_stats(cap: &mut pcap::Capture<pcap::Active>, shared: &Shared) {
         shared
             .received
             .store(u64::from(s.received), Ordering::Relaxed);
-        shared.dropped.store(u64::from(s.dropped), Ordering::Relaxed);
+        shared
+            .dropped
+            .store(u64::from(s.dropped), Ordering::Relaxed);
         shared
             .if_dropped
             .store(u64::from(s.if_dropped), Ordering::Relaxed);

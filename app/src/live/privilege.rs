@@ -47,7 +47,11 @@ pub fn check() -> Result<(), String> {
     match current_caps() {
         Some(c) if !c.net_raw => Err(format!(
             "this process lacks CAP_NET_RAW{}",
-            if c.net_admin { "" } else { " and CAP_NET_ADMIN" }
+            if c.net_admin {
+                ""
+            } else {
+                " and CAP_NET_ADMIN"
+            }
         )),
         _ => Ok(()),
     }
