@@ -478,8 +478,12 @@ fn capture_thread(
         match cap.next_packet() {
             Ok(p) => {
                 number += 1;
-                let sec = i64::from(p.header.ts.tv_sec);
-                let nsec = i64::from(p.header.ts.tv_usec);
+                // time_t / suseconds_t are i64 here but narrower on some platforms.
+                #[allow(clippy::useless_conversion)]
+                let (sec, nsec) = (
+                    i64::from(p.header.ts.tv_sec),
+                    i64::from(p.header.ts.tv_usec),
+                );
                 let ts = sec.saturating_mul(1_000_000_000).saturating_add(nsec);
                 // The evidence first: a packet that cannot be saved is not analysed either.
                 let offset = match writer.write(number, ts, p.header.len, p.data) {
