@@ -303,28 +303,31 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         None => {}
     }
     ui.horizontal(|ui| {
-        ui.label("Name");
+        let l = ui.label("Name");
         ui.add_enabled(
             !running,
             egui::TextEdit::singleline(&mut state.capture.interface).desired_width(200.0),
-        );
+        )
+        .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
-        ui.label("Filter").on_hover_text(FILTER_HELP);
+        let l = ui.label("Filter").on_hover_text(FILTER_HELP);
         ui.add_enabled(
             !running,
             egui::TextEdit::singleline(&mut state.capture.filter).desired_width(440.0),
         )
-        .on_hover_text(FILTER_HELP);
+        .on_hover_text(FILTER_HELP)
+        .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
-        ui.label("Evidence file").on_hover_text(
+        let l = ui.label("Evidence file").on_hover_text(
             "every packet is written here (pcapng) before it is analysed; the file must not exist yet",
         );
         ui.add_enabled(
             !running,
             egui::TextEdit::singleline(&mut state.capture.path).desired_width(400.0),
-        );
+        )
+        .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
         if running {
@@ -390,7 +393,13 @@ mod tests {
             h.state().capture.filter,
             "udp or tcp port 5060 or tcp port 5061 or (udp portrange 10000-65535)"
         );
-        h.get_by_value("udp or tcp port 5060 or tcp port 5061 or (udp portrange 10000-65535)");
+        assert!(
+            h.query_all_by_value(
+                "udp or tcp port 5060 or tcp port 5061 or (udp portrange 10000-65535)"
+            )
+            .next()
+            .is_some()
+        );
 
         // No such interface: libpcap's refusal (or, unprivileged, the permission message) shows in the window.
         let dir = std::env::temp_dir().join(format!("earshot-gui-cap-{}", std::process::id()));
