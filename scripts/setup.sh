@@ -4,10 +4,12 @@ set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
 # libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
 # desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb;
-# nftables: `nft -c` checks the exported blocklists; poppler-utils: pdftotext/pdftoppm for the PDF tests.
+# nftables: `nft -c` checks the exported blocklists; poppler-utils: pdftotext/pdftoppm for the PDF tests;
+# libpcap-dev: live capture (`pcap` crate); sip-tester (sipp), iproute2 (ip netns), util-linux (setpriv): the
+# live-capture tests.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
       libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick nftables poppler-utils
-      dpkg-dev desktop-file-utils appstream)
+      dpkg-dev desktop-file-utils appstream libpcap-dev sip-tester iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@ mod audit;
 mod capture;
 mod export_audio;
 mod gui;
+mod live;
 mod player;
 mod report_cmd;
 

@@ -5,6 +5,7 @@
 pub mod audio_job;
 mod calls_ui;
 pub mod export_ui;
+mod capture_ui;
 mod findings_ui;
 mod ladder_ui;
 mod packet_ui;
@@ -120,6 +121,7 @@ pub struct AppState {
     pub cursor: Option<i64>,
     /// Bundled sample captures, looked up when the welcome screen is first shown.
     pub samples: Option<Vec<welcome_ui::Sample>>,
+    pub capture: capture_ui::CaptureWindow,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
 }
@@ -168,6 +170,7 @@ impl AppState {
             audit_log,
             cursor: None,
             samples: None,
+            capture: Default::default(),
             waker,
         }
     }
@@ -359,6 +362,7 @@ impl AppState {
             }
         });
         self.windows_ui(ui.ctx());
+        capture_ui::capture_window(ui.ctx(), self);
         if self.loading.is_some() || self.audio.busy() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
@@ -445,6 +449,10 @@ impl AppState {
                 if ui.button("Export…  (Ctrl+E)").clicked() {
                     ui.close();
                     self.export_view.open = true;
+                }
+                if ui.button("Capture…").clicked() {
+                    ui.close();
+                    capture_ui::open(self);
                 }
                 if ui.button("Settings…").clicked() {
                     ui.close();

@@ -58,6 +58,16 @@ impl LoadJob {
         job
     }
 
+    /// A job fed by another producer through the same events (the live capture: `capture_ui`).
+    pub fn attach(path: PathBuf, cancel: Arc<AtomicBool>, rx: Receiver<LoadEvent>) -> LoadJob {
+        LoadJob {
+            path,
+            progress: Progress::default(),
+            cancel,
+            rx,
+        }
+    }
+
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
