@@ -1,7 +1,7 @@
 //! `earshot report` from the command line: deterministic JSON (two runs, one or two threads), CSV tables that
 //! Python's csv module reads with the row counts TShark gives, `--redact` leaving no original address, argument
 //! checks (pcap with redaction, outputs over the input, missing --call), and per-call pcap names from hostile
-//! Call-IDs. Tests of writers other helpers are still building are `#[ignore]`d with the writer they need.
+//! Call-IDs.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -140,7 +140,7 @@ fn csv_tables_parse_with_python_and_count_what_tshark_sees() {
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(
             stdout.lines().filter(|l| l.starts_with("csv")).count(),
-            4,
+            5,
             "{stdout}"
         );
     }
@@ -178,7 +178,8 @@ fn redacted_exports_contain_no_original_address() {
     for e in std::fs::read_dir(dir.join("csv")).unwrap() {
         files.push(e.unwrap().path());
     }
-    assert_eq!(files.len(), 5);
+    // r.json + calls, messages, streams, findings, dtmf
+    assert_eq!(files.len(), 6);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for ip in &ips {
@@ -322,7 +323,6 @@ fn hostile_capture(dir: &Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs the per-call pcap writer (extract::write_calls_pcapng)"]
 fn hostile_call_ids_name_files_inside_the_directory() {
     let dir = tmp_dir("hostile");
     let capture = hostile_capture(&dir);
@@ -377,7 +377,6 @@ fn hostile_call_ids_are_analysed_as_separate_calls() {
 }
 
 #[test]
-#[ignore = "needs the PDF writer (report::pdf::write_pdf)"]
 fn pdf_lists_the_case_and_the_exports_of_the_run() {
     let dir = tmp_dir("pdf");
     let pdf = dir.join("r.pdf");
@@ -408,7 +407,6 @@ fn pdf_lists_the_case_and_the_exports_of_the_run() {
 }
 
 #[test]
-#[ignore = "needs the ladder writers (report::ladder)"]
 fn ladders_in_three_formats() {
     let dir = tmp_dir("ladder");
     for ext in ["svg", "png", "txt"] {
@@ -431,7 +429,6 @@ fn ladders_in_three_formats() {
 }
 
 #[test]
-#[ignore = "needs the blocklist writers (report::blocklist)"]
 fn blocklist_names_the_attacker_not_the_trusted_pbx() {
     // README: 198.51.100.23 attacks the PBX 10.0.0.1 (inside the default trusted 10.0.0.0/8).
     let dir = tmp_dir("blocklist");
@@ -445,7 +442,6 @@ fn blocklist_names_the_attacker_not_the_trusted_pbx() {
 }
 
 #[test]
-#[ignore = "needs the per-call pcap writer (extract::write_calls_pcapng)"]
 fn call_pcap_holds_the_frames_tshark_finds_for_the_call() {
     let dir = tmp_dir("pcap");
     let capture = samples_dir().join("clean-call/clean-call.pcap");
