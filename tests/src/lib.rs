@@ -4,6 +4,7 @@
 //! - [`gen`]: synthesises realistic SIP + RTP traffic (benchmark captures, sample scenarios).
 
 pub mod r#gen;
+pub mod adversarial;
 pub mod pcapw;
 pub mod samples;
 pub mod signal;
