@@ -45,6 +45,9 @@ pub struct Limits {
     pub max_diagnostics: usize,
     /// SIP messages stored with their parsed fields; further ones are counted but not stored.
     pub max_messages: usize,
+    /// Estimated memory of the stored SIP messages ([`message_cost`]); past it, further ones are counted but not
+    /// stored (a flood of small messages reaches this long before `max_messages`).
+    pub max_message_bytes: usize,
     /// Unparseable SIP messages kept raw; further ones are counted in `sip_parse_failures`.
     pub max_unparsed_sip: usize,
 }
@@ -59,6 +62,7 @@ impl Default for Limits {
             media: MediaLimits::default(),
             max_diagnostics: 10_000,
             max_messages: 5_000_000,
+            max_message_bytes: 2 * 1024 * 1024 * 1024,
             max_unparsed_sip: 10_000,
         }
     }
@@ -165,8 +169,24 @@ pub struct Analyzer {
     services_dropped: u64,
     /// SIP messages cut by the header caps (`SipLimits`).
     sip_messages_cut: u64,
+    /// [`message_cost`] of the stored messages.
+    message_bytes: usize,
     /// Unparseable SIP messages counted but not kept (`max_unparsed_sip`).
     unparsed_not_stored: u64,
+}
+
+/// Estimated memory one stored message costs over the whole analysis: the record, the text it was parsed from
+/// (kept about three times: header strings, parsed fields, the Call-ID in the call tables), the allocations of each
+/// header and list entry, and its share of the call and retransmission tables. Calibrated against the peak RSS of
+/// `adversarial.rs`'s Call-ID flood (THREAT_MODEL.md); an estimate, not an allocator count.
+pub fn message_cost(rec: &MessageRecord) -> usize {
+    let m = &rec.message;
+    let entries = m.headers.len() + m.via.len() + m.contact.len() + m.warnings.len() + m.auth.len();
+    std::mem::size_of::<MessageRecord>()
+        .saturating_add(rec.size.saturating_mul(3))
+        .saturating_add(entries.saturating_mul(200))
+        .saturating_add(rec.frames.len().saturating_mul(8))
+        .saturating_add(1024)
 }
 
 /// Entries of the services table (notable-port contacts).
@@ -217,6 +237,7 @@ impl Analyzer {
             services: std::collections::HashMap::new(),
             services_dropped: 0,
             sip_messages_cut: 0,
+            message_bytes: 0,
             unparsed_not_stored: 0,
         }
     }
@@ -597,7 +618,10 @@ impl Analyzer {
             rec.retransmission_of = Some(orig);
             self.retransmissions += 1;
         }
-        if self.messages.len() >= self.opts.limits.max_messages {
+        let cost = message_cost(&rec);
+        if self.messages.len() >= self.opts.limits.max_messages
+            || self.message_bytes.saturating_add(cost) > self.opts.limits.max_message_bytes
+        {
             self.messages_not_stored += 1;
             if self.messages_not_stored == 1 {
                 diags.push(Diagnostic::new(
@@ -605,8 +629,9 @@ impl Analyzer {
                     Layer::Analysis,
                     DiagLevel::Warning,
                     format!(
-                        "{LIMITED_PREFIX}more than {} SIP messages; further messages are counted but not stored",
-                        self.opts.limits.max_messages
+                        "{LIMITED_PREFIX}more than {} SIP messages or {} bytes of them; further messages are counted \
+                         but not stored",
+                        self.opts.limits.max_messages, self.opts.limits.max_message_bytes
                     ),
                 ));
             }
@@ -615,6 +640,7 @@ impl Analyzer {
             if !rec.retransmission {
                 self.media.on_sip(&rec);
             }
+            self.message_bytes = self.message_bytes.saturating_add(cost);
             self.messages.push(rec);
         }
         self.add_diagnostics(diags);
@@ -638,19 +664,25 @@ impl Analyzer {
         extra_diags: Vec<Diagnostic>,
         limited: Vec<Diagnostic>,
         complete: bool,
+        owned_messages: Option<Vec<MessageRecord>>,
     ) -> Analysis {
+        let messages: &[MessageRecord] = owned_messages.as_deref().unwrap_or(&self.messages);
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let (mut streams, mut dtmf) = self.media.build();
         let mut status = crate::codec::status::StatusCache::default();
         for s in &mut streams {
             s.audio = crate::codec::status::audio_status(s, &mut status);
         }
+        // Streams by Call-ID in one pass (a scan of every stream per call would be calls × streams).
+        let mut by_call: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for s in &streams {
+            if let Some(c) = s.call_id.as_deref() {
+                by_call.entry(c).or_default().push(s.index);
+            }
+        }
         for call in &mut calls {
-            call.streams = streams
-                .iter()
-                .filter(|s| s.call_id.as_deref() == Some(call.call_id.as_str()))
-                .map(|s| s.index)
-                .collect();
+            call.streams = by_call.remove(call.call_id.as_str()).unwrap_or_default();
             if let Some(events) = dtmf.remove(&call.call_id) {
                 call.dtmf = crate::model::dtmf_digits(&events);
                 call.dtmf_events = events;
@@ -658,7 +690,7 @@ impl Analyzer {
             let msgs: Vec<&MessageRecord> = call
                 .messages
                 .iter()
-                .filter_map(|i| self.messages.get(*i))
+                .filter_map(|i| messages.get(*i))
                 .collect();
             call.t38 = t38_outcome(&msgs);
         }
@@ -721,7 +753,7 @@ impl Analyzer {
             counters: self.fill_counters(),
             calls,
             streams,
-            messages: self.messages.clone(),
+            messages: owned_messages.unwrap_or_else(|| self.messages.clone()),
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
             diagnostics_dropped: dropped,
@@ -757,7 +789,7 @@ impl Analyzer {
 
     /// The analysis as it stands (for live views). Reassembly state still pending is not reported.
     pub fn snapshot(&self, capture: CaptureInfo) -> Analysis {
-        self.build(capture, Vec::new(), Vec::new(), false)
+        self.build(capture, Vec::new(), Vec::new(), false, None)
     }
 
     /// End of input: flush reassembly state (reporting what stayed incomplete) and build the analysis.
@@ -768,7 +800,10 @@ impl Analyzer {
         self.media.finish();
         diags.extend(self.media.take_diagnostics());
         let limited = self.limit_diagnostics();
-        self.build(capture, diags, limited, true)
+        // The analyzer ends here: its messages move into the analysis instead of being copied (they are most of
+        // the memory of a big capture).
+        let messages = std::mem::take(&mut self.messages);
+        self.build(capture, diags, limited, true, Some(messages))
     }
 
     /// One diagnostic per cap that turned something away, with counts (kept even when the diagnostics cap is
@@ -851,8 +886,8 @@ impl Analyzer {
             (
                 self.messages_not_stored,
                 format!(
-                    "SIP message cap ({}): {} SIP messages counted but not stored",
-                    l.max_messages, self.messages_not_stored
+                    "SIP message cap ({} messages, {} bytes): {} SIP messages counted but not stored",
+                    l.max_messages, l.max_message_bytes, self.messages_not_stored
                 ),
             ),
             (

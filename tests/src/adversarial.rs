@@ -12,6 +12,7 @@
 //! - [`sdp_flood`]: SDP bodies with thousands of `m=` lines, and more media endpoints than can be bound.
 //! - [`ssrc_flood`]: RTP with a fresh SSRC in every packet (signalled and unsignalled) and RTCP naming hundreds of
 //!   thousands of sources.
+//! - [`calls_with_media`]: tens of thousands of calls, each with its own stream.
 //! - [`nested_tunnels`]: GRE in GRE in IP-in-IP … and 802.1Q stacks far deeper than any real network.
 //! - [`hostile_headers`]: calls whose Call-IDs and headers carry CSV formulas, HTML, ANSI escapes, bidi overrides
 //!   and `../` (for the export checks).
@@ -21,7 +22,7 @@ use std::io::{self, BufWriter};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-use crate::pcapw::{Frame, PcapWriter, ethernet, eth_tcp4, eth_udp4, ipv4, ipv4_with, udp};
+use crate::pcapw::{Frame, PcapWriter, eth_tcp4, eth_udp4, ethernet, ipv4, ipv4_with, udp};
 
 /// What a generator wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,7 +111,14 @@ pub fn fragment_flood(path: &Path, tiny: u64, big: u64) -> io::Result<Generated>
     }
     for k in 0..200u16 {
         // The same 64 bytes at offset 0 with different contents, and a shifted overlap.
-        let ip = ipv4_with(ATTACKER, TARGET, 17, 0x0F00 + (k % 10), 0x2000 | (k % 3), &[k as u8; 64]);
+        let ip = ipv4_with(
+            ATTACKER,
+            TARGET,
+            17,
+            0x0F00 + (k % 10),
+            0x2000 | (k % 3),
+            &[k as u8; 64],
+        );
         out.put(ethernet(0x0800, &ip))?;
     }
     let v6src = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66);
@@ -148,7 +156,8 @@ const PSH_ACK: u8 = 0x18;
 /// - a message announcing a 4 MB body streamed in full (over the 1 MiB per-direction buffer).
 pub fn tcp_chaos(path: &Path, flows: u64) -> io::Result<Generated> {
     let mut out = Out::create(path)?;
-    let half = b"INVITE sip:100@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP 10.3.0.1:5060\r\nCall-ID: half";
+    let half =
+        b"INVITE sip:100@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP 10.3.0.1:5060\r\nCall-ID: half";
     for i in 0..flows {
         let src = Ipv4Addr::new(10, 3, (i >> 16) as u8, (i >> 8) as u8);
         let port = 1024 + (i & 0xff) as u16;
@@ -158,31 +167,66 @@ pub fn tcp_chaos(path: &Path, flows: u64) -> io::Result<Generated> {
     let seg = options(1, "OPTIONS", "ooo");
     for k in 0..1000u32 {
         let seq = 1000 + 500 + k * seg.len() as u32;
-        out.put(eth_tcp4(ATTACKER, 40000, TARGET, 5060, seq, 1, PSH_ACK, &seg))?;
+        out.put(eth_tcp4(
+            ATTACKER, 40000, TARGET, 5060, seq, 1, PSH_ACK, &seg,
+        ))?;
     }
     // Overlaps and windows: a stream of whole messages, each sent twice with the second copy shifted and altered.
     let mut seq = 7_000u32;
     for k in 0..500u32 {
         let msg = options(u64::from(k), "OPTIONS", &format!("overlap-{k}"));
-        out.put(eth_tcp4(ATTACKER, 40001, TARGET, 5060, seq, 1, PSH_ACK, &msg))?;
+        out.put(eth_tcp4(
+            ATTACKER, 40001, TARGET, 5060, seq, 1, PSH_ACK, &msg,
+        ))?;
         let mut altered = msg.clone();
         for b in altered.iter_mut().take(40) {
             *b = b'X';
         }
-        out.put(eth_tcp4(ATTACKER, 40001, TARGET, 5060, seq.wrapping_sub(20), 1, PSH_ACK, &altered))?;
-        out.put(eth_tcp4(ATTACKER, 40001, TARGET, 5060, seq.wrapping_add(1 << 31), 1, PSH_ACK, &msg))?;
-        out.put(eth_tcp4(ATTACKER, 40001, TARGET, 5060, seq.wrapping_sub(1 << 30), 1, ACK, &[]))?;
+        out.put(eth_tcp4(
+            ATTACKER,
+            40001,
+            TARGET,
+            5060,
+            seq.wrapping_sub(20),
+            1,
+            PSH_ACK,
+            &altered,
+        ))?;
+        out.put(eth_tcp4(
+            ATTACKER,
+            40001,
+            TARGET,
+            5060,
+            seq.wrapping_add(1 << 31),
+            1,
+            PSH_ACK,
+            &msg,
+        ))?;
+        out.put(eth_tcp4(
+            ATTACKER,
+            40001,
+            TARGET,
+            5060,
+            seq.wrapping_sub(1 << 30),
+            1,
+            ACK,
+            &[],
+        ))?;
         seq = seq.wrapping_add(msg.len() as u32);
     }
     // A 4 MB body announced and sent: over the per-direction buffer.
     let head = b"MESSAGE sip:100@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.66:5060\r\nCall-ID: big-body\r\n\
                  CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 4000000\r\n\r\n";
     let mut seq = 1u32;
-    out.put(eth_tcp4(ATTACKER, 40002, TARGET, 5060, seq, 1, PSH_ACK, head))?;
+    out.put(eth_tcp4(
+        ATTACKER, 40002, TARGET, 5060, seq, 1, PSH_ACK, head,
+    ))?;
     seq = seq.wrapping_add(head.len() as u32);
     let body = vec![b'b'; 40_000];
     for _ in 0..100 {
-        out.put(eth_tcp4(ATTACKER, 40002, TARGET, 5060, seq, 1, PSH_ACK, &body))?;
+        out.put(eth_tcp4(
+            ATTACKER, 40002, TARGET, 5060, seq, 1, PSH_ACK, &body,
+        ))?;
         seq = seq.wrapping_add(body.len() as u32);
     }
     out.done()
@@ -198,12 +242,23 @@ pub fn tcp_memory(path: &Path, flows: u64, bytes: usize) -> io::Result<Generated
     for f in 0..flows {
         let port = 20_000 + f as u16;
         let mut seq = 1u32;
-        out.put(eth_tcp4(ATTACKER, port, TARGET, 5060, seq, 1, PSH_ACK, head))?;
+        out.put(eth_tcp4(
+            ATTACKER, port, TARGET, 5060, seq, 1, PSH_ACK, head,
+        ))?;
         seq = seq.wrapping_add(head.len() as u32);
         let mut sent = 0;
         while sent < bytes {
             let n = chunk.len().min(bytes - sent);
-            out.put(eth_tcp4(ATTACKER, port, TARGET, 5060, seq, 1, PSH_ACK, &chunk[..n]))?;
+            out.put(eth_tcp4(
+                ATTACKER,
+                port,
+                TARGET,
+                5060,
+                seq,
+                1,
+                PSH_ACK,
+                &chunk[..n],
+            ))?;
             seq = seq.wrapping_add(n as u32);
             sent += n;
         }
@@ -216,17 +271,22 @@ pub fn tcp_memory(path: &Path, flows: u64, bytes: usize) -> io::Result<Generated
 /// value (over the 256-header and 16 KiB-value caps).
 pub fn huge_header(path: &Path, header_bytes: usize) -> io::Result<Generated> {
     let mut out = Out::create(path)?;
-    let mut stream = b"INVITE sip:100@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.66:5060\r\nX-Flood: "
-        .to_vec();
+    let mut stream =
+        b"INVITE sip:100@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.66:5060\r\nX-Flood: "
+            .to_vec();
     stream.extend(std::iter::repeat_n(b'A', header_bytes));
     stream.extend_from_slice(b"\r\nCall-ID: huge\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
     stream.extend_from_slice(&options(2, "OPTIONS", "after-huge"));
     let mut seq = 1u32;
     for seg in stream.chunks(60_000) {
-        out.put(eth_tcp4(ATTACKER, 41000, TARGET, 5060, seq, 1, PSH_ACK, seg))?;
+        out.put(eth_tcp4(
+            ATTACKER, 41000, TARGET, 5060, seq, 1, PSH_ACK, seg,
+        ))?;
         seq = seq.wrapping_add(seg.len() as u32);
     }
-    let mut many = b"OPTIONS sip:100@203.0.113.10 SIP/2.0\r\nCall-ID: many-headers\r\nCSeq: 1 OPTIONS\r\n".to_vec();
+    let mut many =
+        b"OPTIONS sip:100@203.0.113.10 SIP/2.0\r\nCall-ID: many-headers\r\nCSeq: 1 OPTIONS\r\n"
+            .to_vec();
     for k in 0..400 {
         many.extend_from_slice(format!("X-H{k}: v\r\n").as_bytes());
     }
@@ -255,13 +315,20 @@ pub fn sdp_flood(path: &Path, big: u64, lines: u64, bind: u64) -> io::Result<Gen
     let mut out = Out::create(path)?;
     let mut seq = 1u32;
     for b in 0..big {
-        let mut sdp = String::from("v=0\r\no=- 1 1 IN IP4 198.51.100.66\r\ns=-\r\nc=IN IP4 198.51.100.66\r\nt=0 0\r\n");
+        let mut sdp = String::from(
+            "v=0\r\no=- 1 1 IN IP4 198.51.100.66\r\ns=-\r\nc=IN IP4 198.51.100.66\r\nt=0 0\r\n",
+        );
         for l in 0..lines {
-            sdp.push_str(&format!("m=audio {} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n", 10_000 + l % 50_000));
+            sdp.push_str(&format!(
+                "m=audio {} RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\n",
+                10_000 + l % 50_000
+            ));
         }
         let msg = invite_with_sdp(&format!("sdp-big-{b}"), &sdp);
         for seg in msg.chunks(60_000) {
-            out.put(eth_tcp4(ATTACKER, 42000, TARGET, 5060, seq, 1, PSH_ACK, seg))?;
+            out.put(eth_tcp4(
+                ATTACKER, 42000, TARGET, 5060, seq, 1, PSH_ACK, seg,
+            ))?;
             seq = seq.wrapping_add(seg.len() as u32);
         }
     }
@@ -269,7 +336,10 @@ pub fn sdp_flood(path: &Path, big: u64, lines: u64, bind: u64) -> io::Result<Gen
         let mut sdp = String::from("v=0\r\no=- 1 1 IN IP4 10.9.0.1\r\ns=-\r\nt=0 0\r\n");
         let addr = Ipv4Addr::new(10, 9, (b >> 8) as u8, b as u8);
         for l in 0..64 {
-            sdp.push_str(&format!("m=audio {} RTP/AVP 0\r\nc=IN IP4 {addr}\r\n", 20_000 + l * 2));
+            sdp.push_str(&format!(
+                "m=audio {} RTP/AVP 0\r\nc=IN IP4 {addr}\r\n",
+                20_000 + l * 2
+            ));
         }
         let msg = invite_with_sdp(&format!("sdp-bind-{b}"), &sdp);
         out.put(eth_udp4(ATTACKER, 5060, TARGET, 5060, &msg))?;
@@ -319,9 +389,35 @@ pub fn ssrc_flood(path: &Path, ssrcs: u32) -> io::Result<Generated> {
     out.done()
 }
 
+/// `n` calls, each an INVITE whose SDP binds its own address and port, followed by `packets` RTP packets to it:
+/// `n` calls with one stream each (the stage that attaches streams to calls must stay linear in both).
+pub fn calls_with_media(path: &Path, n: u32, packets: u16) -> io::Result<Generated> {
+    let mut out = Out::create(path)?;
+    for c in 0..n {
+        let addr = Ipv4Addr::new(10, 20 + (c >> 16) as u8, (c >> 8) as u8, c as u8);
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\nm=audio 16000 RTP/AVP 0\r\n\
+             a=rtpmap:0 PCMU/8000\r\n"
+        );
+        let invite = invite_with_sdp(&format!("media-{c}"), &sdp);
+        out.put(eth_udp4(ATTACKER, 5060, TARGET, 5060, &invite))?;
+        for k in 0..packets {
+            out.put(eth_udp4(
+                TARGET,
+                17000,
+                addr,
+                16000,
+                &rtp(k, u32::from(k) * 160, c),
+            ))?;
+        }
+    }
+    out.done()
+}
+
 /// `frames` copies of each of: a SIP OPTIONS inside `depth` alternating GRE and IP-in-IP layers, the same inside
-/// `depth` IPv6-in-IPv4 layers, and an Ethernet frame with `depth` stacked 802.1Q tags — far past the decoder's
-/// nesting bounds — plus one of each at a depth the decoder accepts (2 layers, 2 tags), which must be analysed.
+/// `depth` alternating IPv6-in-IPv4 and IPv4-in-IPv6 layers, and an Ethernet frame with `depth` stacked 802.1Q
+/// tags — far past the decoder's nesting bounds — plus one of each at a depth the decoder accepts (2 layers,
+/// 2 tags), which must be analysed.
 pub fn nested_tunnels(path: &Path, depth: usize, frames: u64) -> io::Result<Generated> {
     let mut out = Out::create(path)?;
     let sip = options(7, "OPTIONS", "deep-tunnel");
@@ -342,11 +438,23 @@ pub fn nested_tunnels(path: &Path, depth: usize, frames: u64) -> io::Result<Gene
     let six_in_four = |depth: usize| {
         let v6src = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x66);
         let v6dst = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
-        let mut pkt = ipv6(v6src, v6dst, 17, &udp(IpAddr::V6(v6src), 5060, IpAddr::V6(v6dst), 5060, &sip));
+        let mut pkt = ipv6(
+            v6src,
+            v6dst,
+            17,
+            &udp(IpAddr::V6(v6src), 5060, IpAddr::V6(v6dst), 5060, &sip),
+        );
+        let mut v6 = true;
         for _ in 0..depth {
-            pkt = ipv4(ATTACKER, TARGET, 41, &pkt);
+            // IPv6 in IPv4 (protocol 41), IPv4 in IPv6 (next header 4), alternately.
+            pkt = if v6 {
+                ipv4(ATTACKER, TARGET, 41, &pkt)
+            } else {
+                ipv6(v6src, v6dst, 4, &pkt)
+            };
+            v6 = !v6;
         }
-        ethernet(0x0800, &pkt)
+        ethernet(if v6 { 0x86DD } else { 0x0800 }, &pkt)
     };
     let vlans = |depth: usize| {
         let mut inner = Vec::new();
@@ -383,13 +491,21 @@ pub const HOSTILE_CALL_IDS: [&str; 6] = [
 /// One INVITE/200/ACK/BYE call per hostile Call-ID, the From display name and User-Agent also hostile.
 pub fn hostile_headers(path: &Path) -> io::Result<Generated> {
     let mut out = Out::create(path)?;
-    let agents = ["@SUM(1+1)*cmd|' /C calc'!A0", "<img src=x onerror=alert(1)>", "\u{1b}[31mred\u{1b}[0m"];
+    let agents = [
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "<img src=x onerror=alert(1)>",
+        "\u{1b}[31mred\u{1b}[0m",
+    ];
     for (i, cid) in HOSTILE_CALL_IDS.iter().enumerate() {
         let ua = agents[i % agents.len()];
         let from = format!("\"-2+3*cmd {cid}\" <sip:alice@198.51.100.66>;tag=a{i}");
-        let to = format!("<sip:bob@203.0.113.10>");
+        let to = "<sip:bob@203.0.113.10>".to_string();
         let mk = |start: &str, cseq: &str, to_tag: bool| {
-            let to = if to_tag { format!("{to};tag=b{i}") } else { to.clone() };
+            let to = if to_tag {
+                format!("{to};tag=b{i}")
+            } else {
+                to.clone()
+            };
             format!(
                 "{start}\r\nVia: SIP/2.0/UDP 198.51.100.66:5060;branch=z9hG4bK-h{i}-{cseq}\r\nFrom: {from}\r\nTo: {to}\r\n\
                  Call-ID: {cid}\r\nCSeq: {cseq}\r\nUser-Agent: {ua}\r\nContact: <sip:alice@198.51.100.66>\r\n\
@@ -398,11 +514,41 @@ pub fn hostile_headers(path: &Path) -> io::Result<Generated> {
             .into_bytes()
         };
         let ruri = "sip:bob@203.0.113.10";
-        out.put(eth_udp4(ATTACKER, 5060, TARGET, 5060, &mk(&format!("INVITE {ruri} SIP/2.0"), "1 INVITE", false)))?;
-        out.put(eth_udp4(TARGET, 5060, ATTACKER, 5060, &mk("SIP/2.0 200 OK", "1 INVITE", true)))?;
-        out.put(eth_udp4(ATTACKER, 5060, TARGET, 5060, &mk(&format!("ACK {ruri} SIP/2.0"), "1 ACK", true)))?;
-        out.put(eth_udp4(ATTACKER, 5060, TARGET, 5060, &mk(&format!("BYE {ruri} SIP/2.0"), "2 BYE", true)))?;
-        out.put(eth_udp4(TARGET, 5060, ATTACKER, 5060, &mk("SIP/2.0 200 OK", "2 BYE", true)))?;
+        out.put(eth_udp4(
+            ATTACKER,
+            5060,
+            TARGET,
+            5060,
+            &mk(&format!("INVITE {ruri} SIP/2.0"), "1 INVITE", false),
+        ))?;
+        out.put(eth_udp4(
+            TARGET,
+            5060,
+            ATTACKER,
+            5060,
+            &mk("SIP/2.0 200 OK", "1 INVITE", true),
+        ))?;
+        out.put(eth_udp4(
+            ATTACKER,
+            5060,
+            TARGET,
+            5060,
+            &mk(&format!("ACK {ruri} SIP/2.0"), "1 ACK", true),
+        ))?;
+        out.put(eth_udp4(
+            ATTACKER,
+            5060,
+            TARGET,
+            5060,
+            &mk(&format!("BYE {ruri} SIP/2.0"), "2 BYE", true),
+        ))?;
+        out.put(eth_udp4(
+            TARGET,
+            5060,
+            ATTACKER,
+            5060,
+            &mk("SIP/2.0 200 OK", "2 BYE", true),
+        ))?;
     }
     out.done()
 }

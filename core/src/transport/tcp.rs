@@ -210,7 +210,10 @@ impl Direction {
     /// Bytes this direction holds (what `max_total_buffer_bytes` bounds).
     fn memory(&self) -> usize {
         let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
-        self.buf.len().saturating_add(ws).saturating_add(self.held_bytes)
+        self.buf
+            .len()
+            .saturating_add(ws)
+            .saturating_add(self.held_bytes)
     }
 }
 
@@ -421,7 +424,13 @@ impl TcpReassembler {
         Direction::new()
     }
 
-    fn put_flow(&mut self, src: SocketAddr, dst: SocketAddr, mut dir: Direction, ctx: &mut Ctx<'_>) {
+    fn put_flow(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        mut dir: Direction,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.tick = self.tick.wrapping_add(1);
         dir.tick = self.tick;
         self.buffered = self.buffered.saturating_add(dir.memory());
