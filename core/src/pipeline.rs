@@ -21,6 +21,7 @@ use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
 use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, t38_outcome};
+use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
     MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
@@ -191,8 +192,6 @@ pub fn message_cost(rec: &MessageRecord) -> usize {
 
 /// Entries of the services table (notable-port contacts).
 const MAX_SERVICES: usize = 10_000;
-
-use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 
 impl Analyzer {
     pub fn new(opts: AnalyzeOptions) -> Self {
