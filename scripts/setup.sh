@@ -4,8 +4,8 @@ set -euo pipefail
 # libav*-dev + libclang-dev: the libavcodec codecs (bindgen); sox: GSM encoder for the codec tone tests;
 # libasound2-dev: rodio's ALSA output; fontconfig, Xvfb, xdotool, Mesa's Vulkan (lavapipe), ImageMagick: the
 # desktop app without a display (screenshots) and its build; g++: libFuzzer, compiled by the fuzz targets' check.
-pkgs=(g++ pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
-      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick)
+pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
+      g++ libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
