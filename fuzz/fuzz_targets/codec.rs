@@ -65,7 +65,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(out.len() - before, n);
             }
             // Bounded output: no payload of 255 bytes expands past a second of audio per packet.
-            assert!(out.len() - before <= rate as usize * 8, "{name}: {} samples", out.len() - before);
+            assert!(
+                out.len() - before <= rate as usize * 8,
+                "{name}: {} samples",
+                out.len() - before
+            );
             out.clear();
         }
     }

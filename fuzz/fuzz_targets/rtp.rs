@@ -21,9 +21,16 @@ fuzz_target!(|data: &[u8]| {
     std::hint::black_box(demux::parse_channel_data(data).map(|c| c.data.len()));
     std::hint::black_box(demux::tcp_frame_len(data));
     std::hint::black_box(demux::tcp_frame_unpadded_len(data));
-    std::hint::black_box((demux::dtls_content_type(data), demux::zrtp_message_type(data)));
+    std::hint::black_box((
+        demux::dtls_content_type(data),
+        demux::zrtp_message_type(data),
+    ));
     std::hint::black_box(demux::parse_udptl(data));
-    for ct in ["application/dtmf-relay", "application/dtmf", "audio/telephone-event"] {
+    for ct in [
+        "application/dtmf-relay",
+        "application/dtmf",
+        "audio/telephone-event",
+    ] {
         std::hint::black_box(dtmf::parse_info_body(ct, data));
     }
 

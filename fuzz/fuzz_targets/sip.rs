@@ -28,5 +28,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let k = transport::keepalive_len(data);
     assert!(k <= data.len());
-    std::hint::black_box((transport::starts_like_sip(data), transport::tls_record_len(data)));
+    std::hint::black_box((
+        transport::starts_like_sip(data),
+        transport::tls_record_len(data),
+    ));
 });

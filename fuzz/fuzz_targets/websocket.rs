@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
         let mut rest = data;
         let mut frame = None;
         while let WsParse::Complete(n) = parse_frame(rest, max_payload, &mut frame) {
-            assert!(n > 0 && n <= rest.len(), "frame length {n} outside the buffer");
+            assert!(
+                n > 0 && n <= rest.len(),
+                "frame length {n} outside the buffer"
+            );
             let f = frame.take().expect("a complete parse yields the frame");
             assert!(f.payload.len() <= max_payload);
             rest = &rest[n..];
@@ -20,13 +23,23 @@ fuzz_target!(|data: &[u8]| {
     if let [sel, m0, m1, m2, m3, payload @ ..] = data {
         let opcode = [0x0u8, 0x1, 0x2, 0x8, 0x9, 0xA][usize::from(sel & 0x7) % 6];
         let control = opcode & 0x8 != 0;
-        let payload = if control { &payload[..payload.len().min(125)] } else { payload };
+        let payload = if control {
+            &payload[..payload.len().min(125)]
+        } else {
+            payload
+        };
         let fin = control || sel & 0x80 != 0;
         let mask = (sel & 0x40 != 0).then_some([*m0, *m1, *m2, *m3]);
         let wire = build_frame(fin, opcode, payload, mask);
         let mut frame = None;
-        assert_eq!(parse_frame(&wire, usize::MAX, &mut frame), WsParse::Complete(wire.len()));
+        assert_eq!(
+            parse_frame(&wire, usize::MAX, &mut frame),
+            WsParse::Complete(wire.len())
+        );
         let f = frame.expect("parsed");
-        assert_eq!((f.fin, f.opcode, f.payload.as_slice()), (fin, opcode, payload));
+        assert_eq!(
+            (f.fin, f.opcode, f.payload.as_slice()),
+            (fin, opcode, payload)
+        );
     }
 });
