@@ -6,9 +6,9 @@ set -euo pipefail
 # desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb;
 # nftables: `nft -c` checks the exported blocklists; poppler-utils: pdftotext/pdftoppm for the PDF tests;
 # libpcap-dev: live capture (`pcap` crate); sip-tester (sipp), iproute2 (ip netns), util-linux (setpriv): the
-# live-capture tests.
+# live-capture tests; g++: libFuzzer, compiled by the fuzz targets' check.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
-      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick nftables poppler-utils
+      libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick g++ nftables poppler-utils
       dpkg-dev desktop-file-utils appstream libpcap-dev sip-tester iproute2 util-linux)
 missing=()
 for p in "${pkgs[@]}"; do

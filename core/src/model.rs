@@ -354,6 +354,10 @@ pub struct UnparsedSip {
     pub excerpt: String,
 }
 
+/// Prefix of the diagnostics that say a memory cap was reached (`pipeline::Limits`); the `analysis-limited` finding
+/// lists them.
+pub const ANALYSIS_LIMITED_PREFIX: &str = "analysis limited: ";
+
 /// How much of an unparseable SIP message is kept.
 pub const UNPARSED_EXCERPT_BYTES: usize = 1024;
 

@@ -21,6 +21,7 @@ use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
 use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, t38_outcome};
+use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
     MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
@@ -45,6 +46,9 @@ pub struct Limits {
     pub max_diagnostics: usize,
     /// SIP messages stored with their parsed fields; further ones are counted but not stored.
     pub max_messages: usize,
+    /// Estimated memory of the stored SIP messages ([`message_cost`]); past it, further ones are counted but not
+    /// stored (a flood of small messages reaches this long before `max_messages`).
+    pub max_message_bytes: usize,
     /// Unparseable SIP messages kept raw; further ones are counted in `sip_parse_failures`.
     pub max_unparsed_sip: usize,
 }
@@ -59,6 +63,7 @@ impl Default for Limits {
             media: MediaLimits::default(),
             max_diagnostics: 10_000,
             max_messages: 5_000_000,
+            max_message_bytes: 2 * 1024 * 1024 * 1024,
             max_unparsed_sip: 10_000,
         }
     }
@@ -161,7 +166,32 @@ pub struct Analyzer {
     /// One bit per port in `opts.rules.management_ports`.
     notable_ports: Vec<u64>,
     services: std::collections::HashMap<(SocketAddr, bool), crate::model::ServiceContact>,
+    /// Packets to or from a notable port not recorded because the services table was full.
+    services_dropped: u64,
+    /// SIP messages cut by the header caps (`SipLimits`).
+    sip_messages_cut: u64,
+    /// [`message_cost`] of the stored messages.
+    message_bytes: usize,
+    /// Unparseable SIP messages counted but not kept (`max_unparsed_sip`).
+    unparsed_not_stored: u64,
 }
+
+/// Estimated memory one stored message costs over the whole analysis: the record, the text it was parsed from
+/// (kept about three times: header strings, parsed fields, the Call-ID in the call tables), the allocations of each
+/// header and list entry, and its share of the call and retransmission tables. Calibrated against the peak RSS of
+/// `adversarial.rs`'s Call-ID flood (THREAT_MODEL.md); an estimate, not an allocator count.
+pub fn message_cost(rec: &MessageRecord) -> usize {
+    let m = &rec.message;
+    let entries = m.headers.len() + m.via.len() + m.contact.len() + m.warnings.len() + m.auth.len();
+    std::mem::size_of::<MessageRecord>()
+        .saturating_add(rec.size.saturating_mul(3))
+        .saturating_add(entries.saturating_mul(200))
+        .saturating_add(rec.frames.len().saturating_mul(8))
+        .saturating_add(1024)
+}
+
+/// Entries of the services table (notable-port contacts).
+const MAX_SERVICES: usize = 10_000;
 
 impl Analyzer {
     pub fn new(opts: AnalyzeOptions) -> Self {
@@ -204,6 +234,10 @@ impl Analyzer {
                 bits
             },
             services: std::collections::HashMap::new(),
+            services_dropped: 0,
+            sip_messages_cut: 0,
+            message_bytes: 0,
+            unparsed_not_stored: 0,
         }
     }
 
@@ -230,7 +264,8 @@ impl Analyzer {
             return;
         };
         let key = (server, tcp);
-        if !self.services.contains_key(&key) && self.services.len() >= 10_000 {
+        if !self.services.contains_key(&key) && self.services.len() >= MAX_SERVICES {
+            self.services_dropped += 1;
             return;
         }
         let name = self
@@ -545,12 +580,21 @@ impl Analyzer {
                         error: e.to_string(),
                         excerpt: String::from_utf8_lossy(cut).into_owned(),
                     });
+                } else {
+                    self.unparsed_not_stored += 1;
                 }
                 return;
             }
         };
         if message.parser == crate::model::SipParser::Tolerant {
             self.counters.sip_tolerant_parses += 1;
+        }
+        if message.warnings.iter().any(|w| {
+            w.contains("header(s) beyond the limit")
+                || w.contains("header value(s) cut at")
+                || w.contains("media section(s) beyond the limit")
+        }) {
+            self.sip_messages_cut += 1;
         }
         self.sip_total += 1;
         let mut rec = MessageRecord {
@@ -573,7 +617,10 @@ impl Analyzer {
             rec.retransmission_of = Some(orig);
             self.retransmissions += 1;
         }
-        if self.messages.len() >= self.opts.limits.max_messages {
+        let cost = message_cost(&rec);
+        if self.messages.len() >= self.opts.limits.max_messages
+            || self.message_bytes.saturating_add(cost) > self.opts.limits.max_message_bytes
+        {
             self.messages_not_stored += 1;
             if self.messages_not_stored == 1 {
                 diags.push(Diagnostic::new(
@@ -581,8 +628,9 @@ impl Analyzer {
                     Layer::Analysis,
                     DiagLevel::Warning,
                     format!(
-                        "analysis limited: more than {} SIP messages; further messages are counted but not stored",
-                        self.opts.limits.max_messages
+                        "{LIMITED_PREFIX}more than {} SIP messages or {} bytes of them; further messages are counted \
+                         but not stored",
+                        self.opts.limits.max_messages, self.opts.limits.max_message_bytes
                     ),
                 ));
             }
@@ -591,6 +639,7 @@ impl Analyzer {
             if !rec.retransmission {
                 self.media.on_sip(&rec);
             }
+            self.message_bytes = self.message_bytes.saturating_add(cost);
             self.messages.push(rec);
         }
         self.add_diagnostics(diags);
@@ -612,20 +661,27 @@ impl Analyzer {
         &self,
         mut capture: CaptureInfo,
         extra_diags: Vec<Diagnostic>,
+        limited: Vec<Diagnostic>,
         complete: bool,
+        owned_messages: Option<Vec<MessageRecord>>,
     ) -> Analysis {
+        let messages: &[MessageRecord] = owned_messages.as_deref().unwrap_or(&self.messages);
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let (mut streams, mut dtmf) = self.media.build();
         let mut status = crate::codec::status::StatusCache::default();
         for s in &mut streams {
             s.audio = crate::codec::status::audio_status(s, &mut status);
         }
+        // Streams by Call-ID in one pass (a scan of every stream per call would be calls × streams).
+        let mut by_call: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for s in &streams {
+            if let Some(c) = s.call_id.as_deref() {
+                by_call.entry(c).or_default().push(s.index);
+            }
+        }
         for call in &mut calls {
-            call.streams = streams
-                .iter()
-                .filter(|s| s.call_id.as_deref() == Some(call.call_id.as_str()))
-                .map(|s| s.index)
-                .collect();
+            call.streams = by_call.remove(call.call_id.as_str()).unwrap_or_default();
             if let Some(events) = dtmf.remove(&call.call_id) {
                 call.dtmf = crate::model::dtmf_digits(&events);
                 call.dtmf_events = events;
@@ -633,7 +689,7 @@ impl Analyzer {
             let msgs: Vec<&MessageRecord> = call
                 .messages
                 .iter()
-                .filter_map(|i| self.messages.get(*i))
+                .filter_map(|i| messages.get(*i))
                 .collect();
             call.t38 = t38_outcome(&msgs);
         }
@@ -646,6 +702,18 @@ impl Analyzer {
                 dropped += 1;
             }
         }
+        if dropped > 0 {
+            diagnostics.push(Diagnostic::new(
+                None,
+                Layer::Analysis,
+                DiagLevel::Warning,
+                format!(
+                    "{LIMITED_PREFIX}diagnostics cap ({}): {dropped} diagnostics counted but not stored",
+                    self.opts.limits.max_diagnostics
+                ),
+            ));
+        }
+        diagnostics.extend(limited);
         // Deterministic order: by frame (file-level first), then as found.
         diagnostics.sort_by_key(|d| d.frame.unwrap_or(0));
         capture.packets = self.counters.frames;
@@ -684,7 +752,7 @@ impl Analyzer {
             counters: self.fill_counters(),
             calls,
             streams,
-            messages: self.messages.clone(),
+            messages: owned_messages.unwrap_or_else(|| self.messages.clone()),
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
             diagnostics_dropped: dropped,
@@ -720,7 +788,7 @@ impl Analyzer {
 
     /// The analysis as it stands (for live views). Reassembly state still pending is not reported.
     pub fn snapshot(&self, capture: CaptureInfo) -> Analysis {
-        self.build(capture, Vec::new(), false)
+        self.build(capture, Vec::new(), Vec::new(), false, None)
     }
 
     /// End of input: flush reassembly state (reporting what stayed incomplete) and build the analysis.
@@ -730,29 +798,165 @@ impl Analyzer {
         self.tcp.finish(&mut diags);
         self.media.finish();
         diags.extend(self.media.take_diagnostics());
-        if self.messages_not_stored > 0 {
-            diags.push(Diagnostic::new(
-                None,
-                Layer::Analysis,
-                DiagLevel::Warning,
+        let limited = self.limit_diagnostics();
+        // The analyzer ends here: its messages move into the analysis instead of being copied (they are most of
+        // the memory of a big capture).
+        let messages = std::mem::take(&mut self.messages);
+        self.build(capture, diags, limited, true, Some(messages))
+    }
+
+    /// One diagnostic per cap that turned something away, with counts (kept even when the diagnostics cap is
+    /// full: there are at most a couple of dozen).
+    fn limit_diagnostics(&self) -> Vec<Diagnostic> {
+        let l = &self.opts.limits;
+        let tcp = &self.tcp.stats;
+        let media = &self.media.counters;
+        let caps = &self.media.caps;
+        let hits: [(u64, String); 18] = [
+            (
+                self.defrag.evicted_by_cap,
                 format!(
-                    "{} SIP messages were counted but not stored (cap reached)",
-                    self.messages_not_stored
+                    "IP reassembly cap ({} datagrams, {} bytes pending): {} unfinished datagrams evicted",
+                    l.defrag.max_pending, l.defrag.max_total_bytes, self.defrag.evicted_by_cap
                 ),
-            ));
-        }
-        if self.calls.untracked_messages > 0 {
-            diags.push(Diagnostic::new(
-                None,
-                Layer::Analysis,
-                DiagLevel::Warning,
+            ),
+            (
+                self.defrag.dropped_by_cap,
                 format!(
-                    "{} SIP messages were not grouped into calls (Call-ID cap reached)",
-                    self.calls.untracked_messages
+                    "IP reassembly cap ({} bytes pending, {} fragments per datagram): {} fragments or datagrams \
+                     dropped",
+                    l.defrag.max_total_bytes,
+                    net::defrag::MAX_FRAGMENTS_PER_DATAGRAM,
+                    self.defrag.dropped_by_cap
                 ),
-            ));
-        }
-        self.build(capture, diags, true)
+            ),
+            (
+                tcp.flows_evicted,
+                format!(
+                    "TCP flow cap ({} directions): {} directions evicted",
+                    l.tcp.max_flows, tcp.flows_evicted
+                ),
+            ),
+            (
+                tcp.flows_evicted_memory,
+                format!(
+                    "TCP memory cap ({} bytes over all directions): {} directions evicted",
+                    l.tcp.max_total_buffer_bytes, tcp.flows_evicted_memory
+                ),
+            ),
+            (
+                tcp.out_of_order_overflows,
+                format!(
+                    "TCP out-of-order cap ({} segments, {} bytes per direction): {} gaps skipped",
+                    l.tcp.max_out_of_order, l.tcp.max_buffer_bytes, tcp.out_of_order_overflows
+                ),
+            ),
+            (
+                tcp.buffer_overflows,
+                format!(
+                    "TCP buffer cap ({} bytes per direction): {} oversized messages dropped",
+                    l.tcp.max_buffer_bytes, tcp.buffer_overflows
+                ),
+            ),
+            (
+                self.sip_messages_cut,
+                format!(
+                    "SIP header caps ({} headers, {} bytes per value, {} SDP media sections): {} messages cut",
+                    l.sip.max_headers,
+                    l.sip.max_header_value_bytes,
+                    crate::sip::sdp::MAX_MEDIA,
+                    self.sip_messages_cut
+                ),
+            ),
+            (
+                self.calls.untracked_messages,
+                format!(
+                    "Call-ID cap ({}): {} SIP messages not grouped into calls",
+                    l.calls.max_calls, self.calls.untracked_messages
+                ),
+            ),
+            (
+                self.calls.resend_keys_refused,
+                format!(
+                    "retransmission-key cap ({}): {} SIP messages not checked for retransmission",
+                    l.calls.max_resend_keys, self.calls.resend_keys_refused
+                ),
+            ),
+            (
+                self.messages_not_stored,
+                format!(
+                    "SIP message cap ({} messages, {} bytes): {} SIP messages counted but not stored",
+                    l.max_messages, l.max_message_bytes, self.messages_not_stored
+                ),
+            ),
+            (
+                self.unparsed_not_stored,
+                format!(
+                    "unparsed-SIP cap ({}): {} unparseable messages counted but not kept",
+                    l.max_unparsed_sip, self.unparsed_not_stored
+                ),
+            ),
+            (
+                media.streams_dropped,
+                format!(
+                    "media stream cap ({}): {} streams not tracked ({} RTP packets)",
+                    l.media.max_streams, media.streams_dropped, media.rtp_packets_untracked
+                ),
+            ),
+            (
+                caps.candidates,
+                format!(
+                    "unsignalled-RTP candidate cap ({}): {} packets of new candidates turned away",
+                    l.media.max_candidates, caps.candidates
+                ),
+            ),
+            (
+                caps.bindings,
+                format!(
+                    "SDP binding cap ({}): {} media endpoints or callers not bound to calls",
+                    l.media.max_bindings, caps.bindings
+                ),
+            ),
+            (
+                caps.flows,
+                format!(
+                    "media flow cap ({}): evidence of {} packets on new flows not kept",
+                    l.media.max_flows, caps.flows
+                ),
+            ),
+            (
+                caps.rtcp_sources,
+                format!(
+                    "RTCP source cap ({}): {} reports of new sources not followed",
+                    l.media.max_rtcp_sources, caps.rtcp_sources
+                ),
+            ),
+            (
+                media.series_points_dropped,
+                format!(
+                    "per-packet series cap ({} points): {} points not stored",
+                    l.media.max_series_points, media.series_points_dropped
+                ),
+            ),
+            (
+                self.services_dropped,
+                format!(
+                    "management-port table cap ({MAX_SERVICES} services): {} packets not recorded",
+                    self.services_dropped
+                ),
+            ),
+        ];
+        hits.into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(_, text)| {
+                Diagnostic::new(
+                    None,
+                    Layer::Analysis,
+                    DiagLevel::Warning,
+                    format!("{LIMITED_PREFIX}{text}"),
+                )
+            })
+            .collect()
     }
 }
 

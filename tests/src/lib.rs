@@ -3,6 +3,7 @@
 //! - [`pcapw`]: writes pcap/pcapng files and builds Ethernet/IPv4/IPv6/UDP/TCP frames byte by byte;
 //! - [`gen`]: synthesises realistic SIP + RTP traffic (benchmark captures, sample scenarios).
 
+pub mod adversarial;
 pub mod r#gen;
 pub mod pcapw;
 pub mod samples;

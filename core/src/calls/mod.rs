@@ -64,6 +64,8 @@ pub struct CallTracker {
     call_cap_hit: bool,
     /// Messages whose Call-ID could not be tracked because of the cap.
     pub untracked_messages: u64,
+    /// Messages whose retransmission state was not kept because `max_resend_keys` was reached.
+    pub resend_keys_refused: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -143,6 +145,7 @@ impl CallTracker {
             Some(e) => e,
             None => {
                 if len >= self.limits.max_resend_keys {
+                    self.resend_keys_refused += 1;
                     if !self.resend_cap_hit {
                         self.resend_cap_hit = true;
                         diags.push(Diagnostic::new(

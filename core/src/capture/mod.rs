@@ -174,6 +174,12 @@ fn be_u32(b: &[u8]) -> Option<u32> {
 }
 
 impl<'a> FrameReader<'a> {
+    /// Read frames from a capture already in memory (uncompressed pcap or pcapng bytes): live-capture buffers, the
+    /// fuzz targets. `name` only labels errors.
+    pub fn from_bytes(name: &Path, all: &'a [u8]) -> Result<FrameReader<'a>, CaptureError> {
+        FrameReader::new(name, all)
+    }
+
     fn new(path: &Path, all: &'a [u8]) -> Result<FrameReader<'a>, CaptureError> {
         if all.is_empty() {
             return Err(CaptureError::Empty {

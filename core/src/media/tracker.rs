@@ -301,7 +301,22 @@ pub struct MediaTracker {
     info_dtmf: Vec<(String, DtmfEvent)>,
     series_points: usize,
     pub counters: MediaCounters,
+    /// How often each table cap turned an entry away (for the pipeline's "analysis limited" summary).
+    pub caps: MediaCapHits,
     diags: Vec<Diagnostic>,
+}
+
+/// Entries turned away by the media tables' caps ([`MediaLimits`]); the stream cap is `counters.streams_dropped`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaCapHits {
+    /// New unsignalled-RTP candidates refused (`max_candidates`).
+    pub candidates: u64,
+    /// SDP media endpoints not bound (`max_bindings`).
+    pub bindings: u64,
+    /// New flows whose DTLS/ZRTP/TURN evidence was not kept (`max_flows`).
+    pub flows: u64,
+    /// RTCP sources not followed (`max_rtcp_sources`).
+    pub rtcp_sources: u64,
 }
 
 /// A media payload and where it came from.
@@ -333,6 +348,7 @@ impl MediaTracker {
             info_dtmf: Vec::new(),
             series_points: 0,
             counters: MediaCounters::default(),
+            caps: MediaCapHits::default(),
             diags: Vec::new(),
         }
     }
@@ -372,11 +388,12 @@ impl MediaTracker {
         let Some(call_id) = msg.call_id.as_deref() else {
             return;
         };
-        if msg.method() == Some("INVITE")
-            && !self.callers.contains_key(call_id)
-            && self.callers.len() < self.limits.max_bindings
-        {
-            self.callers.insert(call_id.to_string(), rec.src);
+        if msg.method() == Some("INVITE") && !self.callers.contains_key(call_id) {
+            if self.callers.len() < self.limits.max_bindings {
+                self.callers.insert(call_id.to_string(), rec.src);
+            } else {
+                self.caps.bindings += 1;
+            }
         }
         if let Some(sdp) = &msg.sdp {
             let owner = self.callers.get(call_id).map(|c| *c == rec.src);
@@ -442,6 +459,7 @@ impl MediaTracker {
             let key = SocketAddr::new(addr, m.port);
             if self.bindings.len() >= self.limits.max_bindings && !self.bindings.contains_key(&key)
             {
+                self.caps.bindings += 1;
                 if !self.bindings_full_reported {
                     self.bindings_full_reported = true;
                     self.diags.push(Diagnostic::new(
@@ -473,6 +491,7 @@ impl MediaTracker {
     fn flow(&mut self, a: SocketAddr, b: SocketAddr, c: MediaCarrier) -> Option<&mut FlowInfo> {
         let key = FlowKey::new(a, b, c);
         if !self.flows.contains_key(&key) && self.flows.len() >= self.limits.max_flows {
+            self.caps.flows += 1;
             return None;
         }
         Some(self.flows.entry(key).or_default())
@@ -723,6 +742,7 @@ impl MediaTracker {
             None => {
                 if self.candidates.len() >= self.limits.max_candidates {
                     self.counters.rtp_candidates_rejected += 1;
+                    self.caps.candidates += 1;
                     return;
                 }
                 self.candidates.insert(key, Candidate { held: vec![info] });
@@ -1040,6 +1060,7 @@ impl MediaTracker {
 
     fn rtcp_state(&mut self, ssrc: u32) -> Option<&mut RtcpState> {
         if !self.rtcp.contains_key(&ssrc) && self.rtcp.len() >= self.limits.max_rtcp_sources {
+            self.caps.rtcp_sources += 1;
             return None;
         }
         Some(self.rtcp.entry(ssrc).or_default())

@@ -86,6 +86,10 @@ pub struct Defragmenter {
     order: BTreeMap<u64, Key>,
     next_seq: u64,
     total_bytes: usize,
+    /// Datagrams evicted unfinished because `max_pending` or `max_total_bytes` was reached (caps hit).
+    pub evicted_by_cap: u64,
+    /// Fragments or datagrams dropped because `max_total_bytes` or [`MAX_FRAGMENTS_PER_DATAGRAM`] was reached.
+    pub dropped_by_cap: u64,
 }
 
 impl Defragmenter {
@@ -147,6 +151,7 @@ impl Defragmenter {
                 if !self.evict_oldest(None, "too many datagrams pending", diags) {
                     break;
                 }
+                self.evicted_by_cap += 1;
             }
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -174,6 +179,7 @@ impl Defragmenter {
             if !self.evict_oldest(Some(&key), "fragment memory limit reached", diags) {
                 break;
             }
+            self.evicted_by_cap += 1;
         }
         if self.total_bytes.saturating_add(added) > self.limits.max_total_bytes {
             diags.push(diag(
@@ -185,6 +191,7 @@ impl Defragmenter {
                 ),
             ));
             self.remove_if_empty(&key);
+            self.dropped_by_cap += 1;
             return DefragOutcome::Dropped;
         }
 
@@ -202,6 +209,7 @@ impl Defragmenter {
                 ),
             ));
             self.remove(&key);
+            self.dropped_by_cap += 1;
             return DefragOutcome::Dropped;
         }
         if let Some((lo, hi, conflict)) = overlap {

@@ -5,7 +5,7 @@ use super::fields::{
     auth_header_kind, canonical_name, is_header, mime_param, mime_type, parse_auth, parse_cseq,
     parse_name_addr, parse_via, split_commas,
 };
-use super::sdp::parse_sdp;
+use super::sdp::{MAX_MEDIA, parse_sdp_counted};
 use super::{MAX_LIST_ENTRIES, SipError, SipLimits, excerpt};
 use crate::model::{Sdp, SipMessage, SipParser, StartLine};
 
@@ -482,8 +482,11 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
         return None;
     }
     if mime == "application/sdp" {
-        return match parse_sdp(body) {
-            Ok(s) => Some(s),
+        return match parse_sdp_counted(body) {
+            Ok((s, ignored)) => {
+                warn_media_ignored(ignored, warnings);
+                Some(s)
+            }
             Err(e) => {
                 warnings.push(format!("SDP: {e}"));
                 None
@@ -508,8 +511,11 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
             continue;
         };
         if mime_type(&part_ct) == "application/sdp" {
-            return match parse_sdp(part_body) {
-                Ok(s) => Some(s),
+            return match parse_sdp_counted(part_body) {
+                Ok((s, ignored)) => {
+                    warn_media_ignored(ignored, warnings);
+                    Some(s)
+                }
                 Err(e) => {
                     warnings.push(format!("SDP in multipart body: {e}"));
                     None
@@ -523,6 +529,15 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
     }
     warnings.push("multipart body without an application/sdp part".into());
     None
+}
+
+/// The warning for SDP `m=` sections beyond [`MAX_MEDIA`] (the pipeline counts these in its caps summary).
+fn warn_media_ignored(ignored: usize, warnings: &mut Vec<String>) {
+    if ignored > 0 {
+        warnings.push(format!(
+            "SDP: {ignored} media section(s) beyond the limit of {MAX_MEDIA} ignored"
+        ));
+    }
 }
 
 /// The parts between delimiter lines (`--boundary` at the start of a line), preamble and epilogue dropped.

@@ -19,6 +19,12 @@ pub enum SdpError {
 
 /// Parse an SDP body. Unknown lines are ignored; a body with no `v=`/`m=` structure is an error.
 pub fn parse_sdp(body: &[u8]) -> Result<Sdp, SdpError> {
+    parse_sdp_counted(body).map(|(sdp, _)| sdp)
+}
+
+/// [`parse_sdp`], also returning how many `m=` sections were ignored beyond [`MAX_MEDIA`] (for a warning).
+pub fn parse_sdp_counted(body: &[u8]) -> Result<(Sdp, usize), SdpError> {
+    let mut media_ignored = 0usize;
     let text = String::from_utf8_lossy(body);
     let mut sdp = Sdp::default();
     let mut saw_version = false;
@@ -42,6 +48,7 @@ pub fn parse_sdp(body: &[u8]) -> Result<Sdp, SdpError> {
                 saw_media = true;
                 if sdp.media.len() >= MAX_MEDIA {
                     ignoring_media = true;
+                    media_ignored = media_ignored.saturating_add(1);
                     continue;
                 }
                 if let Some(m) = parse_media_line(value) {
@@ -82,7 +89,7 @@ pub fn parse_sdp(body: &[u8]) -> Result<Sdp, SdpError> {
     if !saw_version && !saw_media {
         return Err(SdpError::Malformed("no v= or m= line".into()));
     }
-    Ok(sdp)
+    Ok((sdp, media_ignored))
 }
 
 /// `o=username sess-id sess-version nettype addrtype unicast-address`

@@ -31,6 +31,9 @@ pub struct TcpLimits {
     pub max_out_of_order: usize,
     /// Largest SIP header block accepted.
     pub max_header_bytes: usize,
+    /// Bytes buffered over all directions (in-order, out-of-order and WebSocket fragments): without it,
+    /// `max_flows` × `max_buffer_bytes` would be 64 GiB. Past it the least recently used directions are evicted.
+    pub max_total_buffer_bytes: usize,
 }
 
 impl Default for TcpLimits {
@@ -40,6 +43,7 @@ impl Default for TcpLimits {
             max_buffer_bytes: 1024 * 1024,
             max_out_of_order: 256,
             max_header_bytes: 64 * 1024,
+            max_total_buffer_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -53,6 +57,14 @@ pub struct TcpStats {
     pub tls_records: u64,
     /// STUN messages and TURN ChannelData frames cut from STUN/TURN-over-TCP streams.
     pub stun_frames: u64,
+    /// Directions evicted because `max_flows` was reached (cap hit).
+    pub flows_evicted: u64,
+    /// Directions evicted because `max_total_buffer_bytes` was reached (cap hit).
+    pub flows_evicted_memory: u64,
+    /// Gaps skipped because `max_out_of_order` segments or `max_buffer_bytes` were held out of order (cap hit).
+    pub out_of_order_overflows: u64,
+    /// Messages dropped because they outgrew `max_buffer_bytes` (cap hit).
+    pub buffer_overflows: u64,
 }
 
 /// `a` is before `b` in sequence space (RFC 1982 style, wrapping).
@@ -194,6 +206,15 @@ impl Direction {
         let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
         partial.saturating_add(ws).saturating_add(self.held_bytes)
     }
+
+    /// Bytes this direction holds (what `max_total_buffer_bytes` bounds).
+    fn memory(&self) -> usize {
+        let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
+        self.buf
+            .len()
+            .saturating_add(ws)
+            .saturating_add(self.held_bytes)
+    }
 }
 
 /// Everything `process` needs about the segment being pushed.
@@ -244,6 +265,8 @@ pub struct TcpReassembler {
     tick: u64,
     /// TLS connections: (client, server) → first record version seen.
     tls: BTreeMap<(SocketAddr, SocketAddr), TlsInfo>,
+    /// Sum of [`Direction::memory`] over the directions in `flows`.
+    buffered: usize,
 }
 
 impl TcpReassembler {
@@ -282,6 +305,7 @@ impl TcpReassembler {
             if !rev.held.is_empty()
                 && let Some(mut rev) = self.flows.remove(&(dst, src))
             {
+                self.buffered = self.buffered.saturating_sub(rev.memory());
                 let limits = self.limits.clone();
                 let mut ctx = Ctx {
                     frame,
@@ -294,6 +318,7 @@ impl TcpReassembler {
                 };
                 self.resolve_gaps(&mut rev, &limits, &mut ctx);
                 // Keep its LRU position: re-insert under the same tick.
+                self.buffered = self.buffered.saturating_add(rev.memory());
                 self.flows.insert((dst, src), rev);
             }
         }
@@ -339,7 +364,7 @@ impl TcpReassembler {
         if segment.rst {
             dir.closed = true;
             self.report_leftover(&mut dir, &mut ctx, "connection reset");
-            self.put_flow(src, dst, dir);
+            self.put_flow(src, dst, dir, &mut ctx);
             return;
         }
 
@@ -363,13 +388,14 @@ impl TcpReassembler {
                 self.report_leftover(&mut dir, &mut ctx, "connection closed");
             }
         }
-        self.put_flow(src, dst, dir);
+        self.put_flow(src, dst, dir, &mut ctx);
     }
 
     /// Remove the direction from the map (creating it when new, evicting the LRU flow past `max_flows`).
     fn take_flow(&mut self, src: SocketAddr, dst: SocketAddr, ctx: &mut Ctx<'_>) -> Direction {
         if let Some(dir) = self.flows.remove(&(src, dst)) {
             self.lru.remove(&dir.tick);
+            self.buffered = self.buffered.saturating_sub(dir.memory());
             return dir;
         }
         while self.flows.len() >= self.limits.max_flows.max(1) {
@@ -377,6 +403,8 @@ impl TcpReassembler {
                 break;
             };
             if let Some(mut old) = self.flows.remove(&key) {
+                self.stats.flows_evicted += 1;
+                self.buffered = self.buffered.saturating_sub(old.memory());
                 let left = old.leftover();
                 if left > 0 {
                     ctx.diags.push(Diagnostic::new(
@@ -396,11 +424,47 @@ impl TcpReassembler {
         Direction::new()
     }
 
-    fn put_flow(&mut self, src: SocketAddr, dst: SocketAddr, mut dir: Direction) {
+    fn put_flow(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        mut dir: Direction,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.tick = self.tick.wrapping_add(1);
         dir.tick = self.tick;
+        self.buffered = self.buffered.saturating_add(dir.memory());
         self.lru.insert(self.tick, (src, dst));
         self.flows.insert((src, dst), dir);
+        // Over the total: evict the least recently used other directions (this one is the most recent).
+        while self.buffered > self.limits.max_total_buffer_bytes {
+            let Some((&tick, &key)) = self.lru.first_key_value() else {
+                break;
+            };
+            if key == (src, dst) {
+                break;
+            }
+            self.lru.remove(&tick);
+            let Some(mut old) = self.flows.remove(&key) else {
+                continue;
+            };
+            self.buffered = self.buffered.saturating_sub(old.memory());
+            self.stats.flows_evicted_memory += 1;
+            let left = old.leftover();
+            if left > 0 {
+                ctx.diags.push(Diagnostic::new(
+                    Some(ctx.frame),
+                    Layer::Tcp,
+                    DiagLevel::Warning,
+                    format!(
+                        "TCP flow {} -> {} evicted (memory limit {} bytes over all flows) with {left} buffered bytes",
+                        key.0, key.1, self.limits.max_total_buffer_bytes
+                    ),
+                ));
+                self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(left as u64);
+            }
+            old.clear_buf();
+        }
     }
 
     fn report_leftover(&mut self, dir: &mut Direction, ctx: &mut Ctx<'_>, why: &str) {
@@ -512,6 +576,9 @@ impl TcpReassembler {
             if !over && !acked_past {
                 return;
             }
+            if over {
+                self.stats.out_of_order_overflows += 1;
+            }
             let gap = first.wrapping_sub(next);
             self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(u64::from(gap));
             ctx.diags.push(Diagnostic::new(
@@ -588,6 +655,7 @@ impl TcpReassembler {
             dir.stun_skipped = 0;
         }
         if dir.buf.len().saturating_add(data.len()) > limits.max_buffer_bytes {
+            self.stats.buffer_overflows += 1;
             let dropped = dir.buf.len();
             ctx.diags.push(Diagnostic::new(
                 Some(frame),
@@ -1049,6 +1117,7 @@ impl TcpReassembler {
             dir.held_bytes = 0;
             dir.ws_msg = None;
         }
+        self.buffered = 0;
     }
 
     /// TLS-protected connections seen: (client, server, record version), sorted.

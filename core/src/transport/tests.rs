@@ -851,6 +851,7 @@ fn no_panic_on_prefixes_and_mutations() {
         max_buffer_bytes: 300,
         max_out_of_order: 3,
         max_header_bytes: 200,
+        max_total_buffer_bytes: 900,
     };
     let mut tcp = TcpReassembler::new(limits);
     let mut sctp = SctpReassembler::default();

@@ -2,6 +2,7 @@
 //! in [`ALL`]. Helpers several rules share live here: `plaintext`, and SIP transaction matching (`tx_key`,
 //! `credentials`).
 
+mod analysis_limited;
 mod brute_force;
 mod caller_id_spoofing;
 mod challenge_flood;
@@ -47,6 +48,7 @@ pub static ALL: &[&dyn Rule] = &[
     &management_port::ManagementPort,
     &dtmf_secret::DtmfSecret,
     &emergency_call::EmergencyCall,
+    &analysis_limited::AnalysisLimited,
 ];
 
 /// True for transports anyone on the path can read.
