@@ -4,8 +4,8 @@
 
 pub mod audio_job;
 mod calls_ui;
-pub mod export_ui;
 mod capture_ui;
+pub mod export_ui;
 mod findings_ui;
 mod ladder_ui;
 mod packet_ui;
