@@ -1041,6 +1041,7 @@ fn feed_all(
     };
     let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
     let mut last_snapshot = std::time::Instant::now();
+    let mut sent_first_calls = false;
     loop {
         frames.clear();
         while frames.len() < batch {
@@ -1064,9 +1065,13 @@ fn feed_all(
         if is_cancelled() {
             return false;
         }
+        // A snapshot as soon as the first Call-ID is known (so even a small file shows its calls before it has
+        // finished loading), then at most every `snap.every`.
+        let first_calls = !sent_first_calls && analyzer.calls_seen() > 0;
         if let Some(snap) = &opts.snapshots
-            && last_snapshot.elapsed() >= snap.every
+            && (first_calls || last_snapshot.elapsed() >= snap.every)
         {
+            sent_first_calls |= analyzer.calls_seen() > 0;
             (snap.sink)(analyzer.snapshot(CaptureInfo {
                 packets: analyzer.frames_seen(),
                 ts_precision_digits: reader.ts_precision_digits,
