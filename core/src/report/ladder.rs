@@ -274,6 +274,8 @@ const ROW: f64 = 30.0;
 const TOP: f64 = 48.0;
 const HEADER: f64 = 50.0;
 const MARGIN: f64 = 10.0;
+/// Room for the legend line at font size 10.
+const MIN_WIDTH: f64 = 720.0;
 /// Average advance of a DejaVu Sans character at 11 px (capitals are wider): used to cut labels to their room.
 const CHAR_W: f64 = 6.8;
 const FONT: &str = "DejaVu Sans";
@@ -313,7 +315,8 @@ fn head(out: &mut String, x: f64, y: f64, dir: f64, color: &str) {
 pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
     let l = Ladder::build(analysis, call_ids);
     let cols = l.columns().max(1);
-    let width = TIME_COL + HOST_COL * cols as f64 + MARGIN;
+    // At least as wide as the legend line under the title (two-column ladders would cut it).
+    let width = (TIME_COL + HOST_COL * cols as f64 + MARGIN).max(MIN_WIDTH);
     let rows_top = TOP + HEADER;
     let footer = if more_line(&l).is_some() || l.rows.is_empty() {
         28.0
