@@ -402,23 +402,10 @@ impl TcpReassembler {
             let Some((_, key)) = self.lru.pop_first() else {
                 break;
             };
-            if let Some(mut old) = self.flows.remove(&key) {
+            if let Some(old) = self.flows.remove(&key) {
                 self.stats.flows_evicted += 1;
-                self.buffered = self.buffered.saturating_sub(old.memory());
-                let left = old.leftover();
-                if left > 0 {
-                    ctx.diags.push(Diagnostic::new(
-                        Some(ctx.frame),
-                        Layer::Tcp,
-                        DiagLevel::Warning,
-                        format!(
-                            "TCP flow {} -> {} evicted (flow limit {}) with {left} buffered bytes",
-                            key.0, key.1, self.limits.max_flows
-                        ),
-                    ));
-                    self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(left as u64);
-                    old.clear_buf();
-                }
+                let limit = format!("flow limit {}", self.limits.max_flows);
+                self.discard_evicted(key, old, &limit, ctx);
             }
         }
         Direction::new()
@@ -445,25 +432,40 @@ impl TcpReassembler {
                 break;
             }
             self.lru.remove(&tick);
-            let Some(mut old) = self.flows.remove(&key) else {
+            let Some(old) = self.flows.remove(&key) else {
                 continue;
             };
-            self.buffered = self.buffered.saturating_sub(old.memory());
             self.stats.flows_evicted_memory += 1;
-            let left = old.leftover();
-            if left > 0 {
-                ctx.diags.push(Diagnostic::new(
-                    Some(ctx.frame),
-                    Layer::Tcp,
-                    DiagLevel::Warning,
-                    format!(
-                        "TCP flow {} -> {} evicted (memory limit {} bytes over all flows) with {left} buffered bytes",
-                        key.0, key.1, self.limits.max_total_buffer_bytes
-                    ),
-                ));
-                self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(left as u64);
-            }
-            old.clear_buf();
+            let limit = format!(
+                "memory limit {} bytes over all flows",
+                self.limits.max_total_buffer_bytes
+            );
+            self.discard_evicted(key, old, &limit, ctx);
+        }
+    }
+
+    /// Forgets a direction evicted under `limit`: its memory leaves the total, and bytes it still held are counted
+    /// as skipped and reported.
+    fn discard_evicted(
+        &mut self,
+        key: (SocketAddr, SocketAddr),
+        old: Direction,
+        limit: &str,
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.buffered = self.buffered.saturating_sub(old.memory());
+        let left = old.leftover();
+        if left > 0 {
+            ctx.diags.push(Diagnostic::new(
+                Some(ctx.frame),
+                Layer::Tcp,
+                DiagLevel::Warning,
+                format!(
+                    "TCP flow {} -> {} evicted ({limit}) with {left} buffered bytes",
+                    key.0, key.1
+                ),
+            ));
+            self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(left as u64);
         }
     }
 
