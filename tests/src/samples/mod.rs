@@ -1,7 +1,7 @@
 //! The project's own sample captures, each written deterministically by a function here and committed under
 //! `sample-captures/<name>/<name>.pcap` beside a README (how it was made, what happens, what Earshot shows, which
 //! findings fire). `samplegen sample NAME -o FILE` writes one; `samplegen samples DIR` writes them all;
-//! `tests/tests/samples.rs` regenerates every one and compares bytes.
+//! `tests/tests/e2e/samples.rs` regenerates every one and compares bytes.
 
 pub mod attacks;
 pub mod media;

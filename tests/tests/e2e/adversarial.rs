@@ -123,7 +123,7 @@ fn analyse_in_child_with(path: &Path, max_calls: Option<usize>) -> Run {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
-        "child_analyze",
+        "adversarial::child_analyze",
         "--nocapture",
         "--test-threads=1",
     ])

@@ -132,7 +132,7 @@ fn the_samples_cover_every_rule() {
     // clean-call and srtp-sdes-call come from the bench generator (their findings are asserted in findings.rs).
     covered.extend(["plaintext-sip", "unencrypted-media", "srtp-keys-exposed"]);
     for rule in earshot_core::findings::all_rules() {
-        // outdated-tls: shared tlssaved.pcap; analysis-limited: the adversarial captures (tests/tests/adversarial.rs),
+        // outdated-tls: shared tlssaved.pcap; analysis-limited: the adversarial captures (tests/tests/e2e/adversarial.rs),
         // far too big for a sample.
         if rule.id() == "outdated-tls" || rule.id() == "analysis-limited" {
             continue;

@@ -1,0 +1,19 @@
+//! End-to-end tests over captures, one test binary (one link of the core and its dependencies instead of one per file).
+
+mod adversarial;
+mod audio;
+mod bad_input;
+mod determinism;
+mod extract;
+mod findings;
+mod findings_auth;
+mod findings_crack;
+mod media;
+mod media_samples;
+mod redact;
+mod report_files;
+mod report_pdf;
+mod rtp_truth;
+mod samples;
+mod sip_truth;
+mod transports;
