@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
-use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, t38_outcome};
+use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, UdpPreclass, t38_outcome};
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
@@ -125,20 +125,50 @@ pub struct Progress {
 /// What the parallel stage produces for one frame.
 struct Decoded<'a> {
     outcome: NetOutcome<'a>,
-    /// SIP parsed in parallel from a UDP payload that starts like SIP.
-    sip: Option<Result<SipMessage, SipError>>,
+    /// What the parallel stage made of the UDP payload, if any.
+    udp: UdpPre,
+}
+
+/// The parallel stage's work on a UDP payload, so the sequential merge neither parses nor (for media) reads it.
+enum UdpPre {
+    /// Not a UDP packet, or not looked at (decoded in the merge).
+    None,
+    /// SIP parsed from a payload that starts like SIP. Boxed: a parsed message is large, and every frame's
+    /// `Decoded` is moved through the merge (unboxed, those moves were a tenth of the run time).
+    Sip(Box<Result<SipMessage, SipError>>),
+    /// Not SIP: its media class (and RTP header).
+    Media(UdpPreclass),
 }
 
 fn decode_borrowed<'a>(frame: &'a RawFrame<'_>, sip_limits: &SipLimits) -> Decoded<'a> {
-    let outcome = net::decode_frame(frame.link_type, &frame.data);
-    let sip = match &outcome {
+    decode_data(frame.link_type, &frame.data, sip_limits)
+}
+
+/// Decodes a frame whose bytes borrow from the capture itself (not from the `RawFrame`), so the result can
+/// outlive the batch vector that held the frame; `None` for frames that own their bytes (decoded in the merge).
+fn decode_detached<'a>(frame: &RawFrame<'a>, sip_limits: &SipLimits) -> Option<Decoded<'a>> {
+    match frame.data {
+        std::borrow::Cow::Borrowed(data) => Some(decode_data(frame.link_type, data, sip_limits)),
+        std::borrow::Cow::Owned(_) => None,
+    }
+}
+
+fn decode_data<'a>(link_type: u32, data: &'a [u8], sip_limits: &SipLimits) -> Decoded<'a> {
+    let outcome = net::decode_frame(link_type, data);
+    let udp = match &outcome {
         NetOutcome::Packet(NetPacket {
             l4: L4::Udp { payload, .. },
             ..
-        }) if transport::starts_like_sip(payload) => Some(sip::parse_message(payload, sip_limits)),
-        _ => None,
+        }) => {
+            if transport::starts_like_sip(payload) {
+                UdpPre::Sip(Box::new(sip::parse_message(payload, sip_limits)))
+            } else {
+                UdpPre::Media(UdpPreclass::of(payload))
+            }
+        }
+        _ => UdpPre::None,
     };
-    Decoded { outcome, sip }
+    Decoded { outcome, udp }
 }
 
 /// The incremental analyzer: feed frames in capture order, read the analysis at any time.
@@ -311,15 +341,36 @@ impl Analyzer {
             Some(pool) => pool.install(run),
             None => run(),
         };
+        self.merge_batch(frames, decoded);
+    }
+
+    fn merge_batch(&mut self, frames: &[RawFrame<'_>], decoded: Vec<Decoded<'_>>) {
         for (frame, d) in frames.iter().zip(decoded) {
             self.merge(frame, d);
         }
+        self.media.flush();
+    }
+
+    /// [`Self::merge_batch`] for frames decoded by [`decode_detached`]: those it could not decode are decoded here.
+    fn merge_detached(&mut self, frames: &[RawFrame<'_>], decoded: &mut Vec<Option<Decoded<'_>>>) {
+        for (frame, d) in frames.iter().zip(decoded.drain(..)) {
+            match d {
+                Some(d) => self.merge(frame, d),
+                None => {
+                    let d = decode_borrowed(frame, &self.opts.limits.sip);
+                    self.merge(frame, d);
+                }
+            }
+        }
+        // The batch's per-stream metrics, in parallel across streams (work the read-ahead thread can steal).
+        self.media.flush();
     }
 
     /// Feed one frame (live capture).
     pub fn push_frame(&mut self, frame: &RawFrame<'_>) {
         let d = decode_borrowed(frame, &self.opts.limits.sip);
         self.merge(frame, d);
+        self.media.flush();
     }
 
     /// Add diagnostics (from the stages, or found outside the analyzer, e.g. by the capture reader).
@@ -384,7 +435,7 @@ impl Analyzer {
                 ));
             }
             NetOutcome::Packet(p) => {
-                self.handle_packet(frame.number, frame.ts_nanos, p, d.sip, None, 0);
+                self.handle_packet(frame.number, frame.ts_nanos, p, d.udp, None, 0);
                 let media_diags = self.media.take_diagnostics();
                 self.add_diagnostics(media_diags);
             }
@@ -396,7 +447,7 @@ impl Analyzer {
         frame_no: FrameNo,
         ts: i64,
         p: NetPacket<'_>,
-        pre_parsed: Option<Result<SipMessage, SipError>>,
+        pre: UdpPre,
         frames: Option<Vec<FrameNo>>,
         depth: u8,
     ) {
@@ -420,12 +471,14 @@ impl Analyzer {
                     SocketAddr::new(dst, dst_port),
                     false,
                 );
-                let parsed = match pre_parsed {
-                    Some(r) => Some(r),
-                    None if transport::starts_like_sip(&payload) => {
-                        Some(sip::parse_message(&payload, &self.opts.limits.sip))
-                    }
-                    None => None,
+                let (parsed, media_pre) = match pre {
+                    UdpPre::Sip(r) => (Some(*r), None),
+                    UdpPre::Media(m) => (None, Some(m)),
+                    UdpPre::None if transport::starts_like_sip(&payload) => (
+                        Some(sip::parse_message(&payload, &self.opts.limits.sip)),
+                        None,
+                    ),
+                    UdpPre::None => (None, None),
                 };
                 if let Some(parsed) = parsed {
                     let s = SocketAddr::new(src, src_port);
@@ -445,7 +498,8 @@ impl Analyzer {
                 } else {
                     let s = SocketAddr::new(src, src_port);
                     let d = SocketAddr::new(dst, dst_port);
-                    self.media.on_udp(frame_no, ts, s, d, &payload);
+                    self.media
+                        .on_udp_preclassified(frame_no, ts, s, d, &payload, media_pre);
                 }
             }
             L4::Tcp(seg) => {
@@ -498,7 +552,7 @@ impl Analyzer {
                             frame_no,
                             ts,
                             inner,
-                            None,
+                            UdpPre::None,
                             Some(r.frames.clone()),
                             depth + 1,
                         ),
@@ -970,18 +1024,11 @@ pub fn analyze_file(
     let mut reader = file.frames()?;
 
     // The SHA-256 of the file as stored (compressed bytes for gzip input) is computed on its own thread while the
-    // frames are analysed: one pass over the data, no second read.
-    let hash_source: &[u8] = file.stored_bytes();
+    // frames are analysed, read through the file handle (not the map, whose pages would count as resident).
     let (analysis, sha) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| {
-            let mut h = Sha256::new();
-            for chunk in hash_source.chunks(1 << 20) {
-                h.update(chunk);
-            }
-            h.finalize()
-        });
+        let hasher = scope.spawn(|| file.sha256_stored());
         let mut analyzer = Analyzer::new(opts.clone());
-        if !feed_all(&mut reader, &mut analyzer, opts, progress) {
+        if !feed_all(&mut reader, &mut analyzer, opts, progress, Some(&file)) {
             return (Err(()), hasher.join().ok());
         }
         let capture = CaptureInfo {
@@ -1020,17 +1067,22 @@ pub fn analyze_file(
             path: path.to_path_buf(),
         });
     };
-    let digest = sha.unwrap_or_else(|| Sha256::digest(file.stored_bytes()));
+    let digest = match sha {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => return Err(e),
+        None => Sha256::digest(file.stored_bytes()).into(),
+    };
     analysis.capture.sha256 = hex(&digest);
     Ok(analysis)
 }
 
 /// Feeds every frame of `reader` to `analyzer` in parallel batches; false when cancelled.
-fn feed_all(
-    reader: &mut crate::capture::FrameReader<'_>,
+fn feed_all<'a>(
+    reader: &mut crate::capture::FrameReader<'a>,
     analyzer: &mut Analyzer,
     opts: &AnalyzeOptions,
     progress: &mut dyn FnMut(&Progress),
+    map: Option<&CaptureFile>,
 ) -> bool {
     let bytes_total = reader.total();
     let batch = opts.batch_frames.max(1);
@@ -1039,21 +1091,58 @@ fn feed_all(
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
-    let mut frames: Vec<RawFrame<'_>> = Vec::with_capacity(batch);
-    let mut last_snapshot = std::time::Instant::now();
-    let mut sent_first_calls = false;
-    loop {
-        frames.clear();
+    let sip_limits = opts.limits.sip.clone();
+    // Reads the next batch and decodes it in parallel (rayon keeps the order).
+    // Reads the next batch into `frames` and decodes it in parallel into `decoded` (both empty, their capacity
+    // reused from batch to batch: allocating them on one thread and freeing them on another grew the heap).
+    type Batch<'a> = (Vec<RawFrame<'a>>, Vec<Option<Decoded<'a>>>);
+    let read_and_decode = |reader: &mut crate::capture::FrameReader<'a>,
+                           (frames, decoded): &mut Batch<'a>| {
         while frames.len() < batch {
             match reader.next_frame() {
                 Some(f) => frames.push(f),
                 None => break,
             }
         }
-        if frames.is_empty() {
-            break;
+        frames
+            .par_iter()
+            .with_min_len(64)
+            .map(|f| decode_detached(f, &sip_limits))
+            .collect_into_vec(decoded);
+    };
+    // Two batches in flight: while batch N is merged (sequential and stateful), batch N+1 is read and decoded on
+    // the other threads. The merge still sees every frame in file order, so the result does not depend on the
+    // thread count.
+    let pool = analyzer.pool.take();
+    let install = |f: &mut (dyn FnMut() + Send)| match &pool {
+        Some(p) => p.install(f),
+        None => f(),
+    };
+    let mut last_snapshot = std::time::Instant::now();
+    let mut sent_first_calls = false;
+    let mut cancelled = false;
+    let mut cur: Batch<'a> = (Vec::with_capacity(batch), Vec::with_capacity(batch));
+    let mut next: Batch<'a> = (Vec::with_capacity(batch), Vec::with_capacity(batch));
+    install(&mut || read_and_decode(reader, &mut cur));
+    while !cur.0.is_empty() {
+        {
+            let (frames, decoded) = &mut cur;
+            let (reader, analyzer, next) = (&mut *reader, &mut *analyzer, &mut next);
+            let read_and_decode = &read_and_decode;
+            install(&mut || {
+                rayon::join(
+                    || read_and_decode(reader, next),
+                    || analyzer.merge_detached(frames, decoded),
+                );
+            });
         }
-        analyzer.push_frames(&frames);
+        std::mem::swap(&mut cur, &mut next);
+        next.0.clear();
+        next.1.clear();
+        // Everything before the batch now in flight has been merged: its mapped pages can go.
+        if let (Some(m), Some(first)) = (map, cur.0.first()) {
+            m.release_before(first.file_offset);
+        }
         analyzer.add_diagnostics(reader.diagnostics.drain(..));
         progress(&Progress {
             bytes_done: reader.offset(),
@@ -1063,7 +1152,8 @@ fn feed_all(
             calls: analyzer.calls_seen() as u64,
         });
         if is_cancelled() {
-            return false;
+            cancelled = true;
+            break;
         }
         // A snapshot as soon as the first Call-ID is known (so even a small file shows its calls before it has
         // finished loading), then at most every `snap.every`.
@@ -1079,6 +1169,10 @@ fn feed_all(
             }));
             last_snapshot = std::time::Instant::now();
         }
+    }
+    analyzer.pool = pool;
+    if cancelled {
+        return false;
     }
     analyzer.add_diagnostics(reader.diagnostics.drain(..));
     true
@@ -1097,7 +1191,7 @@ pub fn collect_rtp(
     let mut reader = file.frames()?;
     let mut analyzer = Analyzer::new(opts.clone());
     analyzer.media.tap = Some(tap);
-    if !feed_all(&mut reader, &mut analyzer, opts, progress) {
+    if !feed_all(&mut reader, &mut analyzer, opts, progress, Some(&file)) {
         return Err(CaptureError::Cancelled {
             path: path.to_path_buf(),
         });

@@ -3,7 +3,7 @@
 //! dialog through ringing, answer and end (BYE, CANCEL, final failure) with offer/answer SDP and forking.
 //! State is fed in frame order by the pipeline. May import: `model`.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::net::SocketAddr;
 
 use crate::model::{

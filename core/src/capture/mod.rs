@@ -7,8 +7,9 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pcap_file::pcap::{PcapHeader, RawPcapPacket};
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
@@ -44,6 +45,11 @@ pub struct CaptureFile {
     stored: memmap2::Mmap,
     /// The decompressed capture, for gzip input.
     decompressed: Option<Vec<u8>>,
+    /// The open file: its SHA-256 is read through it, not through the map (pages read by `read` do not count in
+    /// the process's resident memory; mapped pages do until released).
+    file: File,
+    /// Bytes at the start of the map already handed back to the kernel ([`CaptureFile::release_before`]).
+    released: AtomicUsize,
 }
 
 /// Largest decompressed size accepted for gzip input (a decompression bomb stops here with an error).
@@ -92,6 +98,8 @@ impl CaptureFile {
                 gzip: true,
                 stored: map,
                 decompressed: Some(out),
+                file,
+                released: AtomicUsize::new(0),
             });
         }
         Ok(CaptureFile {
@@ -100,12 +108,76 @@ impl CaptureFile {
             gzip: false,
             stored: map,
             decompressed: None,
+            file,
+            released: AtomicUsize::new(0),
         })
     }
 
     /// The bytes as stored on disk (compressed for gzip input).
     pub fn stored_bytes(&self) -> &[u8] {
         &self.stored
+    }
+
+    /// SHA-256 of the file as stored (compressed bytes for gzip input), read in 1 MiB chunks through the file
+    /// handle opened with the map: the same file, whatever happens to its path meanwhile.
+    pub fn sha256_stored(&self) -> Result<[u8; 32], CaptureError> {
+        use sha2::{Digest, Sha256};
+        let err = |source| CaptureError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let mut f = self.file.try_clone().map_err(err)?;
+        f.seek(SeekFrom::Start(0)).map_err(err)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(err(e)),
+            };
+            h.update(buf.get(..n).unwrap_or_default());
+        }
+        Ok(h.finalize().into())
+    }
+
+    /// Tells the kernel the mapped bytes before `offset` will not be read again, so they stop counting in the
+    /// process's resident memory (the file's pages stay in the page cache). Callers must hold no slice into that
+    /// range. Does nothing for gzip input (its frames are in a heap buffer) or off Unix.
+    pub fn release_before(&self, offset: u64) {
+        const PAGE: usize = 1 << 16;
+        if self.decompressed.is_some() {
+            return;
+        }
+        let upto = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.stored.len())
+            / PAGE
+            * PAGE;
+        let done = self.released.load(Ordering::Relaxed);
+        if upto <= done {
+            return;
+        }
+        #[cfg(unix)]
+        {
+            // SAFETY: the map is read-only and shared with the file; MADV_DONTNEED only drops this process's page
+            // table entries for the range, and a later access would fault the same bytes back in from the file.
+            // The analysis holds no slice into [done, upto): frames before `offset` are merged and dropped, and
+            // everything kept from them was copied.
+            #[allow(unsafe_code)]
+            let released = unsafe {
+                self.stored.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    done,
+                    upto - done,
+                )
+            };
+            if released.is_err() {
+                return;
+            }
+        }
+        self.released.store(upto, Ordering::Relaxed);
     }
 
     /// The capture's bytes (decompressed for gzip input).

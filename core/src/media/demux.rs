@@ -70,10 +70,7 @@ pub fn classify(data: &[u8]) -> PayloadClass {
             PayloadClass::Zrtp,
         ),
         20..=63 => ok(dtls_content_type(data).is_some(), PayloadClass::Dtls),
-        64..=79 => ok(
-            parse_channel_data(data).is_some(),
-            PayloadClass::TurnChannel,
-        ),
+        64..=79 => ok(channel_data_fills(data), PayloadClass::TurnChannel),
         128..=191 => match data.get(1) {
             // RFC 5761 4: packet types 192-223 are RTCP (RTP payload types 64-95 are not used).
             Some(192..=223) => ok(rtcp_header_fits(data), PayloadClass::Rtcp),
@@ -82,6 +79,17 @@ pub fn classify(data: &[u8]) -> PayloadClass {
         },
         _ => PayloadClass::Unknown,
     }
+}
+
+/// ChannelData that is the whole datagram: its application data plus at most the padding to a multiple of 4
+/// (RFC 8656 12.5: optional over UDP). Random bytes starting 0x40-0x4F (QUIC short headers) would otherwise pass
+/// whenever their length field happened to fit, and their "inner" bytes be taken for relayed media.
+fn channel_data_fills(data: &[u8]) -> bool {
+    let Some(cd) = parse_channel_data(data) else {
+        return false;
+    };
+    let len = cd.data.len();
+    data.len() <= 4 + len.next_multiple_of(4)
 }
 
 /// A STUN header with the magic cookie, a length that is a multiple of 4, and the message within `data`.

@@ -17,8 +17,11 @@
 //! flow → DTLS-SRTP; ZRTP packets on the flow → ZRTP; for unsignalled G.711 a constant 4- or 10-byte trailer beyond
 //! the samples the timestamps account for is an SRTP authentication tag → SRTP.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+
+use foldhash::{HashMap, HashMapExt};
+use rayon::prelude::*;
 
 use crate::calls::static_payload_name;
 use crate::model::{
@@ -31,7 +34,7 @@ use super::demux::{self, PayloadClass};
 use super::dtmf::{self, DtmfTracker};
 use super::quality::QualityAccumulator;
 use super::rtcp::{self, ReportBlock, RtcpPacket};
-use super::rtp;
+use super::rtp::{self, RtpHeader};
 use super::stream::{
     ClockInfo, FLAG_CN, PacketInfo, StreamStats, named_clock_rate, static_clock_rate,
 };
@@ -181,6 +184,82 @@ struct StreamState {
     trailer_hits: u64,
     trailer_len: i64,
     prev_ext_ts: Option<i64>,
+    /// The clock of the last payload type seen, and the bindings generation it was looked up under: every packet
+    /// of a stream needs its clock, and the lookup (two address hashes and an rtpmap search) rarely changes.
+    clock_cache: Option<(u8, u64, ClockInfo)>,
+    /// Metrics work of this batch's packets, done by [`MediaTracker::flush`] in parallel across streams.
+    queue: Vec<Deferred>,
+}
+
+/// One packet's metrics work (sequence and jitter statistics, quality, SRTP trailer evidence, plot series): it
+/// depends only on the stream's own earlier packets, so it is queued on the stream during the sequential routing
+/// and done in parallel across streams at the end of each batch, in each stream's packet order.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    info: PacketInfo,
+    clock: ClockInfo,
+    now_ms: f64,
+    /// RTP: the full work, with a plot point if the series budget allowed (decided in packet order). T.38:
+    /// sequence statistics only.
+    rtp: Option<bool>,
+}
+
+impl StreamState {
+    fn drain_queue(&mut self) {
+        let queue = std::mem::take(&mut self.queue);
+        for d in &queue {
+            match d.rtp {
+                Some(keep_series) => self.apply_rtp(&d.info, d.clock, d.now_ms, keep_series),
+                None => self.stats.push(&d.info, ClockInfo::Unknown, d.now_ms),
+            }
+        }
+        self.queue = queue;
+        self.queue.clear();
+    }
+
+    fn apply_rtp(&mut self, info: &PacketInfo, clock: ClockInfo, now_ms: f64, keep_series: bool) {
+        let s = self;
+        s.stats.push(info, clock, now_ms);
+        let ext_ts = s.stats.last_ext_ts();
+        let ext_seq = s.stats.last_ext_seq();
+        // Quality: started at the first packet with a known clock rate.
+        let media = s.stats.flags & FLAG_CN == 0 && matches!(clock, ClockInfo::Rate(_));
+        if s.quality.is_none()
+            && let ClockInfo::Rate(r) = clock
+            && media
+        {
+            let codec = s
+                .pt_names
+                .get(&info.payload_type)
+                .cloned()
+                .unwrap_or_default();
+            s.quality = Some(QualityAccumulator::new(Some(r), &codec));
+        }
+        if let Some(q) = s.quality.as_mut() {
+            q.push(info.ts_nanos, ext_seq, ext_ts, media);
+        }
+        // SRTP trailer evidence on G.711: payload bytes beyond the samples the timestamp advanced.
+        if matches!(info.payload_type, 0 | 8) {
+            if let Some(prev) = s.prev_ext_ts {
+                let dts = ext_ts.saturating_sub(prev);
+                if (1..=4000).contains(&dts) {
+                    s.trailer_checks += 1;
+                    let extra = i64::try_from(info.payload_len)
+                        .unwrap_or(0)
+                        .saturating_sub(dts);
+                    if extra == 4 || extra == 10 {
+                        s.trailer_hits += 1;
+                        s.trailer_len = extra;
+                    }
+                }
+            }
+            s.prev_ext_ts = Some(ext_ts);
+        }
+        if keep_series {
+            s.series
+                .push(s.stats.point(info.frame, info.ts_nanos, info.seq));
+        }
+    }
 }
 
 /// Packets of an unsignalled RTP candidate, held until the run is long enough (lengths only: no payload bytes).
@@ -282,6 +361,27 @@ impl RtpTap {
     }
 }
 
+/// What the parallel decode stage already found in a UDP payload that is not SIP: its class and, for RTP, the
+/// parsed header. The sequential merge then routes the packet without touching its bytes again (on another core,
+/// that first touch was most of the merge's time).
+#[derive(Debug, Clone, Copy)]
+pub struct UdpPreclass {
+    pub class: PayloadClass,
+    /// `Some` when `class` is RTP and the header parsed.
+    pub rtp: Option<RtpHeader>,
+}
+
+impl UdpPreclass {
+    pub fn of(payload: &[u8]) -> UdpPreclass {
+        let class = demux::classify(payload);
+        let rtp = match class {
+            PayloadClass::Rtp => rtp::parse_rtp(payload).ok(),
+            _ => None,
+        };
+        UdpPreclass { class, rtp }
+    }
+}
+
 /// The media stage.
 pub struct MediaTracker {
     /// Streams whose packets are kept for audio decoding (set only when re-reading a capture for audio).
@@ -289,6 +389,8 @@ pub struct MediaTracker {
     limits: MediaLimits,
     epoch_ns: Option<i64>,
     bindings: HashMap<SocketAddr, Binding>,
+    /// Bumped whenever `bindings` changes: a stream's cached clock is valid while this is unchanged.
+    bindings_generation: u64,
     bindings_full_reported: bool,
     /// Some SDP bound T.38: only then does every UDP datagram need the T.38 endpoint check.
     any_t38_binding: bool,
@@ -300,6 +402,8 @@ pub struct MediaTracker {
     rtcp: HashMap<u32, RtcpState>,
     info_dtmf: Vec<(String, DtmfEvent)>,
     series_points: usize,
+    /// Streams with queued metrics work, in the order they got their first item of the batch.
+    dirty: Vec<usize>,
     pub counters: MediaCounters,
     /// How often each table cap turned an entry away (for the pipeline's "analysis limited" summary).
     pub caps: MediaCapHits,
@@ -337,6 +441,7 @@ impl MediaTracker {
             limits,
             epoch_ns: None,
             bindings: HashMap::new(),
+            bindings_generation: 0,
             bindings_full_reported: false,
             any_t38_binding: false,
             callers: HashMap::new(),
@@ -347,6 +452,7 @@ impl MediaTracker {
             rtcp: HashMap::new(),
             info_dtmf: Vec::new(),
             series_points: 0,
+            dirty: Vec::new(),
             counters: MediaCounters::default(),
             caps: MediaCapHits::default(),
             diags: Vec::new(),
@@ -476,6 +582,7 @@ impl MediaTracker {
             }
             self.any_t38_binding |= kind == BindKind::T38;
             self.bindings.insert(key, binding);
+            self.bindings_generation = self.bindings_generation.wrapping_add(1);
         }
     }
 
@@ -506,6 +613,19 @@ impl MediaTracker {
         dst: SocketAddr,
         payload: &[u8],
     ) {
+        self.on_udp_preclassified(frame, ts, src, dst, payload, None);
+    }
+
+    /// [`Self::on_udp`] with the class found by the parallel stage ([`UdpPreclass::of`] on the same payload).
+    pub fn on_udp_preclassified(
+        &mut self,
+        frame: FrameNo,
+        ts: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+        pre: Option<UdpPreclass>,
+    ) {
         let d = Datagram {
             frame,
             ts,
@@ -515,7 +635,7 @@ impl MediaTracker {
             peer: None,
             payload,
         };
-        self.dispatch(&d, true);
+        self.dispatch(&d, true, pre);
     }
 
     /// One STUN message or ChannelData frame cut from a STUN/TURN-over-TCP stream.
@@ -539,7 +659,7 @@ impl MediaTracker {
         self.unwrap_turn(&d, demux::classify(data));
     }
 
-    fn dispatch(&mut self, d: &Datagram<'_>, outer: bool) {
+    fn dispatch(&mut self, d: &Datagram<'_>, outer: bool, pre: Option<UdpPreclass>) {
         // T.38 endpoints first: UDPTL has no recognisable first byte.
         if self.any_t38_binding
             && d.carrier == MediaCarrier::Udp
@@ -561,7 +681,7 @@ impl MediaTracker {
                 return;
             }
         }
-        let class = demux::classify(d.payload);
+        let class = pre.map_or_else(|| demux::classify(d.payload), |p| p.class);
         match class {
             PayloadClass::Stun | PayloadClass::TurnChannel if outer => self.unwrap_turn(d, class),
             PayloadClass::Stun => self.counters.stun_packets += 1,
@@ -584,7 +704,12 @@ impl MediaTracker {
                 }
             }
             PayloadClass::Rtcp => self.rtcp_packet(d),
-            PayloadClass::Rtp => self.rtp_packet(d, !outer),
+            // Relayed media whose peer is known (a Data indication's peer address, or a ChannelData channel bound
+            // by a Channel-Bind seen earlier) starts a stream at once; ChannelData on an unknown channel must first
+            // look like a stream (the candidate run), as unsignalled RTP does.
+            PayloadClass::Rtp => {
+                self.rtp_packet(d, !outer && d.peer.is_some(), pre.and_then(|p| p.rtp))
+            }
             PayloadClass::Unknown => {
                 let bound_rtp = self
                     .lookup(d.src, d.dst)
@@ -635,7 +760,7 @@ impl MediaTracker {
                     payload: cd.data,
                     ..*d
                 };
-                self.dispatch(&inner, false);
+                self.dispatch(&inner, false, None);
             }
             _ => {
                 let Ok(m) = demux::parse_stun(d.payload) else {
@@ -655,14 +780,14 @@ impl MediaTracker {
                         payload: data,
                         ..*d
                     };
-                    self.dispatch(&inner, false);
+                    self.dispatch(&inner, false, None);
                 }
             }
         }
     }
 
-    fn rtp_packet(&mut self, d: &Datagram<'_>, relayed: bool) {
-        let h = match rtp::parse_rtp(d.payload) {
+    fn rtp_packet(&mut self, d: &Datagram<'_>, relayed: bool, parsed: Option<RtpHeader>) {
+        let h = match parsed.map_or_else(|| rtp::parse_rtp(d.payload), Ok) {
             Ok(h) => h,
             Err(e) => {
                 let bound = self.lookup(d.src, d.dst).is_some();
@@ -819,13 +944,32 @@ impl MediaTracker {
             trailer_hits: 0,
             trailer_len: 0,
             prev_ext_ts: None,
+            clock_cache: None,
+            queue: Vec::new(),
         });
         self.index.insert(key, i);
         Some(i)
     }
 
     /// The payload's clock and, the first time the stream sees this payload type, its name.
-    fn clock_for(&self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
+    fn clock_for(&mut self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
+        let generation = self.bindings_generation;
+        if let Some(s) = self.streams.get(i)
+            && let Some((cached_pt, cached_gen, clock)) = s.clock_cache
+            && cached_pt == pt
+            && cached_gen == generation
+        {
+            // Same payload type under the same bindings: the same clock, and its name was offered already.
+            return (clock, None);
+        }
+        let (clock, name) = self.clock_lookup(i, pt);
+        if let Some(s) = self.streams.get_mut(i) {
+            s.clock_cache = Some((pt, generation, clock));
+        }
+        (clock, name)
+    }
+
+    fn clock_lookup(&self, i: usize, pt: u8) -> (ClockInfo, Option<String>) {
         let Some(s) = self.streams.get(i) else {
             return unbound_clock(pt, true);
         };
@@ -878,55 +1022,46 @@ impl MediaTracker {
         let Some(s) = self.streams.get_mut(i) else {
             return;
         };
-        s.stats.push(info, clock, now_ms);
         *s.pt_counts.entry(info.payload_type).or_insert(0) += 1;
         if let Some(n) = name
             && s.pt_names.len() < 128
         {
             s.pt_names.entry(info.payload_type).or_insert(n);
         }
-        let ext_ts = s.stats.last_ext_ts();
-        let ext_seq = s.stats.last_ext_seq();
-        // Quality: started at the first packet with a known clock rate.
-        let media = s.stats.flags & FLAG_CN == 0 && matches!(clock, ClockInfo::Rate(_));
-        if s.quality.is_none()
-            && let ClockInfo::Rate(r) = clock
-            && media
-        {
-            let codec = s
-                .pt_names
-                .get(&info.payload_type)
-                .cloned()
-                .unwrap_or_default();
-            s.quality = Some(QualityAccumulator::new(Some(r), &codec));
+        if s.queue.is_empty() {
+            self.dirty.push(i);
         }
-        if let Some(q) = s.quality.as_mut() {
-            q.push(info.ts_nanos, ext_seq, ext_ts, media);
-        }
-        // SRTP trailer evidence on G.711: payload bytes beyond the samples the timestamp advanced.
-        if matches!(info.payload_type, 0 | 8) {
-            if let Some(prev) = s.prev_ext_ts {
-                let dts = ext_ts.saturating_sub(prev);
-                if (1..=4000).contains(&dts) {
-                    s.trailer_checks += 1;
-                    let extra = i64::try_from(info.payload_len)
-                        .unwrap_or(0)
-                        .saturating_sub(dts);
-                    if extra == 4 || extra == 10 {
-                        s.trailer_hits += 1;
-                        s.trailer_len = extra;
-                    }
-                }
-            }
-            s.prev_ext_ts = Some(ext_ts);
-        }
+        s.queue.push(Deferred {
+            info: *info,
+            clock,
+            now_ms,
+            rtp: Some(keep_series),
+        });
         if keep_series {
-            s.series
-                .push(s.stats.point(info.frame, info.ts_nanos, info.seq));
             self.series_points += 1;
         } else if self.limits.max_series_points > 0 {
             self.counters.series_points_dropped += 1;
         }
+    }
+
+    /// Does the metrics work queued on the streams ([`Deferred`]), in parallel across streams (on the current
+    /// rayon pool). The pipeline calls it after each batch; [`Self::build`] sees only flushed streams.
+    pub fn flush(&mut self) {
+        match self.dirty.as_slice() {
+            [] => {}
+            [one] => {
+                if let Some(s) = self.streams.get_mut(*one) {
+                    s.drain_queue();
+                }
+            }
+            _ => self
+                .streams
+                .par_iter_mut()
+                .with_min_len(8)
+                .filter(|s| !s.queue.is_empty())
+                .for_each(StreamState::drain_queue),
+        }
+        self.dirty.clear();
     }
 
     fn t38_packet(&mut self, d: &Datagram<'_>, seq: u16) {
@@ -960,7 +1095,15 @@ impl MediaTracker {
         };
         let now_ms = self.rel_ms(d.ts);
         if let Some(s) = self.streams.get_mut(i) {
-            s.stats.push(&info, ClockInfo::Unknown, now_ms);
+            if s.queue.is_empty() {
+                self.dirty.push(i);
+            }
+            s.queue.push(Deferred {
+                info,
+                clock: ClockInfo::Unknown,
+                now_ms,
+                rtp: None,
+            });
         }
     }
 
@@ -1108,6 +1251,10 @@ impl MediaTracker {
 
     /// The streams as they stand, ordered by first frame, plus each call's DTMF events.
     pub fn build(&self) -> (Vec<MediaStream>, BTreeMap<String, Vec<DtmfEvent>>) {
+        debug_assert!(
+            self.dirty.is_empty(),
+            "build() before flush(): queued metrics work"
+        );
         let mut out: Vec<MediaStream> = self.streams.iter().map(|s| self.build_stream(s)).collect();
         out.sort_by(|a, b| {
             (a.first_frame, a.ssrc, a.src, a.dst).cmp(&(b.first_frame, b.ssrc, b.src, b.dst))
@@ -1340,6 +1487,7 @@ impl MediaTracker {
 
     /// End of input: candidates that never formed a stream are counted as rejected.
     pub fn finish(&mut self) {
+        self.flush();
         let held: usize = self.candidates.values().map(|c| c.held.len()).sum();
         self.counters.rtp_candidates_rejected += held as u64;
         self.candidates.clear();

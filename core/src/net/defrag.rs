@@ -1,8 +1,10 @@
 //! IPv4 and IPv6 fragment reassembly, keyed by (src, dst, protocol, id), bounded in memory and time.
 //! Overlapping fragments and datagrams that never complete become diagnostics. May import: `model`, `net`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use foldhash::HashMap;
 
 use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer};
 use crate::net::Fragment;

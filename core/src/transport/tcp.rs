@@ -9,8 +9,10 @@
 //! RFC 8656: STUN messages and ChannelData frames, cut with [`crate::media::demux::tcp_frame_len`] and handed out
 //! as [`AppProto::Stun`] messages), or other (ignored).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+
+use foldhash::HashMap;
 
 use crate::media::demux::{tcp_frame_len, tcp_frame_unpadded_len};
 use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, TlsSession, Transport};
