@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark: generate a deterministic capture (SIP calls with two-way G.711 RTP, DNS noise), run
-# `earshot analyze` on 1 and 2 threads and, when installed, tshark on the same file; print one table and
-# check that Earshot's call and message counts equal the generator's.
+# Benchmark: generate a deterministic capture (`samplegen bench --mix`: SIP calls with two-way G.711 RTP, 0.2 %
+# loss, one RFC 4733 digit per call, RTCP sender reports, a SIP scanner's OPTIONS sweep, and DNS/QUIC/NTP noise),
+# run `earshot analyze` on 1 and 2 threads and, when installed, tshark on the same file; print one table and
+# check Earshot's counts against the generator's: calls, messages, Call-IDs, streams (every one bound to its call:
+# no false stream from the noise), RTP and RTCP packets, lost packets, DTMF events, the scanner finding.
 #
 # Then audio: a single call of --audio-mins minutes (default 60) of two-way G.711 is exported to a stereo WAV with
 # `earshot export-audio --timings`, which prints each phase (analysis, re-reading the packets, decoding, writing).
@@ -30,7 +32,7 @@ bindir=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo 
 out=target/bench
 mkdir -p "$out"
 cap="$out/bench-${calls}x${talk}.pcap"
-expected=$("$bindir/samplegen" bench --calls "$calls" --talk-secs "$talk" -o "$cap")
+expected=$("$bindir/samplegen" bench --mix --calls "$calls" --talk-secs "$talk" -o "$cap")
 cat "$cap" >/dev/null # into the page cache: every tool reads it from memory
 
 timeit() { # prints "wall_s max_rss_kb"
@@ -64,7 +66,9 @@ try:
 except OSError:
     pass
 print(f"capture: {cap}: {size/1e6:.1f} MB, {exp['frames']} packets, {exp['calls']} calls, "
-      f"{exp['rtp_streams']} RTP streams, {exp['dns_packets']} DNS packets")
+      f"{exp['rtp_streams']} RTP streams ({exp['rtp_lost']} packets lost), {exp['dtmf_events']} DTMF events, "
+      f"{exp['rtcp_packets']} RTCP, {exp['scan_probes']} scanner probes, "
+      f"{exp['dns_packets'] + exp['noise_packets']} DNS/QUIC/NTP noise packets")
 print(f"machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}")
 parsed = []
 for r in rows:
@@ -78,23 +82,37 @@ for name, wall, rss in parsed:
     print(f"{name:<36} {wall:>8.2f} {size/1e6/w:>9.1f} {exp['frames']/w:>12.0f} {rss/1024:>12.1f} {ratio:>10}")
 bad = []
 for path in (j1, j2):
-    s = json.load(open(path))["summary"]
-    for key, want in (("packets", exp["frames"]), ("invite_dialogs", exp["calls"]),
-                      ("answered_calls", exp["answered"]), ("sip_messages", exp["sip_messages"]),
-                      ("call_ids", exp["calls"]), ("rtp_streams", exp["rtp_streams"])):
-        if s[key] != want:
-            bad.append(f"{path}: summary.{key} = {s[key]}, generator says {want}")
+    doc = json.load(open(path))
+    s = doc["summary"]
+    c = doc["counters"]
+    for key, got, want in (
+            ("summary.packets", s["packets"], exp["frames"]),
+            ("summary.invite_dialogs", s["invite_dialogs"], exp["calls"]),
+            ("summary.answered_calls", s["answered_calls"], exp["answered"]),
+            ("summary.sip_messages", s["sip_messages"], exp["sip_messages"]),
+            ("summary.call_ids", s["call_ids"], exp["calls"] + exp["scan_probes"]),
+            # Zero false streams: exactly the generated calls' streams, each bound to its call (below).
+            ("summary.rtp_streams", s["rtp_streams"], exp["rtp_streams"]),
+            ("counters.rtp_packets", c["rtp_packets"], exp["rtp_packets"]),
+            ("counters.rtcp_packets", c["rtcp_packets"], exp["rtcp_packets"]),
+            ("lost RTP packets (sum over streams)", sum(st["lost"] for st in doc["streams"]), exp["rtp_lost"]),
+            ("RFC 4733 events (sum over calls)", sum(len(cl["dtmf_events"]) for cl in doc["calls"]),
+             exp["dtmf_events"])):
+        if got != want:
+            bad.append(f"{path}: {key} = {got}, generator says {want}")
+    unbound = [st["index"] for st in doc["streams"] if st["call_id"] is None]
+    if unbound:
+        bad.append(f"{path}: {len(unbound)} stream(s) not bound to a call (false streams from noise?)")
+    if exp["scan_probes"] and not any(f["rule_id"] == "scanner" for f in doc.get("findings", [])):
+        bad.append(f"{path}: the scanner's {exp['scan_probes']} OPTIONS raised no scanner finding")
 a = open(j1, "rb").read(); b = open(j2, "rb").read()
 if a != b:
     bad.append("JSON differs between 1 and 2 threads")
-streams = json.loads(a)["streams"]
-lost = sum(st["lost"] for st in streams)
-if lost != 0 or any(st["call_id"] is None for st in streams):
-    bad.append(f"generated streams must be loss-free and bound to their calls (lost {lost})")
 if bad:
     print("COUNT MISMATCH:\n  " + "\n  ".join(bad)); sys.exit(1)
-print("counts: equal to the generator's (calls, answered, SIP messages, packets, RTP streams, no loss); "
-      "JSON identical on 1 and 2 threads")
+print("counts: equal to the generator's (calls, answered, SIP messages, Call-IDs, packets, RTP streams and packets, "
+      "RTCP, lost packets, DTMF events; every stream bound to its call: no false stream from DNS/QUIC/NTP noise); "
+      "scanner found; JSON identical on 1 and 2 threads")
 PY
 [ "$keep" = 1 ] || rm -f "$cap"
 

@@ -20,6 +20,15 @@ pub struct Expected {
     pub rtp_streams: u64,
     pub rtp_packets: u64,
     pub dns_packets: u64,
+    /// RTP packets left out on purpose (`mix`): what the receivers' loss counts must add up to.
+    pub rtp_lost: u64,
+    /// RFC 4733 events sent (`mix`: one digit per call).
+    pub dtmf_events: u64,
+    pub rtcp_packets: u64,
+    /// OPTIONS probes of the scanner (`mix`), each with its own Call-ID.
+    pub scan_probes: u64,
+    /// UDP datagrams that are neither SIP, RTP, RTCP nor DNS (`mix`: QUIC-like, NTP), none of which is media.
+    pub noise_packets: u64,
 }
 
 /// Parameters of a benchmark-style capture.
@@ -34,6 +43,10 @@ pub struct BenchSpec {
     pub dns_every_ms: u32,
     /// SRTP (AES_CM_128_HMAC_SHA1_80) keyed by SDES: `RTP/SAVP` with `a=crypto` in the plaintext SDP.
     pub srtp: bool,
+    /// The realistic mix of the performance issue's workload: 0.2 % of RTP packets lost, one RFC 4733 digit per
+    /// call, RTCP sender reports every 5 s per direction, a SIP scanner's OPTIONS sweep, QUIC-like and NTP noise,
+    /// and DNS with random transaction IDs (a quarter of them start like RTP version 2).
+    pub mix: bool,
 }
 
 impl Default for BenchSpec {
@@ -44,6 +57,7 @@ impl Default for BenchSpec {
             stagger_ms: 150,
             dns_every_ms: 100,
             srtp: false,
+            mix: false,
         }
     }
 }
@@ -87,7 +101,47 @@ enum Ev {
     Dns {
         n: u32,
     },
+    Rtcp {
+        call: u32,
+        dir: u8,
+        n: u32,
+    },
+    Scan {
+        n: u32,
+    },
+    Quic {
+        n: u32,
+    },
+    Ntp {
+        n: u32,
+    },
 }
+
+/// Deterministic 32-bit mix of a few integers (xorshift-multiply), for the `mix` workload's choices.
+fn hash3(a: u32, b: u32, c: u32) -> u32 {
+    let mut x = u64::from(a)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(u64::from(b).wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+        .wrapping_add(u64::from(c).wrapping_mul(0x1656_67B1_9E37_79F9));
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 32;
+    x as u32
+}
+
+/// Packet `n` of direction `dir` of `call` is lost (`mix`): about one in 500, never the first or the last.
+fn mix_lost(call: u32, dir: u8, n: u32, last: u32) -> bool {
+    n > 0 && n < last && hash3(call, u32::from(dir), n).is_multiple_of(500)
+}
+
+/// The caller's RFC 4733 digit (`mix`) occupies these packet numbers of direction 0: 8 packets (160 ms), the
+/// last three being the end-of-event retransmissions.
+const DTMF_FIRST: u32 = 150;
+const DTMF_PACKETS: u32 = 8;
+
+/// Probes of the `mix` scanner.
+const SCAN_PROBES: u32 = 60;
+const SCANNER: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 9);
 
 struct CallAddr {
     caller: Ipv4Addr,
@@ -216,6 +270,12 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
     if spec.dns_every_ms > 0 {
         push(&mut heap, EPOCH_2026 + 7 * ms, Ev::Dns { n: 0 });
     }
+    if spec.mix {
+        push(&mut heap, EPOCH_2026 + 2000 * ms, Ev::Scan { n: 0 });
+        push(&mut heap, EPOCH_2026 + 11 * ms, Ev::Quic { n: 0 });
+        push(&mut heap, EPOCH_2026 + 13 * ms, Ev::Ntp { n: 0 });
+    }
+    let mut dns_id = 0x5a5a_u32;
     let packets_per_dir = spec.talk_secs * 50;
     let mut senders: std::collections::HashMap<(u32, u8), crate::srtp::SrtpSender> =
         std::collections::HashMap::new();
@@ -356,16 +416,44 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 }
                 let ts_rtp = n.wrapping_mul(160).wrapping_add(c.ssrc[d] & 0xffff);
                 let mut p = Vec::with_capacity(172);
-                p.extend_from_slice(&[0x80, if n == 0 { 0x80 } else { 0x00 }]);
-                p.extend_from_slice(&seq.wrapping_add(1000).to_be_bytes());
-                p.extend_from_slice(&ts_rtp.to_be_bytes());
-                p.extend_from_slice(&c.ssrc[d].to_be_bytes());
-                let f = c.freq_hz[d];
-                for k in 0..160u32 {
-                    let t = f64::from(n.wrapping_mul(160).wrapping_add(k)) / 8000.0;
-                    let s = (t * f * std::f64::consts::TAU).sin() * 8000.0;
-                    p.push(linear_to_ulaw(s as i16));
+                let dtmf_k = n.wrapping_sub(DTMF_FIRST);
+                let dtmf = spec.mix && dir == 0 && dtmf_k < DTMF_PACKETS && packets_per_dir > 200;
+                if dtmf {
+                    // RFC 4733: the event's timestamp stays at its start; marker on the first packet.
+                    let start_ts = DTMF_FIRST
+                        .wrapping_mul(160)
+                        .wrapping_add(c.ssrc[d] & 0xffff);
+                    p.extend_from_slice(&[0x80, if dtmf_k == 0 { 0x80 | 101 } else { 101 }]);
+                    p.extend_from_slice(&seq.wrapping_add(1000).to_be_bytes());
+                    p.extend_from_slice(&start_ts.to_be_bytes());
+                    p.extend_from_slice(&c.ssrc[d].to_be_bytes());
+                    let end = dtmf_k >= DTMF_PACKETS - 3;
+                    let duration = (dtmf_k.min(DTMF_PACKETS - 3) + 1) * 160;
+                    p.extend_from_slice(&[
+                        (call % 10) as u8,
+                        if end { 0x80 | 10 } else { 10 },
+                        (duration >> 8) as u8,
+                        duration as u8,
+                    ]);
+                    if dtmf_k == 0 {
+                        exp.dtmf_events += 1;
+                    }
+                } else {
+                    p.extend_from_slice(&[0x80, if n == 0 { 0x80 } else { 0x00 }]);
+                    p.extend_from_slice(&seq.wrapping_add(1000).to_be_bytes());
+                    p.extend_from_slice(&ts_rtp.to_be_bytes());
+                    p.extend_from_slice(&c.ssrc[d].to_be_bytes());
+                    let f = c.freq_hz[d];
+                    for k in 0..160u32 {
+                        let t = f64::from(n.wrapping_mul(160).wrapping_add(k)) / 8000.0;
+                        let s = (t * f * std::f64::consts::TAU).sin() * 8000.0;
+                        p.push(linear_to_ulaw(s as i16));
+                    }
                 }
+                if spec.mix && n % 250 == 125 {
+                    push(&mut heap, ts + 3 * ms, Ev::Rtcp { call, dir, n });
+                }
+                let lost = spec.mix && !dtmf && mix_lost(call, dir, n, packets_per_dir - 1);
                 if spec.srtp {
                     senders
                         .entry((call, dir))
@@ -375,13 +463,17 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                         senders.remove(&(call, dir));
                     }
                 }
-                exp.rtp_packets += 1;
                 let next = n + 1;
                 if next < packets_per_dir {
                     push(&mut heap, ts + 20 * ms, Ev::Rtp { call, dir, n: next });
                 } else if dir == 0 {
                     push(&mut heap, ts + 40 * ms, Ev::Sip { call, step: 5 });
                 }
+                if lost {
+                    exp.rtp_lost += 1;
+                    continue;
+                }
+                exp.rtp_packets += 1;
                 let (src, sport, dst, dport) = if dir == 0 {
                     (c.caller, c.caller_rtp, c.callee, c.callee_rtp)
                 } else {
@@ -389,9 +481,120 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                 };
                 eth_udp4(src, sport, dst, dport, &p)
             }
+            Ev::Rtcp { call, dir, n } => {
+                // Sender report + SDES CNAME, from the RTP port + 1 to the peer's RTP port + 1 (RFC 3550).
+                let c = call_addr(call);
+                let d = usize::from(dir);
+                let secs = (ts - EPOCH_2026) / 1_000_000_000;
+                let ntp_sec = (secs + 2_208_988_800 + 1_767_225_600) as u32;
+                let mut p = vec![0x80, 200, 0, 6];
+                p.extend_from_slice(&c.ssrc[d].to_be_bytes());
+                p.extend_from_slice(&ntp_sec.to_be_bytes());
+                p.extend_from_slice(&0u32.to_be_bytes());
+                p.extend_from_slice(
+                    &n.wrapping_mul(160)
+                        .wrapping_add(c.ssrc[d] & 0xffff)
+                        .to_be_bytes(),
+                );
+                p.extend_from_slice(&(n + 1).to_be_bytes());
+                p.extend_from_slice(&((n + 1) * 160).to_be_bytes());
+                let cname = format!("gen-{call}-{dir}@example.org");
+                let mut sdes = Vec::new();
+                sdes.extend_from_slice(&c.ssrc[d].to_be_bytes());
+                sdes.push(1);
+                sdes.push(cname.len() as u8);
+                sdes.extend_from_slice(cname.as_bytes());
+                sdes.push(0);
+                while sdes.len() % 4 != 0 {
+                    sdes.push(0);
+                }
+                p.extend_from_slice(&[0x81, 202]);
+                p.extend_from_slice(&((sdes.len() / 4) as u16).to_be_bytes());
+                p.extend_from_slice(&sdes);
+                exp.rtcp_packets += 1;
+                let (src, sport, dst, dport) = if dir == 0 {
+                    (c.caller, c.caller_rtp + 1, c.callee, c.callee_rtp + 1)
+                } else {
+                    (c.callee, c.callee_rtp + 1, c.caller, c.caller_rtp + 1)
+                };
+                eth_udp4(src, sport, dst, dport, &p)
+            }
+            Ev::Scan { n } => {
+                // A sipvicious-style sweep: one OPTIONS per address, no answers.
+                let dst = Ipv4Addr::new(10, 3, (n / 250) as u8, (n % 250) as u8 + 1);
+                let text = format!(
+                    "OPTIONS sip:100@{dst} SIP/2.0\r\nVia: SIP/2.0/UDP {SCANNER}:5070;branch=z9hG4bK-scan{n}\r\n\
+                     Max-Forwards: 70\r\nFrom: \"sipvicious\"<sip:100@1.1.1.1>;tag=scan{n}\r\n\
+                     To: \"sipvicious\"<sip:100@1.1.1.1>\r\nCall-ID: scan-{n}@{SCANNER}\r\nCSeq: 1 OPTIONS\r\n\
+                     Contact: <sip:100@{SCANNER}:5070>\r\nUser-Agent: friendly-scanner\r\nAccept: application/sdp\r\n\
+                     Content-Length: 0\r\n\r\n"
+                );
+                exp.scan_probes += 1;
+                exp.sip_messages += 1;
+                if n + 1 < SCAN_PROBES {
+                    push(&mut heap, ts + 15 * ms, Ev::Scan { n: n + 1 });
+                }
+                eth_udp4(SCANNER, 5070, dst, 5060, text.as_bytes())
+            }
+            Ev::Quic { n } => {
+                // QUIC-like 1-RTT traffic to port 443: random bytes after a short-header first byte, and every
+                // eighth datagram a first byte of 0x80-0xbf (what a careless detector takes for RTP version 2).
+                let h = hash3(n, 443, 7);
+                let len = 60 + (h % 1100) as usize;
+                let mut p = Vec::with_capacity(len);
+                p.push(if n % 8 == 0 {
+                    0x80 | (h >> 24) as u8 & 0x3f
+                } else {
+                    0x40 | (h >> 24) as u8 & 0x3f
+                });
+                for k in 1..len {
+                    p.push(hash3(n, k as u32, 11) as u8);
+                }
+                exp.noise_packets += 1;
+                if ts < last_call_end {
+                    push(&mut heap, ts + 7 * ms, Ev::Quic { n: n + 1 });
+                }
+                let (client, server) = (Ipv4Addr::new(10, 9, 0, 2), Ipv4Addr::new(10, 9, 1, 44));
+                if n % 3 == 0 {
+                    eth_udp4(server, 443, client, 51_000, &p)
+                } else {
+                    eth_udp4(client, 51_000, server, 443, &p)
+                }
+            }
+            Ev::Ntp { n } => {
+                // NTPv4 client request / server reply (48 bytes).
+                let mut p = vec![0u8; 48];
+                if let Some(b) = p.first_mut() {
+                    *b = if n % 2 == 0 { 0x23 } else { 0x24 };
+                }
+                for (k, b) in p.iter_mut().enumerate().skip(40) {
+                    *b = hash3(n, k as u32, 123) as u8;
+                }
+                exp.noise_packets += 1;
+                if ts < last_call_end {
+                    push(
+                        &mut heap,
+                        ts + if n % 2 == 0 { 2 } else { 998 } * ms,
+                        Ev::Ntp { n: n + 1 },
+                    );
+                }
+                let (client, server) = (Ipv4Addr::new(10, 9, 0, 2), Ipv4Addr::new(10, 9, 2, 123));
+                if n % 2 == 0 {
+                    eth_udp4(client, 123, server, 123, &p)
+                } else {
+                    eth_udp4(server, 123, client, 123, &p)
+                }
+            }
             Ev::Dns { n } => {
                 let query = n % 2 == 0;
-                let id = (n / 2) as u16;
+                let id = if spec.mix {
+                    if query {
+                        dns_id = hash3(n, 53, 1);
+                    }
+                    dns_id as u16
+                } else {
+                    (n / 2) as u16
+                };
                 let mut d = Vec::new();
                 d.extend_from_slice(&id.to_be_bytes());
                 d.extend_from_slice(if query { &[0x01, 0x00] } else { &[0x81, 0x80] });
@@ -450,6 +653,7 @@ mod tests {
             stagger_ms: 100,
             dns_every_ms: 100,
             srtp: false,
+            mix: false,
         };
         let mut a = Vec::new();
         let ea = write_bench(&spec, &mut a).unwrap();

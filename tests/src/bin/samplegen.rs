@@ -1,13 +1,14 @@
 //! `samplegen`: writes Earshot's deterministic generated captures.
 //!
-//! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE`
+//! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] -o FILE`
 //!   writes a benchmark capture (SIP calls with two-way G.711 RTP and DNS noise) and prints what it contains as
 //!   JSON on standard output, so the benchmark can check Earshot's counts.
 //! `samplegen clean-call -o FILE`
 //!   writes the bundled clean G.711 sample (one answered call, 10 s of two-way tones, BYE).
 //! `samplegen srtp-sdes-call -o FILE`
 //!   the same call with SRTP whose SDES keys travel in the plaintext SDP (`a=crypto`).
-//! `--srtp` makes any `bench` capture SRTP (SDES keys in the SDP).
+//! `--srtp` makes any `bench` capture SRTP (SDES keys in the SDP). `--mix` adds the performance issue's realistic
+//! mix: RTP loss, RFC 4733 digits, RTCP, a SIP scanner, QUIC-like, NTP and random-ID DNS noise.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -17,7 +18,7 @@ use earshot_e2e::r#gen::{BenchSpec, write_bench};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] -o FILE\n       samplegen clean-call|srtp-sdes-call -o FILE"
+        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] -o FILE\n       samplegen clean-call|srtp-sdes-call -o FILE"
     );
     ExitCode::from(2)
 }
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             stagger_ms: 0,
             dns_every_ms: 0,
             srtp: false,
+            mix: false,
         },
         "srtp-sdes-call" => BenchSpec {
             calls: 1,
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             stagger_ms: 0,
             dns_every_ms: 0,
             srtp: true,
+            mix: false,
         },
         _ => return usage(),
     };
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
                 spec.dns_every_ms = num("--dns-every-ms").unwrap_or(spec.dns_every_ms)
             }
             "--srtp" => spec.srtp = true,
+            "--mix" => spec.mix = true,
             "-o" => out = it.next().cloned(),
             _ => return usage(),
         }
@@ -83,7 +87,7 @@ fn main() -> ExitCode {
     match write_bench(&spec, BufWriter::with_capacity(1 << 20, file)) {
         Ok(exp) => {
             println!(
-                "{{\"frames\":{},\"bytes\":{},\"calls\":{},\"answered\":{},\"sip_messages\":{},\"rtp_streams\":{},\"rtp_packets\":{},\"dns_packets\":{}}}",
+                "{{\"frames\":{},\"bytes\":{},\"calls\":{},\"answered\":{},\"sip_messages\":{},\"rtp_streams\":{},\"rtp_packets\":{},\"dns_packets\":{},\"rtp_lost\":{},\"dtmf_events\":{},\"rtcp_packets\":{},\"scan_probes\":{},\"noise_packets\":{}}}",
                 exp.frames,
                 exp.bytes,
                 exp.calls,
@@ -91,7 +95,12 @@ fn main() -> ExitCode {
                 exp.sip_messages,
                 exp.rtp_streams,
                 exp.rtp_packets,
-                exp.dns_packets
+                exp.dns_packets,
+                exp.rtp_lost,
+                exp.dtmf_events,
+                exp.rtcp_packets,
+                exp.scan_probes,
+                exp.noise_packets
             );
             ExitCode::SUCCESS
         }

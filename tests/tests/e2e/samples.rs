@@ -13,6 +13,7 @@ fn sample_captures_regenerate_identically() {
         stagger_ms: 0,
         dns_every_ms: 0,
         srtp: false,
+        mix: false,
     };
     let mut bytes = Vec::new();
     write_bench(&spec, &mut bytes).unwrap();
