@@ -389,6 +389,26 @@ pub fn codec_impairment(codec: &str) -> (f64, f64) {
 // Jitter-buffer simulation
 // ---------------------------------------------------------------------------------------------------------------
 
+/// `x as f64`, through i64 when it fits: the same value (both round the exact integer to nearest), without the
+/// software 128-bit conversion on every packet.
+fn f64_of(x: i128) -> f64 {
+    match i64::try_from(x) {
+        Ok(v) => v as f64,
+        Err(_) => x as f64,
+    }
+}
+
+/// `a.checked_div(b)`, in 64-bit arithmetic when both fit (the same truncated quotient, without the software
+/// 128-bit division on every packet).
+fn div_i128(a: i128, b: i128) -> Option<i128> {
+    if let (Ok(x), Ok(y)) = (i64::try_from(a), i64::try_from(b))
+        && let Some(q) = x.checked_div(y)
+    {
+        return Some(i128::from(q));
+    }
+    a.checked_div(b)
+}
+
 const NS_PER_MS: i128 = 1_000_000;
 const NS_PER_S: i128 = 1_000_000_000;
 /// Sequence numbers held open for reordering: a packet may arrive up to this many sequence numbers behind the
@@ -578,7 +598,7 @@ impl BufferSim {
             self.discarded = self.discarded.saturating_add(1);
         } else {
             self.played = self.played.saturating_add(1);
-            self.wait_sum_ms += self.offset.saturating_sub(r) as f64 / NS_PER_MS as f64;
+            self.wait_sum_ms += f64_of(self.offset.saturating_sub(r)) / NS_PER_MS as f64;
         }
 
         if self.fixed_depth.is_none() {
@@ -711,7 +731,7 @@ impl QualityAccumulator {
 
         if let Some(last) = self.last_arrival {
             let delta_ms =
-                i128::from(arrival_ns).saturating_sub(i128::from(last)) as f64 / NS_PER_MS as f64;
+                f64_of(i128::from(arrival_ns).saturating_sub(i128::from(last))) / NS_PER_MS as f64;
             let bucket = DELTA_BOUNDS_MS
                 .iter()
                 .position(|&b| delta_ms <= b)
@@ -733,11 +753,11 @@ impl QualityAccumulator {
         let ts = i128::from(ts_ext);
         let spurt_start = self.note_media_timing(seq, ts);
         let ts0 = *self.ts0.get_or_insert(ts);
-        let ts_rel = ts
-            .saturating_sub(ts0)
-            .saturating_mul(NS_PER_S)
-            .checked_div(i128::from(clock))
-            .unwrap_or(0);
+        let ts_rel = div_i128(
+            ts.saturating_sub(ts0).saturating_mul(NS_PER_S),
+            i128::from(clock),
+        )
+        .unwrap_or(0);
         let r = i128::from(arrival_ns).saturating_sub(ts_rel);
         let frame_ns = self.frame_ns();
         for b in &mut self.buffers {
@@ -852,11 +872,7 @@ impl QualityAccumulator {
         let Some(clock) = self.clock_rate else {
             return DEFAULT_FRAME_NS;
         };
-        match self
-            .frame_ts
-            .saturating_mul(NS_PER_S)
-            .checked_div(i128::from(clock))
-        {
+        match div_i128(self.frame_ts.saturating_mul(NS_PER_S), i128::from(clock)) {
             Some(ns) if ns > 0 => ns,
             _ => DEFAULT_FRAME_NS,
         }
