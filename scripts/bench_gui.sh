@@ -26,7 +26,7 @@ bindir=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo 
 out=target/bench
 mkdir -p "$out"
 cap="$out/bench-${calls}x${talk}.pcap"
-[ -f "$cap" ] || "$bindir/samplegen" bench --calls "$calls" --talk-secs "$talk" -o "$cap" >/dev/null
+[ -f "$cap" ] || "$bindir/samplegen" bench --mix --calls "$calls" --talk-secs "$talk" -o "$cap" >/dev/null
 cat "$cap" >/dev/null # into the page cache
 echo "capture: $cap ($(du -m "$cap" | cut -f1) MB)"
 

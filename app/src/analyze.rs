@@ -36,6 +36,9 @@ pub struct AnalyzeArgs {
     /// Rule thresholds and lists (TOML; unset fields keep their defaults, see docs/findings.md).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// Skip the capture's SHA-256 (quick triage: the JSON's capture.sha256 is then empty).
+    #[arg(long)]
+    pub no_hash: bool,
 }
 
 pub fn run(args: &AnalyzeArgs) -> ExitCode {
@@ -51,6 +54,7 @@ pub fn run(args: &AnalyzeArgs) -> ExitCode {
 fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut opts = AnalyzeOptions {
         threads: args.threads,
+        hash_capture: !args.no_hash,
         ..Default::default()
     };
     // Per-packet series are for plots: the headless form does not keep them.
@@ -140,7 +144,12 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
     let c = &a.capture;
     let digits = c.ts_precision_digits;
     let _ = writeln!(s, "File      {}", terminal_safe(&c.file, 200));
-    let _ = writeln!(s, "SHA-256   {}", c.sha256);
+    let sha = if c.sha256.is_empty() {
+        "not computed (--no-hash)"
+    } else {
+        &c.sha256
+    };
+    let _ = writeln!(s, "SHA-256   {sha}");
     let _ = writeln!(
         s,
         "Format    {} ({}), {} bytes, {} interface(s)",

@@ -84,6 +84,9 @@ pub struct AnalyzeOptions {
     /// Called with a snapshot of the analysis so far at most this often while a file loads (for views that show
     /// calls before loading ends). Runs on the analysing thread.
     pub snapshots: Option<SnapshotSink>,
+    /// Compute the SHA-256 of the capture (on its own thread, during the same pass). Off only for quick triage:
+    /// `capture.sha256` is then empty, and evidence exports that check it cannot.
+    pub hash_capture: bool,
 }
 
 /// Where progressive snapshots go, and how often.
@@ -108,6 +111,7 @@ impl Default for AnalyzeOptions {
             cancel: None,
             rules: crate::findings::Settings::default(),
             snapshots: None,
+            hash_capture: true,
         }
     }
 }
@@ -1026,7 +1030,7 @@ pub fn analyze_file(
     // The SHA-256 of the file as stored (compressed bytes for gzip input) is computed on its own thread while the
     // frames are analysed, read through the file handle (not the map, whose pages would count as resident).
     let (analysis, sha) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| file.sha256_stored());
+        let hasher = scope.spawn(|| opts.hash_capture.then(|| file.sha256_stored()));
         let mut analyzer = Analyzer::new(opts.clone());
         if !feed_all(&mut reader, &mut analyzer, opts, progress, Some(&file)) {
             return (Err(()), hasher.join().ok());
@@ -1068,11 +1072,14 @@ pub fn analyze_file(
         });
     };
     let digest = match sha {
-        Some(Ok(d)) => d,
-        Some(Err(e)) => return Err(e),
-        None => Sha256::digest(file.stored_bytes()).into(),
+        Some(Some(Ok(d))) => Some(d),
+        Some(Some(Err(e))) => return Err(e),
+        Some(None) => None,
+        None => Some(Sha256::digest(file.stored_bytes()).into()),
     };
-    analysis.capture.sha256 = hex(&digest);
+    if let Some(d) = digest {
+        analysis.capture.sha256 = hex(&d);
+    }
     Ok(analysis)
 }
 
