@@ -39,8 +39,11 @@ sleep 1
 csv="$out/frames-${calls}x${talk}.csv"
 DISPLAY=$display XDG_RUNTIME_DIR=$tmp HOME=$tmp EARSHOT_AUDIT_LOG=$tmp/audit.jsonl \
     EARSHOT_FRAME_TIMES="$csv" EARSHOT_FRAME_SECS="$after" \
-    "$bindir/earshot" "$cap" 2>&1 | grep '^earshot:' || true
+    /usr/bin/time -f "%M" -o "$tmp/rss" "$bindir/earshot" "$cap" 2>&1 | grep '^earshot:' || true
 [ -s "$csv" ] || { echo "bench_gui: no frame times written" >&2; exit 1; }
+rss_kib=$(tail -n 1 "$tmp/rss")
+cap_bytes=$(stat -c %s "$cap")
+echo "app peak RSS: $((rss_kib / 1024)) MiB = $(python3 -c "print(f'{$rss_kib * 1024 / $cap_bytes * 100:.1f}')") % of the capture"
 
 python3 - "$csv" <<'PY'
 import csv, sys

@@ -20,7 +20,9 @@ use sha2::{Digest, Sha256};
 use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
-use crate::media::tracker::{MediaLimits, MediaTracker, RtpTap, UdpPreclass, t38_outcome};
+use crate::media::tracker::{
+    MediaLimits, MediaTracker, RtpTap, SeriesOut, UdpPreclass, t38_outcome,
+};
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
@@ -722,10 +724,11 @@ impl Analyzer {
         limited: Vec<Diagnostic>,
         complete: bool,
         owned_messages: Option<Vec<MessageRecord>>,
+        series: SeriesOut,
     ) -> Analysis {
         let messages: &[MessageRecord] = owned_messages.as_deref().unwrap_or(&self.messages);
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
-        let (mut streams, mut dtmf) = self.media.build();
+        let (mut streams, mut dtmf) = self.media.build(series);
         let mut status = crate::codec::status::StatusCache::default();
         for s in &mut streams {
             s.audio = crate::codec::status::audio_status(s, &mut status);
@@ -846,7 +849,27 @@ impl Analyzer {
 
     /// The analysis as it stands (for live views). Reassembly state still pending is not reported.
     pub fn snapshot(&self, capture: CaptureInfo) -> Analysis {
-        self.build(capture, Vec::new(), Vec::new(), false, None)
+        self.build(
+            capture,
+            Vec::new(),
+            Vec::new(),
+            false,
+            None,
+            SeriesOut::Cloned,
+        )
+    }
+
+    /// A snapshot without the streams' plot series: for views of a file still loading, whose finished analysis
+    /// brings them (copying every series into every snapshot was most of the app's memory on a big capture).
+    pub fn snapshot_without_series(&self, capture: CaptureInfo) -> Analysis {
+        self.build(
+            capture,
+            Vec::new(),
+            Vec::new(),
+            false,
+            None,
+            SeriesOut::Empty,
+        )
     }
 
     /// End of input: flush reassembly state (reporting what stayed incomplete) and build the analysis.
@@ -860,7 +883,8 @@ impl Analyzer {
         // The analyzer ends here: its messages move into the analysis instead of being copied (they are most of
         // the memory of a big capture).
         let messages = std::mem::take(&mut self.messages);
-        self.build(capture, diags, limited, true, Some(messages))
+        let series = SeriesOut::Moved(self.media.take_series());
+        self.build(capture, diags, limited, true, Some(messages), series)
     }
 
     /// One diagnostic per cap that turned something away, with counts (kept even when the diagnostics cap is
@@ -1169,7 +1193,7 @@ fn feed_all<'a>(
             && (first_calls || last_snapshot.elapsed() >= snap.every)
         {
             sent_first_calls |= analyzer.calls_seen() > 0;
-            (snap.sink)(analyzer.snapshot(CaptureInfo {
+            (snap.sink)(analyzer.snapshot_without_series(CaptureInfo {
                 packets: analyzer.frames_seen(),
                 ts_precision_digits: reader.ts_precision_digits,
                 ..CaptureInfo::default()

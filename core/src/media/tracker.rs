@@ -382,6 +382,16 @@ impl UdpPreclass {
     }
 }
 
+/// What [`MediaTracker::build`] does with the streams' plot series.
+pub enum SeriesOut {
+    /// None (snapshots while a file loads: the finished analysis brings them).
+    Empty,
+    /// Copies (live views, which have no finished analysis).
+    Cloned,
+    /// The series from [`MediaTracker::take_series`] (the finished analysis: no copy).
+    Moved(Vec<Vec<SeriesPoint>>),
+}
+
 /// The media stage.
 pub struct MediaTracker {
     /// Streams whose packets are kept for audio decoding (set only when re-reading a capture for audio).
@@ -1250,12 +1260,29 @@ impl MediaTracker {
     }
 
     /// The streams as they stand, ordered by first frame, plus each call's DTMF events.
-    pub fn build(&self) -> (Vec<MediaStream>, BTreeMap<String, Vec<DtmfEvent>>) {
+    pub fn build(&self, series: SeriesOut) -> (Vec<MediaStream>, BTreeMap<String, Vec<DtmfEvent>>) {
         debug_assert!(
             self.dirty.is_empty(),
             "build() before flush(): queued metrics work"
         );
-        let mut out: Vec<MediaStream> = self.streams.iter().map(|s| self.build_stream(s)).collect();
+        let series_clone = matches!(series, SeriesOut::Cloned);
+        let mut moved: Vec<Option<Vec<SeriesPoint>>> = match series {
+            SeriesOut::Moved(v) => v.into_iter().map(Some).collect(),
+            _ => Vec::new(),
+        };
+        let mut out: Vec<MediaStream> = self
+            .streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let series = if series_clone {
+                    s.series.clone()
+                } else {
+                    moved.get_mut(i).and_then(Option::take).unwrap_or_default()
+                };
+                self.build_stream(s, series)
+            })
+            .collect();
         out.sort_by(|a, b| {
             (a.first_frame, a.ssrc, a.src, a.dst).cmp(&(b.first_frame, b.ssrc, b.src, b.dst))
         });
@@ -1266,7 +1293,15 @@ impl MediaTracker {
         (out, dtmf)
     }
 
-    fn build_stream(&self, s: &StreamState) -> MediaStream {
+    /// Every stream's plot series, in stream order, moved out (the end of an analysis: [`SeriesOut::Moved`]).
+    pub fn take_series(&mut self) -> Vec<Vec<SeriesPoint>> {
+        self.streams
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.series))
+            .collect()
+    }
+
+    fn build_stream(&self, s: &StreamState, series: Vec<SeriesPoint>) -> MediaStream {
         let st = &s.stats;
         let main_pt = s
             .pt_counts
@@ -1412,7 +1447,7 @@ impl MediaTracker {
             dtmf: s.dtmf.as_ref().map(DtmfTracker::events).unwrap_or_default(),
             malformed: s.malformed,
             audio: String::new(),
-            series: s.series.clone(),
+            series,
         }
     }
 
