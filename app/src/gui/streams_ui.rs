@@ -115,7 +115,7 @@ pub fn streams_ui(ui: &mut egui::Ui, st: &mut AppState) {
             table_ui(ui, st, &rows);
             ui.separator();
             if let Some(s) = st.sel.stream.and_then(|i| a.streams.get(i)) {
-                plots_ui(ui, s, st.cursor);
+                plots_ui(ui, s, st.cursor, st.loading.is_some());
             } else {
                 ui.label("Select a stream to plot its jitter and packet deltas.");
             }
@@ -207,7 +207,7 @@ pub fn cursor_x(s: &MediaStream, cursor: Option<i64>) -> Option<f64> {
     (t >= s.first_ts_nanos && t <= s.last_ts_nanos).then(|| (t - s.first_ts_nanos) as f64 / 1e9)
 }
 
-fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>) {
+fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>, loading: bool) {
     use egui_plot::{Legend, Line, MarkerShape, Plot, Points, VLine};
     let cursor = cursor_x(s, cursor);
     let vline = |x: f64| VLine::new("cursor", x).color(Color32::RED).width(1.5);
@@ -219,7 +219,12 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>) {
         s.series.len()
     ));
     if s.series.is_empty() {
-        ui.label("No per-packet series for this stream.");
+        // Snapshots taken while a file loads carry no series (the finished analysis does).
+        ui.label(if loading {
+            "Plots appear when loading ends."
+        } else {
+            "No per-packet series for this stream."
+        });
         return;
     }
     let t = |p: &earshot_core::model::SeriesPoint| p.t_us as f64 / 1e6;
