@@ -606,6 +606,23 @@ mod tests {
     }
 
     #[test]
+    fn udp_channel_data_must_fill_its_datagram() {
+        // Unpadded (9 bytes) and padded (12) both fill the datagram.
+        assert_eq!(classify(&CHANNEL_DATA[..9]), PayloadClass::TurnChannel);
+        assert_eq!(classify(&CHANNEL_DATA), PayloadClass::TurnChannel);
+        // More than the padding after the data: not ChannelData (a QUIC short header whose bytes 2-3 happen to be
+        // a small length looks like this).
+        let mut longer = CHANNEL_DATA.to_vec();
+        longer.push(0);
+        assert_eq!(classify(&longer), PayloadClass::Unknown);
+        let mut quic = vec![0x45, 0x9a, 0x00, 0x0c];
+        quic.extend_from_slice(&[0x80; 60]);
+        assert_eq!(classify(&quic), PayloadClass::Unknown);
+        // A length beyond the datagram is not ChannelData either.
+        assert_eq!(classify(&CHANNEL_DATA[..8]), PayloadClass::Unknown);
+    }
+
+    #[test]
     fn dtls_record() {
         assert_eq!(dtls_content_type(&DTLS_RECORD), Some(22));
         assert_eq!(classify(&DTLS_RECORD), PayloadClass::Dtls);

@@ -1584,3 +1584,52 @@ pub fn t38_outcome(messages: &[&MessageRecord]) -> Option<String> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    /// RTP (PCMU, 160 bytes) number `n` of SSRC 0x1234 wrapped in TURN ChannelData on channel 0x4001.
+    fn channel_data_rtp(n: u16) -> Vec<u8> {
+        let mut rtp = vec![0x80, 0x00];
+        rtp.extend_from_slice(&(1000 + n).to_be_bytes());
+        rtp.extend_from_slice(&(u32::from(n) * 160).to_be_bytes());
+        rtp.extend_from_slice(&0x1234u32.to_be_bytes());
+        rtp.extend_from_slice(&[0xff; 160]);
+        let mut p = vec![0x40, 0x01];
+        p.extend_from_slice(&(rtp.len() as u16).to_be_bytes());
+        p.extend_from_slice(&rtp);
+        p
+    }
+
+    fn run(packets: u16) -> (Vec<MediaStream>, MediaCounters) {
+        let mut t = MediaTracker::new(MediaLimits::default());
+        let client: SocketAddr = "10.0.0.2:50000".parse().unwrap();
+        let turn: SocketAddr = "10.0.0.9:3478".parse().unwrap();
+        for n in 0..packets {
+            let ts = 1_000_000_000 + i64::from(n) * 20_000_000;
+            t.on_udp(u64::from(n) + 1, ts, client, turn, &channel_data_rtp(n));
+        }
+        t.flush();
+        t.finish();
+        let (streams, _) = t.build(SeriesOut::Empty);
+        (streams, t.counters.clone())
+    }
+
+    #[test]
+    fn relayed_rtp_on_an_unbound_channel_needs_the_candidate_run() {
+        // One datagram on a channel no Channel-Bind announced: not a stream (random bytes looked like this).
+        let (streams, counters) = run(1);
+        assert!(streams.is_empty(), "{streams:?}");
+        assert_eq!(counters.rtp_candidates_rejected, 1);
+        // A consistent run of them is relayed media.
+        let (streams, _) = run(6);
+        assert_eq!(streams.len(), 1);
+        assert_eq!(streams[0].carrier, MediaCarrier::TurnUdp);
+        assert_eq!(streams[0].ssrc, 0x1234);
+        assert_eq!(streams[0].packets, 6);
+        assert_eq!(streams[0].lost, 0);
+    }
+}
