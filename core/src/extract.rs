@@ -26,7 +26,6 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
-use sha2::{Digest, Sha256};
 
 use crate::capture::CaptureFile;
 use crate::media::demux::{self, PayloadClass};
@@ -134,20 +133,14 @@ pub fn write_calls_pcapng_with(
     };
 
     // Pass 1: hash the file (on its own thread) and select frames.
-    let stored = file.stored_bytes();
     let (picked, sha) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| {
-            let mut h = Sha256::new();
-            for chunk in stored.chunks(1 << 20) {
-                h.update(chunk);
-            }
-            hex(&h.finalize())
-        });
+        let hasher = scope.spawn(|| file.sha256_hex());
         let picked = select_frames(&file, &sel, &cancelled, progress);
         (picked, hasher.join().ok())
     });
     let picked = picked?.ok_or_else(|| ExtractError::Cancelled(out.to_path_buf()))?;
-    let sha = sha.unwrap_or_else(|| hex(&Sha256::digest(stored)));
+    // `None`: the hashing thread panicked; hash here instead.
+    let sha = sha.unwrap_or_else(|| file.sha256_hex())?;
     if !analysis.capture.sha256.is_empty() && !analysis.capture.sha256.eq_ignore_ascii_case(&sha) {
         return Err(ExtractError::NotTheAnalysedCapture {
             path: capture.to_path_buf(),
@@ -198,15 +191,6 @@ fn temp_path(out: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "extract.pcapng".into());
     out.with_file_name(format!(".{name}.{}.earshot-tmp", std::process::id()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// Why a frame was picked (the first reason wins; each frame is counted once).

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
@@ -350,25 +349,16 @@ impl Analyzer {
         self.merge_batch(frames, decoded);
     }
 
-    fn merge_batch(&mut self, frames: &[RawFrame<'_>], decoded: Vec<Decoded<'_>>) {
+    /// Merges a decoded batch in frame order, then does its per-stream metrics in parallel across streams (work
+    /// idle workers can steal).
+    fn merge_batch<'d>(
+        &mut self,
+        frames: &[RawFrame<'_>],
+        decoded: impl IntoIterator<Item = Decoded<'d>>,
+    ) {
         for (frame, d) in frames.iter().zip(decoded) {
             self.merge(frame, d);
         }
-        self.media.flush();
-    }
-
-    /// [`Self::merge_batch`] for frames decoded by [`decode_detached`]: those it could not decode are decoded here.
-    fn merge_detached(&mut self, frames: &[RawFrame<'_>], decoded: &mut Vec<Option<Decoded<'_>>>) {
-        for (frame, d) in frames.iter().zip(decoded.drain(..)) {
-            match d {
-                Some(d) => self.merge(frame, d),
-                None => {
-                    let d = decode_borrowed(frame, &self.opts.limits.sip);
-                    self.merge(frame, d);
-                }
-            }
-        }
-        // The batch's per-stream metrics, in parallel across streams (work the read-ahead thread can steal).
         self.media.flush();
     }
 
@@ -1054,7 +1044,7 @@ pub fn analyze_file(
     // The SHA-256 of the file as stored (compressed bytes for gzip input) is computed on its own thread while the
     // frames are analysed, read through the file handle (not the map, whose pages would count as resident).
     let (analysis, sha) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| opts.hash_capture.then(|| file.sha256_stored()));
+        let hasher = scope.spawn(|| opts.hash_capture.then(|| file.sha256_hex()));
         let mut analyzer = Analyzer::new(opts.clone());
         if !feed_all(&mut reader, &mut analyzer, opts, progress, Some(&file)) {
             return (Err(()), hasher.join().ok());
@@ -1095,14 +1085,13 @@ pub fn analyze_file(
             path: path.to_path_buf(),
         });
     };
-    let digest = match sha {
-        Some(Some(Ok(d))) => Some(d),
-        Some(Some(Err(e))) => return Err(e),
-        Some(None) => None,
-        None => Some(Sha256::digest(file.stored_bytes()).into()),
+    // `None`: the hashing thread panicked; hash here instead.
+    let sha = match sha {
+        Some(sha) => sha,
+        None => opts.hash_capture.then(|| file.sha256_hex()),
     };
-    if let Some(d) = digest {
-        analysis.capture.sha256 = hex(&d);
+    if let Some(sha) = sha {
+        analysis.capture.sha256 = sha?;
     }
     Ok(analysis)
 }
@@ -1123,7 +1112,6 @@ fn feed_all<'a>(
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
     let sip_limits = opts.limits.sip.clone();
-    // Reads the next batch and decodes it in parallel (rayon keeps the order).
     // Reads the next batch into `frames` and decodes it in parallel into `decoded` (both empty, their capacity
     // reused from batch to batch: allocating them on one thread and freeing them on another grew the heap).
     type Batch<'a> = (Vec<RawFrame<'a>>, Vec<Option<Decoded<'a>>>);
@@ -1163,7 +1151,14 @@ fn feed_all<'a>(
             install(&mut || {
                 rayon::join(
                     || read_and_decode(reader, next),
-                    || analyzer.merge_detached(frames, decoded),
+                    || {
+                        // Frames `decode_detached` left (they own their bytes) are decoded here.
+                        let decoded = frames
+                            .iter()
+                            .zip(decoded.drain(..))
+                            .map(|(f, d)| d.unwrap_or_else(|| decode_borrowed(f, &sip_limits)));
+                        analyzer.merge_batch(frames, decoded)
+                    },
                 );
             });
         }
@@ -1228,13 +1223,4 @@ pub fn collect_rtp(
         });
     }
     Ok(analyzer.media.tap.take().unwrap_or_default())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }

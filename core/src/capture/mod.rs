@@ -41,7 +41,7 @@ pub struct CaptureFile {
     /// Size of the file on disk.
     pub file_size: u64,
     pub gzip: bool,
-    /// The file as stored, memory-mapped read-only (what its SHA-256 is computed over).
+    /// The file as stored, memory-mapped read-only (the frames of uncompressed input are read from it).
     stored: memmap2::Mmap,
     /// The decompressed capture, for gzip input.
     decompressed: Option<Vec<u8>>,
@@ -113,15 +113,12 @@ impl CaptureFile {
         })
     }
 
-    /// The bytes as stored on disk (compressed for gzip input).
-    pub fn stored_bytes(&self) -> &[u8] {
-        &self.stored
-    }
-
-    /// SHA-256 of the file as stored (compressed bytes for gzip input), read in 1 MiB chunks through the file
-    /// handle opened with the map: the same file, whatever happens to its path meanwhile.
-    pub fn sha256_stored(&self) -> Result<[u8; 32], CaptureError> {
+    /// SHA-256 of the file as stored (compressed bytes for gzip input), in lowercase hex. Read in 1 MiB chunks
+    /// through the file handle opened with the map: the same file, whatever happens to its path meanwhile, and no
+    /// mapped pages kept resident.
+    pub fn sha256_hex(&self) -> Result<String, CaptureError> {
         use sha2::{Digest, Sha256};
+        use std::fmt::Write as _;
         let err = |source| CaptureError::Read {
             path: self.path.clone(),
             source,
@@ -139,7 +136,11 @@ impl CaptureFile {
             };
             h.update(buf.get(..n).unwrap_or_default());
         }
-        Ok(h.finalize().into())
+        let mut hex = String::with_capacity(64);
+        for b in h.finalize() {
+            let _ = write!(hex, "{b:02x}");
+        }
+        Ok(hex)
     }
 
     /// Tells the kernel the mapped bytes before `offset` will not be read again, so they stop counting in the

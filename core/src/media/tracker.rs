@@ -199,18 +199,26 @@ struct Deferred {
     info: PacketInfo,
     clock: ClockInfo,
     now_ms: f64,
-    /// RTP: the full work, with a plot point if the series budget allowed (decided in packet order). T.38:
-    /// sequence statistics only.
-    rtp: Option<bool>,
+    work: Work,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Work {
+    /// RTP: the full work, with a plot point if the series budget allowed (decided in packet order).
+    Rtp { keep_series: bool },
+    /// T.38: sequence statistics only.
+    SequenceOnly,
 }
 
 impl StreamState {
     fn drain_queue(&mut self) {
         let queue = std::mem::take(&mut self.queue);
         for d in &queue {
-            match d.rtp {
-                Some(keep_series) => self.apply_rtp(&d.info, d.clock, d.now_ms, keep_series),
-                None => self.stats.push(&d.info, ClockInfo::Unknown, d.now_ms),
+            match d.work {
+                Work::Rtp { keep_series } => {
+                    self.apply_rtp(&d.info, d.clock, d.now_ms, keep_series)
+                }
+                Work::SequenceOnly => self.stats.push(&d.info, d.clock, d.now_ms),
             }
         }
         self.queue = queue;
@@ -412,7 +420,7 @@ pub struct MediaTracker {
     rtcp: HashMap<u32, RtcpState>,
     info_dtmf: Vec<(String, DtmfEvent)>,
     series_points: usize,
-    /// Streams with queued metrics work, in the order they got their first item of the batch.
+    /// Streams with queued metrics work (flush does them all in parallel, or the only one directly).
     dirty: Vec<usize>,
     pub counters: MediaCounters,
     /// How often each table cap turned an entry away (for the pipeline's "analysis limited" summary).
@@ -1038,19 +1046,29 @@ impl MediaTracker {
         {
             s.pt_names.entry(info.payload_type).or_insert(n);
         }
-        if s.queue.is_empty() {
-            self.dirty.push(i);
-        }
-        s.queue.push(Deferred {
-            info: *info,
-            clock,
-            now_ms,
-            rtp: Some(keep_series),
-        });
+        self.enqueue(
+            i,
+            Deferred {
+                info: *info,
+                clock,
+                now_ms,
+                work: Work::Rtp { keep_series },
+            },
+        );
         if keep_series {
             self.series_points += 1;
         } else if self.limits.max_series_points > 0 {
             self.counters.series_points_dropped += 1;
+        }
+    }
+
+    /// Queues a packet's metrics work on stream `i` (done by [`Self::flush`]).
+    fn enqueue(&mut self, i: usize, work: Deferred) {
+        if let Some(s) = self.streams.get_mut(i) {
+            if s.queue.is_empty() {
+                self.dirty.push(i);
+            }
+            s.queue.push(work);
         }
     }
 
@@ -1104,17 +1122,15 @@ impl MediaTracker {
             ipv6: d.src.is_ipv6(),
         };
         let now_ms = self.rel_ms(d.ts);
-        if let Some(s) = self.streams.get_mut(i) {
-            if s.queue.is_empty() {
-                self.dirty.push(i);
-            }
-            s.queue.push(Deferred {
+        self.enqueue(
+            i,
+            Deferred {
                 info,
                 clock: ClockInfo::Unknown,
                 now_ms,
-                rtp: None,
-            });
-        }
+                work: Work::SequenceOnly,
+            },
+        );
     }
 
     fn rtcp_packet(&mut self, d: &Datagram<'_>) {
@@ -1612,7 +1628,6 @@ mod tests {
             let ts = 1_000_000_000 + i64::from(n) * 20_000_000;
             t.on_udp(u64::from(n) + 1, ts, client, turn, &channel_data_rtp(n));
         }
-        t.flush();
         t.finish();
         let (streams, _) = t.build(SeriesOut::Empty);
         (streams, t.counters.clone())
