@@ -21,7 +21,7 @@ if [ "${CI:-}" = "true" ]; then
 fi
 
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 echo "== .deb of the test build's binary (no second build; packaging/build-deb.sh alone makes a release package)"
 deb="$(packaging/build-deb.sh --binary "${CARGO_TARGET_DIR:-target}/debug/earshot" -o "${CARGO_TARGET_DIR:-target}/deb" \

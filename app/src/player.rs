@@ -142,6 +142,13 @@ fn clamp_pan(pan: f32) -> f32 {
 /// Constant-power pan law: `(left, right)` gains for `pan` in -1 (left) ..= 1 (right).
 pub fn pan_gains(pan: f32) -> (f32, f32) {
     let pan = clamp_pan(pan);
+    // Hard pans are exact (the other side silent, this one unscaled) whatever the platform's `sin` returns.
+    if pan <= -1.0 {
+        return (1.0, 0.0);
+    }
+    if pan >= 1.0 {
+        return (0.0, 1.0);
+    }
     (
         ((1.0 - pan) * FRAC_PI_4).sin(),
         ((1.0 + pan) * FRAC_PI_4).sin(),

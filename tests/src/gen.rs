@@ -446,7 +446,7 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                     let f = c.freq_hz[d];
                     for k in 0..160u32 {
                         let t = f64::from(n.wrapping_mul(160).wrapping_add(k)) / 8000.0;
-                        let s = (t * f * std::f64::consts::TAU).sin() * 8000.0;
+                        let s = crate::signal::sin(t * f * std::f64::consts::TAU) * 8000.0;
                         p.push(linear_to_ulaw(s as i16));
                     }
                 }

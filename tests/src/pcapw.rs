@@ -308,3 +308,71 @@ pub fn eth_tcp4(
     );
     ethernet(0x0800, &ipv4(src, dst, 6, &t))
 }
+
+/// Compares two classic pcap files of Ethernet/IPv4/UDP frames by layout: the same file header, the same number
+/// of records with the same timestamps, and each pair of frames either identical or both RTP of payload type
+/// `float_pt` with the same Ethernet header, addresses, IP id, ports and 12-byte RTP header (only the payload and
+/// the lengths and checksums that follow from it may differ). For samples whose payloads a floating-point encoder
+/// made ([`crate::samples::Reproduce::Layout`]). The error names the first record (1-based) that differs and how.
+pub fn compare_layout(a: &[u8], b: &[u8], float_pt: u8) -> Result<(), String> {
+    const ETH: usize = 14;
+    const UDP_AT: usize = ETH + 20;
+    const RTP_AT: usize = UDP_AT + 8;
+    if a.get(..24) != b.get(..24) {
+        return Err("file headers differ".into());
+    }
+    let record = |f: &[u8], at: usize| -> Option<(u64, usize)> {
+        let h = f.get(at..at + 16)?;
+        let ts = u64::from_le_bytes(h.get(..8)?.try_into().ok()?);
+        let len = u32::from_le_bytes(h.get(8..12)?.try_into().ok()?) as usize;
+        Some((ts, len))
+    };
+    let (mut pa, mut pb, mut n) = (24usize, 24usize, 0u64);
+    loop {
+        n += 1;
+        let (ra, rb) = (record(a, pa), record(b, pb));
+        let ((ts_a, len_a), (ts_b, len_b)) = match (ra, rb) {
+            (None, None) if pa == a.len() && pb == b.len() => return Ok(()),
+            (Some(x), Some(y)) => (x, y),
+            _ => {
+                return Err(format!(
+                    "record {n}: one file ends or is cut here, the other does not"
+                ));
+            }
+        };
+        if ts_a != ts_b {
+            return Err(format!("record {n}: timestamps differ"));
+        }
+        let fa = a
+            .get(pa + 16..pa + 16 + len_a)
+            .ok_or(format!("record {n}: cut short"))?;
+        let fb = b
+            .get(pb + 16..pb + 16 + len_b)
+            .ok_or(format!("record {n}: cut short"))?;
+        if fa != fb {
+            let rtp_of = |f: &[u8]| {
+                f.get(..ETH).is_some()
+                    && f.get(ETH) == Some(&0x45)
+                    && f.get(ETH + 9) == Some(&17)
+                    && f.get(RTP_AT + 1).map(|b| b & 0x7f) == Some(float_pt)
+            };
+            let same = |r: std::ops::Range<usize>| {
+                fa.get(r.clone()).is_some() && fa.get(r.clone()) == fb.get(r)
+            };
+            let layout_same = rtp_of(fa)
+                && rtp_of(fb)
+                && same(0..ETH)
+                && same(ETH + 4..ETH + 6) // IP id
+                && same(ETH + 12..ETH + 20) // addresses
+                && same(UDP_AT..UDP_AT + 4) // ports
+                && same(RTP_AT..RTP_AT + 12); // RTP header
+            if !layout_same {
+                return Err(format!(
+                    "record {n}: frames differ outside the RTP payload of payload type {float_pt}"
+                ));
+            }
+        }
+        pa += 16 + len_a;
+        pb += 16 + len_b;
+    }
+}

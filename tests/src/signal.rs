@@ -1,4 +1,12 @@
-//! Signal checks for decoded audio in the tests: RMS, Goertzel power, and the strongest frequency in a range.
+//! Signal checks for decoded audio in the tests: RMS, Goertzel power, and the strongest frequency in a range; and the
+//! sine the capture generators synthesise their tones with.
+
+/// The sine every generator uses for its tones: musl's algorithm in plain IEEE-754 operations (`libm`), which Rust
+/// never contracts into FMA and which has no run-time CPU dispatch, so a generated sample has the same bits on every
+/// CPU. `f64::sin` calls the system libm, and glibc picks FMA/AVX2 variants of `sin` by CPU.
+pub fn sin(x: f64) -> f64 {
+    libm::sin(x)
+}
 
 /// Root mean square of the samples.
 pub fn rms(x: &[i16]) -> f64 {

@@ -461,18 +461,29 @@ fn opus_decodes_packets_longer_than_20_ms() {
     let mut enc = audio_codec::opus::OpusEncoder::new(48000, 1);
     // Two 20 ms frames in one code-1 packet (RFC 6716 §3.2.2): TOC of the first with c=1, then both frames, which
     // must have the same size for code 1 — encode in CBR so they do.
+    // The encoder's mode and size choices come from floating-point analysis on CPU-dependent code paths, so a pair
+    // that does not share its TOC byte and size goes out as two 20 ms packets instead; most pairs are 40 ms.
     enc.set_cbr(true);
     let mut packets = Vec::new();
+    let mut doubles = 0;
     for pair in input.chunks_exact(1920) {
         let a = enc.encode(&pair[..960]);
         let b = enc.encode(&pair[960..]);
-        assert_eq!(a.len(), b.len());
-        assert_eq!(a[0], b[0]);
-        let mut p = vec![(a[0] & !0x03) | 0x01];
-        p.extend_from_slice(&a[1..]);
-        p.extend_from_slice(&b[1..]);
-        packets.push(p);
+        if a.len() == b.len() && a.first() == b.first() {
+            let mut p = vec![(a[0] & !0x03) | 0x01];
+            p.extend_from_slice(&a[1..]);
+            p.extend_from_slice(&b[1..]);
+            packets.push(p);
+            doubles += 1;
+        } else {
+            packets.push(a);
+            packets.push(b);
+        }
     }
+    assert!(
+        doubles >= 20,
+        "only {doubles} of 25 pairs made 40 ms packets"
+    );
     let decoded = decode_all(&mut *decoder("opus", 48000), &packets);
     assert_eq!(decoded.len(), 48000);
     check_tone("opus 40 ms", &decoded, 48000);

@@ -7,7 +7,7 @@ mod tls;
 use std::io::{self, Write};
 use std::net::Ipv4Addr;
 
-use super::Sample;
+use super::{Reproduce, Sample};
 use call::{Call, Event, Fate, Media};
 
 pub use call::Rng;
@@ -18,30 +18,35 @@ pub static SAMPLES: &[Sample] = &[
         summary: "30 s G.711 call over a bad network: 5 % loss in bursts, up to 80 ms jitter, reordering, one duplicate",
         findings: &["plaintext-sip", "unencrypted-media"],
         write: write_lossy_call,
+        reproduce: Reproduce::Bytes,
     },
     Sample {
         name: "g722-call",
         summary: "10 s wideband G.722 call (PT 9, 8000 Hz RTP clock, 16 kHz audio): 700 Hz caller, 3500 Hz callee",
         findings: &["plaintext-sip", "unencrypted-media"],
         write: write_g722_call,
+        reproduce: Reproduce::Bytes,
     },
     Sample {
         name: "opus-call",
         summary: "10 s Opus call (PT 111, opus/48000/2, 20 ms packets): 500 Hz caller, 2500 Hz callee",
         findings: &["plaintext-sip", "unencrypted-media"],
         write: write_opus_call,
+        reproduce: Reproduce::Layout { float_pt: 111 },
     },
     Sample {
         name: "srtp-over-tls",
         summary: "SIP over TLS 1.2 (TCP 5061, nothing readable) and SRTP media whose keys are not in the capture",
         findings: &[],
         write: write_srtp_over_tls,
+        reproduce: Reproduce::Bytes,
     },
     Sample {
         name: "dtmf-call",
         summary: "10 s G.711 call: the caller keys 1234# as RFC 4733 events, then 5678 as SIP INFO",
         findings: &["plaintext-sip", "unencrypted-media", "dtmf-secret"],
         write: write_dtmf_call,
+        reproduce: Reproduce::Bytes,
     },
 ];
 
@@ -64,7 +69,7 @@ fn tone(freq: f64, rate: u32, from: u64, n: usize, amp: f64) -> Vec<i16> {
     (0..n as u64)
         .map(|k| {
             let t = (from + k) as f64 / f64::from(rate);
-            ((t * freq * std::f64::consts::TAU).sin() * amp) as i16
+            (crate::signal::sin(t * freq * std::f64::consts::TAU) * amp) as i16
         })
         .collect()
 }

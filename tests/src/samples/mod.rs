@@ -17,6 +17,20 @@ pub struct Sample {
     /// Rule ids the sample must raise (checked by the tests).
     pub findings: &'static [&'static str],
     pub write: fn(&mut dyn Write) -> io::Result<()>,
+    /// How a regeneration must match the committed file.
+    pub reproduce: Reproduce,
+}
+
+/// How a regenerated sample must match its committed file, whatever CPU regenerates it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reproduce {
+    /// Byte for byte: the generator is integer-exact (tones from [`crate::signal::sin`], integer codecs: G.711,
+    /// G.722, the SRTP protector).
+    Bytes,
+    /// The same frames, timestamps, addresses, ports and RTP headers; only the RTP payloads of `float_pt` may
+    /// differ, because a floating-point encoder made them (opus-rs picks AVX/FMA code paths by CPU at run time).
+    /// What those payloads carry is checked by decoding them (`tests/tests/e2e/media_samples.rs`).
+    Layout { float_pt: u8 },
 }
 
 /// Every generated sample (the two older ones, `clean-call` and `srtp-sdes-call`, come from `gen::write_bench`).

@@ -1,8 +1,11 @@
-//! The project's own sample captures: regenerating them gives the committed bytes, and each analyses to what its
-//! README promises.
+//! The project's own sample captures: regenerating them gives the committed bytes (or, for a sample whose payloads
+//! a floating-point encoder made, the committed layout and the same analysis), and each analyses to what its README
+//! promises.
 
 use earshot_core::{AnalyzeOptions, analyze_file};
 use earshot_e2e::r#gen::{BenchSpec, write_bench};
+use earshot_e2e::pcapw::compare_layout;
+use earshot_e2e::samples::Reproduce;
 use earshot_e2e::samples_dir;
 
 #[test]
@@ -98,12 +101,49 @@ fn generated_samples_regenerate_identically_and_raise_their_findings() {
                 path.display()
             )
         });
-        assert!(
-            bytes == committed,
-            "samplegen sample {} no longer reproduces {}",
-            sample.name,
-            path.display()
-        );
+        match sample.reproduce {
+            Reproduce::Bytes => assert!(
+                bytes == committed,
+                "samplegen sample {} no longer reproduces {}",
+                sample.name,
+                path.display()
+            ),
+            Reproduce::Layout { float_pt } => {
+                if let Err(e) = compare_layout(&bytes, &committed, float_pt) {
+                    panic!(
+                        "samplegen sample {} no longer reproduces the layout of {}: {e}",
+                        sample.name,
+                        path.display()
+                    );
+                }
+                // What this CPU's encoder made must analyse the same as the committed file (its audio is checked
+                // by media_samples::opus_call_regenerated_here_decodes_to_its_tones).
+                let here = std::env::temp_dir().join(format!(
+                    "earshot-sample-{}-{}.pcap",
+                    sample.name,
+                    std::process::id()
+                ));
+                std::fs::write(&here, &bytes).unwrap();
+                let a = analyze_file(&here, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+                let b = analyze_file(&path, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+                let _ = std::fs::remove_file(&here);
+                let shape = |a: &earshot_core::model::Analysis| {
+                    (
+                        a.calls.len(),
+                        a.streams
+                            .iter()
+                            .map(|s| (s.packets, s.lost))
+                            .collect::<Vec<_>>(),
+                        a.findings
+                            .iter()
+                            .map(|f| f.rule_id.clone())
+                            .collect::<Vec<_>>(),
+                        a.diagnostics.len(),
+                    )
+                };
+                assert_eq!(shape(&a), shape(&b), "{}", sample.name);
+            }
+        }
         assert!(
             samples_dir().join(sample.name).join("README.md").exists(),
             "{} has no README",

@@ -259,7 +259,7 @@ pub fn tone(n: u32, freq_hz: f64, amplitude: f64) -> Vec<u8> {
         .map(|k| {
             let t = f64::from(n * 160 + k) / 8000.0;
             crate::r#gen::linear_to_ulaw(
-                ((t * freq_hz * std::f64::consts::TAU).sin() * amplitude) as i16,
+                (crate::signal::sin(t * freq_hz * std::f64::consts::TAU) * amplitude) as i16,
             )
         })
         .collect()
