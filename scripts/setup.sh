@@ -6,10 +6,11 @@ set -euo pipefail
 # desktop app without a display (screenshots) and its build; dpkg-dev, desktop-file-utils, appstream: the .deb;
 # nftables: `nft -c` checks the exported blocklists; poppler-utils: pdftotext/pdftoppm for the PDF tests;
 # libpcap-dev: live capture (`pcap` crate); sip-tester (sipp), iproute2 (ip netns), util-linux (setpriv): the
-# live-capture tests; g++: libFuzzer, compiled by the fuzz targets' check.
+# live-capture tests; g++: libFuzzer, compiled by the fuzz targets' check; ffmpeg: the independent decoder the codec
+# tests compare with.
 pkgs=(pkg-config gzip tshark time python3 libavcodec-dev libavformat-dev libavutil-dev libclang-dev sox libasound2-dev
       libfontconfig1-dev xvfb xauth xdotool mesa-vulkan-drivers imagemagick g++ nftables poppler-utils
-      dpkg-dev desktop-file-utils appstream libpcap-dev sip-tester iproute2 util-linux)
+      dpkg-dev desktop-file-utils appstream libpcap-dev sip-tester iproute2 util-linux ffmpeg)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

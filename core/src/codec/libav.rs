@@ -1,10 +1,13 @@
-//! Decoders from libavcodec (FFmpeg, through `ffmpeg-next`): GSM 06.10, iLBC, Speex, G.726 (RFC 3551 and AAL2 bit
-//! packings), G.723.1, AMR and AMR-WB. Payloads of codecs with a frame structure are split into frames here (GSM
-//! 33 bytes, iLBC 38/50 bytes, G.723.1 by its frame headers, AMR by its table of contents, Speex when a payload
-//! holds several frames), so a bad length is a [`DecodeError`], never a guess by libavcodec; each frame is sent as
-//! one packet (G.726, a plain sample stream, goes whole). The decoded frames (16-bit or float, packed or planar) are
+//! Decoders from libavcodec (FFmpeg, through `ffmpeg-next`): GSM 06.10, iLBC, Speex, G.723.1, AMR and AMR-WB.
+//! Payloads are split into frames here (GSM 33 bytes, iLBC 38/50 bytes, G.723.1 by its frame headers, AMR by its
+//! table of contents, Speex when a payload holds several frames), so a bad length is a [`DecodeError`], never a
+//! guess by libavcodec; each frame is sent as one packet. The decoded frames (16-bit or float, packed or planar) are
 //! converted to 16-bit mono. libavcodec's log is silenced: it never writes to stderr. None of these decoders
 //! exposes loss concealment through libavcodec: a lost packet is silence.
+//!
+//! libavcodec's iLBC decoder starts from a wrong state (see [`ILBC_PRIME_20MS`]): each iLBC decoder is primed with
+//! one frame of silence before the stream's first frame. (G.726 is decoded in `g726`, not here: libavcodec's is
+//! wrong at 40 kbit/s.)
 
 use std::sync::Once;
 
@@ -29,8 +32,6 @@ fn init() {
 /// How a payload is cut into the frames sent to libavcodec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Framing {
-    /// The whole payload is one packet (G.726, a sample stream).
-    Whole,
     /// Speex: a payload of one frame goes as it is; several frames are split and re-packed (see `speex`).
     Speex,
     /// Fixed-size frames, several per payload allowed (GSM 06.10: 33 bytes).
@@ -64,6 +65,33 @@ const GSM_FRAME_BYTES: usize = 33;
 const ILBC_20MS_BYTES: usize = 38;
 const ILBC_30MS_BYTES: usize = 50;
 
+/// A 20 ms iLBC frame that decodes to silence and leaves the decoder's LSF memory at (nearly) the mean LSF.
+///
+/// RFC 3951's decoder, and WebRTC's fixed-point one that libavcodec's is ported from, start with the LSF memory at
+/// the mean LSF (`lsfmeanTbl`, WebRTC `InitDecode`); libavcodec leaves it at zero. The first frame's first
+/// sub-frames interpolate from that memory (three of four sub-frames in 20 ms mode, the first of six in 30 ms mode):
+/// LSFs near zero make an unstable synthesis filter and the frame comes out as a full-scale click (±32767, RMS
+/// ≈ 10 000 for a near-silent first frame of speech; in 20 ms mode the second frame too). Decoding this frame first
+/// sets the memory: RFC 3951 bit order, LSF indices 30, 95, 40 (the codebook vectors nearest the mean, within 256
+/// of 8192 rad⁻¹ per coefficient), start 1, scale index 0 and every start-state sample at level 3 (the smallest,
+/// which rounds to zero at that scale), all codebook indices and gains 0, empty-frame flag clear. Its 160 samples
+/// are zeros and dropped; the synthesis and output filter memories stay at zero. Measured against libavcodec with
+/// WebRTC's initial state written into its context: on the real 30 ms capture the first frame correlates 0.99999
+/// (largest difference 5) and every later frame is identical; on 20 ms frames the first frame correlates 0.985 (the
+/// mean is approximated over more sub-frames), the second 0.9998, and every later frame is identical.
+const ILBC_PRIME_20MS: [u8; ILBC_20MS_BYTES] = [
+    0x7a, 0xfa, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc0, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
+/// The same for 30 ms mode (both LSF sets 30, 95, 40; 240 zero samples).
+const ILBC_PRIME_30MS: [u8; ILBC_30MS_BYTES] = [
+    0x7a, 0xfa, 0x87, 0xaf, 0xa8, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00,
+];
+
 /// A libavcodec decoder for one stream.
 pub(super) struct Libav {
     setup: Setup,
@@ -87,6 +115,37 @@ fn open(av_name: &str, options: &[(&'static str, String)]) -> Result<ff::decoder
         .map_err(|e| format!("libavcodec {av_name} decoder did not open: {e}"))
 }
 
+/// Opens libavcodec's iLBC decoder for `block`-byte frames and primes it (see [`ILBC_PRIME_20MS`]).
+fn open_ilbc(
+    av_name: &str,
+    options: &[(&'static str, String)],
+    block: usize,
+) -> Result<ff::decoder::Opened, String> {
+    let mut options = options.to_vec();
+    options.push(("block_align", block.to_string()));
+    let mut dec = open(av_name, &options)?;
+    let prime: &[u8] = if block == ILBC_20MS_BYTES {
+        &ILBC_PRIME_20MS
+    } else {
+        &ILBC_PRIME_30MS
+    };
+    dec.send_packet(&ff::Packet::copy(prime))
+        .map_err(|e| format!("libavcodec {av_name} decoder refused its priming frame: {e}"))?;
+    let mut frame = ff::frame::Audio::empty();
+    loop {
+        match dec.receive_frame(&mut frame) {
+            Ok(()) => {}
+            Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => return Ok(dec),
+            Err(ff::Error::Eof) => return Ok(dec),
+            Err(e) => {
+                return Err(format!(
+                    "libavcodec {av_name} decoder failed on its priming frame: {e}"
+                ));
+            }
+        }
+    }
+}
+
 impl Libav {
     /// Opens the decoder for `setup`; for iLBC `ilbc_mode_ms` (20 or 30) picks the first block size.
     pub(super) fn new(setup: Setup, ilbc_mode_ms: u8) -> Result<Libav, NoDecoder> {
@@ -95,11 +154,12 @@ impl Libav {
         } else {
             ILBC_30MS_BYTES
         };
-        let mut options = setup.options.clone();
-        if setup.framing == Framing::Ilbc {
-            options.push(("block_align", ilbc_block.to_string()));
+        let dec = if setup.framing == Framing::Ilbc {
+            open_ilbc(setup.av_name, &setup.options, ilbc_block)
+        } else {
+            open(setup.av_name, &setup.options)
         }
-        let dec = open(setup.av_name, &options).map_err(|reason| NoDecoder {
+        .map_err(|reason| NoDecoder {
             codec: setup.codec.clone(),
             reason,
         })?;
@@ -131,7 +191,7 @@ impl Libav {
     }
 
     /// iLBC: keeps the current block size when the payload is a multiple of it, else switches to the other mode
-    /// (senders do not always follow `mode=` in the SDP) and reopens the decoder.
+    /// (senders do not always follow `mode=` in the SDP) and reopens (and primes) the decoder.
     fn ilbc_block_for(&mut self, payload: &[u8]) -> Result<usize, DecodeError> {
         if payload.len().is_multiple_of(self.ilbc_block) {
             return Ok(self.ilbc_block);
@@ -144,9 +204,8 @@ impl Libav {
         if !payload.len().is_multiple_of(other) {
             return Err(self.error(payload, "not a whole number of 38- or 50-byte iLBC frames"));
         }
-        let mut options = self.setup.options.clone();
-        options.push(("block_align", other.to_string()));
-        self.dec = open(self.setup.av_name, &options).map_err(|e| self.error(payload, &e))?;
+        self.dec = open_ilbc(self.setup.av_name, &self.setup.options, other)
+            .map_err(|e| self.error(payload, &e))?;
         self.ilbc_block = other;
         Ok(other)
     }
@@ -154,7 +213,6 @@ impl Libav {
     /// Cuts the payload into the frames to send (`None`: a frame with no speech, decoded as silence).
     fn split(&mut self, payload: &[u8]) -> Result<Vec<Option<Vec<u8>>>, DecodeError> {
         match self.setup.framing {
-            Framing::Whole => Ok(vec![Some(payload.to_vec())]),
             Framing::Speex => match speex::frames(payload) {
                 Some(frames) if frames.len() > 1 => Ok(frames.into_iter().map(Some).collect()),
                 _ => Ok(vec![Some(payload.to_vec())]),
@@ -369,21 +427,7 @@ pub(super) fn decoder_for(
                 setup(Vec::new(), 8000, framing, 160)
             }
         }
-        _ => {
-            // G.726: `G726-<kbit/s>`, `AAL2-G726-<kbit/s>`; `G721` is G.726 at 32 kbit/s.
-            let kbps: u32 = name
-                .rsplit('-')
-                .next()
-                .and_then(|k| k.parse().ok())
-                .unwrap_or(32);
-            let bits = kbps / 8;
-            if !(2..=5).contains(&bits) {
-                return Err(none(format!("no decoder (G.726 at {kbps} kbit/s)")));
-            }
-            let mut options = mono_8k();
-            options.push(("bits_per_coded_sample", bits.to_string()));
-            setup(options, 8000, Framing::Whole, 0)
-        }
+        _ => return Err(none("no decoder".into())),
     };
     Libav::new(s, ilbc_mode_ms)
 }

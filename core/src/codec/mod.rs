@@ -2,12 +2,13 @@
 //! [`crate::audio`] decides where each packet's samples go and asks for concealment when a packet is missing.
 //!
 //! Which decoder serves which codec (see `decoder_for`): G.711 µ/A-law, L16/L8 and comfort noise (RFC 3389) are
-//! written here (a table and a filter each); G.722 comes from the pure-Rust `audio-codec` crate, G.729 (Annexes A
-//! and B) and Opus from the pure-Rust decoders it wraps (`g729-sys`, `opus-rs`), used directly for Annex B SID
-//! frames, frame-erasure and packet-loss concealment and Opus packets longer than 20 ms; GSM 06.10, iLBC, Speex,
-//! G.726 (both bit packings), G.723.1 and AMR/AMR-WB (RFC 4867 payloads converted to the storage format) come from
-//! libavcodec (FFmpeg) through `ffmpeg-next` when the `libavcodec` feature is on (the default). A codec with no
-//! decoder is a [`NoDecoder`] that says so — never silence pretending to be audio.
+//! written here (a table and a filter each), and so is G.726 at 16-40 kbit/s in both bit packings (`g726`: libavcodec's
+//! G.726 decoder is wrong at 40 kbit/s); G.722 comes from the pure-Rust `audio-codec` crate, G.729 (Annexes A and B)
+//! and Opus from the pure-Rust decoders it wraps (`g729-sys`, `opus-rs`), used directly for Annex B SID frames,
+//! frame-erasure and packet-loss concealment and Opus packets longer than 20 ms; GSM 06.10, iLBC, Speex, G.723.1
+//! and AMR/AMR-WB (RFC 4867 payloads converted to the storage format) come from libavcodec (FFmpeg) through
+//! `ffmpeg-next` when the `libavcodec` feature is on (the default). A codec with no decoder is a [`NoDecoder`] that
+//! says so — never silence pretending to be audio.
 //!
 //! Every decoder outputs 16-bit mono at [`Decoder::sample_rate_hz`] (channels are averaged). Payload bytes are
 //! untrusted: a payload that is empty, of a length the codec's framing does not allow, or that the codec rejects is
@@ -21,6 +22,7 @@ mod amr;
 #[cfg(feature = "libavcodec")]
 mod bits;
 mod cn;
+mod g726;
 #[cfg(feature = "libavcodec")]
 mod libav;
 mod pcm;
@@ -133,19 +135,28 @@ const LIBAV_CODECS: &[(&str, &str, &str)] = &[
     ("gsm", "GSM", "gsm"),
     ("ilbc", "iLBC", "ilbc"),
     ("speex", "speex", "speex"),
-    ("g721", "G721", "g726le"),
-    ("g726-16", "G726-16", "g726le"),
-    ("g726-24", "G726-24", "g726le"),
-    ("g726-32", "G726-32", "g726le"),
-    ("g726-40", "G726-40", "g726le"),
-    ("aal2-g726-16", "AAL2-G726-16", "g726"),
-    ("aal2-g726-24", "AAL2-G726-24", "g726"),
-    ("aal2-g726-32", "AAL2-G726-32", "g726"),
-    ("aal2-g726-40", "AAL2-G726-40", "g726"),
     ("g723", "G723", "g723_1"),
     ("amr", "AMR", "amrnb"),
     ("amr-wb", "AMR-WB", "amrwb"),
 ];
+
+/// G.726 encoding names (lower case, as usually written in SDP), their bit rate in kbit/s and bit packing: RFC 3551
+/// `G726-<kbit/s>` (and the static `G721`, G.726 at 32 kbit/s) pack code words from the least significant bit,
+/// AAL2 (I.366.2) from the most significant bit.
+const G726_CODECS: &[(&str, &str, u32, g726::Packing)] = {
+    use g726::Packing::{LeastSignificantFirst as Lsb, MostSignificantFirst as Msb};
+    &[
+        ("g721", "G721", 32, Lsb),
+        ("g726-16", "G726-16", 16, Lsb),
+        ("g726-24", "G726-24", 24, Lsb),
+        ("g726-32", "G726-32", 32, Lsb),
+        ("g726-40", "G726-40", 40, Lsb),
+        ("aal2-g726-16", "AAL2-G726-16", 16, Msb),
+        ("aal2-g726-24", "AAL2-G726-24", 24, Msb),
+        ("aal2-g726-32", "AAL2-G726-32", 32, Msb),
+        ("aal2-g726-40", "AAL2-G726-40", 40, Msb),
+    ]
+};
 
 /// The `DecodeError` for `payload` of `codec`.
 pub(crate) fn decode_error(codec: &str, payload: &[u8], reason: &str) -> DecodeError {
@@ -197,6 +208,12 @@ pub fn decoder_for(spec: &CodecSpec) -> Result<Box<dyn Decoder>, NoDecoder> {
         "opus" => pure::Opus::new()
             .map(|d| Box::new(d) as Box<dyn Decoder>)
             .map_err(|e| none(&format!("no decoder (Opus decoder did not start: {e})"))),
+        n if G726_CODECS.iter().any(|(g, ..)| *g == n) => G726_CODECS
+            .iter()
+            .find(|(g, ..)| *g == n)
+            .and_then(|&(_, _, kbps, packing)| g726::G726::new(&spec.name, kbps, packing))
+            .map(|d| Box::new(d) as Box<dyn Decoder>)
+            .ok_or_else(|| none("no decoder")),
         n => match payload_kind(n) {
             PayloadKind::TelephoneEvent => {
                 Err(none("telephone-event: marked as digits, not decoded"))
@@ -231,6 +248,7 @@ fn libav_decoder(spec: &CodecSpec, name: &str) -> Option<Result<Box<dyn Decoder>
 /// libavcodec codecs are listed only when the linked libavcodec has their decoder.
 pub fn supported_codecs() -> Vec<&'static str> {
     let mut names = vec!["PCMU", "PCMA", "L16", "L8", "G722", "G729", "opus"];
+    names.extend(G726_CODECS.iter().map(|(_, display, ..)| *display));
     names.extend(libav_supported());
     names
 }
