@@ -44,6 +44,32 @@ struct ResendState {
     state: TxState,
     response_code: u16,
     frame: FrameNo,
+    /// [`request_content`] of the last new request.
+    content: u64,
+    /// New requests of this CSeq in this direction not yet given a final response (a tool may send many before
+    /// any answer); final responses in the other direction count them down.
+    unanswered: u32,
+}
+
+/// What a retransmitted request repeats besides its transaction: the Request-URI, the credentials and the body.
+/// Two requests with the same Call-ID and CSeq but other content are two attempts (SIPVicious `svcrack` sends every
+/// password guess under one Call-ID and CSeq to a server that offers no `qop`), not a retransmission.
+fn request_content(m: &crate::model::SipMessage) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same value on every run (the result is only compared within one capture).
+    let mut h = std::hash::DefaultHasher::new();
+    if let crate::model::StartLine::Request { uri, .. } = &m.start {
+        uri.hash(&mut h);
+    }
+    for (name, value) in &m.headers {
+        if name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("proxy-authorization")
+        {
+            value.hash(&mut h);
+        }
+    }
+    m.body.hash(&mut h);
+    h.finish()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -135,6 +161,22 @@ impl CallTracker {
         let (Some(call_id), Some(cseq)) = (msg.call_id.as_ref(), msg.cseq.as_ref()) else {
             return None;
         };
+        // A final response that answers a request still waiting (the request direction's entry counts them) is
+        // new, whatever its code: a tool's many attempts under one CSeq each get their own answer.
+        let fresh_answer = msg.status().is_some_and(|code| code >= 200) && {
+            let reverse = ResendKey {
+                call_id: call_id.clone(),
+                src: rec.dst,
+                dst: rec.src,
+            };
+            match self.resend.get_mut(&reverse) {
+                Some(r) if r.cseq == cseq.seq && r.method == cseq.method && r.unanswered > 0 => {
+                    r.unanswered -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
         let key = ResendKey {
             call_id: call_id.clone(),
             src: rec.src,
@@ -167,6 +209,8 @@ impl CallTracker {
                     state: TxState::Nothing,
                     response_code: 0,
                     frame: 0,
+                    content: 0,
+                    unanswered: 0,
                 })
             }
         };
@@ -176,23 +220,33 @@ impl CallTracker {
         let mut result = None;
         match msg.status() {
             None => {
+                let content = request_content(msg);
                 if same
                     && entry.state == TxState::Request
                     && cseq.method != "ACK"
                     && cseq.method != "CANCEL"
+                    && content == entry.content
                 {
                     result = Some(entry.frame);
                 }
-                entry.state = TxState::Request;
                 if result.is_none() {
+                    // A new attempt of the same CSeq adds to those waiting for an answer; a new CSeq starts afresh.
+                    entry.unanswered = if same {
+                        entry.unanswered.saturating_add(1)
+                    } else {
+                        1
+                    };
                     entry.frame = rec.frame;
+                    entry.content = content;
                 }
+                entry.state = TxState::Request;
             }
             Some(code) => {
                 if same
                     && entry.state == TxState::Final
                     && code >= 200
                     && code == entry.response_code
+                    && !fresh_answer
                 {
                     result = Some(entry.frame);
                 }

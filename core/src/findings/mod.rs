@@ -57,6 +57,13 @@ pub struct Settings {
     /// `toll-fraud`: dialled-number prefixes that reach international or premium destinations (after stripping
     /// `sip:` and a leading `+` is itself international).
     pub toll_prefixes: Vec<String>,
+    /// `toll-fraud`: international access codes (NANP `011`, the ITU `00` countries; add `0011` for Australia,
+    /// `010` for Japan, `810` for Russia). Dialled behind an `outside_line_prefixes` digit they are still
+    /// international (`9011…`, `000…`).
+    pub international_access_codes: Vec<String>,
+    /// `toll-fraud`: PBX outside-line (trunk access) digits dialled before the public number: `9` (NANP, UK), `0`
+    /// (Germany, Austria, Switzerland, the Netherlands…).
+    pub outside_line_prefixes: Vec<String>,
     /// `toll-fraud`: more than this many calls to one number within `toll_burst_window_secs` is a burst.
     pub toll_burst_calls: u32,
     pub toll_burst_window_secs: u32,
@@ -137,6 +144,8 @@ impl Default for Settings {
             ]
             .map(String::from)
             .to_vec(),
+            international_access_codes: ["00", "011"].map(String::from).to_vec(),
+            outside_line_prefixes: ["9", "0"].map(String::from).to_vec(),
             toll_burst_calls: 5,
             toll_burst_window_secs: 300,
             office_hours_start: 8,
@@ -180,10 +189,11 @@ impl Default for Settings {
 /// Why a settings file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("cannot read rules file {path}: {source}")]
+    // Said once: not also the error's source (see `CaptureError`).
+    #[error("cannot read rules file {path}: {error}")]
     Read {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("rules file {path} is not valid: {message}")]
     Parse {
@@ -195,9 +205,9 @@ pub enum SettingsError {
 impl Settings {
     /// Reads a TOML settings file; fields it does not set keep their defaults.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Settings, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         toml::from_str(&text).map_err(|e| SettingsError::Parse {
             path: path.to_path_buf(),
@@ -258,6 +268,16 @@ pub trait Rule: Sync {
 /// Every rule, in the documented order.
 pub fn all_rules() -> Vec<&'static dyn Rule> {
     rules::ALL.to_vec()
+}
+
+/// Every rule id a finding can carry: each rule's own, and `unauthenticated-accepted`, which the registration-hijack
+/// rule raises as well.
+pub fn rule_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = rules::ALL.iter().map(|r| r.id()).collect();
+    if let Some(at) = ids.iter().position(|&id| id == "registration-hijack") {
+        ids.insert(at + 1, "unauthenticated-accepted");
+    }
+    ids
 }
 
 /// Runs every enabled rule; findings come out most severe first, then in rule order, then by time (deterministic).

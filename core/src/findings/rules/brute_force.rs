@@ -1,6 +1,7 @@
 //! `brute-force`: failed authentications per source address (and per target username across sources). A failure
 //! is a request carrying credentials (Authorization / Proxy-Authorization) answered 401/407 (re-challenged) or 403,
-//! the response matched to the request by Call-ID + CSeq and sent back to the request's source. A source (or a
+//! each request paired with its own final response (`rules::final_responses`: Call-ID, CSeq, client and Via branch,
+//! in order). A source (or a
 //! user) is reported when it reaches `brute_force_failures` failures within any `brute_force_window_secs`
 //! window; a 2xx to a credentialed request from that source after its first failure means the guessing
 //! succeeded (critical).
@@ -12,7 +13,8 @@ use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
 use super::flood::{MAX_SOURCES, peak_window, window_nanos};
-use super::{MAX_TRANSACTIONS, TxKey, credentials, tx_key};
+use super::weak_password::{Guesses, attacker_guesses};
+use super::{credentials, final_responses, origins};
 
 pub struct BruteForce;
 
@@ -26,6 +28,12 @@ struct Failure<'a> {
     call_id: &'a str,
 }
 
+/// What became of a guessing source: the users whose credentials were then accepted, and the guesses recovered.
+struct Outcome<'a, 'b> {
+    cracked: &'b BTreeSet<&'a str>,
+    guesses: Option<&'b Guesses>,
+}
+
 #[derive(Default)]
 struct PerSource<'a> {
     attempts: u64,
@@ -33,6 +41,10 @@ struct PerSource<'a> {
     failures: Vec<usize>,
     /// (time, user) of 2xx answers to credentialed requests.
     successes: Vec<(i64, &'a str)>,
+    /// Credentialed requests whose final answer is not in the capture.
+    unanswered: u64,
+    /// Proxies that forwarded this source's requests.
+    relays: BTreeSet<IpAddr>,
 }
 
 impl Rule for BruteForce {
@@ -41,51 +53,56 @@ impl Rule for BruteForce {
     }
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
-        // Credentialed requests by transaction: (frame, username).
-        let mut requests: HashMap<TxKey<'_>, (FrameNo, &str)> = HashMap::new();
+        // Each credentialed request paired with its own final response (per Via branch, in order: a tool that
+        // reuses one Call-ID and CSeq for every guess still has each guess answered separately).
+        let answers = final_responses(a);
         let mut failures: Vec<Failure<'_>> = Vec::new();
         let mut by_source: HashMap<IpAddr, PerSource<'_>> = HashMap::new();
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
-            let Some(key) = tx_key(m) else {
-                continue;
-            };
-            if m.message.is_request() {
-                let Some(user) = credentials(m) else {
-                    continue;
-                };
-                let ip = m.src.ip();
-                if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
-                    continue;
-                }
-                let p = by_source.entry(ip).or_default();
-                p.attempts = p.attempts.saturating_add(1);
-                if p.users.len() < 10_000 {
-                    p.users.insert(user);
-                }
-                if requests.len() < MAX_TRANSACTIONS || requests.contains_key(&key) {
-                    requests.insert(key, (m.frame, user));
-                }
+        let origins = origins(a);
+        for ((m, answer), origin) in a.messages.iter().zip(&answers).zip(&origins) {
+            if m.retransmission || !m.message.is_request() {
                 continue;
             }
-            let Some(status) = m.message.status() else {
+            // A proxy's copy counts at the earlier hop (the proxy is named as a relay); a forwarded request counts
+            // for its origin.
+            let Some(origin) = *origin else {
                 continue;
             };
-            let Some(&(request, user)) = requests.get(&key) else {
+            if let Some(r) = origin.relay
+                && let Some(p) = by_source.get_mut(&origin.ip)
+                && p.relays.len() < 20
+            {
+                p.relays.insert(r);
+            }
+            if origin.copy {
+                continue;
+            }
+            let Some(user) = credentials(m) else {
                 continue;
             };
-            let Some(p) = by_source.get_mut(&key.3) else {
+            let ip = origin.ip;
+            if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
+                continue;
+            }
+            let p = by_source.entry(ip).or_default();
+            p.attempts = p.attempts.saturating_add(1);
+            if p.users.len() < 10_000 {
+                p.users.insert(user);
+            }
+            let Some((status, response)) = *answer else {
+                p.unanswered = p.unanswered.saturating_add(1);
                 continue;
             };
             if matches!(status, 401 | 403 | 407) {
                 p.failures.push(failures.len());
                 failures.push(Failure {
                     ts: m.ts_nanos,
-                    request,
-                    response: m.frame,
+                    request: m.frame,
+                    response,
                     status,
                     user,
-                    source: key.3,
-                    call_id: key.0,
+                    source: ip,
+                    call_id: m.message.call_id.as_deref().unwrap_or(""),
                 });
             } else if (200..300).contains(&status) {
                 p.successes.push((m.ts_nanos, user));
@@ -96,6 +113,7 @@ impl Rule for BruteForce {
         let mut sources: Vec<(IpAddr, PerSource<'_>)> = by_source.into_iter().collect();
         sources.sort_by_key(|(ip, _)| *ip);
         let mut reported_sources: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut reported: Vec<(IpAddr, PerSource<'_>, usize, BTreeSet<&str>)> = Vec::new();
         for (ip, mut p) in sources {
             p.failures
                 .sort_by_key(|&i| failures.get(i).map_or(0, |f| f.ts));
@@ -116,19 +134,41 @@ impl Rule for BruteForce {
                 .filter(|(t, _)| *t > first_failure)
                 .map(|(_, u)| *u)
                 .collect();
+            reported.push((ip, p, peak, cracked));
+        }
+        // The passwords the guessers tried, recovered from their rejected digests (never the accounts' passwords).
+        let guesses = attacker_guesses(a, s, &reported_sources);
+        for (ip, p, peak, cracked) in reported {
             let fs: Vec<&Failure<'_>> =
                 p.failures.iter().filter_map(|&i| failures.get(i)).collect();
+            let mut unanswered = if p.unanswered > 0 {
+                format!(
+                    "; {} of them got no final answer in the capture",
+                    p.unanswered
+                )
+            } else {
+                String::new()
+            };
+            if !p.relays.is_empty() {
+                unanswered.push_str(&format!(
+                    "; relayed by {} (proxies forwarding them, not the attacker)",
+                    list(&p.relays, 5)
+                ));
+            }
             out.push(self.finding(
                 format!("Password guessing from {ip}"),
                 format!(
-                    "{ip} sent {} requests with credentials for {} usernames ({})",
+                    "{ip} sent {} requests with credentials for {} usernames ({}){unanswered}",
                     p.attempts,
                     p.users.len(),
                     list(p.users.iter().map(|u| format!("`{u}`")), 10)
                 ),
                 &fs,
                 peak,
-                &cracked,
+                Outcome {
+                    cracked: &cracked,
+                    guesses: guesses.get(&ip),
+                },
                 s,
             ));
         }
@@ -160,7 +200,10 @@ impl Rule for BruteForce {
                 ),
                 &fs,
                 peak,
-                &BTreeSet::new(),
+                Outcome {
+                    cracked: &BTreeSet::new(),
+                    guesses: None,
+                },
                 s,
             ));
         }
@@ -174,9 +217,10 @@ impl BruteForce {
         who: String,
         fs: &[&Failure<'_>],
         peak: usize,
-        cracked: &BTreeSet<&str>,
+        outcome: Outcome<'_, '_>,
         s: &Settings,
     ) -> Finding {
+        let Outcome { cracked, guesses } = outcome;
         let mut ev = Evidence::default();
         let mut by_status: BTreeMap<u16, u64> = BTreeMap::new();
         let mut users: BTreeSet<&str> = BTreeSet::new();
@@ -209,9 +253,34 @@ impl BruteForce {
                 list(cracked.iter().map(|u| format!("`{u}`")), 10)
             )
         };
+        let tried = match guesses {
+            Some(g) if !g.found.is_empty() => format!(
+                " Guesses the attacker tried, recovered from {} of {} rejected or unanswered digest responses (the \
+                 user-name guesses, the bundled list{}): {}.",
+                g.found.len(),
+                g.tried,
+                if s.wordlist.is_some() {
+                    ", the wordlist"
+                } else {
+                    ""
+                },
+                list(
+                    g.found
+                        .iter()
+                        .map(|x| format!("`{}` {} (frame {})", x.user, x.shown, x.frame)),
+                    30
+                )
+            ),
+            Some(g) if g.tried > 0 => format!(
+                " None of the {} rejected or unanswered digest responses matches the user-name guesses or the \
+                 bundled list.",
+                g.tried
+            ),
+            _ => String::new(),
+        };
         let details = format!(
             "{who}; {} failed ({}) for {} usernames between {} and {} (UTC); peak {peak} failures within {} s \
-             (threshold {}). {outcome}",
+             (threshold {}). {outcome}{tried}",
             fs.len(),
             list(by_status.iter().map(|(c, n)| format!("{n}× {c}")), 5),
             users.len(),

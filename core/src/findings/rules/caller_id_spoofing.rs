@@ -5,22 +5,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::via_host_ip as host_ip;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct CallerIdSpoofing;
-
-/// Host part of a `sent-by` or URI host, as an IP when it is one.
-fn host_ip(h: &str) -> Option<IpAddr> {
-    let h = h.trim().trim_start_matches('[');
-    let h = h.split(']').next().unwrap_or(h);
-    let h = if h.matches(':').count() == 1 {
-        h.split(':').next().unwrap_or(h)
-    } else {
-        h
-    };
-    h.parse().ok()
-}
 
 impl Rule for CallerIdSpoofing {
     fn id(&self) -> &'static str {
@@ -35,7 +24,17 @@ impl Rule for CallerIdSpoofing {
             .filter(|x| !x.is_empty())
             .collect();
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
+        let origins = super::origins(a);
+        for (m, origin) in a.messages.iter().zip(&origins) {
+            if m.retransmission {
+                continue;
+            }
+            // A proxy's copy counts at the earlier hop; a forwarded request counts for its origin, not the proxy.
+            let source = match origin {
+                Some(o) if o.copy => continue,
+                Some(o) => o.ip,
+                None => m.src.ip(),
+            };
             if m.message.method() != Some("INVITE") {
                 continue;
             }
@@ -52,17 +51,8 @@ impl Rule for CallerIdSpoofing {
             {
                 reasons.push(format!("From `{fu}` but P-Asserted-Identity `{pai}`"));
             }
-            if let Some(fu) = from_user
-                && let Some(du) = m
-                    .message
-                    .auth
-                    .iter()
-                    .filter(|f| f.is_credentials())
-                    .find_map(|f| f.param("username"))
-                && !du.eq_ignore_ascii_case(fu)
-            {
-                reasons.push(format!("From `{fu}` but authenticated as `{du}`"));
-            }
+            // From ≠ the digest user is not here: trunks and PBXs authenticate with an account name and present
+            // the extension's number (aaa.pcap, Nero SIPPS), so it proves nothing.
             // The topmost Via claims to be the target itself, or loopback, while the packet came from elsewhere.
             if let Some(v) = m.message.via.first()
                 && let Some(ip) = host_ip(&v.sent_by)
@@ -76,16 +66,22 @@ impl Rule for CallerIdSpoofing {
                 ));
                 severity = Severity::High;
             }
+            // Same test as Via's: a Contact at loopback is ordinary for a packet that came from loopback.
             if let Some(c) = m.message.contact.first()
-                && let Some(ip) = host_ip(&c.host.clone().unwrap_or_default())
+                && let Some(ip) = host_ip(c.host.as_deref().unwrap_or_default())
                 && (ip.is_loopback() || ip.is_unspecified())
+                && !m.src.ip().is_loopback()
             {
-                reasons.push(format!("Contact points at {ip}"));
+                reasons.push(format!(
+                    "Contact points at {ip} while the packet came from {}",
+                    m.src.ip()
+                ));
                 severity = Severity::High;
             }
-            // A caller ID that looks like a number but cannot be dialled (letters, quotes, separators mixed in).
+            // A caller ID that claims to be an E.164 number (`+…`) but cannot be dialled (letters mixed in). User
+            // parts that merely start with a digit are names (WebRTC and SBC generated users, hex ids), not numbers.
             if let Some(fu) = from_user
-                && fu.starts_with(|c: char| c.is_ascii_digit() || c == '+')
+                && fu.starts_with('+')
                 && fu
                     .chars()
                     .filter(|c| !matches!(c, '-' | '.' | ' ' | '(' | ')'))
@@ -114,13 +110,13 @@ impl Rule for CallerIdSpoofing {
             if reasons.is_empty() {
                 continue;
             }
-            if by_source.len() >= 10_000 && !by_source.contains_key(&m.src.ip()) {
+            if by_source.len() >= 10_000 && !by_source.contains_key(&source) {
                 continue;
             }
             let (ev, rs, sev) = by_source
-                .entry(m.src.ip())
+                .entry(source)
                 .or_insert_with(|| (Evidence::default(), Vec::new(), Severity::Low));
-            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+            ev.frame(m.frame, m.ts_nanos).source(source);
             if let Some(c) = &m.message.call_id {
                 ev.call(c);
             }

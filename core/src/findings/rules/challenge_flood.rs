@@ -41,8 +41,16 @@ impl Rule for ChallengeFlood {
         let mut answered_user: HashMap<(IpAddr, &str), usize> = HashMap::new();
         let mut challenges: Vec<Challenge<'_>> = Vec::new();
         let mut challenged: BTreeSet<TxKey<'_>> = BTreeSet::new();
+        let origins = super::origins(a);
         for (index, m) in a.messages.iter().enumerate() {
-            if m.retransmission {
+            // A proxy's copy of a request the capture holds from an earlier hop counts there (rules::origins).
+            if m.retransmission
+                || origins
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|o| o.copy)
+            {
                 continue;
             }
             let Some(key) = tx_key(m) else {

@@ -6,6 +6,9 @@ use crate::model::{Analysis, Confidence, Encryption, Finding, Severity};
 
 pub struct DtmfSecret;
 
+/// Digits typed in one call before they can be a PIN or an account number (voicemail PINs have at least 4).
+const MIN_PIN_DIGITS: usize = 4;
+
 impl Rule for DtmfSecret {
     fn id(&self) -> &'static str {
         "dtmf-secret"
@@ -53,15 +56,21 @@ impl Rule for DtmfSecret {
                 .iter()
                 .any(|v| v.eq_ignore_ascii_case(&to));
             let pin = digits.chars().filter(char::is_ascii_digit).count();
+            // What the digits amount to: a PIN needs at least MIN_PIN_DIGITS of them; fewer are a menu choice.
+            let secret = pin >= MIN_PIN_DIGITS;
             let details = format!(
                 "{} DTMF digits in clear in call to `{to}`: {digits}{}{}",
                 readable.len(),
-                if to_voicemail {
-                    " (a voicemail/IVR number: these are a PIN)"
-                } else {
-                    ""
+                match (to_voicemail, secret) {
+                    (true, true) => " (a voicemail/IVR number: these are a PIN)",
+                    (true, false) => {
+                        " (a voicemail/IVR number, but too few digits for a PIN: a menu choice, most likely)"
+                    }
+                    (false, true) => "",
+                    (false, false) =>
+                        " (too few digits for a PIN or account number: a menu choice, most likely)",
                 },
-                if pin > 0 && pin <= 4 {
+                if secret && pin <= 4 {
                     "; a PIN of 4 digits or less falls to guessing"
                 } else {
                     ""
@@ -78,10 +87,10 @@ impl Rule for DtmfSecret {
                                   readable; require voicemail PINs of 6+ digits and lock out repeated failures.",
                     practice: "Protect in-call secrets; strong voicemail PINs.",
                 },
-                if to_voicemail {
-                    Severity::High
-                } else {
-                    Severity::Medium
+                match (to_voicemail, secret) {
+                    (true, true) => Severity::High,
+                    (false, true) => Severity::Medium,
+                    (_, false) => Severity::Low,
                 },
                 Confidence::Medium,
             ));

@@ -42,13 +42,22 @@ impl Rule for ExtensionEnumeration {
     }
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
-        let mut requests: HashMap<TxKey<'_>, &str> = HashMap::new();
+        // Request transaction -> (To user, origin).
+        let mut requests: HashMap<TxKey<'_>, (&str, IpAddr)> = HashMap::new();
         let mut by_source: HashMap<IpAddr, (PerSource<'_>, Evidence)> = HashMap::new();
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
+        let origins = super::origins(a);
+        for (m, origin) in a.messages.iter().zip(&origins) {
+            if m.retransmission {
+                continue;
+            }
             let Some(key) = tx_key(m) else {
                 continue;
             };
             if m.message.is_request() {
+                // A proxy's copy counts at the earlier hop; a forwarded request counts for its origin.
+                let Some(origin) = origin.filter(|o| !o.copy) else {
+                    continue;
+                };
                 if !matches!(
                     m.message.method(),
                     Some("REGISTER") | Some("INVITE") | Some("OPTIONS")
@@ -58,7 +67,7 @@ impl Rule for ExtensionEnumeration {
                 let Some(user) = m.message.to.as_ref().and_then(|t| t.user.as_deref()) else {
                     continue;
                 };
-                let ip = m.src.ip();
+                let ip = origin.ip;
                 if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
                     continue;
                 }
@@ -69,7 +78,7 @@ impl Rule for ExtensionEnumeration {
                     ev.frame(m.frame, m.ts_nanos).source(ip);
                 }
                 if requests.len() < MAX_TRANSACTIONS || requests.contains_key(&key) {
-                    requests.insert(key, user);
+                    requests.insert(key, (user, ip));
                 }
                 continue;
             }
@@ -79,10 +88,11 @@ impl Rule for ExtensionEnumeration {
             if status < 200 {
                 continue;
             }
-            let Some(&user) = requests.get(&key) else {
+            // Answers to a forwarded request come back to the relay: they count for the request's origin.
+            let Some(&(user, client)) = requests.get(&key) else {
                 continue;
             };
-            let Some((p, ev)) = by_source.get_mut(&key.3) else {
+            let Some((p, ev)) = by_source.get_mut(&client) else {
                 continue;
             };
             let Some(ans) = p.extensions.get_mut(user) else {

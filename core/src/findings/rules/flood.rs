@@ -59,8 +59,16 @@ impl Rule for Flood {
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
         let mut by_source: HashMap<IpAddr, PerSource> = HashMap::new();
         // Requests only: a server answering a flood (503s, 401s) is its victim, not a second flooder.
-        for m in a.messages.iter().filter(|m| m.message.method().is_some()) {
-            let ip = m.src.ip();
+        // A proxy's copy of a request the capture holds from an earlier hop counts there (rules::origins).
+        let origins = super::origins(a);
+        for (m, origin) in a.messages.iter().zip(&origins) {
+            let Some(origin) = origin else {
+                continue;
+            };
+            if origin.copy {
+                continue;
+            }
+            let ip = origin.ip;
             if by_source.len() >= MAX_SOURCES && !by_source.contains_key(&ip) {
                 continue;
             }

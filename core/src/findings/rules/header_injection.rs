@@ -41,6 +41,15 @@ fn classify(v: &str, max_chars: usize) -> Option<&'static str> {
     {
         return Some("SQL injection");
     }
+    // Bash function-definition prefix (CVE-2014-6271 "shellshock"), in any spacing: `() { :;};`.
+    let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+    if squeezed.contains("(){") {
+        return Some("shell function definition (shellshock)");
+    }
+    // Percent-encoded CR or LF: decoded by a later hop or a log viewer, it splits headers or log lines.
+    if l.contains("%0d") || l.contains("%0a") {
+        return Some("encoded CR/LF (header splitting)");
+    }
     if v.contains("%n") || v.contains("%s%s") || v.contains("%x%x") || v.contains("%p%p") {
         return Some("format string");
     }
@@ -88,9 +97,24 @@ impl Rule for HeaderInjection {
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>)> = BTreeMap::new();
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
+        let origins = super::origins(a);
+        for (m, origin) in a.messages.iter().zip(&origins) {
+            if m.retransmission {
+                continue;
+            }
+            // A proxy's copy counts at the earlier hop; a forwarded request counts for its origin, not the proxy.
+            let source = match origin {
+                Some(o) if o.copy => continue,
+                Some(o) => o.ip,
+                None => m.src.ip(),
+            };
             let mut hits = Vec::new();
             let response = m.message.method().is_none();
+            if let crate::model::StartLine::Request { uri, .. } = &m.message.start
+                && let Some(kind) = classify(uri, s.max_header_chars)
+            {
+                hits.push(format!("{kind} in the Request-URI: `{}`", excerpt(uri)));
+            }
             for (name, value) in &m.message.headers {
                 let is_call_id = matches!(name.to_ascii_lowercase().as_str(), "call-id" | "i");
                 if !response
@@ -126,11 +150,11 @@ impl Rule for HeaderInjection {
             if hits.is_empty() {
                 continue;
             }
-            if by_source.len() >= 10_000 && !by_source.contains_key(&m.src.ip()) {
+            if by_source.len() >= 10_000 && !by_source.contains_key(&source) {
                 continue;
             }
-            let (ev, all) = by_source.entry(m.src.ip()).or_default();
-            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+            let (ev, all) = by_source.entry(source).or_default();
+            ev.frame(m.frame, m.ts_nanos).source(source);
             if let Some(c) = &m.message.call_id {
                 ev.call(c);
             }
@@ -186,6 +210,25 @@ mod tests {
             Some("bidi override characters")
         );
         assert_eq!(classify("a\u{1b}[31mred", 1024), Some("control characters"));
+        assert_eq!(
+            classify("() { :;}; /bin/bash -c 'id'", 1024),
+            Some("shell function definition (shellshock)")
+        );
+        assert_eq!(
+            classify("(){ :; }; echo x", 1024),
+            Some("shell function definition (shellshock)")
+        );
+        assert_eq!(classify("`id`", 1024), Some("shell metacharacters"));
+        assert_eq!(
+            classify("<sip:100%0D%0AX-Injected:%20yes@10.0.0.1>", 1024),
+            Some("encoded CR/LF (header splitting)")
+        );
+        assert_eq!(
+            classify("<sip:100%0aVia:x@h>", 1024),
+            Some("encoded CR/LF (header splitting)")
+        );
+        // A percent-encoded space or quote is ordinary URI syntax.
+        assert_eq!(classify("<sip:john%20doe@example.org>", 1024), None);
         assert_eq!(classify(&"x".repeat(2000), 1024), Some("over-long value"));
         assert_eq!(
             classify("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1", 1024),

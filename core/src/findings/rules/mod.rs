@@ -85,3 +85,186 @@ pub(crate) fn credentials(m: &crate::model::MessageRecord) -> Option<&str> {
         .find(|f| f.is_credentials())
         .map(|f| f.param("username").unwrap_or(""))
 }
+
+/// A request's transaction as a server answers it: [`TxKey`] and the top Via branch (RFC 3261 §17.1.3; "" when
+/// absent). Tools that reuse one Call-ID and CSeq for every guess (SIPVicious `svcrack` against a server without
+/// `qop`) still send each guess with its own branch.
+type BranchKey<'a> = (TxKey<'a>, &'a str);
+
+fn branch_key(m: &crate::model::MessageRecord) -> Option<BranchKey<'_>> {
+    let branch = m
+        .message
+        .via
+        .first()
+        .and_then(|v| v.branch.as_deref())
+        .unwrap_or("");
+    Some((tx_key(m)?, branch))
+}
+
+/// The final response (status, frame) each request received, by message index: `out[i]` for `a.messages[i]`,
+/// `None` for responses, retransmitted requests, ACKs and requests whose final response is not in the capture.
+/// Requests and final responses are paired per transaction ([`BranchKey`]) in order, so a tool that sends many
+/// guesses under one Call-ID and CSeq has each guess paired with its own answer, and a retransmitted response
+/// pairs with nothing. At most [`MAX_TRANSACTIONS`] requests wait for their answer at once.
+pub(crate) fn final_responses(
+    a: &crate::model::Analysis,
+) -> Vec<Option<(u16, crate::model::FrameNo)>> {
+    use std::collections::{HashMap, VecDeque};
+    let mut out = vec![None; a.messages.len()];
+    let mut waiting: HashMap<BranchKey<'_>, VecDeque<usize>> = HashMap::new();
+    let mut waiting_total = 0usize;
+    for (i, m) in a.messages.iter().enumerate() {
+        if m.retransmission {
+            continue;
+        }
+        let Some(key) = branch_key(m) else {
+            continue;
+        };
+        match m.message.status() {
+            None => {
+                if m.message.method() == Some("ACK") || waiting_total >= MAX_TRANSACTIONS {
+                    continue;
+                }
+                waiting.entry(key).or_default().push_back(i);
+                waiting_total += 1;
+            }
+            Some(code) if code >= 200 => {
+                let Some(q) = waiting.get_mut(&key) else {
+                    continue;
+                };
+                if let Some(req) = q.pop_front() {
+                    waiting_total = waiting_total.saturating_sub(1);
+                    if let Some(slot) = out.get_mut(req) {
+                        *slot = Some((code, m.frame));
+                    }
+                }
+                if q.is_empty() {
+                    waiting.remove(&key);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// Sources that sent at least `min` credentialed requests the server rejected (401/407/403): password guessers
+/// (a phone whose nonce went stale is rejected once in a while, not `min` times). Each request is paired with its
+/// own answer ([`final_responses`]).
+pub(crate) fn password_guessers(
+    a: &crate::model::Analysis,
+    min: u32,
+) -> std::collections::BTreeSet<std::net::IpAddr> {
+    let answers = final_responses(a);
+    let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
+        std::collections::HashMap::new();
+    for (m, answer) in a.messages.iter().zip(&answers) {
+        if matches!(answer, Some((401 | 403 | 407, _)))
+            && credentials(m).is_some()
+            && (rejected.len() < 100_000 || rejected.contains_key(&m.src.ip()))
+        {
+            let n = rejected.entry(m.src.ip()).or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+    rejected
+        .into_iter()
+        .filter(|(_, n)| *n >= min)
+        .map(|(ip, _)| ip)
+        .collect()
+}
+
+/// Who sent a request, as far as the capture proves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The address the request is attributed to.
+    pub ip: std::net::IpAddr,
+    /// The proxy that forwarded this copy (the packet's source), when it is not the origin.
+    pub relay: Option<std::net::IpAddr>,
+    /// This packet is a relayed copy of a request the capture also holds from an earlier hop: count it once, there.
+    pub copy: bool,
+}
+
+/// The origin of each request, by message index (`None` for responses): a request forwarded by a proxy keeps its
+/// Call-ID, CSeq and the bottom Via (with the origin's branch); when the capture holds the same request from an
+/// earlier hop, this packet is a copy and the origin is that hop's; otherwise a request with more than one Via was
+/// forwarded by its source, and the origin is what the bottom Via says (`received`, else `sent-by` when it is an
+/// address), and the packet's source is named as the relay.
+pub(crate) fn origins(a: &crate::model::Analysis) -> Vec<Option<Origin>> {
+    use std::collections::HashMap;
+    type Key<'a> = (&'a str, u32, &'a str, &'a str);
+    let mut first: HashMap<Key<'_>, Origin> = HashMap::new();
+    let mut out = Vec::with_capacity(a.messages.len());
+    for m in &a.messages {
+        if !m.message.is_request() {
+            out.push(None);
+            continue;
+        }
+        let src = m.src.ip();
+        let bottom = m.message.via.last();
+        let key = match (
+            m.message.call_id.as_deref(),
+            m.message.cseq.as_ref(),
+            bottom,
+        ) {
+            (Some(c), Some(cseq), Some(v)) => v
+                .branch
+                .as_deref()
+                .map(|b| (c, cseq.seq, cseq.method.as_str(), b)),
+            _ => None,
+        };
+        if let Some(k) = key
+            && let Some(o) = first.get(&k)
+            && o.ip != src
+            && o.relay != Some(src)
+        {
+            out.push(Some(Origin {
+                ip: o.ip,
+                relay: Some(src),
+                copy: true,
+            }));
+            continue;
+        }
+        let claimed = (m.message.via.len() > 1)
+            .then(|| {
+                let v = bottom?;
+                v.received
+                    .as_deref()
+                    .and_then(|r| r.parse::<std::net::IpAddr>().ok())
+                    .or_else(|| via_host_ip(&v.sent_by))
+            })
+            .flatten()
+            .filter(|ip| *ip != src);
+        let o = match claimed {
+            Some(ip) => Origin {
+                ip,
+                relay: Some(src),
+                copy: false,
+            },
+            None => Origin {
+                ip: src,
+                relay: None,
+                copy: false,
+            },
+        };
+        if let Some(k) = key
+            && (first.len() < MAX_TRANSACTIONS)
+        {
+            first.entry(k).or_insert(o);
+        }
+        out.push(Some(o));
+    }
+    out
+}
+
+/// The host of a Via `sent-by` (`host[:port]`, `[v6]:port`) when it is an IP address.
+pub(crate) fn via_host_ip(sent_by: &str) -> Option<std::net::IpAddr> {
+    let h = sent_by.trim().trim_start_matches('[');
+    let h = h.split(']').next().unwrap_or(h);
+    let h = if h.matches(':').count() == 1 {
+        h.split(':').next().unwrap_or(h)
+    } else {
+        h
+    };
+    h.parse().ok()
+}

@@ -52,30 +52,69 @@ impl Rule for Scanner {
             requests: u64,
             hosts: std::collections::BTreeSet<IpAddr>,
             tool: bool,
+            /// Proxies that forwarded this source's requests.
+            relays: std::collections::BTreeSet<IpAddr>,
         }
         let mut by_source: BTreeMap<IpAddr, Src> = BTreeMap::new();
-        for m in a.messages.iter().filter(|m| !m.retransmission) {
+        // (registrar, client) pairs: a client registered there (2xx). A registrar's OPTIONS to its own clients are
+        // keep-alive qualify pings, not probes.
+        let answers = super::final_responses(a);
+        let registered: std::collections::HashSet<(IpAddr, IpAddr)> = a
+            .messages
+            .iter()
+            .zip(&answers)
+            .filter(|(m, ans)| {
+                m.message.method() == Some("REGISTER") && matches!(ans, Some((200..=299, _)))
+            })
+            .map(|(m, _)| (m.dst.ip(), m.src.ip()))
+            .take(super::MAX_TRANSACTIONS)
+            .collect();
+        let origins = super::origins(a);
+        for (m, origin) in a.messages.iter().zip(&origins) {
+            if m.retransmission {
+                continue;
+            }
             let Some(method) = m.message.method() else {
                 continue;
             };
+            // A proxy's copy counts at the earlier hop (the proxy is named as a relay); a forwarded request counts
+            // for its origin, not the proxy.
+            let Some(origin) = *origin else {
+                continue;
+            };
+            if origin.copy {
+                if let (Some(r), Some(e)) = (origin.relay, by_source.get_mut(&origin.ip))
+                    && e.relays.len() < 20
+                {
+                    e.relays.insert(r);
+                }
+                continue;
+            }
+            let ip = origin.ip;
             let ua = m.message.user_agent.as_deref().unwrap_or_default();
             let lower = ua.to_ascii_lowercase();
             let svmap = svmap_traits(&m.message);
             let tool =
                 svmap || (!ua.is_empty() && needles.iter().any(|n| lower.contains(n.as_str())));
-            let probe = matches!(method, "OPTIONS" | "REGISTER" | "INVITE");
+            let qualify = method == "OPTIONS" && registered.contains(&(m.src.ip(), m.dst.ip()));
+            let probe = matches!(method, "OPTIONS" | "REGISTER" | "INVITE") && !qualify;
             if !tool && !probe {
                 continue;
             }
-            if by_source.len() >= 10_000 && !by_source.contains_key(&m.src.ip()) {
+            if by_source.len() >= 10_000 && !by_source.contains_key(&ip) {
                 continue;
             }
-            let e = by_source.entry(m.src.ip()).or_default();
+            let e = by_source.entry(ip).or_default();
             e.requests += 1;
-            if e.hosts.len() < 100_000 {
+            if let Some(r) = origin.relay
+                && e.relays.len() < 20
+            {
+                e.relays.insert(r);
+            } else if e.hosts.len() < 100_000 {
+                // Only requests sent directly say which hosts the source probed.
                 e.hosts.insert(m.dst.ip());
             }
-            e.ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+            e.ev.frame(m.frame, m.ts_nanos).source(ip);
             if let Some(u) = m.message.to.as_ref().and_then(|t| t.user.as_deref()) {
                 e.ev.user(u);
             }
@@ -117,6 +156,12 @@ impl Rule for Scanner {
                     list(&src.hosts, 5)
                 ));
             }
+            if !src.relays.is_empty() {
+                details.push_str(&format!(
+                    "; its requests were relayed by {} (proxies forwarding them, not scanners)",
+                    list(&src.relays, 5)
+                ));
+            }
             details.push('.');
             let confidence = if src.tool {
                 Confidence::High
@@ -135,7 +180,12 @@ impl Rule for Scanner {
                                   (fail2ban, SBC policies).",
                     practice: "Restrict SIP exposure; detect and block scanning.",
                 },
-                Severity::High,
+                // A tool's signature is an attack; a sweep alone may be an inventory or monitoring job.
+                if src.tool {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
                 confidence,
             ));
         }

@@ -18,28 +18,68 @@ fn dialled(c: &crate::model::Call) -> Option<String> {
     (!n.is_empty()).then_some(n)
 }
 
+/// Digits after an international access code, at the least, for a number to count as international behind an
+/// outside-line digit: a country code and a subscriber number. Shorter strings are local numbers or service codes
+/// (`000` is Australia's emergency number, not `0` + `00`).
+const MIN_INTERNATIONAL_DIGITS: usize = 7;
+
+/// How `n` reaches a toll destination: a `toll_prefixes` entry it starts with, or an outside-line digit followed by
+/// an international access code and at least [`MIN_INTERNATIONAL_DIGITS`] digits (`9` + `011` + `44…`).
+fn toll_route(n: &str, s: &Settings) -> Option<String> {
+    if let Some(p) = s
+        .toll_prefixes
+        .iter()
+        .filter(|p| !p.is_empty() && n.starts_with(p.as_str()))
+        .max_by_key(|p| p.len())
+    {
+        return Some(format!("prefix `{p}`"));
+    }
+    for line in s.outside_line_prefixes.iter().filter(|p| !p.is_empty()) {
+        let Some(rest) = n.strip_prefix(line.as_str()) else {
+            continue;
+        };
+        let mut codes: Vec<&String> = s
+            .international_access_codes
+            .iter()
+            .filter(|c| !c.is_empty())
+            .collect();
+        codes.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        for code in codes {
+            if let Some(number) = rest.strip_prefix(code.as_str())
+                && number.len() >= MIN_INTERNATIONAL_DIGITS
+                && number.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Some(format!(
+                    "outside line `{line}` + international access `{code}`"
+                ));
+            }
+        }
+    }
+    None
+}
+
 impl Rule for TollFraud {
     fn id(&self) -> &'static str {
         "toll-fraud"
     }
 
     fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
-        let guessers = password_guessers(a, s.brute_force_failures.max(1));
+        let guessers = super::password_guessers(a, s.brute_force_failures.max(1));
         let mut from_guessers = std::collections::BTreeSet::new();
         let mut ev = Evidence::default();
         let mut by_number: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let (mut after_hours, mut answered, mut minutes, mut cost) = (0u64, 0u64, 0.0f64, 0.0f64);
         let mut priced = false;
+        let mut routes: Vec<String> = Vec::new();
         for c in a.calls.iter().filter(|c| c.kind == "call") {
             let Some(n) = dialled(c) else {
                 continue;
             };
-            if !s
-                .toll_prefixes
-                .iter()
-                .any(|p| !p.is_empty() && n.starts_with(p.as_str()))
-            {
+            let Some(route) = toll_route(&n, s) else {
                 continue;
+            };
+            if routes.len() < 20 && !routes.contains(&route) {
+                routes.push(route);
             }
             if let Some(&f) = c.frames.first() {
                 ev.frame(f, c.start_ts_nanos);
@@ -134,6 +174,7 @@ impl Rule for TollFraud {
                 )
             }
         );
+        let details = format!("{details} Matched by {}.", list(&routes, 6));
         let details = if from_guessers.is_empty() {
             details
         } else {
@@ -145,8 +186,11 @@ impl Rule for TollFraud {
         };
         let severity = if !bursts.is_empty() || !from_guessers.is_empty() {
             Severity::Critical
-        } else if after_hours > 0 {
+        } else if after_hours > 1 {
             Severity::High
+        } else if after_hours == 1 {
+            // One call at night is a pattern of one: worth a look, not an alarm.
+            Severity::Medium
         } else {
             Severity::Low
         };
@@ -167,32 +211,46 @@ impl Rule for TollFraud {
     }
 }
 
-/// Sources that sent at least `min` credentialed requests the server rejected (401/407/403): password guessers
-/// (a phone whose nonce went stale is rejected once in a while, not `min` times). Transactions are matched as the
-/// brute-force rule matches them (`rules::tx_key`).
-fn password_guessers(a: &Analysis, min: u32) -> std::collections::BTreeSet<std::net::IpAddr> {
-    use super::{MAX_TRANSACTIONS, credentials, tx_key};
-    let mut sent = std::collections::HashSet::new();
-    let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
-        std::collections::HashMap::new();
-    for m in a.messages.iter().filter(|m| !m.retransmission) {
-        let Some(key) = tx_key(m) else {
-            continue;
-        };
-        if m.message.is_request() {
-            if credentials(m).is_some() && sent.len() < MAX_TRANSACTIONS {
-                sent.insert(key);
-            }
-        } else if matches!(m.message.status(), Some(401 | 403 | 407))
-            && sent.contains(&key)
-            && (rejected.len() < 100_000 || rejected.contains_key(&key.3))
-        {
-            *rejected.entry(key.3).or_default() += 1;
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_line_digits_before_an_international_code_are_toll_routes() {
+        let s = Settings::default();
+        let r = |n: &str| toll_route(n, &s);
+        // NANP PBX: 9 for a line, 011 international.
+        assert_eq!(
+            r("9011442079460000").as_deref(),
+            Some("outside line `9` + international access `011`")
+        );
+        // German PBX: 0 for a line, 00 international.
+        assert_eq!(
+            r("000442079460000").as_deref(),
+            Some("prefix `00`"),
+            "00 itself is already a toll prefix"
+        );
+        assert_eq!(r("+442079460000").as_deref(), Some("prefix `+`"));
+        assert_eq!(r("011442079460000").as_deref(), Some("prefix `011`"));
+        // Local and national numbers stay out: a NANP number in area code 909, a German national number behind
+        // the 0 line digit, a 4-digit extension.
+        assert_eq!(r("19095551234"), None);
+        assert_eq!(r("0301234567"), None);
+        assert_eq!(r("2001"), None);
+        // 9 + 011 + a short code is not a foreign subscriber.
+        assert_eq!(r("9011123"), None);
+        // Australia's code only when configured.
+        let mut au = Settings::default();
+        au.international_access_codes.push("0011".into());
+        assert_eq!(
+            toll_route("900114420794600", &au).as_deref(),
+            Some("prefix `900`"),
+            "the premium prefix is the longer direct match"
+        );
+        au.toll_prefixes.retain(|p| p != "900");
+        assert_eq!(
+            toll_route("900114420794600", &au).as_deref(),
+            Some("outside line `9` + international access `0011`")
+        );
     }
-    rejected
-        .into_iter()
-        .filter(|(_, n)| *n >= min)
-        .map(|(ip, _)| ip)
-        .collect()
 }

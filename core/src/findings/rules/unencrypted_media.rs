@@ -5,6 +5,9 @@ use crate::model::{Analysis, Confidence, Encryption, Finding, Severity, StreamKi
 
 pub struct UnencryptedMedia;
 
+/// Seconds of playable audio in clear before the finding is high: enough to hear what was said.
+const MIN_CONVERSATION_SECS: f64 = 3.0;
+
 impl Rule for UnencryptedMedia {
     fn id(&self) -> &'static str {
         "unencrypted-media"
@@ -54,7 +57,14 @@ impl Rule for UnencryptedMedia {
                               PBX and trunks, and refuse RTP/AVP offers.",
                 practice: "Encrypt media in transit (SRTP).",
             },
-            if playable > 0 { Severity::High } else { Severity::Medium },
+            // Severity follows what an eavesdropper gets: seconds of conversation, not a stray packet.
+            if seconds >= MIN_CONVERSATION_SECS {
+                Severity::High
+            } else if playable > 0 {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
             Confidence::High,
         ));
     }

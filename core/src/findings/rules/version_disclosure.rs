@@ -8,11 +8,38 @@ use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct VersionDisclosure;
 
-/// A version number: a digit followed by `.` and another digit somewhere in the string.
+/// A version number: a digit followed by `.` and another digit somewhere in the string, or a number after a word
+/// that names a version or build (`release 1009r stamp 38964`, `build 4711`, `rev 12`).
 fn has_version(s: &str) -> bool {
     let b = s.as_bytes();
-    b.windows(3)
+    if b.windows(3)
         .any(|w| matches!(w, [a, b'.', c] if a.is_ascii_digit() && c.is_ascii_digit()))
+    {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || matches!(c, '/' | '-' | '_' | ':' | '(' | ')' | ','))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).any(|w| {
+        matches!(
+            w.first().copied(),
+            Some(
+                "release"
+                    | "build"
+                    | "version"
+                    | "ver"
+                    | "rev"
+                    | "revision"
+                    | "stamp"
+                    | "firmware"
+                    | "fw"
+            )
+        ) && w
+            .get(1)
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+    })
 }
 
 impl Rule for VersionDisclosure {
@@ -70,5 +97,10 @@ mod tests {
         assert!(super::has_version("Cisco v11.0.0"));
         assert!(!super::has_version("friendly-scanner"));
         assert!(!super::has_version("X."));
+        // X-Lite in metasploit-sip-invite-spoof.pcap.
+        assert!(super::has_version("X-Lite release 1009r stamp 38964"));
+        assert!(super::has_version("Acme SBC build 4711"));
+        assert!(!super::has_version("Acme SBC release notes"));
+        assert!(!super::has_version("Aastra 400"));
     }
 }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 
-use crate::findings::{Evidence, FindingText, Rule, Settings};
+use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
 /// Distinct digests tried per capture.
@@ -52,7 +52,7 @@ impl Rule for WeakPassword {
             return;
         }
         let seen = collect(a);
-        if seen.digests.is_empty() {
+        if seen.digests.iter().all(Seen::refused_only) {
             return;
         }
         let (user_text, wordlist_note) = match &s.wordlist {
@@ -72,14 +72,17 @@ impl Rule for WeakPassword {
         let bundled = words(BUNDLED.as_bytes(), usize::MAX);
 
         let mut accounts: BTreeMap<(&str, &str), Vec<&Seen>> = BTreeMap::new();
-        for d in &seen.digests {
+        for d in seen.digests.iter().filter(|d| !d.refused_only()) {
             accounts
                 .entry((d.key.username.as_str(), d.key.realm.as_str()))
                 .or_default()
                 .push(d);
         }
+        let guessers = super::password_guessers(a, s.brute_force_failures.max(1));
         let mut budget = BUDGET;
-        for ((user, realm), digests) in accounts {
+        for ((user, realm), mut digests) in accounts {
+            // Digests the server accepted first: they are the ones cracked in full, and they prove the password.
+            digests.sort_by_key(|d| d.accepted().is_none());
             let guesses = guesses(user, realm);
             let cands = Candidates {
                 guesses: &guesses,
@@ -113,17 +116,37 @@ impl Rule for WeakPassword {
                 .iter()
                 .filter(|d| d.target.response(&ha1) == d.target.expected)
                 .collect();
+            let accepted: Option<FrameNo> = matched.iter().find_map(|d| d.accepted());
+            let sources: std::collections::BTreeSet<IpAddr> = matched
+                .iter()
+                .flat_map(|d| d.occurrences.iter().map(|o| o.source))
+                .collect();
+            // Not accepted, from a source that guesses passwords: the attacker's guess, reported by brute-force.
+            if accepted.is_none() && sources.iter().any(|ip| guessers.contains(ip)) {
+                continue;
+            }
             let password = String::from_utf8_lossy(password).into_owned();
             let mut ev = Evidence::default();
             ev.user(user);
             for d in &matched {
                 for o in &d.occurrences {
                     ev.frame(o.frame, o.ts_nanos).source(o.source);
+                    if let Some((_, f)) = o.answer {
+                        ev.frame(f, o.ts_nanos);
+                    }
                     if let Some(c) = &o.call {
                         ev.call(c);
                     }
                 }
             }
+            let answers: std::collections::BTreeSet<String> = matched
+                .iter()
+                .flat_map(|d| d.occurrences.iter())
+                .map(|o| match o.answer {
+                    Some((code, _)) => code.to_string(),
+                    None => "no answer in the capture".to_string(),
+                })
+                .collect();
             let shown = if s.reveal_passwords_in_exports {
                 format!("\"{password}\"")
             } else {
@@ -138,10 +161,22 @@ impl Rule for WeakPassword {
                     None => "the user wordlist".to_string(),
                 },
             };
+            let claim = match accepted {
+                Some(f) => format!(
+                    "The password of {user} in realm \"{realm}\" is {shown}: the server accepted a digest response \
+                     made with it (2xx in frame {f})."
+                ),
+                None => format!(
+                    "A client answered the challenge for {user} in realm \"{realm}\" with a digest response made \
+                     from {shown}. The server's acceptance is not in the capture (answers: {}), so this proves the \
+                     password the client used, not that it is the account's.",
+                    list(&answers, 5)
+                ),
+            };
             let mut details = format!(
-                "The password of {user} in realm \"{realm}\" is {shown}: found in {source} after {tried} \
-                 candidates ({} guesses, {} common passwords, {PINS} numeric PINs, {} wordlist words available); \
-                 it matches {} of the {} distinct digest responses captured for this account.",
+                "{claim} Found in {source} after {tried} candidates ({} guesses, {} common passwords, {PINS} numeric \
+                 PINs, {} wordlist words available); it matches {} of the {} distinct digest responses captured \
+                 for this account.",
                 guesses.len(),
                 bundled.len(),
                 user_words.len(),
@@ -161,7 +196,11 @@ impl Rule for WeakPassword {
             out.push(ev.finish(
                 FindingText {
                     rule_id: self.id(),
-                    title: format!("Weak SIP password for {title_user}"),
+                    title: if accepted.is_some() {
+                        format!("Weak SIP password for {title_user}")
+                    } else {
+                        format!("Password a client used for {title_user} (acceptance not captured)")
+                    },
                     details,
                     risk: "The captured digest response was cracked offline in seconds: anyone who saw it can \
                            register as this account, receive its calls and place calls billed to it (toll fraud).",
@@ -169,11 +208,124 @@ impl Rule for WeakPassword {
                                   dictionary word), carry SIP over TLS, and lock out repeated failures.",
                     practice: "Strong SIP credentials, transported only over TLS.",
                 },
-                Severity::Critical,
-                Confidence::High,
+                if accepted.is_some() {
+                    Severity::Critical
+                } else {
+                    Severity::Medium
+                },
+                if accepted.is_some() {
+                    Confidence::High
+                } else {
+                    Confidence::Low
+                },
             ));
         }
     }
+}
+
+/// Response computations [`attacker_guesses`] may spend per capture.
+const GUESS_BUDGET: u64 = 4_000_000;
+
+/// A password an attacker tried, recovered from a digest response the server did not accept.
+pub(crate) struct Guess {
+    pub user: String,
+    /// Masked unless [`Settings::reveal_passwords_in_exports`].
+    pub shown: String,
+    pub frame: FrameNo,
+}
+
+/// What [`attacker_guesses`] recovered for one source.
+#[derive(Default)]
+pub(crate) struct Guesses {
+    /// Recovered guesses in frame order.
+    pub found: Vec<Guess>,
+    /// Distinct digest responses tried.
+    pub tried: u64,
+}
+
+/// The passwords behind the digest responses from `sources` that the server did not accept (rejected or
+/// unanswered): each distinct digest tried against the guesses from its user name and realm, the bundled
+/// common-passwords list and the user wordlist (the 1.1 M PINs are left to `weak-password`), within
+/// [`GUESS_BUDGET`] computations. For the brute-force finding: what the attacker tried, never the account's
+/// password.
+pub(crate) fn attacker_guesses(
+    a: &Analysis,
+    s: &Settings,
+    sources: &std::collections::BTreeSet<IpAddr>,
+) -> BTreeMap<IpAddr, Guesses> {
+    let mut out: BTreeMap<IpAddr, Guesses> = BTreeMap::new();
+    if !s.crack_passwords || sources.is_empty() {
+        return out;
+    }
+    let seen = collect(a);
+    let user_text = s
+        .wordlist
+        .as_ref()
+        .and_then(|p| read_wordlist(p).ok())
+        .unwrap_or_default();
+    let user_words = words(&user_text, MAX_WORDLIST_LINES);
+    let bundled = words(BUNDLED.as_bytes(), usize::MAX);
+    let mut budget = GUESS_BUDGET;
+    let todo: Vec<(&Seen, IpAddr)> = seen
+        .digests
+        .iter()
+        .filter(|d| d.accepted().is_none())
+        .filter_map(|d| {
+            let src = d.occurrences.first()?.source;
+            sources.contains(&src).then_some((d, src))
+        })
+        .collect();
+    let mut chosen = Vec::new();
+    for (d, src) in todo {
+        let per = (guesses(&d.key.username, &d.key.realm).len() + bundled.len() + user_words.len())
+            as u64;
+        if per > budget {
+            break;
+        }
+        budget -= per;
+        chosen.push((d, src));
+    }
+    let found: Vec<(IpAddr, Option<Guess>)> = chosen
+        .par_iter()
+        .map(|&(d, src)| {
+            let g = guesses(&d.key.username, &d.key.realm);
+            let mut prefix = Md5::new();
+            prefix.update(d.key.username.as_bytes());
+            prefix.update(b":");
+            prefix.update(d.key.realm.as_bytes());
+            prefix.update(b":");
+            let hit = g
+                .iter()
+                .map(Vec::as_slice)
+                .chain(bundled.iter().copied())
+                .chain(user_words.iter().copied())
+                .find(|w| d.target.response(&ha1_from(&prefix, w)) == d.target.expected);
+            let guess = hit.map(|w| {
+                let w = String::from_utf8_lossy(w);
+                Guess {
+                    user: d.key.username.clone(),
+                    shown: if s.reveal_passwords_in_exports {
+                        format!("\"{w}\"")
+                    } else {
+                        mask(&w)
+                    },
+                    frame: d.occurrences.first().map_or(0, |o| o.frame),
+                }
+            });
+            (src, guess)
+        })
+        .collect();
+    for (src, guess) in found {
+        let e = out.entry(src).or_default();
+        e.tried = e.tried.saturating_add(1);
+        if let Some(g) = guess {
+            e.found.push(g);
+        }
+    }
+    for g in out.values_mut() {
+        g.found.sort_by_key(|g| g.frame);
+    }
+    out
 }
 
 /// First character then one bullet per remaining character.
@@ -197,6 +349,25 @@ struct Occurrence {
     ts_nanos: i64,
     source: IpAddr,
     call: Option<String>,
+    /// The server's final response to this request (status, frame), when it is in the capture.
+    answer: Option<(u16, FrameNo)>,
+}
+
+impl Seen {
+    /// Every request carrying this digest was answered 401/403/407: a wrong password.
+    fn refused_only(&self) -> bool {
+        self.occurrences
+            .iter()
+            .all(|o| matches!(o.answer, Some((401 | 403 | 407, _))))
+    }
+
+    /// The frame of a 2xx the server sent to a request carrying this digest: the password is then proven.
+    fn accepted(&self) -> Option<FrameNo> {
+        self.occurrences.iter().find_map(|o| match o.answer {
+            Some((200..=299, f)) => Some(f),
+            _ => None,
+        })
+    }
 }
 
 /// What makes a digest response distinct.
@@ -220,36 +391,32 @@ struct Key {
 struct Collected {
     digests: Vec<Seen>,
     skipped_sha: u64,
-    /// Digests the server rejected (401/403/407 to that request): wrong guesses, not the account's password.
-    skipped_rejected: u64,
+    /// Credentialed requests the server rejected (401/403/407): their digests are wrong guesses, not the account's
+    /// password; [`Seen::refused_only`] keeps them out of `weak-password` ([`attacker_guesses`] recovers them).
+    refused_requests: u64,
 }
 
 /// The distinct MD5 digest responses of the capture, in order of first appearance.
 fn collect(a: &Analysis) -> Collected {
     let mut c = Collected::default();
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
-    // Transactions (matched as the brute-force rule matches them) the server answered with a challenge or a refusal.
-    let mut rejected = std::collections::HashSet::new();
-    for m in &a.messages {
-        if matches!(m.message.status(), Some(401 | 403 | 407))
-            && let Some(key) = super::tx_key(m)
-            && rejected.len() < super::MAX_TRANSACTIONS
-        {
-            rejected.insert(key);
+    // Each request paired with its own final response (per branch, in order).
+    let answers = super::final_responses(a);
+    for (i, m) in a.messages.iter().enumerate() {
+        if m.retransmission {
+            continue;
         }
-    }
-    for m in a.messages.iter().filter(|m| !m.retransmission) {
         let Some(method) = m.message.method() else {
             continue;
         };
-        let refused = super::tx_key(m).is_some_and(|k| rejected.contains(&k));
+        let answer = answers.get(i).copied().flatten();
+        let refused = matches!(answer, Some((401 | 403 | 407, _)));
         for f in &m.message.auth {
             if !f.is_credentials() || !f.scheme.eq_ignore_ascii_case("digest") {
                 continue;
             }
             if refused {
-                c.skipped_rejected = c.skipped_rejected.saturating_add(1);
-                continue;
+                c.refused_requests = c.refused_requests.saturating_add(1);
             }
             let algorithm = f.param("algorithm").unwrap_or("MD5").to_ascii_lowercase();
             if algorithm.starts_with("sha-") {
@@ -292,6 +459,7 @@ fn collect(a: &Analysis) -> Collected {
                 ts_nanos: m.ts_nanos,
                 source: m.src.ip(),
                 call: m.message.call_id.clone(),
+                answer,
             };
             if let Some(&i) = index.get(&key) {
                 if let Some(d) = c.digests.get_mut(i)
