@@ -492,6 +492,9 @@ pub enum Encryption {
     Zrtp,
     /// DTLS-SRTP: `a=fingerprint` in SDP or a DTLS handshake on the media path.
     DtlsSrtp,
+    /// Not known: no SDP in the capture and nothing in the packets that shows clear or encrypted media
+    /// (`encryption_evidence` says what was looked at).
+    Unknown,
 }
 
 impl Encryption {
@@ -501,6 +504,7 @@ impl Encryption {
             Encryption::Srtp => "srtp",
             Encryption::Zrtp => "zrtp",
             Encryption::DtlsSrtp => "dtls-srtp",
+            Encryption::Unknown => "unknown",
         }
     }
 }

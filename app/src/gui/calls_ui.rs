@@ -141,8 +141,12 @@ fn derive_rows(a: &Analysis) -> Vec<CallRow> {
                 .iter()
                 .filter_map(|s| s.mos)
                 .min_by(|x, y| x.total_cmp(y));
-            let media_encrypted = (!streams.is_empty())
-                .then(|| streams.iter().all(|s| s.encryption != Encryption::None));
+            // A call's streams are signalled, so their encryption is known; an unknown one is not "encrypted".
+            let media_encrypted = (!streams.is_empty()).then(|| {
+                streams
+                    .iter()
+                    .all(|s| !matches!(s.encryption, Encryption::None | Encryption::Unknown))
+            });
             let sip_tls = !c.transports.is_empty()
                 && c.transports
                     .iter()

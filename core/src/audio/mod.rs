@@ -434,7 +434,11 @@ fn decode_one(
             })
             .collect()
     };
-    let encrypted = s.encryption != Encryption::None;
+    // Unknown encryption is tried with the keys there are, then played as clear RTP: the listener hears which it is.
+    let encrypted = matches!(
+        s.encryption,
+        Encryption::Srtp | Encryption::DtlsSrtp | Encryption::Zrtp
+    );
     let plain: Vec<timeline::PlainPacket> = if encrypted || !cands.is_empty() {
         let keys: Vec<SrtpKey> = cands.iter().map(|(k, _)| k.clone()).collect();
         let found = packets

@@ -89,5 +89,12 @@ pub fn audio_status(s: &MediaStream, cache: &mut StatusCache) -> String {
         }
         Encryption::DtlsSrtp => "encrypted (DTLS-SRTP): keys not in the capture".into(),
         Encryption::Zrtp => "encrypted (ZRTP): keys not in the capture".into(),
+        // Not "decodable": that word is the claim that the audio plays back.
+        Encryption::Unknown => match codec_line {
+            Ok(c) => format!(
+                "encryption unknown (no SDP): played as clear {c}, it is speech only if it was not encrypted"
+            ),
+            Err(e) => format!("encryption unknown (no SDP); {e}"),
+        },
     }
 }

@@ -97,6 +97,8 @@ pub struct PacketInfo {
     pub rtp_len: usize,
     /// Payload bytes (no padding).
     pub payload_len: usize,
+    /// The payload's first byte (a codec's frame header, such as Opus's TOC; random under SRTP).
+    pub first_payload_byte: Option<u8>,
     pub ipv6: bool,
 }
 
@@ -487,6 +489,7 @@ mod tests {
                 payload_type: 0,
                 rtp_len: 172,
                 payload_len: 160,
+                first_payload_byte: None,
                 ipv6: false,
             },
             t_ms,

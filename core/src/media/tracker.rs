@@ -160,6 +160,9 @@ struct FlowInfo {
     dtls_records: u64,
     zrtp_first: Option<FrameNo>,
     zrtp_packets: u64,
+    /// STUN (ICE connectivity checks, TURN) on the media flow: a WebRTC-style path.
+    stun_first: Option<FrameNo>,
+    stun_packets: u64,
     /// SSRCs seen per direction (src → list), bounded, for SSRC changes.
     ssrcs: BTreeMap<SocketAddr, Vec<u32>>,
     /// TURN channel → peer (from Channel-Bind requests).
@@ -183,6 +186,10 @@ struct StreamState {
     trailer_checks: u64,
     trailer_hits: u64,
     trailer_len: i64,
+    /// Codec-frame evidence: the distinct first payload bytes (a 256-bit set) over the first
+    /// [`FIRST_BYTE_SAMPLE`] packets with a payload, and how many were looked at.
+    first_bytes: [u64; 4],
+    first_bytes_seen: u32,
     prev_ext_ts: Option<i64>,
     /// The clock of the last payload type seen, and the bindings generation it was looked up under: every packet
     /// of a stream needs its clock, and the lookup (two address hashes and an rtpmap search) rarely changes.
@@ -246,6 +253,15 @@ impl StreamState {
         if let Some(q) = s.quality.as_mut() {
             q.push(info.ts_nanos, ext_seq, ext_ts, media);
         }
+        if let Some(b) = info.first_payload_byte
+            && s.first_bytes_seen < FIRST_BYTE_SAMPLE
+            && s.stats.flags & FLAG_CN == 0
+        {
+            s.first_bytes_seen += 1;
+            if let Some(w) = s.first_bytes.get_mut(usize::from(b >> 6)) {
+                *w |= 1u64 << (b & 63);
+            }
+        }
         // SRTP trailer evidence on G.711: payload bytes beyond the samples the timestamp advanced.
         if matches!(info.payload_type, 0 | 8) {
             if let Some(prev) = s.prev_ext_ts {
@@ -268,6 +284,39 @@ impl StreamState {
                 .push(s.stats.point(info.frame, info.ts_nanos, info.seq));
         }
     }
+}
+
+/// SRTCP's layout (RFC 3711 §3.4): a first RTCP header in clear (SR or RR) that the datagram outlasts, then
+/// ciphertext, then the E flag and 31-bit index and a 10- or 4-byte authentication tag, with E set (encrypted).
+fn srtcp_layout(p: &[u8]) -> bool {
+    let (Some(&b0), Some(&pt), Some(&l0), Some(&l1)) = (p.first(), p.get(1), p.get(2), p.get(3))
+    else {
+        return false;
+    };
+    if b0 >> 6 != 2 || !matches!(pt, 200 | 201) {
+        return false;
+    }
+    let first = (usize::from(u16::from_be_bytes([l0, l1])) + 1) * 4;
+    // What follows the first packet is ciphertext, not another RTCP header.
+    let next_is_rtcp = p.get(first).is_some_and(|b| b >> 6 == 2)
+        && p.get(first + 1).is_some_and(|t| (192..=223).contains(t));
+    !next_is_rtcp
+        && [10usize, 4].iter().any(|tag| {
+            p.len()
+                .checked_sub(tag + 4)
+                .is_some_and(|at| at >= first && p.get(at).is_some_and(|e| e & 0x80 != 0))
+        })
+}
+
+/// Packets whose first payload byte is sampled for the codec-frame evidence (per stream).
+const FIRST_BYTE_SAMPLE: u32 = 256;
+
+/// The stream's most used payload type.
+fn self_payload_type(s: &StreamState) -> Option<u8> {
+    s.pt_counts
+        .iter()
+        .max_by_key(|(pt, n)| (**n, std::cmp::Reverse(**pt)))
+        .map(|(pt, _)| *pt)
 }
 
 /// Packets of an unsignalled RTP candidate, held until the run is long enough (lengths only: no payload bytes).
@@ -702,7 +751,14 @@ impl MediaTracker {
         let class = pre.map_or_else(|| demux::classify(d.payload), |p| p.class);
         match class {
             PayloadClass::Stun | PayloadClass::TurnChannel if outer => self.unwrap_turn(d, class),
-            PayloadClass::Stun => self.counters.stun_packets += 1,
+            PayloadClass::Stun => {
+                self.counters.stun_packets += 1;
+                let (frame, carrier) = (d.frame, d.carrier);
+                if let Some(f) = self.flow(d.src, d.dst, carrier) {
+                    f.stun_first.get_or_insert(frame);
+                    f.stun_packets += 1;
+                }
+            }
             PayloadClass::TurnChannel => self.counters.udp_unclassified += 1,
             PayloadClass::Dtls => {
                 self.counters.dtls_records += 1;
@@ -758,6 +814,17 @@ impl MediaTracker {
         } else {
             d.carrier
         };
+        // STUN on this 5-tuple: evidence for media on it directly (ICE) and for what it relays (TURN).
+        let frame = d.frame;
+        for c in [d.carrier, carrier] {
+            if let Some(f) = self.flow(d.src, d.dst, c) {
+                f.stun_first.get_or_insert(frame);
+                f.stun_packets += 1;
+            }
+            if c == carrier {
+                break;
+            }
+        }
         match class {
             PayloadClass::TurnChannel => {
                 let Some(cd) = demux::parse_channel_data(d.payload) else {
@@ -827,6 +894,9 @@ impl MediaTracker {
             payload_type: h.payload_type,
             rtp_len: d.payload.len(),
             payload_len: h.payload_len,
+            first_payload_byte: (h.payload_len > 0)
+                .then(|| d.payload.get(h.payload_offset).copied())
+                .flatten(),
             ipv6: d.src.is_ipv6(),
         };
         let key = StreamKey {
@@ -961,6 +1031,8 @@ impl MediaTracker {
             trailer_checks: 0,
             trailer_hits: 0,
             trailer_len: 0,
+            first_bytes: [0; 4],
+            first_bytes_seen: 0,
             prev_ext_ts: None,
             clock_cache: None,
             queue: Vec::new(),
@@ -1119,6 +1191,7 @@ impl MediaTracker {
             payload_type: 0,
             rtp_len: d.payload.len(),
             payload_len: d.payload.len(),
+            first_payload_byte: None,
             ipv6: d.src.is_ipv6(),
         };
         let now_ms = self.rel_ms(d.ts);
@@ -1142,6 +1215,12 @@ impl MediaTracker {
                 .lookup(d.src, d.dst)
                 .is_some_and(|(b, _)| b.proto.to_ascii_uppercase().contains("SAVP"));
         let (packets, err) = rtcp::parse_rtcp(d.payload);
+        let encrypted = encrypted
+            || self
+                .flows
+                .get(&FlowKey::new(d.src, d.dst, d.carrier))
+                .is_some_and(|f| f.stun_packets > 0)
+            || (err.is_some() && srtcp_layout(d.payload));
         if encrypted {
             // SRTCP: only the first header is in clear; the rest is ciphertext plus an index and a tag.
             self.counters.rtcp_packets += 1;
@@ -1528,7 +1607,59 @@ impl MediaTracker {
                 )),
             );
         }
-        (Encryption::None, None)
+        if s.binding.is_some() {
+            // Signalled RTP/AVP in clear SDP: the endpoints agreed on plain RTP.
+            return (Encryption::None, None);
+        }
+        // No SDP in the capture: "no encryption" must be shown by the packets, or it is not said.
+        if let Some(f) = flow
+            && let Some(first) = f.stun_first
+        {
+            return (
+                Encryption::Srtp,
+                Some(format!(
+                    "WebRTC-style media path: {} STUN/TURN packets on the flow from frame {first} and no SDP in \
+                     the capture; RFC 8827 makes SRTP mandatory for such media",
+                    f.stun_packets
+                )),
+            );
+        }
+        let distinct: u32 = s.first_bytes.iter().map(|w| w.count_ones()).sum();
+        let pt = self_payload_type(s);
+        if s.trailer_checks >= 4 && s.trailer_hits == 0 && matches!(pt, Some(0 | 8)) {
+            return (
+                Encryption::None,
+                Some(format!(
+                    "no SDP; each of {} packets carries exactly the G.711 samples its timestamp advances (no SRTP \
+                     authentication tag)",
+                    s.trailer_checks
+                )),
+            );
+        }
+        if s.first_bytes_seen >= 16 && distinct <= 4 {
+            return (
+                Encryption::None,
+                Some(format!(
+                    "no SDP; the first payload byte takes {distinct} value(s) over {} packets: a codec frame header \
+                     in clear (SRTP would scramble it)",
+                    s.first_bytes_seen
+                )),
+            );
+        }
+        if s.first_bytes_seen >= 64 && distinct >= 48 {
+            return (
+                Encryption::Unknown,
+                Some(format!(
+                    "no SDP; the first payload byte takes {distinct} values over {} packets: no codec frame header, \
+                     as under SRTP (or a headerless codec)",
+                    s.first_bytes_seen
+                )),
+            );
+        }
+        (
+            Encryption::Unknown,
+            Some("no SDP in the capture and no evidence in the packets either way".to_string()),
+        )
     }
 
     /// Streams tracked so far.
@@ -1606,6 +1737,29 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
+
+    #[test]
+    fn srtcp_is_recognised_by_its_layout() {
+        // RFC 3711 §3.4: SR header (len 6 = 28 bytes) in clear, ciphertext, E|index, 10-byte tag.
+        let mut p = vec![0x80, 200, 0, 6];
+        p.extend_from_slice(&[0xAB; 24]);
+        p.extend_from_slice(&[0x5c, 0x13, 0xe7, 0x91, 0x02, 0x33, 0x48, 0x70]); // encrypted SDES, garbled
+        p.extend_from_slice(&[0x80, 0, 0, 1]); // E = 1, index 1
+        p.extend_from_slice(&[0x11; 10]);
+        assert!(srtcp_layout(&p));
+        // E = 0 (not encrypted): a plain compound would have parsed.
+        let at = p.len() - 14;
+        p[at] = 0;
+        assert!(!srtcp_layout(&p));
+        p[at] = 0x80;
+        // A second RTCP header right after the first packet: plain RTCP, damaged further on.
+        p[28] = 0x81;
+        p[29] = 202;
+        assert!(!srtcp_layout(&p));
+        // RTP, or too short.
+        assert!(!srtcp_layout(&[0x80, 0x00, 0, 1]));
+        assert!(!srtcp_layout(&[0x80, 200]));
+    }
 
     /// RTP (PCMU, 160 bytes) number `n` of SSRC 0x1234 wrapped in TURN ChannelData on channel 0x4001.
     fn channel_data_rtp(n: u16) -> Vec<u8> {
