@@ -300,6 +300,35 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+    if !a.tls.is_empty() {
+        let _ = writeln!(
+            s,
+            "TLS       {} connection(s), content not readable in this capture",
+            a.tls.len()
+        );
+        let shown = if max_rows == 0 {
+            a.tls.len()
+        } else {
+            max_rows.min(a.tls.len())
+        };
+        for t in a.tls.iter().take(shown) {
+            let _ = writeln!(
+                s,
+                "  {} -> {}  {} (from the {})  {} records, frames {}-{}",
+                t.client,
+                t.server,
+                terminal_safe(&t.version, 20),
+                terminal_safe(&t.version_source, 20),
+                t.records,
+                t.first_frame,
+                t.last_frame
+            );
+        }
+        if shown < a.tls.len() {
+            let _ = writeln!(s, "  ... {} more", a.tls.len() - shown);
+        }
+        let _ = writeln!(s);
+    }
     let x = &a.exposure;
     if x.plaintext_sip_messages > 0 || x.reconstructable_streams > 0 {
         let _ = writeln!(s, "What an eavesdropper learns");
@@ -342,7 +371,9 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
-    if !a.findings.is_empty() {
+    if a.findings.is_empty() {
+        let _ = writeln!(s, "Findings  none\n");
+    } else {
         let _ = writeln!(s, "Findings  {}", a.findings.len());
         for f in a
             .findings

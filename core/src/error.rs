@@ -4,18 +4,20 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("cannot open capture {path}: {source}")]
+    // The I/O error is said in the message and is not also the error's source (a field named `source` would be):
+    // `{:#}` chains would say it twice.
+    #[error("cannot open capture {path}: {error}")]
     Open {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot read capture {path}: {source}")]
+    #[error("cannot read capture {path}: {error}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("{path} is {what}, not a capture file")]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("capture {path} is empty (0 bytes)")]
     Empty { path: PathBuf },
     #[error("{path} is not a pcap or pcapng capture: {reason}")]

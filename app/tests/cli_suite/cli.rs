@@ -176,17 +176,68 @@ fn unusable_input_exits_2_with_a_clear_message() {
     let dir = tmpdir("bad");
     let notcap = dir.join("notes.txt");
     std::fs::write(&notcap, "hello, this is not a capture").unwrap();
+    let folder = dir.join("a-folder.pcap");
+    std::fs::create_dir_all(&folder).unwrap();
     for (path, expect) in [
         (notcap, "not a pcap or pcapng capture"),
         (dir.join("missing.pcap"), "cannot open capture"),
+        (folder, "is a directory, not a capture file"),
     ] {
         let out = earshot().arg("analyze").arg(&path).output().unwrap();
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "{err}");
+        // Each thing said once: the OS reason is not repeated by the error chain.
+        for reason in ["No such file or directory", "os error"] {
+            assert!(err.matches(reason).count() <= 1, "said twice: {err}");
+        }
+        assert!(!err.contains("No such device"), "{err}");
         assert!(
             err.contains(&*path.file_name().unwrap().to_string_lossy()),
             "names the file: {err}"
         );
     }
+}
+
+/// A capture holding only a TLS connection: the summary names it (client, server, version) and says no finding
+/// fired, checked against TShark's reading of the ServerHello.
+#[test]
+fn tls_only_capture_has_a_tls_line_and_a_findings_line() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sample-captures/srtp-over-tls/srtp-over-tls.pcap");
+    let shark = Command::new("tshark")
+        .args(["-r"])
+        .arg(&path)
+        .args([
+            "-Y",
+            "tls.handshake.type == 2",
+            "-T",
+            "fields",
+            "-e",
+            "ip.dst",
+            "-e",
+            "tcp.dstport",
+            "-e",
+            "ip.src",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tls.handshake.version",
+        ])
+        .output()
+        .expect("tshark (scripts/setup.sh installs it)");
+    let shark = String::from_utf8_lossy(&shark.stdout);
+    let f: Vec<&str> = shark.trim().split('\t').collect();
+    assert_eq!(f.len(), 5, "{shark}");
+    let (client, server) = (format!("{}:{}", f[0], f[1]), format!("{}:{}", f[2], f[3]));
+    assert_eq!(f[4], "0x0303", "TLS 1.2 ServerHello");
+    let out = earshot().arg("analyze").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TLS       1 connection(s)"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{client} -> {server}  TLS 1.2")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Findings  none"), "{stdout}");
 }

@@ -60,15 +60,25 @@ impl CaptureFile {
     pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         let file = File::open(path).map_err(|source| CaptureError::Open {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
-        let file_size = file
-            .metadata()
-            .map_err(|source| CaptureError::Read {
+        let meta = file.metadata().map_err(|source| CaptureError::Read {
+            path: path.to_path_buf(),
+            error: source,
+        })?;
+        if meta.is_dir() {
+            return Err(CaptureError::NotAFile {
                 path: path.to_path_buf(),
-                source,
-            })?
-            .len();
+                what: "a directory",
+            });
+        }
+        if !meta.is_file() {
+            return Err(CaptureError::NotAFile {
+                path: path.to_path_buf(),
+                what: "not a regular file (a device, pipe or socket)",
+            });
+        }
+        let file_size = meta.len();
         if file_size == 0 {
             return Err(CaptureError::Empty {
                 path: path.to_path_buf(),
@@ -80,7 +90,7 @@ impl CaptureFile {
         #[allow(unsafe_code)]
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| CaptureError::Read {
             path: path.to_path_buf(),
-            source,
+            error: source,
         })?;
         if map.get(..2) == Some(&[0x1f, 0x8b][..]) {
             let mut out = Vec::new();
@@ -90,7 +100,7 @@ impl CaptureFile {
                 .read_to_end(&mut out)
                 .map_err(|source| CaptureError::Read {
                     path: path.to_path_buf(),
-                    source,
+                    error: source,
                 })?;
             return Ok(CaptureFile {
                 path: path.to_path_buf(),
@@ -121,7 +131,7 @@ impl CaptureFile {
         use std::fmt::Write as _;
         let err = |source| CaptureError::Read {
             path: self.path.clone(),
-            source,
+            error: source,
         };
         let mut f = self.file.try_clone().map_err(err)?;
         f.seek(SeekFrom::Start(0)).map_err(err)?;
