@@ -1,9 +1,11 @@
 //! Support for Earshot's end-to-end tests and the deterministic capture generator (`samplegen`):
 //! - [`truth`]: reads the TShark ground truth in `../shared/captures/truth/`;
 //! - [`pcapw`]: writes pcap/pcapng files and builds Ethernet/IPv4/IPv6/UDP/TCP frames byte by byte;
-//! - [`gen`]: synthesises realistic SIP + RTP traffic (benchmark captures, sample scenarios).
+//! - [`gen`]: synthesises realistic SIP + RTP traffic (benchmark captures, sample scenarios);
+//! - [`eval`]: scores the findings against labelled captures (precision and recall per rule).
 
 pub mod adversarial;
+pub mod eval;
 pub mod r#gen;
 pub mod pcapw;
 pub mod samples;

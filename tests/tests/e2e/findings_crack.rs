@@ -24,8 +24,9 @@ const CNONCE: &str = "0a4f113b";
 /// RFC 1321 MD5.
 fn md5(data: &[u8]) -> [u8; 16] {
     const S: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+    // libm's sine: the same bits on every CPU (the nearest of the 64 products is 0.015 from an integer anyway).
     let k: Vec<u32> = (0..64)
-        .map(|i| ((f64::from(i) + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .map(|i| (libm::sin(f64::from(i) + 1.0).abs() * 4_294_967_296.0) as u32)
         .collect();
     let mut msg = data.to_vec();
     msg.push(0x80);
@@ -111,6 +112,11 @@ fn sip(ms: i64, from_phone: bool, text: &str) -> Frame {
 
 /// REGISTER → 401 → REGISTER with credentials → 200 OK, written to a temporary pcap.
 fn capture(name: &str, user: &str, password: &str) -> PathBuf {
+    capture_answered(name, user, password, Some("200 OK"))
+}
+
+/// The same exchange with `answer` as the final response to the credentialed REGISTER (`None`: not captured).
+fn capture_answered(name: &str, user: &str, password: &str, answer: Option<&str>) -> PathBuf {
     let uri = "sip:10.0.0.2";
     let common = |cseq: u32, branch: &str| {
         format!(
@@ -136,16 +142,18 @@ fn capture(name: &str, user: &str, password: &str) -> PathBuf {
         common(2, "r2"),
         response(user, password, uri)
     );
-    let ok = format!(
-        "SIP/2.0 200 OK\r\n{}Contact: <sip:{user}@10.0.0.1:5060>;expires=3600\r\nContent-Length: 0\r\n\r\n",
-        common(2, "r2")
-    );
-    let frames = [
+    let mut frames = vec![
         sip(0, true, &register1),
         sip(5, false, &challenge),
         sip(10, true, &register2),
-        sip(15, false, &ok),
     ];
+    if let Some(status) = answer {
+        let ok = format!(
+            "SIP/2.0 {status}\r\n{}Contact: <sip:{user}@10.0.0.1:5060>;expires=3600\r\nContent-Length: 0\r\n\r\n",
+            common(2, "r2")
+        );
+        frames.push(sip(15, false, &ok));
+    }
     let dir = std::env::temp_dir().join(format!("earshot-crack-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
@@ -195,7 +203,10 @@ fn crack_register_password_1234_masked_unless_revealed() {
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(f.users, ["2001"]);
     assert_eq!(f.sources, [std::net::IpAddr::V4(PHONE)]);
-    assert_eq!(f.evidence_frames, [3]);
+    // The credentialed REGISTER and the 200 OK that proves the password.
+    assert_eq!(f.evidence_frames, [3, 4]);
+    assert_eq!(f.confidence, earshot_core::model::Confidence::High);
+    assert!(f.details.contains("2xx in frame 4"), "{}", f.details);
     assert!(f.details.contains("1•••"), "{}", f.details);
     assert!(!f.details.contains("1234"), "{}", f.details);
 
@@ -232,7 +243,7 @@ fn crack_six_digit_pin() {
     assert_eq!(w[0].users, ["3105"]);
     assert!(w[0].details.contains("\"739184\""), "{}", w[0].details);
     assert!(
-        w[0].details.contains("found in the numeric PINs"),
+        w[0].details.contains("Found in the numeric PINs"),
         "{}",
         w[0].details
     );
@@ -280,4 +291,41 @@ fn crack_aaa_capture_report() {
         println!("aaa.pcap: {} — {}", f.title, f.details);
     }
     println!("aaa.pcap: {} weak-password findings", weak(&a).len());
+}
+
+/// Only a response the server accepted proves the password: unanswered, or answered with something other than a
+/// rejection, the cracked digest is the password the client used (medium, low confidence); rejected, it is a
+/// wrong guess and never a weak-password finding.
+#[test]
+fn only_an_accepted_digest_proves_the_password() {
+    for (name, answer, expect) in [
+        ("unanswered.pcap", None, Some("no answer in the capture")),
+        ("notfound.pcap", Some("404 Not Found"), Some("404")),
+        ("busy.pcap", Some("503 Service Unavailable"), Some("503")),
+        ("rejected.pcap", Some("403 Forbidden"), None),
+        ("rechallenged.pcap", Some("401 Unauthorized"), None),
+    ] {
+        let path = capture_answered(name, "2001", "1234", answer);
+        let (a, _) = analyse(&path, Settings::default());
+        let w = weak(&a);
+        match expect {
+            Some(said) => {
+                assert_eq!(w.len(), 1, "{name}: {:#?}", a.findings);
+                let f = w[0];
+                assert_eq!(f.severity, Severity::Medium, "{name}");
+                assert_eq!(f.confidence, earshot_core::model::Confidence::Low, "{name}");
+                assert_eq!(
+                    f.title,
+                    "Password a client used for 2001 (acceptance not captured)"
+                );
+                assert!(f.details.contains(said), "{name}: {}", f.details);
+                assert!(
+                    f.details.contains("not that it is the account's"),
+                    "{}",
+                    f.details
+                );
+            }
+            None => assert!(w.is_empty(), "{name}: {w:#?}"),
+        }
+    }
 }
