@@ -117,6 +117,19 @@ fn capture(name: &str, user: &str, password: &str) -> PathBuf {
 
 /// The same exchange with `answer` as the final response to the credentialed REGISTER (`None`: not captured).
 fn capture_answered(name: &str, user: &str, password: &str, answer: Option<&str>) -> PathBuf {
+    write_capture(name, &exchange(user, password, answer, 0))
+}
+
+fn write_capture(name: &str, frames: &[Frame]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("earshot-crack-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, pcapw::pcap_bytes(1, frames)).unwrap();
+    p
+}
+
+/// REGISTER → 401 → REGISTER with credentials → `answer`, starting `at_ms` into the capture.
+fn exchange(user: &str, password: &str, answer: Option<&str>, at_ms: i64) -> Vec<Frame> {
     let uri = "sip:10.0.0.2";
     let common = |cseq: u32, branch: &str| {
         format!(
@@ -143,22 +156,18 @@ fn capture_answered(name: &str, user: &str, password: &str, answer: Option<&str>
         response(user, password, uri)
     );
     let mut frames = vec![
-        sip(0, true, &register1),
-        sip(5, false, &challenge),
-        sip(10, true, &register2),
+        sip(at_ms, true, &register1),
+        sip(at_ms + 5, false, &challenge),
+        sip(at_ms + 10, true, &register2),
     ];
     if let Some(status) = answer {
         let ok = format!(
             "SIP/2.0 {status}\r\n{}Contact: <sip:{user}@10.0.0.1:5060>;expires=3600\r\nContent-Length: 0\r\n\r\n",
             common(2, "r2")
         );
-        frames.push(sip(15, false, &ok));
+        frames.push(sip(at_ms + 15, false, &ok));
     }
-    let dir = std::env::temp_dir().join(format!("earshot-crack-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, pcapw::pcap_bytes(1, &frames)).unwrap();
-    p
+    frames
 }
 
 /// Cracking uses every core: analyses run one at a time so the timings measure one analysis, not several.
@@ -327,5 +336,40 @@ fn only_an_accepted_digest_proves_the_password() {
             }
             None => assert!(w.is_empty(), "{name}: {w:#?}"),
         }
+    }
+}
+
+/// Many cracked accounts are one finding with a row each, not one finding per account.
+#[test]
+fn many_weak_accounts_are_one_finding_with_a_row_each() {
+    let users = [
+        ("3001", "1111"),
+        ("3002", "2222"),
+        ("3003", "3333"),
+        ("3004", "4444"),
+    ];
+    let frames: Vec<Frame> = users
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (u, p))| exchange(u, p, Some("200 OK"), i as i64 * 100))
+        .collect();
+    let path = write_capture("four.pcap", &frames);
+    let (a, _) = analyse(&path, Settings::default());
+    let w = weak(&a);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(w[0].title, "Weak SIP passwords for 4 accounts");
+    assert_eq!(w[0].severity, Severity::Critical);
+    assert_eq!(w[0].users, ["3001", "3002", "3003", "3004"]);
+    // Each account's credentialed REGISTER and its 200 OK (frames 3-4, 7-8, 11-12, 15-16).
+    assert_eq!(w[0].evidence_frames, [3, 4, 7, 8, 11, 12, 15, 16]);
+    for (i, (u, p)) in users.iter().enumerate() {
+        let masked: String = std::iter::once(p.chars().next().unwrap())
+            .chain(std::iter::repeat_n('•', p.len() - 1))
+            .collect();
+        let row = format!(
+            "`{u}` (realm \"{REALM}\"): {masked}, accepted (2xx in frame {})",
+            4 * i + 4
+        );
+        assert!(w[0].details.contains(&row), "{row}: {}", w[0].details);
     }
 }

@@ -72,14 +72,19 @@ impl Rule for WeakPassword {
         let bundled = words(BUNDLED.as_bytes(), usize::MAX);
 
         let mut accounts: BTreeMap<(&str, &str), Vec<&Seen>> = BTreeMap::new();
-        for d in seen.digests.iter().filter(|d| !d.refused_only()) {
-            accounts
-                .entry((d.key.username.as_str(), d.key.realm.as_str()))
-                .or_default()
-                .push(d);
+        // Per account, the distinct digests the server rejected: wrong passwords, said in the finding.
+        let mut rejected: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for d in &seen.digests {
+            let account = (d.key.username.as_str(), d.key.realm.as_str());
+            if d.refused_only() {
+                *rejected.entry(account).or_default() += 1;
+            } else {
+                accounts.entry(account).or_default().push(d);
+            }
         }
         let guessers = super::password_guessers(a, s.brute_force_failures.max(1));
         let mut budget = BUDGET;
+        let mut cracked: Vec<Cracked<'_>> = Vec::new();
         for ((user, realm), mut digests) in accounts {
             // Digests the server accepted first: they are the ones cracked in full, and they prove the password.
             digests.sort_by_key(|d| d.accepted().is_none());
@@ -126,19 +131,8 @@ impl Rule for WeakPassword {
                 continue;
             }
             let password = String::from_utf8_lossy(password).into_owned();
-            let mut ev = Evidence::default();
-            ev.user(user);
-            for d in &matched {
-                for o in &d.occurrences {
-                    ev.frame(o.frame, o.ts_nanos).source(o.source);
-                    if let Some((_, f)) = o.answer {
-                        ev.frame(f, o.ts_nanos);
-                    }
-                    if let Some(c) = &o.call {
-                        ev.call(c);
-                    }
-                }
-            }
+            let occurrences: Vec<&Occurrence> =
+                matched.iter().flat_map(|d| d.occurrences.iter()).collect();
             let answers: std::collections::BTreeSet<String> = matched
                 .iter()
                 .flat_map(|d| d.occurrences.iter())
@@ -175,13 +169,20 @@ impl Rule for WeakPassword {
             };
             let mut details = format!(
                 "{claim} Found in {source} after {tried} candidates ({} guesses, {} common passwords, {PINS} numeric \
-                 PINs, {} wordlist words available); it matches {} of the {} distinct digest responses captured \
-                 for this account.",
+                 PINs, {} wordlist words available); it matches {} of the {} distinct digest responses the server \
+                 did not reject for this account{}.",
                 guesses.len(),
                 bundled.len(),
                 user_words.len(),
                 matched.len(),
                 digests.len(),
+                match rejected.get(&(user, realm)) {
+                    Some(n) => format!(
+                        " ({n} more were rejected: wrong passwords, not cracked here; a guessing source's are in its \
+                         brute-force finding)"
+                    ),
+                    None => String::new(),
+                },
             );
             if seen.skipped_sha > 0 {
                 details.push_str(&format!(
@@ -192,34 +193,123 @@ impl Rule for WeakPassword {
             if let Some(n) = &wordlist_note {
                 details.push_str(n);
             }
-            let title_user: String = user.chars().take(64).collect();
-            out.push(ev.finish(
-                FindingText {
-                    rule_id: self.id(),
-                    title: if accepted.is_some() {
-                        format!("Weak SIP password for {title_user}")
-                    } else {
-                        format!("Password a client used for {title_user} (acceptance not captured)")
-                    },
-                    details,
-                    risk: "The captured digest response was cracked offline in seconds: anyone who saw it can \
-                           register as this account, receive its calls and place calls billed to it (toll fraud).",
-                    remediation: "Change this password now to a long random one (not the extension, a PIN or a \
-                                  dictionary word), carry SIP over TLS, and lock out repeated failures.",
-                    practice: "Strong SIP credentials, transported only over TLS.",
-                },
-                if accepted.is_some() {
-                    Severity::Critical
-                } else {
-                    Severity::Medium
-                },
-                if accepted.is_some() {
-                    Confidence::High
-                } else {
-                    Confidence::Low
-                },
-            ));
+            let row = format!(
+                "`{user}` (realm \"{realm}\"): {shown}, {}",
+                match accepted {
+                    Some(f) => format!("accepted (2xx in frame {f})"),
+                    None => format!("acceptance not captured (answers: {})", list(&answers, 3)),
+                }
+            );
+            cracked.push(Cracked {
+                user: user.chars().take(64).collect(),
+                proven: accepted.is_some(),
+                occurrences,
+                details,
+                row,
+            });
         }
+        // One finding per account while there are few; beyond that one finding per kind (proven or not) with a
+        // row per account, so a PBX full of weak passwords is one finding with its table, not dozens.
+        for proven in [true, false] {
+            let group: Vec<&Cracked<'_>> = cracked.iter().filter(|c| c.proven == proven).collect();
+            if group.len() <= MAX_SEPARATE_FINDINGS {
+                for c in group {
+                    let mut ev = Evidence::default();
+                    add_evidence(&mut ev, &c.user, &c.occurrences);
+                    let title = if proven {
+                        format!("Weak SIP password for {}", c.user)
+                    } else {
+                        format!(
+                            "Password a client used for {} (acceptance not captured)",
+                            c.user
+                        )
+                    };
+                    out.push(self.finding(ev, title, c.details.clone(), proven));
+                }
+                continue;
+            }
+            let mut ev = Evidence::default();
+            for c in &group {
+                add_evidence(&mut ev, &c.user, &c.occurrences);
+            }
+            let n = group.len();
+            let (title, lead) = if proven {
+                (
+                    format!("Weak SIP passwords for {n} accounts"),
+                    format!(
+                        "The server accepted digest responses made with cracked passwords for {n} accounts:"
+                    ),
+                )
+            } else {
+                (
+                    format!("Passwords clients used for {n} accounts (acceptance not captured)"),
+                    format!(
+                        "Digest responses for {n} accounts were cracked, but the server's acceptance is not in the \
+                         capture: these are the passwords the clients used, not proven to be the accounts'."
+                    ),
+                )
+            };
+            let details = format!(
+                "{lead} {}.",
+                list(group.iter().map(|c| c.row.as_str()), MAX_ROWS)
+            );
+            out.push(self.finding(ev, title, details, proven));
+        }
+    }
+}
+
+/// Cracked accounts of one kind (proven or not) reported one finding each; more are one finding with a row each.
+const MAX_SEPARATE_FINDINGS: usize = 3;
+/// Rows listed in a grouped finding's details (the evidence lists every account's frames).
+const MAX_ROWS: usize = 200;
+
+/// One cracked account, before it becomes a finding.
+struct Cracked<'a> {
+    user: String,
+    proven: bool,
+    occurrences: Vec<&'a Occurrence>,
+    details: String,
+    row: String,
+}
+
+/// The frames (request and its answer), sources, calls and user of an account's matching digests.
+fn add_evidence(ev: &mut Evidence, user: &str, occurrences: &[&Occurrence]) {
+    ev.user(user);
+    for o in occurrences {
+        ev.frame(o.frame, o.ts_nanos).source(o.source);
+        if let Some((_, f)) = o.answer {
+            ev.frame(f, o.ts_nanos);
+        }
+        if let Some(c) = &o.call {
+            ev.call(c);
+        }
+    }
+}
+
+impl WeakPassword {
+    fn finding(&self, ev: Evidence, title: String, details: String, proven: bool) -> Finding {
+        ev.finish(
+            FindingText {
+                rule_id: self.id(),
+                title,
+                details,
+                risk: "The captured digest response was cracked offline in seconds: anyone who saw it can \
+                       register as this account, receive its calls and place calls billed to it (toll fraud).",
+                remediation: "Change this password now to a long random one (not the extension, a PIN or a \
+                              dictionary word), carry SIP over TLS, and lock out repeated failures.",
+                practice: "Strong SIP credentials, transported only over TLS.",
+            },
+            if proven {
+                Severity::Critical
+            } else {
+                Severity::Medium
+            },
+            if proven {
+                Confidence::High
+            } else {
+                Confidence::Low
+            },
+        )
     }
 }
 
