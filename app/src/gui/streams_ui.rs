@@ -270,7 +270,14 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>, loading: bo
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new("delta ms", delta).color(Color32::from_rgb(110, 190, 110)));
+            // Each packet's delta is its own measurement: points, never a line (a line draws a 5 s gap as a
+            // slope rising over the 5 s before the late packet).
+            p.add(
+                Points::new("delta ms", delta)
+                    .color(Color32::from_rgb(110, 190, 110))
+                    .radius(1.5)
+                    .shape(MarkerShape::Circle),
+            );
             p.add(
                 Points::new("sequence error / loss", loss)
                     .color(Color32::RED)
