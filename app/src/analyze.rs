@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::Args;
 use earshot_core::model::{Analysis, DiagLevel};
-use earshot_core::report::{csv as csv_report, json, terminal_safe};
+use earshot_core::report::{ExportRecord, csv as csv_report, json, manifest, terminal_safe};
 use earshot_core::time::format_utc;
 use earshot_core::{AnalyzeOptions, CaptureError, analyze_file};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -100,6 +100,13 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
     };
     let elapsed = started.elapsed();
+    let sha = analysis.capture.sha256.clone();
+    crate::audit::cli_record(
+        "analyze",
+        &args.file,
+        &sha,
+        vec![("packets", serde_json::Value::from(analysis.summary.packets))],
+    );
 
     let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
     if let Some(path) = &args.json {
@@ -111,10 +118,34 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot create JSON output {}", path.display()))?;
             json::write_json(&analysis, BufWriter::new(f))
                 .with_context(|| format!("writing JSON to {}", path.display()))?;
+            crate::audit::cli_exported(&args.file, &sha, "json", path);
         }
     }
     if let Some(dir) = &args.csv {
-        csv_report::write_csv_dir(&analysis, dir)?;
+        let files = csv_report::write_csv_dir(&analysis, dir)?;
+        // The CSV folder describes itself: manifest.json with the evidence SHA-256, the settings and each file's
+        // SHA-256 (and the JSON's, when one was written to a file).
+        let now = crate::audit::now_nanos();
+        let mut records: Vec<ExportRecord> = files
+            .iter()
+            .map(|p| ExportRecord {
+                time_nanos: now,
+                kind: "csv".into(),
+                path: p.display().to_string(),
+            })
+            .collect();
+        if let Some(path) = args.json.as_ref().filter(|_| !json_to_stdout) {
+            records.push(ExportRecord {
+                time_nanos: now,
+                kind: "json".into(),
+                path: path.display().to_string(),
+            });
+        }
+        manifest::write_manifest(&manifest::beside(dir), &analysis, &records, now, false)?;
+        for f in &files {
+            crate::audit::cli_exported(&args.file, &sha, "csv", f);
+        }
+        crate::audit::cli_exported(&args.file, &sha, "manifest", &manifest::beside(dir));
     }
     if !args.quiet {
         let text = render_summary(&analysis, args.max_rows, elapsed);

@@ -88,15 +88,55 @@ impl AuditLog {
 
 /// SHA-256 of a file, lower-case hex (for exports in the audit log).
 pub fn file_sha256(path: &Path) -> Result<String> {
-    use sha2::Digest;
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>())
+    earshot_core::report::manifest::file_sha256(path)
+        .map(|(hex, _)| hex)
+        .with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The command line's log, set once by `main`: the app's log, or none under `--no-audit`.
+static CLI_LOG: std::sync::OnceLock<AuditLog> = std::sync::OnceLock::new();
+
+/// Turns the command line's audit log on (the same file as the app's) or off (`--no-audit`).
+pub fn init_cli(enabled: bool) {
+    let _ = CLI_LOG.set(if enabled {
+        AuditLog::from_env()
+    } else {
+        AuditLog::default()
+    });
+}
+
+/// Appends a command-line action about the capture `file` (with its SHA-256 when known), marked `"via": "cli"`.
+/// A log that cannot be written is said on standard error and does not fail the command.
+pub fn cli_record(action: &str, file: &Path, sha256: &str, fields: Vec<(&str, Value)>) {
+    let Some(log) = CLI_LOG.get() else {
+        return;
+    };
+    let mut all = vec![
+        ("via", Value::from("cli")),
+        ("file", Value::from(file.display().to_string())),
+    ];
+    if !sha256.is_empty() {
+        all.push(("sha256", Value::from(sha256)));
+    }
+    all.extend(fields);
+    if let Err(e) = log.record(action, &all) {
+        eprintln!("earshot: {e:#}");
+    }
+}
+
+/// Records a file the command line wrote from the capture `file`: its kind, path and own SHA-256.
+pub fn cli_exported(file: &Path, sha256: &str, kind: &str, path: &Path) {
+    let hash = file_sha256(path).unwrap_or_default();
+    cli_record(
+        "export",
+        file,
+        sha256,
+        vec![
+            ("kind", Value::from(kind)),
+            ("path", Value::from(path.display().to_string())),
+            ("path_sha256", Value::from(hash)),
+        ],
+    );
 }
 
 #[cfg(test)]

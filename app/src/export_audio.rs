@@ -172,7 +172,7 @@ pub fn run(args: &ExportAudioArgs) -> ExitCode {
 }
 
 fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
-    let (_analysis, decoded) = decode(&args.audio)?;
+    let (analysis, decoded) = decode(&args.audio)?;
     print_status(&decoded);
     if !decoded.iter().any(|s| s.playable) {
         bail!("nothing to export: no stream could be decoded (see the lines above)");
@@ -195,6 +195,7 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
         .map(|s| s.ssrc)
         .collect();
     let call = audio::mix(decoded);
+    let out_for_manifest = out.clone();
     let mut written = Vec::new();
     if args.per_stream {
         for (t, ssrc) in call.tracks.iter().zip(ssrcs) {
@@ -215,7 +216,32 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
             t_write.elapsed().as_secs_f64()
         );
     }
+    // The WAV set describes itself: OUT.wav.manifest.json (evidence SHA-256, settings, each file's SHA-256).
+    let now = crate::audit::now_nanos();
+    let records: Vec<earshot_core::report::ExportRecord> = written
+        .iter()
+        .map(|p| earshot_core::report::ExportRecord {
+            time_nanos: now,
+            kind: "wav".into(),
+            path: p.display().to_string(),
+        })
+        .collect();
+    let manifest_path = earshot_core::report::manifest::beside(&out_for_manifest);
+    earshot_core::report::manifest::write_manifest(
+        &manifest_path,
+        &analysis,
+        &records,
+        now,
+        false,
+    )?;
+    written.push(manifest_path);
     for p in &written {
+        let kind = if p.extension().is_some_and(|e| e == "wav") {
+            "wav"
+        } else {
+            "manifest"
+        };
+        crate::audit::cli_exported(&args.audio.file, &analysis.capture.sha256, kind, p);
         println!("{}", p.display());
     }
     Ok(if partial {
@@ -249,11 +275,20 @@ pub struct PlayArgs {
 /// `earshot play`: decode as `export-audio` does and play through the default audio output.
 pub fn run_play(args: &PlayArgs) -> ExitCode {
     let res = (|| -> Result<()> {
-        let (_analysis, decoded) = decode(&args.audio)?;
+        let (analysis, decoded) = decode(&args.audio)?;
         print_status(&decoded);
         if !decoded.iter().any(|s| s.playable) {
             bail!("nothing to play: no stream could be decoded (see the lines above)");
         }
+        crate::audit::cli_record(
+            "play",
+            &args.audio.file,
+            &analysis.capture.sha256,
+            vec![(
+                "call",
+                serde_json::Value::from(args.audio.call.clone().unwrap_or_default()),
+            )],
+        );
         let call = std::sync::Arc::new(audio::mix(decoded));
         let total = call.len_samples() as f64 / f64::from(call.rate_hz.max(1));
         let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -25,6 +25,10 @@ struct Cli {
     command: Option<Command>,
     /// Capture to open in the desktop app (without a subcommand).
     file: Option<std::path::PathBuf>,
+    /// Do not append this command's actions (captures analysed, files written, audio played) to the audit log
+    /// the app also writes (`EARSHOT_AUDIT_LOG`, else ~/.local/share/earshot/audit.jsonl).
+    #[arg(long, global = true)]
+    no_audit: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,6 +56,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        audit::init_cli(!cli.no_audit);
+    }
     match cli.command {
         Some(Command::Analyze(args)) => analyze::run(&args),
         Some(Command::ExportAudio(args)) => export_audio::run(&args),

@@ -13,10 +13,12 @@ use earshot_core::audio::safe_file_stem;
 use earshot_core::findings::{Settings, in_networks};
 use earshot_core::model::{Analysis, DiagLevel};
 use earshot_core::report::{
-    ExportRecord, ReportMeta, blocklist, csv as csv_report, json, ladder, pdf, redact,
+    ExportRecord, ReportMeta, blocklist, csv as csv_report, json, ladder, manifest, pdf, redact,
     terminal_safe,
 };
 use earshot_core::{AnalyzeOptions, CaptureError, analyze_file, extract};
+
+use crate::audit::now_nanos;
 
 #[derive(Args)]
 pub struct ReportArgs {
@@ -188,18 +190,14 @@ pub fn call_pcap_paths(dir: &Path, call_ids: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// Collects what was written (for the PDF's export list and the exit code) and prints one line per file.
 #[derive(Default)]
 struct Outputs {
     records: Vec<ExportRecord>,
     failures: usize,
+    /// The capture and its SHA-256, for the audit log's export lines.
+    capture: PathBuf,
+    sha256: String,
 }
 
 impl Outputs {
@@ -216,6 +214,7 @@ impl Outputs {
                     kind: kind.to_string(),
                     path: path.display().to_string(),
                 });
+                crate::audit::cli_exported(&self.capture, &self.sha256, kind, path);
             }
             Err(e) => self.failed(anyhow::anyhow!(
                 "the {kind} writer reported success but {} cannot be read: {e}",
@@ -318,7 +317,17 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     let selected_refs: Vec<&str> = selected.iter().map(String::as_str).collect();
     let original_refs: Vec<&str> = args.calls.iter().map(String::as_str).collect();
 
-    let mut out = Outputs::default();
+    crate::audit::cli_record(
+        "analyze",
+        &args.file,
+        &analysis.capture.sha256,
+        vec![("packets", serde_json::Value::from(analysis.summary.packets))],
+    );
+    let mut out = Outputs {
+        capture: args.file.clone(),
+        sha256: analysis.capture.sha256.clone(),
+        ..Default::default()
+    };
     if let Some(path) = &args.json {
         out.attempt("json", write_json(view, path).map(|()| vec![path.clone()]));
     }
@@ -372,6 +381,21 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
 
     if out.records.is_empty() {
         return Ok(ExitCode::from(2));
+    }
+    // Every CSV, pcapng and blocklist export gets the run's manifest beside it (tool, evidence SHA-256, settings,
+    // each file's SHA-256), so the set describes itself.
+    let targets: Vec<PathBuf> = [&args.csv, &args.blocklist, &args.all_calls_pcap, &args.pcap]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.exists())
+        .map(|p| manifest::beside(p))
+        .collect();
+    let records = out.records.clone();
+    for t in targets {
+        match manifest::write_manifest(&t, view, &records, now_nanos(), args.redact) {
+            Ok(()) => out.wrote("manifest", &t),
+            Err(e) => out.failed(anyhow::Error::new(e)),
+        }
     }
     let attention = view
         .diagnostics

@@ -859,6 +859,9 @@ pub struct Analysis {
     pub exposure: Exposure,
     /// Traffic to management, database and provisioning ports (`findings::Settings::management_ports`).
     pub services: Vec<ServiceContact>,
+    /// The rule settings the findings were evaluated with (`findings::Settings` as JSON: every threshold and list),
+    /// so an exported analysis says how its findings were reached.
+    pub rules: serde_json::Value,
 }
 
 /// Traffic to a port worth noting (management, database, provisioning) seen in the capture.

@@ -822,6 +822,7 @@ impl Analyzer {
                 });
                 v
             },
+            rules: serde_json::Value::Null,
         };
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = if complete {
@@ -834,6 +835,7 @@ impl Analyzer {
             crate::findings::evaluate(&analysis, &rules)
         };
         analysis.summary.findings = analysis.findings.len() as u64;
+        analysis.rules = crate::findings::settings_json(&self.opts.rules);
         analysis
     }
 

@@ -301,6 +301,35 @@ pub fn run(req: &Request) -> Vec<Outcome> {
             Err(e) => out.push(Err(format!("{}: {e:#}", item.kind()))),
         }
     }
+    // The folder describes the set: manifest.json (tool, evidence SHA-256, settings, each file's SHA-256).
+    let records: Vec<ExportRecord> = out
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .map(|(r, _)| r.clone())
+        .collect();
+    if !records.is_empty() {
+        let path = unique(&req.dir, "manifest.json");
+        match earshot_core::report::manifest::write_manifest(
+            &path,
+            a,
+            &records,
+            now_nanos(),
+            req.meta.redacted,
+        ) {
+            Ok(()) => {
+                let sha = file_sha256(&path).unwrap_or_default();
+                out.push(Ok((
+                    ExportRecord {
+                        time_nanos: now_nanos(),
+                        kind: "manifest".into(),
+                        path: path.display().to_string(),
+                    },
+                    sha,
+                )));
+            }
+            Err(e) => out.push(Err(format!("manifest: {e}"))),
+        }
+    }
     out
 }
 
@@ -661,8 +690,22 @@ mod tests {
         let text = std::fs::read_to_string(&svg[0]).unwrap();
         assert!(text.starts_with("<svg") || text.starts_with("<?xml"));
         assert!(text.contains("INVITE") && text.contains("BYE"));
-        // 1 PDF + 5 CSV + 1 JSON + 1 pcapng + 1 ladder, all in the session list.
-        assert_eq!(st.exports.len(), 9, "{:?}", st.exports);
+        // The manifest lists the nine files with their SHA-256 (sha256sum-checked by audit's hash of each).
+        let m = by_kind("manifest");
+        assert_eq!(m.len(), 1, "{:?}", st.exports);
+        let mv: serde_json::Value = serde_json::from_slice(&std::fs::read(&m[0]).unwrap()).unwrap();
+        assert_eq!(mv["evidence"]["sha256"], sha.as_str());
+        let listed = mv["files"].as_array().unwrap();
+        assert_eq!(listed.len(), 9, "{listed:?}");
+        for f in listed {
+            let p = f["path"].as_str().unwrap();
+            assert_eq!(
+                f["sha256"],
+                crate::audit::file_sha256(Path::new(p)).unwrap().as_str()
+            );
+        }
+        // 1 PDF + 5 CSV + 1 JSON + 1 pcapng + 1 ladder + the manifest, all in the session list.
+        assert_eq!(st.exports.len(), 10, "{:?}", st.exports);
         // Audit: the open, then one export line per file with its hash.
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
             .unwrap()
@@ -674,7 +717,7 @@ mod tests {
         assert_eq!(lines[0]["sha256"].as_str().unwrap(), sha);
         let exports: Vec<&serde_json::Value> =
             lines.iter().filter(|l| l["action"] == "export").collect();
-        assert_eq!(exports.len(), 9);
+        assert_eq!(exports.len(), 10);
         let j = exports.iter().find(|l| l["kind"] == "json").unwrap();
         assert_eq!(j["path"], json.display().to_string());
         assert_eq!(j["file"], CLEAN_CALL);
@@ -692,7 +735,7 @@ mod tests {
             toasts.iter().any(|t| t.starts_with("Export failed")),
             "{toasts:?}"
         );
-        assert_eq!(harness.state().exports.len(), 9);
+        assert_eq!(harness.state().exports.len(), 10);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

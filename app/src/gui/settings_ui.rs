@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use super::AppState;
 
+/// What the rules thread sends back: the analysis it evaluated, its findings, and the settings used (as JSON).
+type Reevaluated = (Arc<Analysis>, Vec<Finding>, serde_json::Value);
+
 #[derive(Default)]
 pub struct SettingsView {
     pub open: bool,
@@ -25,7 +28,7 @@ pub struct SettingsView {
     pub status: Option<Result<String, String>>,
     /// Output devices found by the last listing (`None`: not listed yet).
     pub devices: Option<Result<Vec<String>, String>>,
-    rx: Option<Receiver<(Arc<Analysis>, Vec<Finding>)>>,
+    rx: Option<Receiver<Reevaluated>>,
 }
 
 impl SettingsView {
@@ -79,7 +82,7 @@ pub fn apply(st: &mut AppState) -> bool {
         .name("earshot-rules".into())
         .spawn(move || {
             let f = evaluate(&a, &rules);
-            let _ = tx.send((a, f));
+            let _ = tx.send((a, f, earshot_core::findings::settings_json(&rules)));
             waker();
         });
     match spawned {
@@ -99,7 +102,7 @@ pub fn poll(st: &mut AppState) {
     let Some(rx) = &st.settings_view.rx else {
         return;
     };
-    let Ok((from, findings)) = rx.try_recv() else {
+    let Ok((from, findings, rules)) = rx.try_recv() else {
         return;
     };
     st.settings_view.rx = None;
@@ -113,6 +116,7 @@ pub fn poll(st: &mut AppState) {
     let mut a = (**cur).clone();
     a.summary.findings = findings.len() as u64;
     a.findings = findings;
+    a.rules = rules;
     let n = a.findings.len();
     st.analysis = Some(Arc::new(a));
     st.sel.finding = None;

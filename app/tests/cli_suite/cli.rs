@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn earshot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_earshot"))
-}
+use crate::earshot;
 
 /// A shared capture: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout (as the e2e tests).
 fn shared(name: &str) -> PathBuf {
@@ -240,4 +238,75 @@ fn tls_only_capture_has_a_tls_line_and_a_findings_line() {
         "{stdout}"
     );
     assert!(stdout.contains("Findings  none"), "{stdout}");
+}
+
+/// Scripted work is on the record: `analyze` appends what it read and wrote to the audit log the app writes
+/// (hashes checked with sha256sum), and `--no-audit` appends nothing.
+#[test]
+fn the_command_line_appends_to_the_audit_log_unless_told_not_to() {
+    let dir = tmpdir("audit");
+    let log = dir.join("audit.jsonl");
+    let capture = shared("SIP_DTMF2.cap");
+    let run = |extra: &[&str]| {
+        let out = earshot()
+            .env("EARSHOT_AUDIT_LOG", &log)
+            .arg("analyze")
+            .arg(&capture)
+            .arg("--json")
+            .arg(dir.join("a.json"))
+            .arg("--csv")
+            .arg(dir.join("csv"))
+            .arg("--quiet")
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[]);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sha = sha256sum(&capture);
+    assert_eq!(lines[0]["action"], "analyze");
+    assert_eq!(lines[0]["via"], "cli");
+    assert_eq!(lines[0]["sha256"], sha.as_str());
+    assert_eq!(lines[0]["packets"], 1360);
+    let exports: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["action"] == "export").collect();
+    // a.json, five CSV tables, the CSV folder's manifest.
+    assert_eq!(exports.len(), 7, "{exports:?}");
+    for e in &exports {
+        assert_eq!(e["sha256"], sha.as_str());
+        let p = PathBuf::from(e["path"].as_str().unwrap());
+        assert_eq!(e["path_sha256"], sha256sum(&p).as_str(), "{p:?}");
+    }
+    assert!(exports.iter().any(|e| e["kind"] == "manifest"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("csv/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["evidence"]["sha256"], sha.as_str());
+    assert_eq!(
+        manifest["files"].as_array().unwrap().len(),
+        6,
+        "five tables and the JSON"
+    );
+    let before = std::fs::read(&log).unwrap();
+    run(&["--no-audit"]);
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
+/// `sha256sum FILE` (coreutils): an independent hash.
+fn sha256sum(p: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }

@@ -4,11 +4,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use earshot_e2e::{captures_dir, read_wav, samples_dir};
+use crate::earshot;
 
-fn earshot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_earshot"))
-}
+use earshot_e2e::{captures_dir, read_wav, samples_dir};
 
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("earshot-cli-audio-{}-{name}", std::process::id()));
@@ -32,10 +30,25 @@ fn call_export_defaults_to_a_safe_file_named_after_the_call_id() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // `@` is not kept in file names.
+    // `@` is not kept in file names; the manifest comes beside the WAV.
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "gen-0_example.org.wav"
+        "gen-0_example.org.wav\ngen-0_example.org.wav.manifest.json"
+    );
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("gen-0_example.org.wav.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let capture = samples_dir().join("clean-call/clean-call.pcap");
+    assert_eq!(m["evidence"]["sha256"], sha256sum(&capture));
+    assert_eq!(m["files"][0]["kind"], "wav");
+    assert_eq!(
+        m["files"][0]["sha256"],
+        sha256sum(&dir.join("gen-0_example.org.wav"))
+    );
+    assert_eq!(
+        m["settings"]["crack_passwords"], false,
+        "export-audio does not crack"
     );
     let (rate, ch, chans) = read_wav(&dir.join("gen-0_example.org.wav"));
     assert_eq!((rate, ch), (8000, 2));
@@ -75,7 +88,15 @@ fn per_stream_export_writes_one_mono_file_per_stream() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, vec!["call-s0-10000000.wav", "call-s1-20000000.wav"]);
+    assert_eq!(
+        names,
+        vec![
+            "call-s0-10000000.wav",
+            "call-s1-20000000.wav",
+            "call.wav.manifest.json"
+        ]
+    );
+    names.pop();
     // Each file is aligned on the call's timeline (they line up in an editor): the callee's stream starts
     // 10 ms = 80 samples after the caller's.
     for (n, len) in names.iter().zip([80_000, 80_080]) {
@@ -201,4 +222,14 @@ fn play_uses_the_audio_output_or_says_there_is_none() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("earshot: no audio output device"));
+}
+
+/// `sha256sum FILE` (coreutils): an independent hash.
+fn sha256sum(p: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }

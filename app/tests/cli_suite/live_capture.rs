@@ -250,6 +250,7 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
     let filter = "udp port 5070 or udp port 5080 or udp portrange 6000-6199";
     let mut earshot = Reap(Some(
         cmd(ns, EARSHOT)
+            .env("EARSHOT_AUDIT_LOG", crate::audit_log())
             .args(["capture", "-i", "lo", "-f", filter, "-w"])
             .arg(&ev)
             .arg("--json")
@@ -459,7 +460,7 @@ fn live_capture_of_a_sipp_call_matches_tshark_and_offline() {
 
     // The evidence re-analysed offline gives the same calls, streams and counts.
     let off_json = dir.join("offline.json");
-    let off = Command::new(EARSHOT)
+    let off = crate::earshot()
         .args(["analyze", "-q", "--json"])
         .arg(&off_json)
         .arg(&ev)

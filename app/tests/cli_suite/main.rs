@@ -4,3 +4,18 @@ mod cli;
 mod export_audio;
 mod live_capture;
 mod report_cli;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// This test process's audit log: the binary appends to it instead of the developer's own log.
+pub fn audit_log() -> PathBuf {
+    std::env::temp_dir().join(format!("earshot-cli-audit-{}.jsonl", std::process::id()))
+}
+
+/// The `earshot` binary, its audit log sent to [`audit_log`].
+pub fn earshot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_earshot"));
+    c.env("EARSHOT_AUDIT_LOG", audit_log());
+    c
+}

@@ -8,12 +8,10 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::earshot;
+
 use earshot_e2e::pcapw::{self, Frame};
 use earshot_e2e::{captures_dir, samples_dir};
-
-fn earshot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_earshot"))
-}
 
 fn tmp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("earshot-cli-report-{}-{name}", std::process::id()));
@@ -178,8 +176,8 @@ fn redacted_exports_contain_no_original_address() {
     for e in std::fs::read_dir(dir.join("csv")).unwrap() {
         files.push(e.unwrap().path());
     }
-    // r.json + calls, messages, streams, findings, dtmf
-    assert_eq!(files.len(), 6);
+    // r.json + calls, messages, streams, findings, dtmf + the manifest (which must leak nothing either)
+    assert_eq!(files.len(), 7);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for ip in &ips {
@@ -340,14 +338,18 @@ fn hostile_call_ids_name_files_inside_the_directory() {
             "_..pcapng",
             "_._.._escape-1.pcapng",
             "_tmp_escape-2.pcapng",
-            "a__31mb_c.pcapng"
+            "a__31mb_c.pcapng",
+            "manifest.json"
         ]
     );
     // Nothing outside the directory: only the capture and the directory are next to it.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
     assert!(!Path::new("/tmp/escape-2.pcapng").exists());
-    // Each file holds its dialog's two frames (tshark reads it back).
-    for n in &names {
+    // Each file holds its dialog's two frames (tshark reads it back); the manifest lists the four.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["files"].as_array().unwrap().len(), 4);
+    for n in names.iter().filter(|n| n.ends_with(".pcapng")) {
         let o = Command::new("tshark")
             .arg("-r")
             .arg(out.join(n))

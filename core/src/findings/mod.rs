@@ -270,6 +270,11 @@ pub fn all_rules() -> Vec<&'static dyn Rule> {
     rules::ALL.to_vec()
 }
 
+/// `s` as the JSON object exports carry (`Analysis::rules`).
+pub fn settings_json(s: &Settings) -> serde_json::Value {
+    serde_json::to_value(s).unwrap_or_default()
+}
+
 /// Every rule id a finding can carry: each rule's own, and `unauthenticated-accepted`, which the registration-hijack
 /// rule raises as well.
 pub fn rule_ids() -> Vec<&'static str> {

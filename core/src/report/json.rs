@@ -18,6 +18,8 @@ struct JsonAnalysis<'a> {
     schema_version: u32,
     tool: &'a ToolInfo,
     capture: JsonCapture<'a>,
+    /// The rule settings the findings were evaluated with.
+    settings: &'a serde_json::Value,
     summary: &'a Summary,
     counters: &'a Counters,
     calls: Vec<JsonCall<'a>>,
@@ -162,6 +164,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
     JsonAnalysis {
         schema_version: a.schema_version,
         tool: &a.tool,
+        settings: &a.rules,
         capture: JsonCapture {
             file: &c.file,
             size_bytes: c.size_bytes,

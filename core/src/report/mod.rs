@@ -6,6 +6,7 @@ pub mod blocklist;
 pub mod csv;
 pub mod json;
 pub mod ladder;
+pub mod manifest;
 pub mod pdf;
 pub mod redact;
 
@@ -50,10 +51,11 @@ pub struct ExportRecord {
 /// A report that could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot write {path}: {source}")]
+    // Said once: the I/O error is in the message, not also the error's source.
+    #[error("cannot write {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot render the PDF report: {0}")]
     Pdf(String),

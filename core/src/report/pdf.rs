@@ -80,9 +80,9 @@ pub fn render_pdf(analysis: &Analysis, meta: &ReportMeta) -> Result<Vec<u8>, Rep
 /// Render the report and write it to `path`.
 pub fn write_pdf(analysis: &Analysis, meta: &ReportMeta, path: &Path) -> Result<(), ReportError> {
     let bytes = render_pdf(analysis, meta)?;
-    std::fs::write(path, bytes).map_err(|source| ReportError::Io {
+    std::fs::write(path, bytes).map_err(|error| ReportError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
