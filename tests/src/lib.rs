@@ -13,7 +13,7 @@ pub mod signal;
 pub mod srtp;
 pub mod truth;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shared real-world captures: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout.
 pub fn captures_dir() -> PathBuf {
@@ -128,4 +128,33 @@ pub fn read_wav(path: &std::path::Path) -> (u32, usize, Vec<Vec<i16>>) {
         }
     }
     (rate, ch, chans)
+}
+
+/// `tshark -r FILE [opts] -Y FILTER -T fields -e FIELDS...`, one Vec per frame.
+pub fn tshark_fields(
+    path: &Path,
+    opts: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    let mut c = std::process::Command::new("tshark");
+    c.arg("-r").arg(path).args(opts);
+    if !filter.is_empty() {
+        c.args(["-Y", filter]);
+    }
+    c.args(["-T", "fields", "-E", "separator=\t"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let out = c.output().expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "tshark -r {} -Y {filter}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }

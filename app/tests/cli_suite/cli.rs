@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::earshot;
+use crate::{earshot, sha256sum};
 
 /// A shared capture: `$EARSHOT_CAPTURES`, else `../shared/captures` beside the checkout (as the e2e tests).
 fn shared(name: &str) -> PathBuf {
@@ -299,14 +299,4 @@ fn the_command_line_appends_to_the_audit_log_unless_told_not_to() {
     let before = std::fs::read(&log).unwrap();
     run(&["--no-audit"]);
     assert_eq!(std::fs::read(&log).unwrap(), before);
-}
-
-/// `sha256sum FILE` (coreutils): an independent hash.
-fn sha256sum(p: &std::path::Path) -> String {
-    let out = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
 }

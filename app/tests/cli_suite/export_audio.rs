@@ -2,9 +2,8 @@
 //! hand, exit codes, and WAVs that an independent reader (symphonia) reads back.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use crate::earshot;
+use crate::{earshot, sha256sum};
 
 use earshot_e2e::{captures_dir, read_wav, samples_dir};
 
@@ -222,14 +221,4 @@ fn play_uses_the_audio_output_or_says_there_is_none() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("earshot: no audio output device"));
-}
-
-/// `sha256sum FILE` (coreutils): an independent hash.
-fn sha256sum(p: &std::path::Path) -> String {
-    let out = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
 }

@@ -19,3 +19,13 @@ pub fn earshot() -> Command {
     c.env("EARSHOT_AUDIT_LOG", audit_log());
     c
 }
+
+/// `sha256sum FILE` (coreutils): an independent hash.
+pub fn sha256sum(p: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}

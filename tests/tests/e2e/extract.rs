@@ -20,6 +20,7 @@ use earshot_core::extract::{ExtractError, write_calls_pcapng};
 use earshot_core::model::{Analysis, Call, StreamKind};
 use earshot_core::{AnalyzeOptions, analyze_file};
 use earshot_e2e::pcapw::{self, Frame, PcapWriter};
+use earshot_e2e::tshark_fields;
 use earshot_e2e::{captures_dir, samples_dir};
 
 fn have_tools() -> bool {
@@ -47,30 +48,6 @@ fn out_path(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("earshot-extract-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{tag}.pcapng"))
-}
-
-/// `tshark -r FILE [opts] -Y FILTER -T fields -e FIELDS...`, one Vec per frame.
-fn tshark_fields(path: &Path, opts: &[&str], filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.arg("-r").arg(path).args(opts);
-    if !filter.is_empty() {
-        c.args(["-Y", filter]);
-    }
-    c.args(["-T", "fields", "-E", "separator=\t"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().expect("tshark runs");
-    assert!(
-        out.status.success(),
-        "tshark -r {} -Y {filter}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
 }
 
 fn tshark_count(path: &Path, opts: &[&str], filter: &str) -> usize {

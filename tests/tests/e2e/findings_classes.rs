@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use earshot_core::model::{Analysis, Confidence, Encryption, Finding, Severity};
 use earshot_core::{AnalyzeOptions, analyze_file};
@@ -26,23 +25,7 @@ fn of<'a>(a: &'a Analysis, rule: &str) -> Vec<&'a Finding> {
 
 /// `tshark -r FILE -Y FILTER -T fields -e …`, one row a frame.
 fn tshark(path: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.arg("-r")
-        .arg(path)
-        .args(["-Y", filter, "-T", "fields", "-E", "separator=\t"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().expect("tshark (scripts/setup.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    earshot_e2e::tshark_fields(path, &[], filter, fields)
 }
 
 /// Per TShark's fields: credentialed REGISTERs and the final status each got, paired by the top Via branch.

@@ -26,14 +26,8 @@ impl Rule for CallerIdSpoofing {
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
         let origins = super::origins(a);
         for (m, origin) in a.messages.iter().zip(&origins) {
-            if m.retransmission {
+            let Some(source) = super::counted_source(m, origin.as_ref()) else {
                 continue;
-            }
-            // A proxy's copy counts at the earlier hop; a forwarded request counts for its origin, not the proxy.
-            let source = match origin {
-                Some(o) if o.copy => continue,
-                Some(o) => o.ip,
-                None => m.src.ip(),
             };
             if m.message.method() != Some("INVITE") {
                 continue;

@@ -99,14 +99,8 @@ impl Rule for HeaderInjection {
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>)> = BTreeMap::new();
         let origins = super::origins(a);
         for (m, origin) in a.messages.iter().zip(&origins) {
-            if m.retransmission {
+            let Some(source) = super::counted_source(m, origin.as_ref()) else {
                 continue;
-            }
-            // A proxy's copy counts at the earlier hop; a forwarded request counts for its origin, not the proxy.
-            let source = match origin {
-                Some(o) if o.copy => continue,
-                Some(o) => o.ip,
-                None => m.src.ip(),
             };
             let mut hits = Vec::new();
             let response = m.message.method().is_none();

@@ -257,6 +257,22 @@ pub(crate) fn origins(a: &crate::model::Analysis) -> Vec<Option<Origin>> {
     out
 }
 
+/// The address a message counts for in a per-source rule: its origin ([`origins`]; the packet's source for a
+/// response), or `None` for a retransmission or a proxy's copy of a request counted at an earlier hop.
+pub(crate) fn counted_source(
+    m: &crate::model::MessageRecord,
+    origin: Option<&Origin>,
+) -> Option<std::net::IpAddr> {
+    if m.retransmission {
+        return None;
+    }
+    match origin {
+        Some(o) if o.copy => None,
+        Some(o) => Some(o.ip),
+        None => Some(m.src.ip()),
+    }
+}
+
 /// The host of a Via `sent-by` (`host[:port]`, `[v6]:port`) when it is an IP address.
 pub(crate) fn via_host_ip(sent_by: &str) -> Option<std::net::IpAddr> {
     let h = sent_by.trim().trim_start_matches('[');
