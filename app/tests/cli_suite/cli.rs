@@ -198,46 +198,58 @@ fn unusable_input_exits_2_with_a_clear_message() {
 }
 
 /// A capture holding only a TLS connection: the summary names it (client, server, version) and says no finding
-/// fired, checked against TShark's reading of the ServerHello.
+/// fired, checked against TShark's reading of the ServerHello — on the generated TLS 1.2 sample and on a real TLS 1.3
+/// call (kamailio's TLS module, tests/eval/corpus/benign-tls-call.pcap).
 #[test]
 fn tls_only_capture_has_a_tls_line_and_a_findings_line() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../sample-captures/srtp-over-tls/srtp-over-tls.pcap");
-    let shark = Command::new("tshark")
-        .args(["-r"])
-        .arg(&path)
-        .args([
-            "-Y",
-            "tls.handshake.type == 2",
-            "-T",
-            "fields",
-            "-e",
-            "ip.dst",
-            "-e",
-            "tcp.dstport",
-            "-e",
-            "ip.src",
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "tls.handshake.version",
-        ])
-        .output()
-        .expect("tshark (scripts/setup.sh installs it)");
-    let shark = String::from_utf8_lossy(&shark.stdout);
-    let f: Vec<&str> = shark.trim().split('\t').collect();
-    assert_eq!(f.len(), 5, "{shark}");
-    let (client, server) = (format!("{}:{}", f[0], f[1]), format!("{}:{}", f[2], f[3]));
-    assert_eq!(f[4], "0x0303", "TLS 1.2 ServerHello");
-    let out = earshot().arg("analyze").arg(&path).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("TLS       1 connection(s)"), "{stdout}");
-    assert!(
-        stdout.contains(&format!("{client} -> {server}  TLS 1.2")),
-        "{stdout}"
-    );
-    assert!(stdout.contains("Findings  none"), "{stdout}");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    for path in [
+        root.join("sample-captures/srtp-over-tls/srtp-over-tls.pcap"),
+        root.join("tests/eval/corpus/benign-tls-call.pcap"),
+    ] {
+        let shark = Command::new("tshark")
+            .args(["-r"])
+            .arg(&path)
+            .args([
+                "-Y",
+                "tls.handshake.type == 2",
+                "-T",
+                "fields",
+                "-e",
+                "ip.dst",
+                "-e",
+                "tcp.dstport",
+                "-e",
+                "ip.src",
+                "-e",
+                "tcp.srcport",
+                "-e",
+                "tls.handshake.version",
+                "-e",
+                "tls.handshake.extensions.supported_version",
+            ])
+            .output()
+            .expect("tshark (scripts/setup.sh installs it)");
+        let shark = String::from_utf8_lossy(&shark.stdout);
+        let f: Vec<&str> = shark.trim_end_matches(['\n', '\r']).split('\t').collect();
+        assert_eq!(f.len(), 6, "{shark}");
+        let (client, server) = (format!("{}:{}", f[0], f[1]), format!("{}:{}", f[2], f[3]));
+        // TLS 1.3 says so in supported_versions; the legacy field stays 0x0303.
+        let version = match (f[4], f[5]) {
+            (_, "0x0304") => "TLS 1.3",
+            ("0x0303", _) => "TLS 1.2",
+            other => panic!("unexpected ServerHello versions {other:?}"),
+        };
+        let out = earshot().arg("analyze").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", path.display());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("TLS       1 connection(s)"), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{client} -> {server}  {version}")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("Findings  none"), "{stdout}");
+    }
 }
 
 /// Scripted work is on the record: `analyze` appends what it read and wrote to the audit log the app writes
