@@ -309,6 +309,48 @@ scn_svwar_enum() {
   finish "$name" "$WORK/$name.pcap"; cat "$WORK/$name.out" >&2
 }
 
+# kam_challenge_calls CFG USERS: in a registrar CFG (kam_cfg), answer INVITE/OPTIONS whose
+# Request-URI user is in USERS ("user:password" words) with a 407 digest challenge of the caller
+# (no qop), and any other user with 404, before the location lookup
+kam_challenge_calls() {
+  local f=$1 blk="$WORK/$(basename "$1").calls" up
+  { echo '  if (is_method("INVITE|OPTIONS")) {'
+    echo '    $var(pw) = "";'
+    for up in $2; do echo "    if (\$rU == \"${up%%:*}\") { \$var(pw) = \"${up#*:}\"; }"; done
+    echo '    if ($var(pw) == "") { sl_send_reply("404", "Not Found"); exit; }'
+    echo '    if (!pv_proxy_authenticate("$fd", "$var(pw)", "0")) { proxy_challenge("$fd", "0"); exit; }'
+    echo '    consume_credentials();'
+    echo '  }'
+  } >"$blk"
+  awk -v blk="$blk" '/^  if \(is_method\("INVITE"\)\) \{ record_route\(\); \}$/ { while ((getline l < blk) > 0) print l } { print }' \
+    "$f" >"$f.new" && mv "$f.new" "$f"
+  grep -q 'proxy_challenge' "$f" || { echo "kam_challenge_calls: anchor not found in $f" >&2; exit 1; }
+}
+
+# svwar enumeration of 100-160 with another method ($2: INVITE or OPTIONS): 100, 101, 102 and
+# 120 exist and the caller is challenged (407), every other extension is answered 404. Only 4
+# challenges, below challenge-flood's threshold of 5. With INVITE, svwar ACKs every final answer.
+svwar_method_scenario() {
+  local name=$1 method=$2
+  local users="100:Tr0ub4dor-100 101:Tr0ub4dor-101 102:Tr0ub4dor-102 120:Tr0ub4dor-120"
+  log "$name"
+  new_ns eo-att; new_ns eo-srv
+  link eo-att att0 $ATT/24 eo-srv srv0 $SRV/24
+  USERS="$users" kam_cfg "$WORK/$name.cfg" "udp:$SRV:5060" registrar 0
+  kam_challenge_calls "$WORK/$name.cfg" "$users"
+  kam_start eo-srv "$WORK/$name.cfg"
+  cap_start eo-srv srv0 "$WORK/$name.pcap" udp
+  ( cd "$WORK" && nsx eo-att timeout 90 sipvicious_svwar -m "$method" -e100-160 -t 0.02 --maximumtime=10 "udp://$SRV:5060" ) >"$WORK/$name.out" 2>&1 || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"; cat "$WORK/$name.out" >&2
+}
+scn_svwar_invite_enum() { svwar_method_scenario svwar-invite-enum INVITE; }
+scn_svwar_options_enum() { svwar_method_scenario svwar-options-enum OPTIONS; }
+
+# sippts-scan: not generated. The PyPI package `sippts` (0.1.0, "Forked SIPPTS for PyPi
+# Publishing") installs the sipscan/sipexten/... entry points but not the `sippts` Python
+# package they import, so every tool fails with "No module named 'sippts'" (README.md).
+
 # attacker -> kamailio proxy (203.0.113.1 / 10.77.0.1, record-routing) -> kamailio registrar
 # (10.77.0.2). svmap, svwar (100-130) and svcrack (60 words, user 101) through the proxy.
 # Captured on both proxy interfaces and merged.
@@ -484,7 +526,73 @@ scn_benign_srtp_webrtc() {
   finish "$name" "$WORK/$name.pcap"
 }
 
-SCENARIOS=(svcrack svmap-sweep svwar-enum relayed-scan sipp-invite-flood sipp-toll-fraud sipp-spoof-inject benign-pbx benign-loopback-contact benign-tls-call benign-srtp-webrtc)
+# office LAN: kamailio registrar 10.77.0.1 (qop=auth) with nathelper sending an OPTIONS
+# keep-alive ("SIP ping") every 4 s to every contact it saved; 12 SIPp phones 3001-3012 on
+# 10.77.0.11-22 (one namespace, one address each) register from their SIP port 5060 with a
+# Contact on it (REGISTER, 401, REGISTER with digest, 200) and answer the pings 200 (-aa).
+# Captured on the bridge.
+scn_benign_options_keepalive() {
+  local name=benign-options-keepalive users="" i ext ip f
+  local pids=()
+  log "$name"
+  new_ns eo-hub
+  nsx eo-hub sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  nsx eo-hub ip link add br0 type bridge; nsx eo-hub ip link set br0 up
+  lan_host eo-pbx 10.77.0.1; lan_host eo-ph1 10.77.0.11
+  for i in $(seq 12 22); do nsx eo-ph1 ip addr add 10.77.0.$i/24 dev eth0; done
+  for ext in $(seq 3001 3012); do users+="$ext:Hn4s-${ext}-Lp8qVt2w "; done
+  USERS="$users" kam_cfg "$WORK/$name.cfg" "udp:10.77.0.1:5060" registrar 1
+  sed -i -e 's|^loadmodule "auth.so"$|loadmodule "auth.so"\nloadmodule "nathelper.so"\nmodparam("nathelper", "natping_interval", 4)\nmodparam("nathelper", "ping_nated_only", 0)\nmodparam("nathelper", "sipping_bflag", 7)\nmodparam("nathelper", "sipping_from", "sip:keepalive@10.77.0.1")|' \
+         -e 's|^    if (!save("location")) { sl_reply_error(); }$|    setbflag(7);\n&|' "$WORK/$name.cfg"
+  grep -q 'setbflag(7)' "$WORK/$name.cfg" || { echo "$name: cfg edit failed" >&2; exit 1; }
+  kam_start eo-pbx "$WORK/$name.cfg"
+  cap_start eo-hub br0 "$WORK/$name.pcap" udp
+  for i in $(seq 1 12); do
+    ext=$((3000 + i)); ip=10.77.0.$((10 + i)); f="$WORK/reg-$ext-keepalive.xml"
+    sed -e "s/\[field0\]/$ext/g" -e "s/\[field1\]/Hn4s-$ext-Lp8qVt2w/g" "$HERE/sipp/register-keepalive.xml" >"$f"
+    # phones come up 0.4 s apart and all stay until about 15 s after the first
+    ip netns exec eo-ph1 timeout 40 sipp 10.77.0.1:5060 -i $ip -p 5060 -sf "$f" -m 1 -d $((15000 - (i - 1) * 400)) \
+        -aa -nostdin -trace_err -error_file "$WORK/$name-$ext.err" >"$WORK/$name-$ext.out" 2>&1 &
+    pids+=($!); PIDS+=($!)
+    sleep 0.4
+  done
+  for i in "${pids[@]}"; do wait "$i" || true; done
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"
+  grep -h -E "Successful call|Failed call" "$WORK/$name"-30*.out | sort | uniq -c >&2 || true
+}
+
+# a direct call 10.77.0.2 (SIPp UAC) -> 10.77.0.3 (SIPp UAS) offering and answering RTP/SAVP
+# with an SDES key each (a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:<fresh random key>), then
+# 3 s of SRTP each way at 50 packets/s protected with those keys (tools/sdes_srtp.py, pylibsrtp)
+# between the ACK and the BYE. Captured on the callee's interface.
+scn_benign_sdes_call() {
+  local name=benign-sdes-call ka kb uas uac ma mb
+  log "$name"
+  new_ns eo-ph1; new_ns eo-ph2
+  link eo-ph1 eth0 10.77.0.2/24 eo-ph2 eth0 10.77.0.3/24
+  ka=$(head -c 30 /dev/urandom | base64); kb=$(head -c 30 /dev/urandom | base64)
+  cap_start eo-ph2 eth0 "$WORK/$name.pcap" udp
+  ip netns exec eo-ph2 timeout 30 sipp -sf "$HERE/sipp/uas-sdes.xml" -i 10.77.0.3 -p 5060 -m 1 \
+      -key crypto_tx "$kb" -key media_port_tx 40002 -nostdin -trace_err -error_file "$WORK/$name-uas.err" >/dev/null 2>&1 &
+  uas=$!; PIDS+=($uas); sleep 1
+  ip netns exec eo-ph1 timeout 30 sipp 10.77.0.3:5060 -i 10.77.0.2 -p 5060 -s 2010 -sf "$HERE/sipp/uac-sdes.xml" -m 1 -d 5000 \
+      -key crypto_tx "$ka" -key media_port_tx 40000 -nostdin -trace_err -error_file "$WORK/$name-uac.err" >"$WORK/$name.out" 2>&1 &
+  uac=$!; PIDS+=($uac); sleep 0.8
+  ip netns exec eo-ph2 timeout 10 python3 "$HERE/tools/sdes_srtp.py" --local 10.77.0.3:40002 --remote 10.77.0.2:40000 \
+      --tx-key "$kb" --rx-key "$ka" --ssrc 0x2B0B0010 --seconds 3 >"$WORK/$name-b.out" 2>&1 &
+  mb=$!; PIDS+=($mb)
+  ip netns exec eo-ph1 timeout 10 python3 "$HERE/tools/sdes_srtp.py" --local 10.77.0.2:40000 --remote 10.77.0.3:40002 \
+      --tx-key "$ka" --rx-key "$kb" --ssrc 0xA11CE001 --seconds 3 >"$WORK/$name-a.out" 2>&1 &
+  ma=$!; PIDS+=($ma)
+  wait "$ma" || true; wait "$mb" || true; wait "$uac" || true
+  kill "$uas" 2>/dev/null || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"
+  cat "$WORK/$name-a.out" "$WORK/$name-b.out" >&2; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+SCENARIOS=(svcrack svmap-sweep svwar-enum svwar-invite-enum svwar-options-enum relayed-scan sipp-invite-flood sipp-toll-fraud sipp-spoof-inject benign-pbx benign-loopback-contact benign-tls-call benign-srtp-webrtc benign-options-keepalive benign-sdes-call)
 mkwords
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${SCENARIOS[@]}")
