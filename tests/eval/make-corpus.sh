@@ -592,7 +592,131 @@ scn_benign_sdes_call() {
   cat "$WORK/$name-a.out" "$WORK/$name-b.out" >&2; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
 }
 
-SCENARIOS=(svcrack svmap-sweep svwar-enum svwar-invite-enum svwar-options-enum relayed-scan sipp-invite-flood sipp-toll-fraud sipp-spoof-inject benign-pbx benign-loopback-contact benign-tls-call benign-srtp-webrtc benign-options-keepalive benign-sdes-call)
+# ---------------------------------------------------------------- challenges, emergency calls, loops, bindings
+# lan_hub: namespace eo-hub with the office LAN bridge br0 (hosts join it with lan_host)
+lan_hub() {
+  new_ns eo-hub
+  nsx eo-hub sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  nsx eo-hub ip link add br0 type bridge; nsx eo-hub ip link set br0 up
+}
+# fill_xml TEMPLATE OUT VALUE...: copy of a SIPp scenario with [field0], [field1]... replaced by the values
+# (SIPp does not expand [fieldN] inside [authentication ...])
+fill_xml() {
+  local tpl=$1 out=$2 i=0 v; shift 2
+  cp "$tpl" "$out"
+  for v in "$@"; do sed -i "s|\[field$i\]|$v|g" "$out"; i=$((i + 1)); done
+}
+
+# A SIPp UAC at 203.0.113.66 sends 20 INVITEs to extension 2000 (one new Call-ID each, 2 calls/s);
+# kamailio challenges each one 407 (kam_challenge_calls, no qop); the UAC ACKs the challenge and
+# never sends credentials (sipp/uac-noauth.xml).
+scn_sipp_challenge_flood() {
+  local name=sipp-challenge-flood users="2000:Xv8r-2000-Qm4tLs9k"
+  log "$name"
+  new_ns eo-att; new_ns eo-srv
+  link eo-att att0 $ATT/24 eo-srv srv0 $SRV/24
+  USERS="$users" kam_cfg "$WORK/$name.cfg" "udp:$SRV:5060" registrar 0
+  kam_challenge_calls "$WORK/$name.cfg" "$users"
+  kam_start eo-srv "$WORK/$name.cfg"
+  cap_start eo-srv srv0 "$WORK/$name.pcap" udp
+  ( cd "$WORK" && nsx eo-att timeout 60 sipp "$SRV:5060" -i $ATT -p 5060 -s 2000 -sf "$HERE/sipp/uac-noauth.xml" \
+      -r 2 -m 20 -l 20 -nostdin -trace_err -error_file "$WORK/$name-uac.err" ) >"$WORK/$name.out" 2>&1 || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+# Office LAN: phone 10.77.0.22 (never registers) dials 911, then 112 (sipp/uac-call.xml with
+# sipp/emergency-numbers.csv) through the kamailio proxy 10.77.0.1 (record-routing, relays every
+# request to the emergency gateway 10.77.0.5, a SIPp UAS answering 180/200). Captured on the bridge.
+scn_sipp_emergency_call() {
+  local name=sipp-emergency-call uas
+  log "$name"
+  lan_hub; lan_host eo-pbx 10.77.0.1; lan_host eo-ph1 10.77.0.22; lan_host eo-gw 10.77.0.5
+  NEXTHOP="sip:10.77.0.5:5060" kam_cfg "$WORK/$name.cfg" "udp:10.77.0.1:5060" proxy 0
+  kam_start eo-pbx "$WORK/$name.cfg"
+  ip netns exec eo-gw timeout 60 sipp -sf "$HERE/sipp/uas-answer.xml" -i 10.77.0.5 -p 5060 -m 2 -nostdin -trace_err \
+      -error_file "$WORK/$name-uas.err" >/dev/null 2>&1 &
+  uas=$!; PIDS+=($uas); sleep 1
+  cap_start eo-hub br0 "$WORK/$name.pcap" udp
+  ( cd "$WORK" && nsx eo-ph1 timeout 60 sipp 10.77.0.1:5060 -i 10.77.0.22 -p 5060 -sf "$HERE/sipp/uac-call.xml" \
+      -inf "$HERE/sipp/emergency-numbers.csv" -r 1 -m 2 -l 1 -nostdin -trace_err -error_file "$WORK/$name-uac.err" ) >"$WORK/$name.out" 2>&1 || true
+  kill "$uas" 2>/dev/null || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+# Office LAN with a misrouted pair of kamailio proxies: 10.77.0.1 relays every request to 10.77.0.2,
+# which relays it back to 10.77.0.1 (both record-route; maxfwd max_limit 6 caps the 70 the phone
+# sends). Phone 10.77.0.23 calls 2005 once (sipp/uac-loop.xml); the INVITE bounces between the
+# proxies until one receives it with Max-Forwards: 0 and answers 483 Too Many Hops
+# (mf_process_maxfwd_header), which travels back hop by hop. Captured on the bridge.
+scn_sipp_routing_loop() {
+  local name=sipp-routing-loop f
+  log "$name"
+  lan_hub; lan_host eo-pbx 10.77.0.1; lan_host eo-px2 10.77.0.2; lan_host eo-ph1 10.77.0.23
+  NEXTHOP="sip:10.77.0.2:5060" kam_cfg "$WORK/$name-a.cfg" "udp:10.77.0.1:5060" proxy 0
+  NEXTHOP="sip:10.77.0.1:5060" kam_cfg "$WORK/$name-b.cfg" "udp:10.77.0.2:5060" proxy 0
+  for f in "$WORK/$name-a.cfg" "$WORK/$name-b.cfg"; do
+    sed -i 's|^modparam("rr", "enable_full_lr", 1)$|&\nmodparam("maxfwd", "max_limit", 6)|' "$f"
+    grep -q 'max_limit' "$f" || { echo "$name: cfg edit failed" >&2; exit 1; }
+  done
+  kam_start eo-pbx "$WORK/$name-a.cfg"
+  kam_start eo-px2 "$WORK/$name-b.cfg"
+  cap_start eo-hub br0 "$WORK/$name.pcap" udp
+  ( cd "$WORK" && nsx eo-ph1 timeout 30 sipp 10.77.0.1:5060 -i 10.77.0.23 -p 5060 -s 2005 -sf "$HERE/sipp/uac-loop.xml" \
+      -m 1 -nostdin -trace_err -error_file "$WORK/$name-uac.err" ) >"$WORK/$name.out" 2>&1 || true
+  sleep 2
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+# kamailio registrar with a LAN side (10.77.0.1) and an internet side (203.0.113.1), qop=auth, domain
+# pbx.example.test. Phone 10.77.0.21 registers 2001 (sipp/register-aor.xml: REGISTER, 401, digest,
+# 200; Expires 300); 3 s later 203.0.113.66 registers the same AOR with the same (leaked) password
+# and a Contact on itself, answered 200. Captured on both registrar interfaces and merged.
+ROAM_DOMAIN=pbx.example.test
+scn_sipp_registration_hijack() {
+  local name=sipp-registration-hijack
+  log "$name"
+  lan_hub; lan_host eo-pbx 10.77.0.1; lan_host eo-ph1 10.77.0.21
+  new_ns eo-att; link eo-att att0 $ATT/24 eo-pbx wan0 $SRV/24
+  USERS="2001:Rb3t-2001-Vn8qXw4z 2002:Rb3t-2002-Vn8qXw4z" kam_cfg "$WORK/$name.cfg" "udp:10.77.0.1:5060 udp:$SRV:5060" registrar 1
+  kam_start eo-pbx "$WORK/$name.cfg"
+  fill_xml "$HERE/sipp/register-aor.xml" "$WORK/$name-phone.xml" 2001 Rb3t-2001-Vn8qXw4z $ROAM_DOMAIN 300 OfficePhone
+  fill_xml "$HERE/sipp/register-aor.xml" "$WORK/$name-att.xml" 2001 Rb3t-2001-Vn8qXw4z $ROAM_DOMAIN 300 Softphone
+  cap_start eo-pbx eth0 "$WORK/$name-lan.pcap" udp
+  cap_start eo-pbx wan0 "$WORK/$name-wan.pcap" udp
+  ( cd "$WORK"
+    nsx eo-ph1 timeout 30 sipp 10.77.0.1:5060 -i 10.77.0.21 -p 5060 -sf "$WORK/$name-phone.xml" -m 1 -nostdin -trace_err
+    sleep 3
+    nsx eo-att timeout 30 sipp $SRV:5060 -i $ATT -p 5060 -sf "$WORK/$name-att.xml" -m 1 -nostdin -trace_err
+  ) >"$WORK/$name.out" 2>&1 || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name-lan.pcap" "$WORK/$name-wan.pcap"; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+# The benign counterpart: phone 2001 registers from 10.77.0.21 with Expires 60 (kamailio's
+# min_expires), does not refresh, and 65 s later, its binding expired, registers again from a new
+# DHCP address 10.77.0.37 (same namespace: the same device moved). Captured on the bridge.
+scn_benign_roaming_phone() {
+  local name=benign-roaming-phone
+  log "$name"
+  lan_hub; lan_host eo-pbx 10.77.0.1; lan_host eo-ph1 10.77.0.21
+  USERS="2001:Rb3t-2001-Vn8qXw4z 2002:Rb3t-2002-Vn8qXw4z" kam_cfg "$WORK/$name.cfg" "udp:10.77.0.1:5060" registrar 1
+  kam_start eo-pbx "$WORK/$name.cfg"
+  fill_xml "$HERE/sipp/register-aor.xml" "$WORK/$name.xml" 2001 Rb3t-2001-Vn8qXw4z $ROAM_DOMAIN 60 OfficePhone
+  cap_start eo-hub br0 "$WORK/$name.pcap" udp
+  ( cd "$WORK"
+    nsx eo-ph1 timeout 30 sipp 10.77.0.1:5060 -i 10.77.0.21 -p 5060 -sf "$WORK/$name.xml" -m 1 -nostdin -trace_err
+    sleep 65
+    nsx eo-ph1 ip addr del 10.77.0.21/24 dev eth0; nsx eo-ph1 ip addr add 10.77.0.37/24 dev eth0
+    nsx eo-ph1 timeout 30 sipp 10.77.0.1:5060 -i 10.77.0.37 -p 5060 -sf "$WORK/$name.xml" -m 1 -nostdin -trace_err
+  ) >"$WORK/$name.out" 2>&1 || true
+  cap_stop; cleanup
+  finish "$name" "$WORK/$name.pcap"; grep -E "Successful call|Failed call" "$WORK/$name.out" >&2 || true
+}
+
+SCENARIOS=(svcrack svmap-sweep svwar-enum svwar-invite-enum svwar-options-enum relayed-scan sipp-invite-flood sipp-toll-fraud sipp-spoof-inject benign-pbx benign-loopback-contact benign-tls-call benign-srtp-webrtc benign-options-keepalive benign-sdes-call sipp-challenge-flood sipp-emergency-call sipp-routing-loop sipp-registration-hijack benign-roaming-phone)
 mkwords
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${SCENARIOS[@]}")

@@ -358,3 +358,39 @@ fn severity_follows_the_amount_of_evidence() {
         d[0].details
     );
 }
+
+/// A registration taken over from outside while the phone's binding still lives (the registrar's 200 lists both) is
+/// a high finding; a phone that re-registers from a new LAN address after its binding expired stays a medium,
+/// low-confidence suggestion.
+#[test]
+fn a_takeover_is_told_from_a_roaming_phone() {
+    let path = corpus("sipp-registration-hijack");
+    // TShark: the attacker's 200 OK carries two Contact bindings.
+    let ok = tshark(
+        &path,
+        "sip.Status-Code == 200 && ip.dst == 203.0.113.66",
+        &["frame.number", "sip.Contact"],
+    );
+    assert_eq!(ok.len(), 1, "{ok:?}");
+    assert_eq!(ok[0][1].split(',').count(), 2, "{ok:?}");
+    let a = analyse(&path);
+    let h = of(&a, "registration-hijack");
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].severity, Severity::High, "{}", h[0].details);
+    assert_eq!(h[0].confidence, Confidence::Medium);
+    assert!(
+        h[0].details.contains(&format!(
+            "the registrar's 2xx in frame {} lists both bindings",
+            ok[0][0]
+        )),
+        "{}",
+        h[0].details
+    );
+    let a = analyse(&corpus("benign-roaming-phone"));
+    let h = of(&a, "registration-hijack");
+    assert_eq!(h.len(), 1);
+    assert_eq!(
+        (h[0].severity, h[0].confidence),
+        (Severity::Medium, Confidence::Low)
+    );
+}

@@ -27,6 +27,7 @@ impl Rule for RegistrationHijack {
         let mut bound: BTreeMap<String, (IpAddr, String)> = BTreeMap::new();
         let mut hijack = Evidence::default();
         let mut moved = Vec::new();
+        let mut takeover = false;
         let mut unauth = Evidence::default();
         for m in a.messages.iter().filter(|m| !m.retransmission) {
             let Some(call) = m.message.call_id.clone() else {
@@ -105,8 +106,32 @@ impl Rule for RegistrationHijack {
                         .source(*old_src)
                         .source(src);
                     hijack.user(&aor).call(&call);
+                    // The registrar's own answer proves the old binding still lives: the account now rings at
+                    // both. From outside the trusted networks that is a takeover, not a phone that moved.
+                    let concurrent = !old_contact.is_empty()
+                        && m.message
+                            .contact
+                            .iter()
+                            .any(|c| c.host.as_deref() == Some(old_contact.as_str()));
+                    let outside = !crate::findings::in_networks(src, &s.trusted_networks);
+                    if concurrent && outside {
+                        takeover = true;
+                    }
                     if moved.len() < 20 {
-                        moved.push(format!("{aor}: {old_src} → {src}"));
+                        moved.push(format!(
+                            "{aor}: {old_src} → {src}{}",
+                            match (concurrent, outside) {
+                                (true, true) => format!(
+                                    " (the registrar's 2xx in frame {} lists both bindings; the new source is \
+                                     outside the trusted networks)",
+                                    m.frame
+                                ),
+                                (true, false) => {
+                                    format!(" (the registrar's 2xx in frame {} lists both bindings)", m.frame)
+                                }
+                                _ => String::new(),
+                            }
+                        ));
                     }
                 }
                 if bound.len() < 1_000_000 || bound.contains_key(&aor) {
@@ -131,8 +156,18 @@ impl Rule for RegistrationHijack {
                                   registrations per account and alert when the source changes.",
                     practice: "Authenticate and monitor registrations.",
                 },
-                Severity::Medium,
-                Confidence::Low,
+                // A source outside the trusted networks added a binding while the old one lived: shown by the
+                // bytes. Otherwise a roaming phone does the same, so the finding only suggests it.
+                if takeover {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                if takeover {
+                    Confidence::Medium
+                } else {
+                    Confidence::Low
+                },
             ));
         }
         if !unauth.is_empty() {
