@@ -753,11 +753,7 @@ impl MediaTracker {
             PayloadClass::Stun | PayloadClass::TurnChannel if outer => self.unwrap_turn(d, class),
             PayloadClass::Stun => {
                 self.counters.stun_packets += 1;
-                let (frame, carrier) = (d.frame, d.carrier);
-                if let Some(f) = self.flow(d.src, d.dst, carrier) {
-                    f.stun_first.get_or_insert(frame);
-                    f.stun_packets += 1;
-                }
+                self.note_stun(d, d.carrier);
             }
             PayloadClass::TurnChannel => self.counters.udp_unclassified += 1,
             PayloadClass::Dtls => {
@@ -807,6 +803,15 @@ impl MediaTracker {
         }
     }
 
+    /// STUN on the flow of `d` under `carrier`: a WebRTC-style path (encryption evidence for its media).
+    fn note_stun(&mut self, d: &Datagram<'_>, carrier: MediaCarrier) {
+        let frame = d.frame;
+        if let Some(f) = self.flow(d.src, d.dst, carrier) {
+            f.stun_first.get_or_insert(frame);
+            f.stun_packets += 1;
+        }
+    }
+
     fn unwrap_turn(&mut self, d: &Datagram<'_>, class: PayloadClass) {
         self.counters.stun_packets += 1;
         let carrier = if d.carrier == MediaCarrier::Udp {
@@ -815,15 +820,9 @@ impl MediaTracker {
             d.carrier
         };
         // STUN on this 5-tuple: evidence for media on it directly (ICE) and for what it relays (TURN).
-        let frame = d.frame;
-        for c in [d.carrier, carrier] {
-            if let Some(f) = self.flow(d.src, d.dst, c) {
-                f.stun_first.get_or_insert(frame);
-                f.stun_packets += 1;
-            }
-            if c == carrier {
-                break;
-            }
+        self.note_stun(d, d.carrier);
+        if carrier != d.carrier {
+            self.note_stun(d, carrier);
         }
         match class {
             PayloadClass::TurnChannel => {
