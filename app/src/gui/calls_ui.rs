@@ -189,11 +189,12 @@ fn visible_rows(
     descending: bool,
 ) -> Vec<usize> {
     let needle = filter.trim().to_lowercase();
-    let mut v: Vec<usize> = rows
+    // Rows whose call is missing (never, but a bad index must not abort the app) are left out.
+    let mut v: Vec<(usize, &CallRow, &earshot_core::model::Call)> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            let c = &a.calls[r.call];
+        .filter_map(|(i, r)| Some((i, r, a.calls.get(r.call)?)))
+        .filter(|(_, r, c)| {
             (needle.is_empty() || r.haystack.contains(&needle))
                 && (!q.answered || c.answered)
                 && (!q.failed || r.failed(c))
@@ -201,24 +202,19 @@ fn visible_rows(
                 && (!q.encrypted || r.encrypted())
                 && (!q.unencrypted || !r.encrypted())
         })
-        .map(|(i, _)| i)
         .collect();
-    let from = |r: &CallRow| search_text(a.calls[r.call].from.as_ref()).to_lowercase();
-    let to = |r: &CallRow| search_text(a.calls[r.call].to.as_ref()).to_lowercase();
+    let text = |n: Option<&earshot_core::model::NameAddr>| search_text(n).to_lowercase();
     match sort {
-        SortKey::Time => v.sort_by_key(|&i| (a.calls[rows[i].call].start_ts_nanos, i)),
-        SortKey::From => v.sort_by_cached_key(|&i| (from(&rows[i]), i)),
-        SortKey::To => v.sort_by_cached_key(|&i| (to(&rows[i]), i)),
-        SortKey::Duration => v.sort_by(|&x, &y| {
-            cmp_opt(
-                a.calls[rows[x].call].duration_secs,
-                a.calls[rows[y].call].duration_secs,
-            )
-            .then(x.cmp(&y))
-        }),
-        SortKey::Mos => v.sort_by(|&x, &y| cmp_opt(rows[x].mos, rows[y].mos).then(x.cmp(&y))),
-        SortKey::Findings => v.sort_by_key(|&i| (rows[i].findings, i)),
+        SortKey::Time => v.sort_by_key(|&(i, _, c)| (c.start_ts_nanos, i)),
+        SortKey::From => v.sort_by_cached_key(|&(i, _, c)| (text(c.from.as_ref()), i)),
+        SortKey::To => v.sort_by_cached_key(|&(i, _, c)| (text(c.to.as_ref()), i)),
+        SortKey::Duration => {
+            v.sort_by(|x, y| cmp_opt(x.2.duration_secs, y.2.duration_secs).then(x.0.cmp(&y.0)))
+        }
+        SortKey::Mos => v.sort_by(|x, y| cmp_opt(x.1.mos, y.1.mos).then(x.0.cmp(&y.0))),
+        SortKey::Findings => v.sort_by_key(|&(i, r, _)| (r.findings, i)),
     }
+    let mut v: Vec<usize> = v.into_iter().map(|(i, _, _)| i).collect();
     if descending {
         v.reverse();
     }
@@ -270,7 +266,10 @@ impl CallsView {
     /// Indices into `Analysis::calls` of the rows shown, in order (after `refresh`).
     pub fn shown(&self) -> Vec<usize> {
         self.cache.as_ref().map_or(Vec::new(), |c| {
-            c.visible.iter().map(|&i| c.rows[i].call).collect()
+            c.visible
+                .iter()
+                .filter_map(|&i| c.rows.get(i).map(|r| r.call))
+                .collect()
         })
     }
 
@@ -424,8 +423,16 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
         })
         .body(|body| {
             body.rows(row_height, cache.visible.len(), |mut row| {
-                let r = &cache.rows[cache.visible[row.index()]];
-                let c = &a.calls[r.call];
+                let Some(r) = cache
+                    .visible
+                    .get(row.index())
+                    .and_then(|&i| cache.rows.get(i))
+                else {
+                    return;
+                };
+                let Some(c) = a.calls.get(r.call) else {
+                    return;
+                };
                 row.set_selected(st.sel.call == Some(r.call));
                 row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
                 row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));

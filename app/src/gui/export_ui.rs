@@ -466,12 +466,12 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
         .default_width(520.0)
         .show(ctx, |ui| {
             let calls = selected_calls(st);
-            let call_text = match calls.len() {
-                0 => "no call selected (select one in the Calls view)".to_string(),
-                1 => earshot_core::report::terminal_safe(&calls[0], 60),
-                n => format!(
+            let call_text = match (calls.first(), calls.len()) {
+                (None, _) => "no call selected (select one in the Calls view)".to_string(),
+                (Some(c), 1) => earshot_core::report::terminal_safe(c, 60),
+                (Some(c), n) => format!(
                     "{} and {} merged leg(s)",
-                    earshot_core::report::terminal_safe(&calls[0], 60),
+                    earshot_core::report::terminal_safe(c, 60),
                     n - 1
                 ),
             };

@@ -326,7 +326,9 @@ fn graph_ui(ui: &mut egui::Ui, e: &Exposure) {
     let edge_color = ui.visuals().weak_text_color();
     let font = egui::FontId::proportional(11.0);
     for &(f, t, calls) in &edges {
-        let (p, q) = (pos[f], pos[t]);
+        let (Some(&p), Some(&q)) = (pos.get(f), pos.get(t)) else {
+            continue;
+        };
         let w = 1.0 + (calls as f32).ln_1p().min(4.0);
         if f == t {
             painter.circle_stroke(p + egui::vec2(0.0, -12.0), 10.0, Stroke::new(w, edge_color));
@@ -348,16 +350,16 @@ fn graph_ui(ui: &mut egui::Ui, e: &Exposure) {
         painter.rect_filled(at, 2.0, ui.visuals().window_fill);
         painter.galley(at.min + egui::vec2(2.0, 1.0), label, text_color);
     }
-    for (i, name) in nodes.iter().enumerate() {
-        painter.circle_filled(pos[i], 6.0, Color32::from_rgb(90, 160, 220));
-        let anchor = if pos[i].x < center.x - 1.0 {
+    for (name, &p) in nodes.iter().zip(&pos) {
+        painter.circle_filled(p, 6.0, Color32::from_rgb(90, 160, 220));
+        let anchor = if p.x < center.x - 1.0 {
             egui::Align2::RIGHT_CENTER
         } else {
             egui::Align2::LEFT_CENTER
         };
-        let off = if pos[i].x < center.x - 1.0 { -9.0 } else { 9.0 };
+        let off = if p.x < center.x - 1.0 { -9.0 } else { 9.0 };
         painter.text(
-            pos[i] + egui::vec2(off, 0.0),
+            p + egui::vec2(off, 0.0),
             anchor,
             safe(name, 28),
             font.clone(),

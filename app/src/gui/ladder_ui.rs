@@ -75,20 +75,19 @@ impl Ladder {
             .collect();
         msgs.sort_by_key(|m| (m.ts_nanos, m.frame, m.index));
         msgs.dedup_by_key(|m| m.index);
-        let mut streams: Vec<usize> = calls
+        let mut streams: Vec<&earshot_core::model::MediaStream> = calls
             .iter()
             .filter_map(|&c| a.calls.get(c))
-            .flat_map(|c| c.streams.iter().copied())
-            .filter(|&s| s < a.streams.len())
+            .flat_map(|c| c.streams.iter().filter_map(|&s| a.streams.get(s)))
             .collect();
-        streams.sort_by_key(|&s| (a.streams[s].first_ts_nanos, a.streams[s].first_frame, s));
-        streams.dedup();
+        streams.sort_by_key(|s| (s.first_ts_nanos, s.first_frame, s.index));
+        streams.dedup_by_key(|s| s.index);
 
         let mut l = Ladder {
             t0: msgs
                 .first()
                 .map(|m| m.ts_nanos)
-                .or_else(|| streams.first().map(|&s| a.streams[s].first_ts_nanos))
+                .or_else(|| streams.first().map(|s| s.first_ts_nanos))
                 .unwrap_or(0),
             ..Default::default()
         };
@@ -101,8 +100,7 @@ impl Ladder {
             l.add_host(m.src, ua);
             l.add_host(m.dst, None);
         }
-        for &s in &streams {
-            let st = &a.streams[s];
+        for st in &streams {
             for addr in [st.src, st.dst].into_iter().flatten() {
                 l.add_host(addr, None);
             }
@@ -110,17 +108,20 @@ impl Ladder {
         // Messages and streams interleaved by time (a stream goes after the messages of its instant).
         let (mut i, mut j) = (0, 0);
         while i < msgs.len() || j < streams.len() {
-            let take_msg = match (msgs.get(i), streams.get(j)) {
-                (Some(m), Some(&s)) => m.ts_nanos <= a.streams[s].first_ts_nanos,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_msg {
-                l.rows.push(Row::Message(msgs[i].index));
-                i += 1;
-            } else {
-                l.rows.push(Row::Stream(streams[j]));
-                j += 1;
+            match (msgs.get(i), streams.get(j)) {
+                (Some(m), Some(s)) if m.ts_nanos <= s.first_ts_nanos => {
+                    l.rows.push(Row::Message(m.index));
+                    i += 1;
+                }
+                (Some(m), None) => {
+                    l.rows.push(Row::Message(m.index));
+                    i += 1;
+                }
+                (_, Some(s)) => {
+                    l.rows.push(Row::Stream(s.index));
+                    j += 1;
+                }
+                (None, None) => break,
             }
         }
         l
@@ -129,8 +130,10 @@ impl Ladder {
     fn add_host(&mut self, addr: SocketAddr, ua: Option<String>) {
         match self.hosts.iter().position(|h| *h == addr) {
             Some(i) => {
-                if self.agents[i].is_none() {
-                    self.agents[i] = ua;
+                if let Some(slot) = self.agents.get_mut(i)
+                    && slot.is_none()
+                {
+                    *slot = ua;
                 }
             }
             None => {
@@ -312,8 +315,10 @@ pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
 }
 
 fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) {
+    let Some(c) = a.calls.get(call) else {
+        return;
+    };
     ui.horizontal_wrapped(|ui| {
-        let c = &a.calls[call];
         ui.label(format!(
             "Call {} — {} messages, {} streams",
             terminal_safe(&c.call_id, 60),
@@ -339,8 +344,7 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
             if cands.is_empty() {
                 ui.label("No other call shares an endpoint or a user");
             }
-            for i in cands {
-                let o = &a.calls[i];
+            for (i, o) in cands.into_iter().filter_map(|i| Some((i, a.calls.get(i)?))) {
                 let who = |n: &Option<earshot_core::model::NameAddr>| {
                     n.as_ref()
                         .map_or("?".to_string(), |n| terminal_safe(&n.uri, 40))
@@ -389,8 +393,10 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
             r,
             egui::Label::new(egui::RichText::new(h.to_string()).strong()).truncate(),
         );
-        let ua = l.agents[i]
-            .as_deref()
+        let ua = l
+            .agents
+            .get(i)
+            .and_then(|u| u.as_deref())
             .map_or(String::new(), |u| terminal_safe(u, 40));
         let r = r.translate(Vec2::new(0.0, 18.0));
         ui.put(
@@ -423,7 +429,7 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
     }
     // Centre of each row laid out (the cursor line is placed between them).
     let mut centres: Vec<f32> = Vec::with_capacity(last - first);
-    for row in &l.rows[first..last] {
+    for row in l.rows.get(first..last).unwrap_or_default() {
         let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
         centres.push(rect.center().y);
         let selected = match row {

@@ -229,7 +229,7 @@ pub fn sdp_lines(sdp: &Sdp) -> Vec<String> {
 
 /// Hex + ASCII dump, 16 bytes a line, at most `max` bytes, then `… N more bytes`.
 pub fn hex_dump(data: &[u8], max: usize) -> String {
-    let shown = &data[..data.len().min(max)];
+    let shown = data.get(..max).unwrap_or(data);
     let mut out = String::with_capacity(shown.len() / 16 * 80 + 40);
     for (i, chunk) in shown.chunks(16).enumerate() {
         out.push_str(&format!("{:08x}  ", i * 16));

@@ -163,7 +163,9 @@ fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
                 .body(|body| {
                     // Virtualised: only the visible rows are laid out (captures can hold thousands of streams).
                     body.rows(20.0, rows.len(), |mut row| {
-                        let s = rows[row.index()];
+                        let Some(&s) = rows.get(row.index()) else {
+                            return;
+                        };
                         let selected = st.sel.stream == Some(s.index);
                         row.set_selected(selected);
                         row.col(|ui| {
@@ -477,7 +479,10 @@ fn waveform_columns(audio: &CallAudio, cols: usize) -> Vec<Vec<(f32, f32)>> {
                     let end = (len * (c + 1) / cols.max(1)).max(start + 1);
                     let s = start.saturating_sub(t.offset).min(t.samples.len());
                     let e = end.saturating_sub(t.offset).min(t.samples.len());
-                    let (lo, hi) = t.samples[s..e]
+                    let (lo, hi) = t
+                        .samples
+                        .get(s..e)
+                        .unwrap_or_default()
                         .iter()
                         .fold((0i16, 0i16), |(lo, hi), &v| (lo.min(v), hi.max(v)));
                     (f32::from(lo) / 32768.0, f32::from(hi) / 32768.0)

@@ -63,7 +63,8 @@ pub(super) fn group(a: &Analysis) -> Vec<Group> {
     }
     let mut groups: Vec<Group> = by_ip.into_values().collect();
     for g in &mut groups {
-        g.calls.sort_by_key(|&i| (a.calls[i].start_ts_nanos, i));
+        g.calls
+            .sort_by_key(|&i| (a.calls.get(i).map(|c| c.start_ts_nanos), i));
     }
     groups.sort_by(|x, y| y.calls.len().cmp(&x.calls.len()).then(x.ip.cmp(&y.ip)));
     groups
@@ -163,8 +164,13 @@ pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
                             })
                             .body(|body| {
                                 body.rows(row_height, g.calls.len(), |mut row| {
-                                    let i = g.calls[row.index()];
-                                    let c = &a.calls[i];
+                                    let Some((i, c)) = g
+                                        .calls
+                                        .get(row.index())
+                                        .and_then(|&i| Some((i, a.calls.get(i)?)))
+                                    else {
+                                        return;
+                                    };
                                     row.set_selected(st.sel.call == Some(i));
                                     let cell = |ui: &mut egui::Ui, s: String| {
                                         ui.add(egui::Label::new(s).selectable(false).truncate());
@@ -194,7 +200,7 @@ pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
 
     if let Some(i) = clicked {
         st.select_call(Some(i));
-        st.sel.message = a.calls[i].messages.first().copied();
+        st.sel.message = a.calls.get(i).and_then(|c| c.messages.first().copied());
     }
 }
 

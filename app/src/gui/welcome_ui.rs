@@ -123,24 +123,27 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
             });
             ui.add_space(16.0);
             ui.columns(2, |cols| {
-                cols[0].heading("Recent files");
+                let [left, right] = cols else {
+                    return;
+                };
+                left.heading("Recent files");
                 if st.persisted.recent.is_empty() {
-                    cols[0].label("(none yet)");
+                    left.label("(none yet)");
                 }
                 for p in &st.persisted.recent {
                     let text = terminal_safe(&p.display().to_string(), 100);
-                    if cols[0].link(text).clicked() {
+                    if left.link(text).clicked() {
                         open = Some(p.clone());
                     }
                 }
-                cols[1].heading("Sample captures");
+                right.heading("Sample captures");
                 if samples.is_empty() {
-                    cols[1].label("(no sample-captures folder found)");
+                    right.label("(no sample-captures folder found)");
                 }
                 egui::Grid::new("samples")
                     .num_columns(2)
                     .striped(true)
-                    .show(&mut cols[1], |ui| {
+                    .show(right, |ui| {
                         for s in &samples {
                             if ui
                                 .link(s.name.as_str())
