@@ -394,3 +394,32 @@ fn a_takeover_is_told_from_a_roaming_phone() {
         (Severity::Medium, Confidence::Low)
     );
 }
+
+/// An emergency number probed by an extension scan (svwar INVITEs to 110-119, each rejected 404) is not an
+/// emergency call that reached anyone: low, where a real unregistered call to 911 that rang is high.
+#[test]
+fn emergency_numbers_probed_by_a_scan_are_not_emergency_calls() {
+    let path = corpus("svwar-invite-enum");
+    let probes = tshark(
+        &path,
+        "sip.Status-Code == 404 && (sip.to.user == \"112\" || sip.to.user == \"110\")",
+        &["frame.number"],
+    );
+    assert_eq!(probes.len(), 2, "{probes:?}");
+    let a = analyse(&path);
+    let e = of(&a, "emergency-call");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::Low, "{}", e[0].details);
+    assert!(
+        e[0].details.contains("rejected without ringing"),
+        "{}",
+        e[0].details
+    );
+    let path = corpus("sipp-emergency-call");
+    let rang = tshark(&path, "sip.Status-Code == 180", &["frame.number"]);
+    assert!(!rang.is_empty());
+    let a = analyse(&path);
+    let e = of(&a, "emergency-call");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::High, "{}", e[0].details);
+}

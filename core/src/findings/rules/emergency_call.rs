@@ -46,6 +46,39 @@ impl Rule for EmergencyCall {
                 registered.insert(*ip);
             }
         }
+        // Calls that reached the far end: a 180/183 or a 2xx to their INVITE. Rejected at once (404 to a scanner's
+        // probe of extension 112), an "emergency call" never rang anywhere.
+        let reached: BTreeSet<&str> = a
+            .messages
+            .iter()
+            .filter(|m| {
+                m.message
+                    .status()
+                    .is_some_and(|c| matches!(c, 180 | 183 | 200..=299))
+                    && m.message
+                        .cseq
+                        .as_ref()
+                        .is_some_and(|c| c.method == "INVITE")
+            })
+            .filter_map(|m| m.message.call_id.as_deref())
+            .take(super::MAX_TRANSACTIONS)
+            .collect();
+        let rejected: BTreeSet<&str> = a
+            .messages
+            .iter()
+            .filter(|m| {
+                m.message.status().is_some_and(|c| c >= 300)
+                    && m.message
+                        .cseq
+                        .as_ref()
+                        .is_some_and(|c| c.method == "INVITE")
+            })
+            .filter_map(|m| m.message.call_id.as_deref())
+            .filter(|c| !reached.contains(c))
+            .take(super::MAX_TRANSACTIONS)
+            .collect();
+        let mut reached_calls = BTreeSet::new();
+        let mut all_rejected = true;
         let mut emergency = Evidence::default();
         let mut numbers = BTreeSet::new();
         let mut unregistered = 0u64;
@@ -67,6 +100,12 @@ impl Rule for EmergencyCall {
                 emergency.frame(m.frame, m.ts_nanos).source(m.src.ip());
                 if let Some(c) = &m.message.call_id {
                     emergency.call(c);
+                    if reached.contains(c.as_str()) && reached_calls.len() < 100_000 {
+                        reached_calls.insert(c.clone());
+                    }
+                    if !rejected.contains(c.as_str()) {
+                        all_rejected = false;
+                    }
                 }
                 if !registered.contains(&m.src.ip()) {
                     unregistered += 1;
@@ -83,8 +122,14 @@ impl Rule for EmergencyCall {
             let calls = emergency.calls().len();
             let details = format!(
                 "{calls} calls to emergency numbers ({}); {unregistered} INVITEs came from sources that did not \
-                 register in this capture.",
-                list(&numbers, 5)
+                 register in this capture; {} of the calls rang or were answered{}.",
+                list(&numbers, 5),
+                reached_calls.len(),
+                if all_rejected {
+                    " (every one was rejected without ringing: attempts or probes, not calls that reached anyone)"
+                } else {
+                    ""
+                }
             );
             out.push(emergency.finish(
                 FindingText {
@@ -98,10 +143,10 @@ impl Rule for EmergencyCall {
                                   location (PIDF-LO / ELIN) and caller identity with each emergency call.",
                     practice: "Control and locate emergency calling.",
                 },
-                if unregistered > 0 {
-                    Severity::High
-                } else {
-                    Severity::Info
+                match (unregistered > 0, all_rejected) {
+                    (true, false) => Severity::High,
+                    (true, true) => Severity::Low,
+                    (false, _) => Severity::Info,
                 },
                 Confidence::High,
             ));
