@@ -451,7 +451,7 @@ fn write_all_calls(capture: &Path, input: &Path, a: &Analysis, dir: &Path, out: 
     let ids: Vec<&str> = a
         .calls
         .iter()
-        .filter(|c| c.kind == "call")
+        .filter(|c| c.kind.is_call())
         .map(|c| c.call_id.as_str())
         .collect();
     for (id, path) in ids.iter().zip(call_pcap_paths(dir, &ids)) {

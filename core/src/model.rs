@@ -418,13 +418,79 @@ pub struct SdpMediaSummary {
     pub fingerprint: bool,
 }
 
+/// A party of a call: who sends a stream, who ended the call. Serialised lower-case (`caller`, `callee`,
+/// `unknown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    Caller,
+    Callee,
+    /// Said of who ended a call when neither tag nor address tells.
+    Unknown,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Caller => "caller",
+            Party::Callee => "callee",
+            Party::Unknown => "unknown",
+        }
+    }
+}
+
+/// What a Call-ID's messages are. Serialised as its [`CallKind::as_str`] text (`call`, `register`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum CallKind {
+    /// The Call-ID carries an INVITE request: a call.
+    Call,
+    /// Non-INVITE traffic: the first request's method, lower-cased (`register`, `options`, ...).
+    Method(String),
+    /// Responses only: no request of this Call-ID is in the capture.
+    #[default]
+    Unknown,
+}
+
+impl CallKind {
+    /// `call`, the method lower-cased, or `unknown`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CallKind::Call => "call",
+            CallKind::Method(m) => m,
+            CallKind::Unknown => "unknown",
+        }
+    }
+
+    /// An INVITE dialog.
+    pub fn is_call(&self) -> bool {
+        matches!(self, CallKind::Call)
+    }
+
+    /// Non-INVITE traffic whose first request is `method` (case-insensitive).
+    pub fn is_method(&self, method: &str) -> bool {
+        matches!(self, CallKind::Method(m) if m.eq_ignore_ascii_case(method))
+    }
+}
+
+impl std::fmt::Display for CallKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CallKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A Call-ID's worth of SIP: an INVITE dialog (call) or non-INVITE traffic (REGISTER, OPTIONS, ...).
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
     pub call_id: String,
     /// `call` when the Call-ID carries an INVITE request, otherwise the first request's method lower-cased
     /// (`register`, `options`, `subscribe`, `message`, ...), or `unknown` for responses only.
-    pub kind: String,
+    pub kind: CallKind,
     /// URI of the From header of the first request (the caller for calls).
     pub from: Option<NameAddr>,
     pub to: Option<NameAddr>,
@@ -450,7 +516,7 @@ pub struct Call {
     /// Why the call ended: `bye`, `cancel`, `404 Not Found`, ... or `none` when still up at capture end.
     pub end_reason: Option<String>,
     /// Who ended it: `caller`, `callee`, or `unknown`.
-    pub ended_by: Option<String>,
+    pub ended_by: Option<Party>,
     /// Final status of the initial INVITE transaction, if any.
     pub final_status: Option<u16>,
     pub user_agents: Vec<String>,
@@ -680,7 +746,7 @@ pub struct MediaStream {
     pub call_id: Option<String>,
     pub signalled: bool,
     /// `caller` or `callee` (who sends it) when bound to a call, else `None`.
-    pub sender: Option<String>,
+    pub sender: Option<Party>,
     pub ssrc: u32,
     pub src: Option<SocketAddr>,
     pub dst: Option<SocketAddr>,

@@ -783,10 +783,10 @@ impl Analyzer {
             sip_messages: self.sip_total,
             sip_retransmissions: self.retransmissions,
             call_ids: calls.len() as u64,
-            invite_dialogs: calls.iter().filter(|c| c.kind == "call").count() as u64,
+            invite_dialogs: calls.iter().filter(|c| c.kind.is_call()).count() as u64,
             answered_calls: calls
                 .iter()
-                .filter(|c| c.kind == "call" && c.answered)
+                .filter(|c| c.kind.is_call() && c.answered)
                 .count() as u64,
             rtp_streams: streams.iter().filter(|s| s.kind == StreamKind::Rtp).count() as u64,
             findings: 0,

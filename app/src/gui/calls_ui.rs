@@ -134,7 +134,7 @@ fn derive_rows(a: &Analysis) -> Vec<CallRow> {
     a.calls
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.kind == "call")
+        .filter(|(_, c)| c.kind.is_call())
         .map(|(i, c)| {
             let streams: Vec<_> = c.streams.iter().filter_map(|&s| a.streams.get(s)).collect();
             let mos = streams

@@ -190,7 +190,7 @@ pub fn merge_candidates(a: &Analysis, call: usize) -> Vec<usize> {
         .enumerate()
         .filter(|(i, o)| {
             *i != call
-                && o.kind == "call"
+                && o.kind.is_call()
                 && (o.endpoints.iter().any(|e| my_ips.contains(&e.ip()))
                     || users(o).iter().any(|u| my_users.contains(u)))
         })
@@ -743,7 +743,7 @@ mod tests {
         ));
         let a = st.analysis.clone().unwrap();
         let (call, cands) = (0..a.calls.len())
-            .filter(|&c| a.calls[c].kind == "call")
+            .filter(|&c| a.calls[c].kind.is_call())
             .map(|c| (c, merge_candidates(&a, c)))
             .find(|(_, m)| !m.is_empty())
             .expect("two related calls in the sample");

@@ -307,7 +307,7 @@ impl AppState {
                 .position(|c| Some(c.call_id.as_str()) == m.message.call_id.as_deref());
             self.select_call(call);
             self.sel.message = Some(m.index);
-            self.view = if call.is_some_and(|c| a.calls.get(c).is_some_and(|c| c.kind == "call")) {
+            self.view = if call.is_some_and(|c| a.calls.get(c).is_some_and(|c| c.kind.is_call())) {
                 View::Ladder
             } else {
                 View::Traffic
@@ -462,8 +462,8 @@ impl AppState {
             ui.separator();
             for v in View::ALL {
                 let count = self.analysis.as_ref().map(|a| match v {
-                    View::Calls => a.calls.iter().filter(|c| c.kind == "call").count(),
-                    View::Traffic => a.calls.iter().filter(|c| c.kind != "call").count(),
+                    View::Calls => a.calls.iter().filter(|c| c.kind.is_call()).count(),
+                    View::Traffic => a.calls.iter().filter(|c| !c.kind.is_call()).count(),
                     View::Streams => a.streams.len(),
                     View::Findings => a.findings.len(),
                     View::Ladder => self.call().map_or(0, |c| c.messages.len()),
@@ -607,7 +607,7 @@ impl FrameBench {
         let calls = st
             .analysis
             .as_ref()
-            .map_or(0, |a| a.calls.iter().filter(|c| c.kind == "call").count());
+            .map_or(0, |a| a.calls.iter().filter(|c| c.kind.is_call()).count());
         if calls > 0 && self.first_call.is_none() {
             self.first_call = Some(t);
             eprintln!("earshot: first call shown after {t:.3} s");

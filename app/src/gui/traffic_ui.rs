@@ -34,7 +34,12 @@ pub struct TrafficCache {
 
 pub(super) fn group(a: &Analysis) -> Vec<Group> {
     let mut by_ip: HashMap<Option<IpAddr>, Group> = HashMap::new();
-    for (i, c) in a.calls.iter().enumerate().filter(|(_, c)| c.kind != "call") {
+    for (i, c) in a
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.kind.is_call())
+    {
         let ip = c
             .messages
             .first()
@@ -48,7 +53,7 @@ pub(super) fn group(a: &Analysis) -> Vec<Group> {
             user_agents: BTreeSet::new(),
         });
         g.calls.push(i);
-        *g.kinds.entry(c.kind.to_uppercase()).or_default() += 1;
+        *g.kinds.entry(c.kind.as_str().to_uppercase()).or_default() += 1;
         for m in c.messages.iter().filter_map(|&m| a.messages.get(m)) {
             if let Some(s) = m.message.status() {
                 *g.responses.entry(s).or_default() += 1;
@@ -177,7 +182,7 @@ pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
                                     };
                                     row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
                                     row.col(|ui| {
-                                        cell(ui, terminal_safe(&c.kind.to_uppercase(), 20))
+                                        cell(ui, terminal_safe(&c.kind.as_str().to_uppercase(), 20))
                                     });
                                     row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
                                     row.col(|ui| cell(ui, party(c.from.as_ref())));
@@ -218,7 +223,7 @@ mod tests {
         harness.run();
         let a = harness.state().analysis.clone().unwrap();
         let registers: Vec<usize> = (0..a.calls.len())
-            .filter(|&i| a.calls[i].kind == "register")
+            .filter(|&i| a.calls[i].kind.is_method("register"))
             .collect();
         assert_eq!(registers.len(), 3);
         let groups = &harness.state().calls_view.traffic.as_ref().unwrap().groups;

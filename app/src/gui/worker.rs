@@ -199,7 +199,7 @@ mod tests {
                 match ev {
                     LoadEvent::Snapshot(a) => {
                         snapshots += 1;
-                        let calls = a.calls.iter().filter(|c| c.kind == "call").count();
+                        let calls = a.calls.iter().filter(|c| c.kind.is_call()).count();
                         if calls > 0 && first_snapshot_calls.is_none() {
                             first_snapshot_calls = Some((calls, start.elapsed()));
                         }

@@ -16,6 +16,7 @@ use crate::error::CaptureError;
 use crate::media::srtp::{self, SrtpContext, SrtpKey};
 use crate::media::stream::static_clock_rate;
 use crate::media::tracker::{RtpTap, TapKey};
+use crate::model::Party;
 use crate::model::{Analysis, Encryption, MediaStream, StreamKind};
 use crate::pipeline::{self, AnalyzeOptions, Progress};
 
@@ -322,7 +323,7 @@ fn sdes_keys(analysis: &Analysis, stream: &MediaStream) -> Vec<(SrtpKey, String)
 }
 
 fn label(s: &MediaStream) -> String {
-    let who = s.sender.as_deref().unwrap_or("stream");
+    let who = s.sender.map_or("stream", Party::as_str);
     let addr = match (s.src, s.dst) {
         (Some(a), Some(b)) => format!("{a} → {b}"),
         _ => String::new(),
@@ -392,9 +393,9 @@ fn decode_one(
     packets: &[crate::media::tracker::TappedPacket],
     req: &AudioRequest,
 ) -> StreamAudio {
-    let pan = match s.sender.as_deref() {
-        Some("caller") => -1.0,
-        Some("callee") => 1.0,
+    let pan = match s.sender {
+        Some(Party::Caller) => -1.0,
+        Some(Party::Callee) => 1.0,
         _ => 0.0,
     };
     let mut audio = StreamAudio {

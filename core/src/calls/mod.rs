@@ -7,8 +7,8 @@ use foldhash::HashMap;
 use std::net::SocketAddr;
 
 use crate::model::{
-    Call, CallState, DiagLevel, Diagnostic, FrameNo, Layer, MessageRecord, NameAddr, Sdp,
-    SdpExchange, SdpMediaSummary, Transport,
+    Call, CallKind, CallState, DiagLevel, Diagnostic, FrameNo, Layer, MessageRecord, NameAddr,
+    Party, Sdp, SdpExchange, SdpMediaSummary, Transport,
 };
 
 /// Caps on per-Call-ID state (attacker-controlled: every packet can carry a new Call-ID).
@@ -117,7 +117,7 @@ struct CallBuilder {
     cancelled: bool,
     bye_ts: Option<i64>,
     ended_ts: Option<i64>,
-    ended_by: Option<&'static str>,
+    ended_by: Option<Party>,
     end_reason: Option<String>,
     user_agents: Vec<String>,
     transports: Vec<Transport>,
@@ -388,7 +388,7 @@ impl CallBuilder {
                     if self.ended_ts.is_none() {
                         self.ended_ts = Some(rec.ts_nanos);
                         self.end_reason = Some("cancel".into());
-                        self.ended_by = Some("caller");
+                        self.ended_by = Some(Party::Caller);
                     }
                 }
                 "BYE" if self.bye_ts.is_none() => {
@@ -398,13 +398,13 @@ impl CallBuilder {
                     let from_tag = msg.from.as_ref().and_then(|f| f.tag.clone());
                     self.ended_by =
                         Some(if from_tag.is_some() && from_tag == self.invite_from_tag {
-                            "caller"
+                            Party::Caller
                         } else if from_tag.is_some() {
-                            "callee"
+                            Party::Callee
                         } else if Some(rec.src) == self.invite_src {
-                            "caller"
+                            Party::Caller
                         } else {
-                            "unknown"
+                            Party::Unknown
                         });
                 }
                 _ => {}
@@ -490,12 +490,13 @@ impl CallBuilder {
     fn build(&self, capture_end_ts: i64) -> Call {
         let is_call = self.has_invite;
         let kind = if is_call {
-            "call".to_string()
+            CallKind::Call
         } else {
             self.first_request_method
                 .as_ref()
-                .map(|m| m.to_ascii_lowercase())
-                .unwrap_or_else(|| "unknown".into())
+                .map_or(CallKind::Unknown, |m| {
+                    CallKind::Method(m.to_ascii_lowercase())
+                })
         };
         let state = is_call.then(|| {
             if self.answered {
@@ -523,7 +524,7 @@ impl CallBuilder {
         {
             // Rejected by the callee side (or a proxy on its behalf).
             end_reason = self.final_reason.clone();
-            ended_by = Some("callee");
+            ended_by = Some(Party::Callee);
             ended_ts = ended_ts.or(Some(self.last_ts));
         }
         if is_call && self.answered && self.bye_ts.is_none() {
@@ -576,11 +577,7 @@ impl CallBuilder {
             post_dial_delay_secs,
             duration_secs,
             end_reason: if is_call { end_reason } else { None },
-            ended_by: if is_call {
-                ended_by.map(str::to_string)
-            } else {
-                None
-            },
+            ended_by: if is_call { ended_by } else { None },
             final_status: self.final_status,
             user_agents: self.user_agents.clone(),
             codecs,

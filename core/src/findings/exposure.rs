@@ -65,7 +65,7 @@ pub fn exposure(a: &Analysis) -> Exposure {
     for c in a
         .calls
         .iter()
-        .filter(|c| c.kind == "call" && plaintext_calls.contains(c.call_id.as_str()))
+        .filter(|c| c.kind.is_call() && plaintext_calls.contains(c.call_id.as_str()))
     {
         let party = |n: &Option<crate::model::NameAddr>| {
             n.as_ref()

@@ -24,6 +24,7 @@ use foldhash::{HashMap, HashMapExt};
 use rayon::prelude::*;
 
 use crate::calls::static_payload_name;
+use crate::model::Party;
 use crate::model::{
     DiagLevel, Diagnostic, DtmfEvent, Encryption, FrameNo, Layer, MediaCarrier, MediaCounters,
     MediaStream, MessageRecord, RtcpReportSummary, RtcpSummary, RtcpXrVoip, Sdp, SeriesPoint,
@@ -172,7 +173,7 @@ struct FlowInfo {
 struct StreamState {
     key: StreamKey,
     call_id: Option<String>,
-    sender: Option<String>,
+    sender: Option<Party>,
     binding: Option<Binding>,
     relay_peer: Option<SocketAddr>,
     stats: StreamStats,
@@ -999,7 +1000,11 @@ impl MediaTracker {
                 let sender = b.owner_is_caller.map(|owner_caller| {
                     // Packets to the announced address come from the other party.
                     let caller_sends = if by_dst { !owner_caller } else { owner_caller };
-                    if caller_sends { "caller" } else { "callee" }.to_string()
+                    if caller_sends {
+                        Party::Caller
+                    } else {
+                        Party::Callee
+                    }
                 });
                 (Some(b.call_id.clone()), sender, Some(b))
             }
@@ -1488,7 +1493,7 @@ impl MediaTracker {
             kind: s.key.kind,
             call_id: s.call_id.clone(),
             signalled: s.call_id.is_some(),
-            sender: s.sender.clone(),
+            sender: s.sender,
             ssrc: s.key.ssrc,
             src: Some(s.key.src),
             dst: Some(s.key.dst),

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::model::Party;
 use crate::model::{Analysis, NameAddr};
 use crate::report::json::message_summary;
 use crate::time::format_utc;
@@ -98,7 +99,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     for c in &a.calls {
         w.write_record([
             safe_cell(&c.call_id),
-            safe_cell(&c.kind),
+            safe_cell(c.kind.as_str()),
             format_utc(c.start_ts_nanos, digits),
             name_uri(&c.from),
             name_user(&c.from),
@@ -112,7 +113,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             secs(c.post_dial_delay_secs),
             secs(c.duration_secs),
             opt(c.end_reason.as_deref()),
-            opt(c.ended_by.as_deref()),
+            opt(c.ended_by.map(Party::as_str)),
             num(c.final_status),
             safe_cell(&c.user_agents.join(" | ")),
             safe_cell(&c.codecs.join(" ")),
@@ -188,7 +189,7 @@ pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             format!("{:?}", s.kind).to_lowercase(),
             opt(s.call_id.as_deref()),
             s.signalled.to_string(),
-            opt(s.sender.as_deref()),
+            opt(s.sender.map(Party::as_str)),
             num(s.src),
             num(s.dst),
             format!("0x{:08X}", s.ssrc),

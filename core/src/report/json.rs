@@ -7,6 +7,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::model::Party;
 use crate::model::{
     Analysis, CaptureInfo, Counters, Diagnostic, DtmfEvent, MediaStream, MessageRecord, NameAddr,
     SdpExchange, SipMessage, StartLine, Summary, ToolInfo,
@@ -191,7 +192,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
             .iter()
             .map(|call| JsonCall {
                 call_id: &call.call_id,
-                kind: &call.kind,
+                kind: call.kind.as_str(),
                 from: uri(&call.from),
                 from_user: call.from.as_ref().and_then(|n| n.user.as_deref()),
                 from_display: call.from.as_ref().and_then(|n| n.display_name.as_deref()),
@@ -211,7 +212,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
                 post_dial_delay_secs: call.post_dial_delay_secs,
                 duration_secs: call.duration_secs,
                 end_reason: call.end_reason.as_deref(),
-                ended_by: call.ended_by.as_deref(),
+                ended_by: call.ended_by.map(Party::as_str),
                 final_status: call.final_status,
                 user_agents: &call.user_agents,
                 codecs: &call.codecs,

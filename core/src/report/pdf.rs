@@ -298,7 +298,7 @@ fn build_data(
     }
 
     let s = &analysis.summary;
-    let invite_calls: Vec<&Call> = analysis.calls.iter().filter(|c| c.kind == "call").collect();
+    let invite_calls: Vec<&Call> = analysis.calls.iter().filter(|c| c.kind.is_call()).collect();
     let summary = json!([
         ["Packets", s.packets.to_string()],
         [
@@ -491,7 +491,7 @@ fn build_data(
             let transports: Vec<&str> = c.transports.iter().map(|t| t.as_str()).collect();
             let state = match c.state {
                 Some(st) => st.as_str().to_string(),
-                None => c.kind.clone(),
+                None => c.kind.to_string(),
             };
             json!([
                 when(c.start_ts_nanos),
@@ -730,7 +730,7 @@ fn call_page(
         .collect();
     let facts = json!([
         ["Call-ID", text(&c.call_id, 400)],
-        ["Kind", text(&c.kind, 40)],
+        ["Kind", text(c.kind.as_str(), 40)],
         ["From", text(&party(c.from.as_ref()), 300)],
         ["To", text(&party(c.to.as_ref()), 300)],
         [

@@ -971,7 +971,7 @@ mod tests {
         ));
         a.calls.push(Call {
             call_id: "abc123@10.0.0.1".into(),
-            kind: "call".into(),
+            kind: crate::model::CallKind::Call,
             from: a.messages[0].message.from.clone(),
             to: None,
             asserted_identity: None,

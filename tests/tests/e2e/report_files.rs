@@ -378,7 +378,7 @@ print(set(r['stream'] != '' and r['call_id'] != '' for r in rows))
 fn answered_call_id(a: &Analysis) -> String {
     a.calls
         .iter()
-        .find(|c| c.kind == "call" && c.answered)
+        .find(|c| c.kind.is_call() && c.answered)
         .unwrap()
         .call_id
         .clone()

@@ -236,7 +236,7 @@ fn brute_force_success_sample_report() {
     let truth = tshark_call_counts(&path);
     let (a, text) = check_capture(&path, truth, 3);
     // The answered call has findings: it gets its own section with the stream-less note.
-    let call = a.calls.iter().find(|c| c.kind == "call").unwrap();
+    let call = a.calls.iter().find(|c| c.kind.is_call()).unwrap();
     assert!(call.streams.is_empty());
     assert!(text.contains("Calls in detail"));
     assert!(text.contains("No media stream was seen for this call."));
@@ -251,7 +251,7 @@ fn hostile_text_is_shown_literally() {
     let evil_name = r#"#panic("x") ] $x^2$ *bold* _it_ <script>alert(1)</script> @ref \ #{ // "#;
     let evil_id = r#"#panic("cid")@[evil]"#;
     let evil_ua = r#"UA = ]]) #set page(width: 1cm) `raw` {"#;
-    let call = a.calls.iter_mut().find(|c| c.kind == "call").unwrap();
+    let call = a.calls.iter_mut().find(|c| c.kind.is_call()).unwrap();
     call.call_id = evil_id.into();
     call.from = Some(NameAddr {
         display_name: Some(evil_name.into()),

@@ -51,7 +51,7 @@ fn clean_call_shows_what_its_readme_says() {
     assert_eq!(c.state.map(|s| s.as_str()), Some("completed"));
     assert!(c.answered);
     assert_eq!(c.end_reason.as_deref(), Some("bye"));
-    assert_eq!(c.ended_by.as_deref(), Some("caller"));
+    assert_eq!(c.ended_by.map(|p| p.as_str()), Some("caller"));
     assert!(
         (c.setup_time_secs.unwrap() - 1.570).abs() < 1e-9,
         "{:?}",

@@ -45,7 +45,7 @@ impl Rule for PlaintextSip {
         if ev.is_empty() {
             return;
         }
-        let calls = a.calls.iter().filter(|c| c.kind == "call").count();
+        let calls = a.calls.iter().filter(|c| c.kind.is_call()).count();
         let details = format!(
             "{messages} SIP messages over {} in clear: {} users/numbers ({}), {} addresses, {} user agents ({}), \
              {calls} calls with their times and parties.",

@@ -71,7 +71,7 @@ impl Rule for TollFraud {
         let (mut after_hours, mut answered, mut minutes, mut cost) = (0u64, 0u64, 0.0f64, 0.0f64);
         let mut priced = false;
         let mut routes: Vec<String> = Vec::new();
-        for c in a.calls.iter().filter(|c| c.kind == "call") {
+        for c in a.calls.iter().filter(|c| c.kind.is_call()) {
             let Some(n) = dialled(c) else {
                 continue;
             };
