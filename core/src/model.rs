@@ -230,6 +230,10 @@ pub struct SipMessage {
     pub parser: SipParser,
     /// What the tolerant parser had to forgive (empty for clean messages).
     pub warnings: Vec<String>,
+    /// A parser cap turned part of it away: headers beyond the limit, header values cut, SDP media sections beyond
+    /// the limit (the pipeline counts such messages for the caps summary; `warnings` says which).
+    #[serde(skip)]
+    pub cut: bool,
 }
 
 impl SipMessage {

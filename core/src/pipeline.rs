@@ -639,11 +639,7 @@ impl Analyzer {
         if message.parser == crate::model::SipParser::Tolerant {
             self.counters.sip_tolerant_parses += 1;
         }
-        if message.warnings.iter().any(|w| {
-            w.contains("header(s) beyond the limit")
-                || w.contains("header value(s) cut at")
-                || w.contains("media section(s) beyond the limit")
-        }) {
+        if message.cut {
             self.sip_messages_cut += 1;
         }
         self.sip_total += 1;

@@ -955,6 +955,7 @@ mod tests {
                 sdp: None,
                 parser: crate::model::SipParser::Rsip,
                 warnings: vec![],
+                cut: false,
             },
             size: 100,
         }

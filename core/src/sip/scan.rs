@@ -333,6 +333,8 @@ impl ScannedMessage {
             raw_body,
             raw_body_len,
             mut warnings,
+            dropped_headers,
+            truncated_values,
             ..
         } = self;
         let mut msg = SipMessage {
@@ -355,6 +357,7 @@ impl ScannedMessage {
             sdp: None,
             parser: SipParser::Tolerant,
             warnings: Vec::new(),
+            cut: dropped_headers > 0 || truncated_values > 0,
         };
         let mut list_overflow = false;
         for (name, value) in &headers {
@@ -446,10 +449,12 @@ impl ScannedMessage {
         }
         let mut body = raw_body;
         body.truncate(effective.min(limits.max_body_bytes));
+        let mut sdp_cut = false;
         msg.sdp = msg
             .content_type
             .as_deref()
-            .and_then(|ct| sdp_of_body(ct, &body, &mut warnings));
+            .and_then(|ct| sdp_of_body(ct, &body, &mut warnings, &mut sdp_cut));
+        msg.cut |= sdp_cut;
         msg.body = body;
         msg.headers = headers;
         msg.warnings = warnings;
@@ -475,7 +480,13 @@ const MAX_BOUNDARY: usize = 200;
 const MAX_PARTS: usize = 64;
 
 /// The SDP of a body: directly for `application/sdp`, or the first `application/sdp` part of a multipart body.
-fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> Option<Sdp> {
+/// `cut` is set when media sections beyond the limit were ignored.
+fn sdp_of_body(
+    content_type: &str,
+    body: &[u8],
+    warnings: &mut Vec<String>,
+    cut: &mut bool,
+) -> Option<Sdp> {
     let mime = mime_type(content_type);
     if body.iter().all(u8::is_ascii_whitespace) {
         // e.g. an ACK or 200 with `Content-Type: application/sdp` and `Content-Length: 0`.
@@ -484,7 +495,7 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
     if mime == "application/sdp" {
         return match parse_sdp_counted(body) {
             Ok((s, ignored)) => {
-                warn_media_ignored(ignored, warnings);
+                warn_media_ignored(ignored, warnings, cut);
                 Some(s)
             }
             Err(e) => {
@@ -513,7 +524,7 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
         if mime_type(&part_ct) == "application/sdp" {
             return match parse_sdp_counted(part_body) {
                 Ok((s, ignored)) => {
-                    warn_media_ignored(ignored, warnings);
+                    warn_media_ignored(ignored, warnings, cut);
                     Some(s)
                 }
                 Err(e) => {
@@ -532,8 +543,9 @@ fn sdp_of_body(content_type: &str, body: &[u8], warnings: &mut Vec<String>) -> O
 }
 
 /// The warning for SDP `m=` sections beyond [`MAX_MEDIA`] (the pipeline counts these in its caps summary).
-fn warn_media_ignored(ignored: usize, warnings: &mut Vec<String>) {
+fn warn_media_ignored(ignored: usize, warnings: &mut Vec<String>, cut: &mut bool) {
     if ignored > 0 {
+        *cut = true;
         warnings.push(format!(
             "SDP: {ignored} media section(s) beyond the limit of {MAX_MEDIA} ignored"
         ));

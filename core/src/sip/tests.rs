@@ -609,6 +609,26 @@ fn header_limits() {
     assert!(m.warnings.iter().any(|w| w.contains("beyond the limit")));
     assert!(m.warnings.iter().any(|w| w.contains("cut at 20")));
     assert_eq!(m.parser, SipParser::Tolerant);
+    // The cut is a typed fact (the pipeline counts it), not only a warning's text.
+    assert!(m.cut);
+    assert!(!parse(OK_200).cut);
+    // Only the header cap, and only the value cap, each set it.
+    let headers_only = SipLimits {
+        max_headers: 5,
+        ..SipLimits::default()
+    };
+    let Ok(m) = parse_message(OK_200.as_bytes(), &headers_only) else {
+        unreachable!()
+    };
+    assert!(m.cut);
+    let values_only = SipLimits {
+        max_header_value_bytes: 20,
+        ..SipLimits::default()
+    };
+    let Ok(m) = parse_message(OK_200.as_bytes(), &values_only) else {
+        unreachable!()
+    };
+    assert!(m.cut);
 }
 
 #[test]
