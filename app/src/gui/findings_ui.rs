@@ -3,16 +3,11 @@
 use std::collections::HashMap;
 
 use earshot_core::model::{Analysis, Exposure, Finding, Severity};
-use earshot_core::report;
 use egui::{Color32, Stroke};
 
 use super::AppState;
 
-/// Text from the capture made safe to show: control characters escaped, length bounded, and arrows the default
-/// fonts cannot draw spelled out.
-fn safe(s: &str, max: usize) -> String {
-    report::terminal_safe(s, max).replace('→', "->")
-}
+use super::safe;
 
 /// Evidence links shown per finding.
 const MAX_LINKS: usize = 50;

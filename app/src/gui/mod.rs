@@ -673,6 +673,12 @@ impl eframe::App for EarshotApp {
 }
 
 /// Runs the desktop app, optionally opening `file`.
+/// Text from the capture made safe to show in a view: control characters escaped, length bounded, and arrows the
+/// default fonts cannot draw spelled out.
+pub fn safe(s: &str, max: usize) -> String {
+    earshot_core::report::terminal_safe(s, max).replace('→', "->")
+}
+
 pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -6,16 +6,11 @@ use std::sync::Arc;
 use earshot_core::audio::{CallAudio, TimingMode};
 use earshot_core::media::stream::{FLAG_MARKER, FLAG_WRONG_SEQ};
 use earshot_core::model::{Analysis, MediaStream};
-use earshot_core::report;
 use egui::{Color32, Sense, Stroke};
 
 use super::{AppState, audio_job};
 
-/// Text from the capture made safe to show: control characters escaped, length bounded, and arrows the default
-/// fonts cannot draw spelled out.
-fn safe(s: &str, max: usize) -> String {
-    report::terminal_safe(s, max).replace('→', "->")
-}
+use super::safe;
 
 /// Timing modes offered in the combo box (the jitter buffer's size is `StreamsView::jitter_ms`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

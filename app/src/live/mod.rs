@@ -148,11 +148,7 @@ pub fn safe(s: &str) -> String {
 
 /// [`safe`] line by line, for messages of several lines.
 pub fn safe_multiline(s: &str) -> String {
-    s.lines()
-        .take(20)
-        .map(|l| earshot_core::report::terminal_safe(l, 300))
-        .collect::<Vec<_>>()
-        .join("\n")
+    earshot_core::report::terminal_safe_lines(s, 20, 300)
 }
 
 /// One interface as listed to the user.

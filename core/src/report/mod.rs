@@ -83,9 +83,18 @@ pub fn terminal_safe(s: &str, max_chars: usize) -> String {
     out
 }
 
+/// [`terminal_safe`] line by line, for text of several lines: at most `max_lines` lines of `max_chars` each.
+pub fn terminal_safe_lines(s: &str, max_lines: usize, max_chars: usize) -> String {
+    s.lines()
+        .take(max_lines)
+        .map(|l| terminal_safe(l, max_chars))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::terminal_safe;
+    use super::{terminal_safe, terminal_safe_lines};
 
     #[test]
     fn escapes_ansi_and_bidi() {
@@ -93,5 +102,13 @@ mod tests {
         assert_eq!(terminal_safe("x\u{202e}gpj.exe", 80), "x\\u{202e}gpj.exe");
         assert_eq!(terminal_safe("line\r\nnext", 80), "line\\u{d}\\u{a}next");
         assert_eq!(terminal_safe("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn lines_are_kept_escaped_and_bounded() {
+        assert_eq!(
+            terminal_safe_lines("a = 1\nb\x1b = \"x\"\nc\nd", 3, 4),
+            "a = …\nb\\u{1b} =…\nc"
+        );
     }
 }

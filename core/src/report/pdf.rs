@@ -631,22 +631,14 @@ fn build_data(
         "diagnostics_total": (analysis.diagnostics.len() as u64).saturating_add(analysis.diagnostics_dropped),
         "diagnostics_more": diagnostics_more,
         "exports": exports,
-        "settings": terminal_safe_multiline(&meta.settings_toml),
+        // Our own TOML, but kept printable all the same.
+        "settings": super::terminal_safe_lines(&meta.settings_toml, 2000, 300),
     })
 }
 
 /// The last path component (the capture file name as given may carry directories).
 fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
-}
-
-/// Settings TOML is our own text, but keep it printable: control characters other than line breaks escaped.
-fn terminal_safe_multiline(s: &str) -> String {
-    s.lines()
-        .take(2000)
-        .map(|l| terminal_safe(l, 300))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn call_page(
