@@ -625,11 +625,49 @@ pub fn dtmf_digits(events: &[DtmfEvent]) -> String {
         .collect()
 }
 
+/// A simulated jitter buffer. Serialised as its [`JitterBuffer::as_str`] name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JitterBuffer {
+    /// Fixed, 50 ms deep.
+    Fixed50,
+    /// Fixed, 200 ms deep.
+    Fixed200,
+    /// Adaptive, at most 500 ms.
+    Adaptive500,
+}
+
+impl JitterBuffer {
+    /// `fixed-50`, `fixed-200`, `adaptive-500`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JitterBuffer::Fixed50 => "fixed-50",
+            JitterBuffer::Fixed200 => "fixed-200",
+            JitterBuffer::Adaptive500 => "adaptive-500",
+        }
+    }
+
+    pub fn is_adaptive(self) -> bool {
+        matches!(self, JitterBuffer::Adaptive500)
+    }
+}
+
+impl std::fmt::Display for JitterBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for JitterBuffer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// Quality of one jitter-buffer scenario, per ITU-T G.107 (E-model).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JitterBufferQuality {
     /// `fixed-50`, `fixed-200`, `adaptive-500`.
-    pub buffer: String,
+    pub buffer: JitterBuffer,
     /// Packets lost in the network (never arrived).
     pub lost: u64,
     /// Packets that arrived too late for this buffer and were discarded.

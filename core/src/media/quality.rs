@@ -23,7 +23,7 @@
 //! taken to be the receiver, and the network one-way delay is assumed to be 0 (a capture cannot measure it): the
 //! mouth-to-ear delay Ta is the buffer's own delay plus one packetisation interval.
 
-use crate::model::{JitterBufferQuality, StreamQuality};
+use crate::model::{JitterBuffer, JitterBufferQuality, StreamQuality};
 
 // ---------------------------------------------------------------------------------------------------------------
 // E-model
@@ -505,7 +505,7 @@ impl LossRuns {
 /// `r`; adaptive: `min_r`), as Asterisk's `jbresyncthreshold` does: that packet becomes the new reference.
 #[derive(Debug, Clone)]
 struct BufferSim {
-    label: &'static str,
+    label: JitterBuffer,
     /// `None` = adaptive; `Some(depth)` = fixed.
     fixed_depth: Option<i128>,
     started: bool,
@@ -529,7 +529,7 @@ struct BufferSim {
 }
 
 impl BufferSim {
-    fn new(label: &'static str, fixed_depth: Option<i128>) -> Self {
+    fn new(label: JitterBuffer, fixed_depth: Option<i128>) -> Self {
         BufferSim {
             label,
             fixed_depth,
@@ -709,9 +709,9 @@ impl QualityAccumulator {
             last_ts_step: 0,
             frame_ts: 0,
             buffers: [
-                BufferSim::new("fixed-50", Some(FIXED_SHORT_NS)),
-                BufferSim::new("fixed-200", Some(FIXED_LONG_NS)),
-                BufferSim::new("adaptive-500", None),
+                BufferSim::new(JitterBuffer::Fixed50, Some(FIXED_SHORT_NS)),
+                BufferSim::new(JitterBuffer::Fixed200, Some(FIXED_LONG_NS)),
+                BufferSim::new(JitterBuffer::Adaptive500, None),
             ],
         }
     }
@@ -919,7 +919,7 @@ impl QualityAccumulator {
                 let burst_r = burst_ratio(expected, impaired, b.runs.bursts);
                 let r = r_factor(ie, bpl, effective_loss_pct, burst_r, delay_ms);
                 JitterBufferQuality {
-                    buffer: b.label.to_string(),
+                    buffer: b.label,
                     lost,
                     discarded: b.discarded,
                     effective_loss_pct,
@@ -1158,7 +1158,10 @@ mod tests {
     }
 
     fn buffer<'a>(q: &'a StreamQuality, name: &str) -> &'a JitterBufferQuality {
-        q.buffers.iter().find(|b| b.buffer == name).unwrap()
+        q.buffers
+            .iter()
+            .find(|b| b.buffer.as_str() == name)
+            .unwrap()
     }
 
     #[test]

@@ -1443,7 +1443,7 @@ impl MediaTracker {
         let quality = s.quality.as_ref().and_then(QualityAccumulator::finish);
         let adaptive = quality
             .as_ref()
-            .and_then(|q| q.buffers.iter().find(|b| b.buffer.starts_with("adaptive")));
+            .and_then(|q| q.buffers.iter().find(|b| b.buffer.is_adaptive()));
         let flow = self
             .flows
             .get(&FlowKey::new(s.key.src, s.key.dst, s.key.carrier));
