@@ -259,10 +259,65 @@ pub fn in_networks(ip: IpAddr, cidrs: &[String]) -> bool {
     })
 }
 
-/// One rule: a stable id and an evaluation over the model.
+/// One rule: a stable id and an evaluation over the model (and the [`Facts`] rules share).
 pub trait Rule: Sync {
     fn id(&self) -> &'static str;
-    fn evaluate(&self, analysis: &Analysis, settings: &Settings, out: &mut Vec<Finding>);
+    fn evaluate(
+        &self,
+        analysis: &Analysis,
+        settings: &Settings,
+        facts: &Facts<'_>,
+        out: &mut Vec<Finding>,
+    );
+}
+
+/// What several rules derive from one analysis, computed once per evaluation, when a rule first asks for it:
+/// each request's final response, each request's origin, the password-guessing sources and the captured digests.
+pub struct Facts<'a> {
+    analysis: &'a Analysis,
+    /// `brute_force_failures`: rejections that make a source a guesser.
+    min_failures: u32,
+    answers: std::cell::OnceCell<Vec<Option<(u16, crate::model::FrameNo)>>>,
+    origins: std::cell::OnceCell<Vec<Option<rules::Origin>>>,
+    guessers: std::cell::OnceCell<std::collections::BTreeSet<std::net::IpAddr>>,
+    digests: std::cell::OnceCell<rules::Digests>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(analysis: &'a Analysis, settings: &Settings) -> Self {
+        Facts {
+            analysis,
+            min_failures: settings.brute_force_failures.max(1),
+            answers: Default::default(),
+            origins: Default::default(),
+            guessers: Default::default(),
+            digests: Default::default(),
+        }
+    }
+
+    /// [`rules::final_responses`].
+    pub(crate) fn answers(&self) -> &[Option<(u16, crate::model::FrameNo)>] {
+        self.answers
+            .get_or_init(|| rules::final_responses(self.analysis))
+    }
+
+    /// [`rules::origins`].
+    pub(crate) fn origins(&self) -> &[Option<rules::Origin>] {
+        self.origins.get_or_init(|| rules::origins(self.analysis))
+    }
+
+    /// [`rules::password_guessers`] at `brute_force_failures`.
+    pub(crate) fn guessers(&self) -> &std::collections::BTreeSet<std::net::IpAddr> {
+        self.guessers.get_or_init(|| {
+            rules::password_guessers(self.analysis, self.answers(), self.min_failures)
+        })
+    }
+
+    /// The distinct digest responses of the capture (`weak-password`, and the guesses in `brute-force`).
+    pub(crate) fn digests(&self) -> &rules::Digests {
+        self.digests
+            .get_or_init(|| rules::collect_digests(self.analysis, self.answers()))
+    }
 }
 
 /// Every rule, in the documented order.
@@ -288,13 +343,14 @@ pub fn rule_ids() -> Vec<&'static str> {
 /// Runs every enabled rule; findings come out most severe first, then in rule order, then by time (deterministic).
 pub fn evaluate(analysis: &Analysis, settings: &Settings) -> Vec<Finding> {
     let rules = all_rules();
+    let facts = Facts::new(analysis, settings);
     let mut out = Vec::new();
     for (order, rule) in rules.iter().enumerate() {
         if settings.disabled_rules.iter().any(|d| d == rule.id()) {
             continue;
         }
         let mut found = Vec::new();
-        rule.evaluate(analysis, settings, &mut found);
+        rule.evaluate(analysis, settings, &facts, &mut found);
         out.extend(found.into_iter().map(|f| (order, f)));
     }
     out.sort_by(|(oa, a), (ob, b)| {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
 use crate::model::{ANALYSIS_LIMITED_PREFIX, Analysis, Confidence, Finding, Severity};
 
@@ -18,7 +19,7 @@ impl Rule for AnalysisLimited {
         "analysis-limited"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let caps: BTreeSet<&str> = a
             .diagnostics
             .iter()

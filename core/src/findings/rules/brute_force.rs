@@ -9,12 +9,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
+use super::credentials;
 use super::flood::{MAX_SOURCES, peak_window, window_nanos};
 use super::weak_password::{Guesses, attacker_guesses};
-use super::{credentials, final_responses, origins};
 
 pub struct BruteForce;
 
@@ -52,14 +53,14 @@ impl Rule for BruteForce {
         "brute-force"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         // Each credentialed request paired with its own final response (per Via branch, in order: a tool that
         // reuses one Call-ID and CSeq for every guess still has each guess answered separately).
-        let answers = final_responses(a);
+        let answers = f.answers();
         let mut failures: Vec<Failure<'_>> = Vec::new();
         let mut by_source: HashMap<IpAddr, PerSource<'_>> = HashMap::new();
-        let origins = origins(a);
-        for ((m, answer), origin) in a.messages.iter().zip(&answers).zip(&origins) {
+        let origins = f.origins();
+        for ((m, answer), origin) in a.messages.iter().zip(answers).zip(origins) {
             if m.retransmission || !m.message.is_request() {
                 continue;
             }
@@ -137,7 +138,7 @@ impl Rule for BruteForce {
             reported.push((ip, p, peak, cracked));
         }
         // The passwords the guessers tried, recovered from their rejected digests (never the accounts' passwords).
-        let guesses = attacker_guesses(a, s, &reported_sources);
+        let guesses = attacker_guesses(f, s, &reported_sources);
         for (ip, p, peak, cracked) in reported {
             let fs: Vec<&Failure<'_>> =
                 p.failures.iter().filter_map(|&i| failures.get(i)).collect();

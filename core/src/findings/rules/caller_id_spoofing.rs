@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::via_host_ip as host_ip;
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -16,7 +17,7 @@ impl Rule for CallerIdSpoofing {
         "caller-id-spoofing"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         let authorities: Vec<String> = s
             .authority_names
             .iter()
@@ -24,8 +25,8 @@ impl Rule for CallerIdSpoofing {
             .filter(|x| !x.is_empty())
             .collect();
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
-        let origins = super::origins(a);
-        for (m, origin) in a.messages.iter().zip(&origins) {
+        let origins = f.origins();
+        for (m, origin) in a.messages.iter().zip(origins) {
             let Some(source) = super::counted_source(m, origin.as_ref()) else {
                 continue;
             };

@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
@@ -33,7 +34,7 @@ impl Rule for ChallengeFlood {
         "challenge-flood"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         // Every request by transaction: (frame, From user).
         let mut requests: HashMap<TxKey<'_>, (FrameNo, Option<&str>)> = HashMap::new();
         // Last position of a credentialed request per (source, Call-ID) and per (source, From user).
@@ -41,7 +42,7 @@ impl Rule for ChallengeFlood {
         let mut answered_user: HashMap<(IpAddr, &str), usize> = HashMap::new();
         let mut challenges: Vec<Challenge<'_>> = Vec::new();
         let mut challenged: BTreeSet<TxKey<'_>> = BTreeSet::new();
-        let origins = super::origins(a);
+        let origins = f.origins();
         for (index, m) in a.messages.iter().enumerate() {
             // A proxy's copy of a request the capture holds from an earlier hop counts there (rules::origins).
             if m.retransmission

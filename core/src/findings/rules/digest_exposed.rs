@@ -1,6 +1,7 @@
 //! `digest-exposed`: digest credentials (username, realm, nonce, response) captured in clear, open to an offline
 //! dictionary attack.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -13,7 +14,7 @@ impl Rule for DigestExposed {
         "digest-exposed"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut realms = std::collections::BTreeSet::new();
         let mut responses = 0u64;

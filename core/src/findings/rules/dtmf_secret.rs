@@ -1,6 +1,7 @@
 //! `dtmf-secret`: DTMF digits sent where an eavesdropper reads them (RFC 4733 events in unencrypted RTP, or SIP
 //! INFO in plaintext SIP) — PINs to voicemail and IVRs, card numbers.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
 use crate::model::{Analysis, Confidence, Encryption, Finding, Severity};
 
@@ -14,7 +15,7 @@ impl Rule for DtmfSecret {
         "dtmf-secret"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         for c in a.calls.iter().filter(|c| !c.dtmf_events.is_empty()) {
             // Digits readable on the wire: INFO over plaintext SIP, or events in an unencrypted stream.
             let readable: Vec<_> = c

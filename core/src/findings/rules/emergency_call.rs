@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -25,7 +26,7 @@ impl Rule for EmergencyCall {
         "emergency-call"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         // Sources that registered successfully in this capture (a 2xx to their REGISTER).
         let mut registered = BTreeSet::new();
         let mut register_src = std::collections::HashMap::new();

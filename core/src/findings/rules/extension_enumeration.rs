@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -41,12 +42,12 @@ impl Rule for ExtensionEnumeration {
         "extension-enumeration"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         // Request transaction -> (To user, origin).
         let mut requests: HashMap<TxKey<'_>, (&str, IpAddr)> = HashMap::new();
         let mut by_source: HashMap<IpAddr, (PerSource<'_>, Evidence)> = HashMap::new();
-        let origins = super::origins(a);
-        for (m, origin) in a.messages.iter().zip(&origins) {
+        let origins = f.origins();
+        for (m, origin) in a.messages.iter().zip(origins) {
             if m.retransmission {
                 continue;
             }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
@@ -56,12 +57,12 @@ impl Rule for Flood {
         "flood"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut by_source: HashMap<IpAddr, PerSource> = HashMap::new();
         // Requests only: a server answering a flood (503s, 401s) is its victim, not a second flooder.
         // A proxy's copy of a request the capture holds from an earlier hop counts there (rules::origins).
-        let origins = super::origins(a);
-        for (m, origin) in a.messages.iter().zip(&origins) {
+        let origins = f.origins();
+        for (m, origin) in a.messages.iter().zip(origins) {
             let Some(origin) = origin else {
                 continue;
             };

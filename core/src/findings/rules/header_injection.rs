@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -95,10 +96,10 @@ impl Rule for HeaderInjection {
         "header-injection"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>)> = BTreeMap::new();
-        let origins = super::origins(a);
-        for (m, origin) in a.messages.iter().zip(&origins) {
+        let origins = f.origins();
+        for (m, origin) in a.messages.iter().zip(origins) {
             let Some(source) = super::counted_source(m, origin.as_ref()) else {
                 continue;
             };

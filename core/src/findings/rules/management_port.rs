@@ -1,6 +1,7 @@
 //! `management-port`: management, database and provisioning services seen on the wire (Asterisk AMI/ARI, MySQL,
 //! Telnet, TFTP/HTTP provisioning, SSH from outside the trusted networks...). One finding per service address.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, in_networks, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -19,7 +20,7 @@ impl Rule for ManagementPort {
         "management-port"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         for svc in &a.services {
             let outside: Vec<_> = svc
                 .clients

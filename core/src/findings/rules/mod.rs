@@ -25,6 +25,7 @@ mod version_disclosure;
 mod weak_password;
 
 use super::Rule;
+pub(crate) use weak_password::{Collected as Digests, collect as collect_digests};
 
 /// Every rule, in the documented order.
 pub static ALL: &[&dyn Rule] = &[
@@ -153,12 +154,12 @@ pub(crate) fn final_responses(
 /// own answer ([`final_responses`]).
 pub(crate) fn password_guessers(
     a: &crate::model::Analysis,
+    answers: &[Option<(u16, crate::model::FrameNo)>],
     min: u32,
 ) -> std::collections::BTreeSet<std::net::IpAddr> {
-    let answers = final_responses(a);
     let mut rejected: std::collections::HashMap<std::net::IpAddr, u32> =
         std::collections::HashMap::new();
-    for (m, answer) in a.messages.iter().zip(&answers) {
+    for (m, answer) in a.messages.iter().zip(answers) {
         if matches!(answer, Some((401 | 403 | 407, _)))
             && credentials(m).is_some()
             && (rejected.len() < 100_000 || rejected.contains_key(&m.src.ip()))

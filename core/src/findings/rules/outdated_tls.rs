@@ -1,6 +1,7 @@
 //! `outdated-tls` (with rule 1, signalling protection): TLS connections that use SSL 3.0, TLS 1.0 or TLS 1.1 —
 //! encrypted, but with protocol versions deprecated by RFC 8996.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -11,7 +12,7 @@ impl Rule for OutdatedTls {
         "outdated-tls"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut seen = Vec::new();
         for t in a

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -14,7 +15,7 @@ impl Rule for PlaintextSip {
         "plaintext-sip"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut agents = BTreeSet::new();
         let mut transports = BTreeSet::new();

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -18,7 +19,7 @@ impl Rule for RegistrationHijack {
         "registration-hijack"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         // Requests by Call-ID + CSeq: source, AOR, Contact host, whether credentials were sent.
         let mut req: HashMap<(String, u32), Pending> = HashMap::new();
         let mut challenged: BTreeSet<String> = BTreeSet::new();

@@ -1,6 +1,7 @@
 //! `routing-loop`: 482 Loop Detected / 483 Too Many Hops answers and requests arriving with Max-Forwards exhausted —
 //! a misrouted or deliberately looped request that multiplies load on every proxy it passes.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -11,7 +12,7 @@ impl Rule for RoutingLoop {
         "routing-loop"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let (mut r482, mut r483, mut exhausted) = (0u64, 0u64, 0u64);
         // Retransmissions are kept: a looping request repeats its Call-ID and CSeq on every hop, so the UDP

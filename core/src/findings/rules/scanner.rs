@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -37,7 +38,7 @@ impl Rule for Scanner {
         "scanner"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         let needles: Vec<String> = s
             .scanner_user_agents
             .iter()
@@ -58,19 +59,19 @@ impl Rule for Scanner {
         let mut by_source: BTreeMap<IpAddr, Src> = BTreeMap::new();
         // (registrar, client) pairs: a client registered there (2xx). A registrar's OPTIONS to its own clients are
         // keep-alive qualify pings, not probes.
-        let answers = super::final_responses(a);
+        let answers = f.answers();
         let registered: std::collections::HashSet<(IpAddr, IpAddr)> = a
             .messages
             .iter()
-            .zip(&answers)
+            .zip(answers)
             .filter(|(m, ans)| {
                 m.message.method() == Some("REGISTER") && matches!(ans, Some((200..=299, _)))
             })
             .map(|(m, _)| (m.dst.ip(), m.src.ip()))
             .take(super::MAX_TRANSACTIONS)
             .collect();
-        let origins = super::origins(a);
-        for (m, origin) in a.messages.iter().zip(&origins) {
+        let origins = f.origins();
+        for (m, origin) in a.messages.iter().zip(origins) {
             if m.retransmission {
                 continue;
             }

@@ -1,5 +1,6 @@
 //! `srtp-keys-exposed`: SDES keys (`a=crypto` inline) carried in plaintext SIP, so the SRTP protects nothing.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -12,7 +13,7 @@ impl Rule for SrtpKeysExposed {
         "srtp-keys-exposed"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut suites = std::collections::BTreeSet::new();
         let mut keys = 0usize;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -63,8 +64,8 @@ impl Rule for TollFraud {
         "toll-fraud"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
-        let guessers = super::password_guessers(a, s.brute_force_failures.max(1));
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
+        let guessers = f.guessers();
         let mut from_guessers = std::collections::BTreeSet::new();
         let mut ev = Evidence::default();
         let mut by_number: BTreeMap<String, Vec<i64>> = BTreeMap::new();

@@ -1,5 +1,6 @@
 //! `unencrypted-media`: RTP that is not SRTP, ZRTP or DTLS-SRTP — the audio can be reconstructed.
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
 use crate::model::{Analysis, Confidence, Encryption, Finding, Severity, StreamKind};
 
@@ -13,7 +14,7 @@ impl Rule for UnencryptedMedia {
         "unencrypted-media"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut seconds = 0.0f64;
         let mut playable = 0usize;

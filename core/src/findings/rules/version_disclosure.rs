@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
 
@@ -47,7 +48,7 @@ impl Rule for VersionDisclosure {
         "version-disclosure"
     }
 
-    fn evaluate(&self, a: &Analysis, _s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
         let mut ev = Evidence::default();
         let mut products: BTreeMap<String, u64> = BTreeMap::new();
         for m in a.messages.iter().filter(|m| !m.retransmission) {

@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use md5::{Digest, Md5};
 use rayon::prelude::*;
 
+use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, FrameNo, Severity};
 
@@ -47,11 +48,11 @@ impl Rule for WeakPassword {
         "weak-password"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+    fn evaluate(&self, _a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
         if !s.crack_passwords {
             return;
         }
-        let seen = collect(a);
+        let seen = f.digests();
         if seen.digests.iter().all(Seen::refused_only) {
             return;
         }
@@ -82,7 +83,7 @@ impl Rule for WeakPassword {
                 accounts.entry(account).or_default().push(d);
             }
         }
-        let guessers = super::password_guessers(a, s.brute_force_failures.max(1));
+        let guessers = f.guessers();
         let mut budget = BUDGET;
         let mut cracked: Vec<Cracked<'_>> = Vec::new();
         for ((user, realm), mut digests) in accounts {
@@ -339,7 +340,7 @@ pub(crate) struct Guesses {
 /// [`GUESS_BUDGET`] computations. For the brute-force finding: what the attacker tried, never the account's
 /// password.
 pub(crate) fn attacker_guesses(
-    a: &Analysis,
+    f: &Facts<'_>,
     s: &Settings,
     sources: &std::collections::BTreeSet<IpAddr>,
 ) -> BTreeMap<IpAddr, Guesses> {
@@ -347,7 +348,7 @@ pub(crate) fn attacker_guesses(
     if !s.crack_passwords || sources.is_empty() {
         return out;
     }
-    let seen = collect(a);
+    let seen = f.digests();
     let user_text = s
         .wordlist
         .as_ref()
@@ -478,7 +479,7 @@ struct Key {
 }
 
 #[derive(Default)]
-struct Collected {
+pub(crate) struct Collected {
     digests: Vec<Seen>,
     skipped_sha: u64,
     /// Credentialed requests the server rejected (401/403/407): their digests are wrong guesses, not the account's
@@ -486,12 +487,11 @@ struct Collected {
     refused_requests: u64,
 }
 
-/// The distinct MD5 digest responses of the capture, in order of first appearance.
-fn collect(a: &Analysis) -> Collected {
+/// The distinct MD5 digest responses of the capture, in order of first appearance; `answers` is each request's final
+/// response ([`super::final_responses`]).
+pub(crate) fn collect(a: &Analysis, answers: &[Option<(u16, FrameNo)>]) -> Collected {
     let mut c = Collected::default();
     let mut index: BTreeMap<Key, usize> = BTreeMap::new();
-    // Each request paired with its own final response (per branch, in order).
-    let answers = super::final_responses(a);
     for (i, m) in a.messages.iter().enumerate() {
         if m.retransmission {
             continue;
