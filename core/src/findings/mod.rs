@@ -281,6 +281,8 @@ pub struct Facts<'a> {
     origins: std::cell::OnceCell<Vec<Option<rules::Origin>>>,
     guessers: std::cell::OnceCell<std::collections::BTreeSet<std::net::IpAddr>>,
     digests: std::cell::OnceCell<rules::Digests>,
+    wordlist_path: Option<std::path::PathBuf>,
+    wordlist: std::cell::OnceCell<Option<std::io::Result<Vec<u8>>>>,
 }
 
 impl<'a> Facts<'a> {
@@ -292,6 +294,8 @@ impl<'a> Facts<'a> {
             origins: Default::default(),
             guessers: Default::default(),
             digests: Default::default(),
+            wordlist_path: settings.wordlist.clone(),
+            wordlist: Default::default(),
         }
     }
 
@@ -311,6 +315,14 @@ impl<'a> Facts<'a> {
         self.guessers.get_or_init(|| {
             rules::password_guessers(self.analysis, self.answers(), self.min_failures)
         })
+    }
+
+    /// The user wordlist (`Settings::wordlist`) as read, once: up to 512 MiB that `weak-password` and the guesses of
+    /// `brute-force` both try.
+    pub(crate) fn wordlist(&self) -> Option<&std::io::Result<Vec<u8>>> {
+        self.wordlist
+            .get_or_init(|| self.wordlist_path.as_deref().map(rules::read_wordlist))
+            .as_ref()
     }
 
     /// The distinct digest responses of the capture (`weak-password`, and the guesses in `brute-force`).

@@ -1211,19 +1211,15 @@ impl MediaTracker {
     }
 
     fn rtcp_packet(&mut self, d: &Datagram<'_>) {
+        // SRTCP when the flow is keyed (DTLS, ZRTP), a WebRTC path (STUN), signalled as SAVP, or laid out as SRTCP.
+        let (packets, err) = rtcp::parse_rtcp(d.payload);
         let encrypted = self
             .flows
             .get(&FlowKey::new(d.src, d.dst, d.carrier))
-            .is_some_and(|f| f.dtls_records > 0 || f.zrtp_packets > 0)
+            .is_some_and(|f| f.dtls_records > 0 || f.zrtp_packets > 0 || f.stun_packets > 0)
             || self
                 .lookup(d.src, d.dst)
-                .is_some_and(|(b, _)| b.proto.to_ascii_uppercase().contains("SAVP"));
-        let (packets, err) = rtcp::parse_rtcp(d.payload);
-        let encrypted = encrypted
-            || self
-                .flows
-                .get(&FlowKey::new(d.src, d.dst, d.carrier))
-                .is_some_and(|f| f.stun_packets > 0)
+                .is_some_and(|(b, _)| b.proto.to_ascii_uppercase().contains("SAVP"))
             || (err.is_some() && srtcp_layout(d.payload));
         if encrypted {
             // SRTCP: only the first header is in clear; the rest is ciphertext plus an index and a tag.

@@ -25,7 +25,7 @@ mod version_disclosure;
 mod weak_password;
 
 use super::Rule;
-pub(crate) use weak_password::{Collected as Digests, collect as collect_digests};
+pub(crate) use weak_password::{Collected as Digests, collect as collect_digests, read_wordlist};
 
 /// Every rule, in the documented order.
 pub static ALL: &[&dyn Rule] = &[

@@ -56,20 +56,18 @@ impl Rule for WeakPassword {
         if seen.digests.iter().all(Seen::refused_only) {
             return;
         }
-        let (user_text, wordlist_note) = match &s.wordlist {
-            Some(p) => match read_wordlist(p) {
-                Ok(b) => (b, None),
-                Err(e) => (
-                    Vec::new(),
-                    Some(format!(
-                        " The wordlist {} could not be read ({e}).",
-                        p.display()
-                    )),
-                ),
-            },
-            None => (Vec::new(), None),
+        let (user_text, wordlist_note): (&[u8], _) = match (&s.wordlist, f.wordlist()) {
+            (Some(p), Some(Err(e))) => (
+                &[],
+                Some(format!(
+                    " The wordlist {} could not be read ({e}).",
+                    p.display()
+                )),
+            ),
+            (_, Some(Ok(b))) => (b, None),
+            _ => (&[], None),
         };
-        let user_words = words(&user_text, MAX_WORDLIST_LINES);
+        let user_words = words(user_text, MAX_WORDLIST_LINES);
         let bundled = words(BUNDLED.as_bytes(), usize::MAX);
 
         let mut accounts: BTreeMap<(&str, &str), Vec<&Seen>> = BTreeMap::new();
@@ -349,12 +347,11 @@ pub(crate) fn attacker_guesses(
         return out;
     }
     let seen = f.digests();
-    let user_text = s
-        .wordlist
-        .as_ref()
-        .and_then(|p| read_wordlist(p).ok())
-        .unwrap_or_default();
-    let user_words = words(&user_text, MAX_WORDLIST_LINES);
+    let user_text: &[u8] = match f.wordlist() {
+        Some(Ok(b)) => b,
+        _ => &[],
+    };
+    let user_words = words(user_text, MAX_WORDLIST_LINES);
     let bundled = words(BUNDLED.as_bytes(), usize::MAX);
     let mut budget = GUESS_BUDGET;
     let todo: Vec<(&Seen, IpAddr)> = seen
@@ -482,9 +479,6 @@ struct Key {
 pub(crate) struct Collected {
     digests: Vec<Seen>,
     skipped_sha: u64,
-    /// Credentialed requests the server rejected (401/403/407): their digests are wrong guesses, not the account's
-    /// password; [`Seen::refused_only`] keeps them out of `weak-password` ([`attacker_guesses`] recovers them).
-    refused_requests: u64,
 }
 
 /// The distinct MD5 digest responses of the capture, in order of first appearance; `answers` is each request's final
@@ -499,14 +493,12 @@ pub(crate) fn collect(a: &Analysis, answers: &[Option<(u16, FrameNo)>]) -> Colle
         let Some(method) = m.message.method() else {
             continue;
         };
+        // Digests the server rejected stay: `Seen::refused_only` keeps them out of `weak-password` and
+        // `attacker_guesses` recovers them.
         let answer = answers.get(i).copied().flatten();
-        let refused = matches!(answer, Some((401 | 403 | 407, _)));
         for f in &m.message.auth {
             if !f.is_credentials() || !f.scheme.eq_ignore_ascii_case("digest") {
                 continue;
-            }
-            if refused {
-                c.refused_requests = c.refused_requests.saturating_add(1);
             }
             let algorithm = f.param("algorithm").unwrap_or("MD5").to_ascii_lowercase();
             if algorithm.starts_with("sha-") {
@@ -783,7 +775,7 @@ fn words(text: &[u8], max: usize) -> Vec<&[u8]> {
         .collect()
 }
 
-fn read_wordlist(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_wordlist(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     std::fs::File::open(path)?
         .take(MAX_WORDLIST_BYTES)
