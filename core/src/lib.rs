@@ -12,6 +12,7 @@ pub mod codec;
 pub mod error;
 pub mod extract;
 pub mod findings;
+pub mod hash;
 pub mod media;
 pub mod model;
 pub mod net;

@@ -127,30 +127,13 @@ impl CaptureFile {
     /// through the file handle opened with the map: the same file, whatever happens to its path meanwhile, and no
     /// mapped pages kept resident.
     pub fn sha256_hex(&self) -> Result<String, CaptureError> {
-        use sha2::{Digest, Sha256};
-        use std::fmt::Write as _;
         let err = |source| CaptureError::Read {
             path: self.path.clone(),
             error: source,
         };
         let mut f = self.file.try_clone().map_err(err)?;
         f.seek(SeekFrom::Start(0)).map_err(err)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = match f.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(err(e)),
-            };
-            h.update(buf.get(..n).unwrap_or_default());
-        }
-        let mut hex = String::with_capacity(64);
-        for b in h.finalize() {
-            let _ = write!(hex, "{b:02x}");
-        }
-        Ok(hex)
+        crate::hash::sha256_hex(f).map(|(hex, _)| hex).map_err(err)
     }
 
     /// Tells the kernel the mapped bytes before `offset` will not be read again, so they stop counting in the

@@ -3,11 +3,9 @@
 //! size. A directory export holds `manifest.json`; a file export has `FILE.manifest.json` beside it ([`beside`]).
 //! Each manifest lists every file of the run, so any one of them describes the whole set.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{ExportRecord, ReportError};
 use crate::model::Analysis;
@@ -51,22 +49,9 @@ struct FileEntry {
     size_bytes: u64,
 }
 
-/// SHA-256 of a file, lower-case hex, read in 1 MiB chunks.
+/// SHA-256 of a file, lower-case hex, and its size.
 pub fn file_sha256(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size = size.saturating_add(n as u64);
-        h.update(buf.get(..n).unwrap_or_default());
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, size))
+    crate::hash::sha256_hex(std::fs::File::open(path)?)
 }
 
 /// Writes the manifest of `exports` (files; a directory entry stands for the regular files directly inside it,
