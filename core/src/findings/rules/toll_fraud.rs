@@ -39,21 +39,22 @@ fn toll_route(n: &str, s: &Settings) -> Option<String> {
         let Some(rest) = n.strip_prefix(line.as_str()) else {
             continue;
         };
-        let mut codes: Vec<&String> = s
+        // The longest access code that leaves a foreign number, as the longest toll prefix above.
+        if let Some(code) = s
             .international_access_codes
             .iter()
             .filter(|c| !c.is_empty())
-            .collect();
-        codes.sort_by_key(|c| std::cmp::Reverse(c.len()));
-        for code in codes {
-            if let Some(number) = rest.strip_prefix(code.as_str())
-                && number.len() >= MIN_INTERNATIONAL_DIGITS
-                && number.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Some(format!(
-                    "outside line `{line}` + international access `{code}`"
-                ));
-            }
+            .filter(|c| {
+                rest.strip_prefix(c.as_str()).is_some_and(|number| {
+                    number.len() >= MIN_INTERNATIONAL_DIGITS
+                        && number.bytes().all(|b| b.is_ascii_digit())
+                })
+            })
+            .max_by_key(|c| c.len())
+        {
+            return Some(format!(
+                "outside line `{line}` + international access `{code}`"
+            ));
         }
     }
     None
