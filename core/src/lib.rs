@@ -9,6 +9,7 @@ pub mod audio;
 pub mod calls;
 pub mod capture;
 pub mod codec;
+pub mod decrypted;
 pub mod error;
 pub mod extract;
 pub mod findings;
@@ -22,6 +23,7 @@ pub mod sip;
 #[cfg(test)]
 mod testutil;
 pub mod time;
+pub mod tls;
 pub mod transport;
 
 pub use error::CaptureError;

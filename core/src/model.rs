@@ -65,6 +65,7 @@ pub enum Layer {
     Tcp,
     Websocket,
     Sctp,
+    Tls,
     Sip,
     Sdp,
     Rtp,
@@ -963,6 +964,11 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// TLS connections seen (SIP over TLS and others), by (client, server).
     pub tls: Vec<TlsSession>,
+    /// DTLS associations on UDP (DTLS-SRTP), by (client, server).
+    pub dtls: Vec<DtlsSession>,
+    /// The keys the analysis was given or found (key log files, RSA keys, pcapng secrets blocks): names and
+    /// SHA-256, never the keys.
+    pub key_sources: Vec<crate::tls::KeySource>,
     /// What an eavesdropper learns from this capture (the summary trainers show).
     pub exposure: Exposure,
     /// Traffic to management, database and provisioning ports (`findings::Settings::management_ports`).
@@ -1056,6 +1062,65 @@ pub struct TlsSession {
     pub last_frame: FrameNo,
     pub first_ts_nanos: i64,
     pub last_ts_nanos: i64,
+    /// The ClientHello's random (hex): the key log's session identifier. `None` without a captured ClientHello.
+    pub client_random: Option<String>,
+    /// The suite the ServerHello chose (IANA name, or hex when unknown); `None` without a captured ServerHello.
+    pub cipher_suite: Option<String>,
+    /// TLS 1.2 encrypt-then-MAC (RFC 7366) and extended master secret (RFC 7627) as negotiated.
+    pub encrypt_then_mac: bool,
+    pub extended_master_secret: bool,
+    /// TLS 1.2 abbreviated handshake (session ID or ticket of an earlier session).
+    pub resumed: bool,
+    /// TLS 1.2 RSA key transport: whoever obtains the server's key decrypts every recorded session.
+    pub rsa_key_exchange: bool,
+    /// SHA-256 of the server's leaf certificate (DER), when the handshake showed it.
+    pub server_certificate_sha256: Option<String>,
+    /// Records opened with a key (tags and MACs verified).
+    pub decrypted: bool,
+    pub records_decrypted: u64,
+    /// Application-data bytes recovered.
+    pub plaintext_bytes: u64,
+    /// The key that opened it: which file or block (by name and SHA-256), and how (`keylog`, `rsa-key`,
+    /// `resumed`). Never the key itself.
+    pub key_source: Option<TlsKeyUse>,
+    /// Why it was not decrypted, when keys were given (no key for the session, unsupported suite, ...).
+    pub not_decrypted: Option<String>,
+}
+
+/// A DTLS association on UDP (DTLS-SRTP media keying, WebRTC), by (client, server).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DtlsSession {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// `DTLS 1.2`, `DTLS 1.0`, `DTLS 1.3`.
+    pub version: String,
+    pub cipher_suite: Option<String>,
+    /// The `use_srtp` profile the server chose (SDES name, e.g. `AES_CM_128_HMAC_SHA1_80`, `AEAD_AES_128_GCM`).
+    pub srtp_profile: Option<String>,
+    /// SHA-256 of each side's certificate (DER), to compare with the SDP `a=fingerprint`.
+    pub client_certificate_sha256: Option<String>,
+    pub server_certificate_sha256: Option<String>,
+    pub records: u64,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    /// The SRTP keys were exported from the handshake with a key the investigator gave.
+    pub srtp_keys_derived: bool,
+    pub key_source: Option<TlsKeyUse>,
+    /// Why not, when keys were given.
+    pub not_decrypted: Option<String>,
+    /// (client write, server write) SRTP master keys: used to play the media, never reported.
+    #[serde(skip)]
+    pub srtp_keys: Option<(crate::media::srtp::SrtpKey, crate::media::srtp::SrtpKey)>,
+}
+
+/// Which key source opened a TLS connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TlsKeyUse {
+    /// `keylog` (a key log line for this client random), `rsa-key` (the server's RSA key opened the pre-master
+    /// secret), `resumed` (the master secret of an earlier session in the capture).
+    pub how: String,
+    pub source: String,
+    pub source_sha256: String,
 }
 
 /// How bad a finding is.

@@ -88,6 +88,9 @@ pub struct AnalyzeOptions {
     /// Compute the SHA-256 of the capture (on its own thread, during the same pass). Off only for quick triage:
     /// `capture.sha256` is then empty, and evidence exports that check it cannot.
     pub hash_capture: bool,
+    /// Keys to decrypt TLS with (key log files, RSA server keys), read by the caller with [`crate::tls::Keys`];
+    /// key logs in the capture's pcapng Decryption Secrets Blocks are added to them automatically.
+    pub keys: Option<Arc<crate::tls::Keys>>,
 }
 
 /// Where progressive snapshots go, and how often.
@@ -113,6 +116,7 @@ impl Default for AnalyzeOptions {
             rules: crate::findings::Settings::default(),
             snapshots: None,
             hash_capture: true,
+            keys: None,
         }
     }
 }
@@ -209,6 +213,10 @@ pub struct Analyzer {
     message_bytes: usize,
     /// Unparseable SIP messages counted but not kept (`max_unparsed_sip`).
     unparsed_not_stored: u64,
+    /// The keys in use: the caller's, plus key logs found in the capture.
+    keys: Arc<crate::tls::Keys>,
+    /// DTLS associations on UDP (DTLS-SRTP).
+    dtls: crate::tls::dtls::DtlsTracker,
 }
 
 /// Estimated memory one stored message costs over the whole analysis: the record, the text it was parsed from
@@ -238,9 +246,14 @@ impl Analyzer {
                 .build()
                 .ok()
         });
+        let keys = opts.keys.clone().unwrap_or_default();
+        let mut tcp = TcpReassembler::new(opts.limits.tcp.clone());
+        tcp.set_keys(keys.clone());
         Analyzer {
+            keys,
+            dtls: crate::tls::dtls::DtlsTracker::new(),
             defrag: Defragmenter::new(opts.limits.defrag.clone()),
-            tcp: TcpReassembler::new(opts.limits.tcp.clone()),
+            tcp,
             sctp: SctpReassembler::default(),
             calls: CallTracker::new(opts.limits.calls.clone()),
             media: MediaTracker::new(opts.limits.media.clone()),
@@ -369,6 +382,18 @@ impl Analyzer {
         self.media.flush();
     }
 
+    /// A TLS key log found in the capture (a pcapng Decryption Secrets Block): used for every later record.
+    pub fn add_capture_secrets(&mut self, block: usize, text: &[u8]) {
+        let keys = Arc::make_mut(&mut self.keys);
+        keys.add_keylog(
+            "pcapng-dsb",
+            &format!("pcapng secrets block {block}"),
+            text,
+            false,
+        );
+        self.tcp.set_keys(self.keys.clone());
+    }
+
     /// Add diagnostics (from the stages, or found outside the analyzer, e.g. by the capture reader).
     pub fn add_diagnostics(&mut self, diags: impl IntoIterator<Item = Diagnostic>) {
         for d in diags {
@@ -494,6 +519,9 @@ impl Analyzer {
                 } else {
                     let s = SocketAddr::new(src, src_port);
                     let d = SocketAddr::new(dst, dst_port);
+                    if crate::media::demux::dtls_content_type(&payload).is_some() {
+                        self.dtls.push(frame_no, s, d, &payload);
+                    }
                     self.media
                         .on_udp_preclassified(frame_no, ts, s, d, &payload, media_pre);
                 }
@@ -716,8 +744,15 @@ impl Analyzer {
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let (mut streams, mut dtmf) = self.media.build(series);
         let mut status = crate::codec::status::StatusCache::default();
+        let dtls = self.dtls.sessions(Some(&self.keys));
+        let keyed: std::collections::HashSet<(SocketAddr, SocketAddr)> = dtls
+            .iter()
+            .filter(|d| d.srtp_keys.is_some())
+            .flat_map(|d| [(d.client, d.server), (d.server, d.client)])
+            .collect();
         for s in &mut streams {
-            s.audio = crate::codec::status::audio_status(s, &mut status);
+            let has_keys = s.src.zip(s.dst).is_some_and(|flow| keyed.contains(&flow));
+            s.audio = crate::codec::status::audio_status_keyed(s, &mut status, has_keys);
         }
         // Streams by Call-ID in one pass (a scan of every stream per call would be calls × streams).
         let mut by_call: std::collections::HashMap<&str, Vec<usize>> =
@@ -805,6 +840,8 @@ impl Analyzer {
             diagnostics_dropped: dropped,
             findings: Vec::new(),
             tls: self.tcp.tls_sessions(),
+            dtls,
+            key_sources: self.keys.sources.clone(),
             exposure: Default::default(),
             services: {
                 let mut v: Vec<crate::model::ServiceContact> =
@@ -865,6 +902,20 @@ impl Analyzer {
         let mut diags = Vec::new();
         self.counters.incomplete_datagrams += self.defrag.finish(&mut diags);
         self.tcp.finish(&mut diags);
+        diags.extend(self.keys.diagnostics.iter().cloned());
+        diags.extend(self.tcp.tls_diagnostics());
+        if self.dtls.dropped > 0 {
+            diags.push(Diagnostic::new(
+                None,
+                Layer::Tls,
+                DiagLevel::Warning,
+                format!(
+                    "{} DTLS datagrams of associations beyond the first {} were not followed",
+                    self.dtls.dropped,
+                    crate::tls::dtls::MAX_ASSOCIATIONS
+                ),
+            ));
+        }
         self.media.finish();
         diags.extend(self.media.take_diagnostics());
         let limited = self.limit_diagnostics();
@@ -1141,6 +1192,9 @@ fn feed_all<'a>(
     let mut cur: Batch<'a> = (Vec::with_capacity(batch), Vec::with_capacity(batch));
     let mut next: Batch<'a> = (Vec::with_capacity(batch), Vec::with_capacity(batch));
     install(&mut || read_and_decode(reader, &mut cur));
+    for (block, text) in reader.secrets.drain(..) {
+        analyzer.add_capture_secrets(block, &text);
+    }
     while !cur.0.is_empty() {
         {
             let (frames, decoded) = &mut cur;
@@ -1168,6 +1222,10 @@ fn feed_all<'a>(
             m.release_before(first.file_offset);
         }
         analyzer.add_diagnostics(reader.diagnostics.drain(..));
+        // Key logs read with the batch now in flight apply before it is merged.
+        for (block, text) in reader.secrets.drain(..) {
+            analyzer.add_capture_secrets(block, &text);
+        }
         progress(&Progress {
             bytes_done: reader.offset(),
             bytes_total,

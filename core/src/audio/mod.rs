@@ -322,6 +322,39 @@ fn sdes_keys(analysis: &Analysis, stream: &MediaStream) -> Vec<(SrtpKey, String)
     own
 }
 
+/// DTLS-SRTP keys exported from the DTLS handshake on the stream's own 5-tuple (the DTLS client's write key for
+/// what the client sends, the server's for the rest), when a key log held the session.
+fn dtls_keys(analysis: &Analysis, stream: &MediaStream) -> Vec<(SrtpKey, String)> {
+    let (Some(src), Some(dst)) = (stream.src, stream.dst) else {
+        return Vec::new();
+    };
+    analysis
+        .dtls
+        .iter()
+        .filter_map(|d| {
+            let (client, server) = d.srtp_keys.as_ref()?;
+            let key = if (src, dst) == (d.client, d.server) {
+                client
+            } else if (src, dst) == (d.server, d.client) {
+                server
+            } else {
+                return None;
+            };
+            let from = d
+                .key_source
+                .as_ref()
+                .map_or(String::new(), |k| format!(" with {}", k.source));
+            Some((
+                key.clone(),
+                format!(
+                    "DTLS-SRTP: exported from the DTLS handshake of frame {}{from}",
+                    d.first_frame
+                ),
+            ))
+        })
+        .collect()
+}
+
 fn label(s: &MediaStream) -> String {
     let who = s.sender.map_or("stream", Party::as_str);
     let addr = match (s.src, s.dst) {
@@ -424,6 +457,7 @@ fn decode_one(
         .map(|k| (k.key.clone(), "given by hand".to_string()))
         .collect();
     cands.extend(sdes_keys(analysis, s));
+    cands.extend(dtls_keys(analysis, s));
     // The packets as they are (plain RTP), borrowed.
     let in_clear = || -> Vec<timeline::PlainPacket<'_>> {
         packets
@@ -498,7 +532,7 @@ fn decode_one(
             st.push_str(&format!(
                 "; SRTP {} decrypted with {} ({} verified, {} authentication failures)",
                 x.suite,
-                if x.key_source.starts_with("a=crypto") {
+                if x.key_source.starts_with("a=crypto") || x.key_source.starts_with("DTLS-SRTP") {
                     format!("the key from {}", x.key_source)
                 } else {
                     format!("a key {}", x.key_source)

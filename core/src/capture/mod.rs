@@ -229,7 +229,17 @@ pub struct FrameReader<'a> {
     pub ts_precision_digits: u8,
     /// `pcap`, `pcap-nsec` or `pcapng`.
     pub format_name: &'static str,
+    /// TLS key logs from pcapng Decryption Secrets Blocks (`editcap --inject-secrets`), drained by the caller:
+    /// (block number among the capture's secrets blocks, 1-based; the key log text).
+    pub secrets: Vec<(usize, Vec<u8>)>,
+    secrets_seen: usize,
 }
+
+/// pcapng Decryption Secrets Block type, and its TLS key log secrets type (`TLSK`).
+const PCAPNG_DSB: u32 = 0x0000_000a;
+const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+/// Key log text kept from all secrets blocks of one capture.
+const MAX_DSB_BYTES: usize = 64 * 1024 * 1024;
 
 const PCAP_MAGIC_US: u32 = 0xa1b2_c3d4;
 const PCAP_MAGIC_NS: u32 = 0xa1b2_3c4d;
@@ -282,6 +292,8 @@ impl<'a> FrameReader<'a> {
                 link_types: Vec::new(),
                 ts_precision_digits: 6,
                 format_name: "pcapng",
+                secrets: Vec::new(),
+                secrets_seen: 0,
             });
         }
         if [PCAP_MAGIC_US, PCAP_MAGIC_NS].contains(&magic)
@@ -309,6 +321,8 @@ impl<'a> FrameReader<'a> {
                 link_types: vec![link_type],
                 ts_precision_digits: if nanos { 9 } else { 6 },
                 format_name: if nanos { "pcap-nsec" } else { "pcap" },
+                secrets: Vec::new(),
+                secrets_seen: 0,
             });
         }
         Err(CaptureError::NotACapture {
@@ -633,8 +647,12 @@ impl<'a> FrameReader<'a> {
                         file_offset,
                     });
                 }
-                // Statistics, name resolution, journal, decryption secrets, custom and unknown blocks carry no
-                // frame: skipped (Wireshark does not number them either).
+                Block::Unknown(b) if b.type_ == PCAPNG_DSB => {
+                    let big = parser.section().endianness == pcap_file::Endianness::Big;
+                    self.decryption_secrets(&b.value, big, file_offset);
+                }
+                // Statistics, name resolution, journal, custom and unknown blocks carry no frame: skipped
+                // (Wireshark does not number them either).
                 _ => {}
             }
         }
@@ -665,6 +683,71 @@ fn ticks_to_nanos(ticks: u64, iface: &Interface) -> i64 {
         .saturating_add(iface.offset_secs)
         .saturating_mul(1_000_000_000)
         .saturating_add(frac_nanos)
+}
+
+impl FrameReader<'_> {
+    /// A Decryption Secrets Block's body: secrets type, length, data (then padding and options).
+    fn decryption_secrets(&mut self, body: &[u8], big_endian: bool, file_offset: u64) {
+        let u32_at = |i: usize| -> Option<u32> {
+            let b: [u8; 4] = body.get(i..i.checked_add(4)?)?.try_into().ok()?;
+            Some(if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        self.secrets_seen = self.secrets_seen.saturating_add(1);
+        let (Some(kind), Some(len)) = (u32_at(0), u32_at(4)) else {
+            push_diag(
+                &mut self.diagnostics,
+                None,
+                DiagLevel::Warning,
+                format!(
+                    "pcapng decryption secrets block at byte offset {file_offset} is too short; skipped"
+                ),
+            );
+            return;
+        };
+        if kind != DSB_TLS_KEY_LOG {
+            push_diag(
+                &mut self.diagnostics,
+                None,
+                DiagLevel::Info,
+                format!(
+                    "pcapng decryption secrets block at byte offset {file_offset} holds secrets of type \
+                     0x{kind:08x} (not a TLS key log); not used"
+                ),
+            );
+            return;
+        }
+        let Some(data) = body.get(8..8usize.saturating_add(len as usize)) else {
+            push_diag(
+                &mut self.diagnostics,
+                None,
+                DiagLevel::Warning,
+                format!(
+                    "pcapng decryption secrets block at byte offset {file_offset} says {len} bytes of secrets \
+                     but holds fewer; skipped"
+                ),
+            );
+            return;
+        };
+        let held: usize = self.secrets.iter().map(|(_, d)| d.len()).sum();
+        if held.saturating_add(data.len()) > MAX_DSB_BYTES {
+            push_diag(
+                &mut self.diagnostics,
+                None,
+                DiagLevel::Warning,
+                format!(
+                    "pcapng decryption secrets block at byte offset {file_offset}: more than {} MiB of key logs \
+                     in the capture; this block was not used",
+                    MAX_DSB_BYTES / (1024 * 1024)
+                ),
+            );
+            return;
+        }
+        self.secrets.push((self.secrets_seen, data.to_vec()));
+    }
 }
 
 fn push_diag(

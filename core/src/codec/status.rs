@@ -34,6 +34,12 @@ impl StatusCache {
 /// One line: `decodable (PCMA)`, `encrypted (SRTP): keys in the SDP, decryptable (PCMU)`, `G729: no decoder`,
 /// `encrypted (DTLS-SRTP): keys not in the capture`, `not audio (T.38 fax)`.
 pub fn audio_status(s: &MediaStream, cache: &mut StatusCache) -> String {
+    audio_status_keyed(s, cache, false)
+}
+
+/// [`audio_status`], knowing whether DTLS-SRTP keys were exported for the stream's flow (a key log held the
+/// DTLS session): then `encrypted (DTLS-SRTP): keys from the DTLS handshake, decryptable (PCMU)`.
+pub fn audio_status_keyed(s: &MediaStream, cache: &mut StatusCache, dtls_keys: bool) -> String {
     if s.kind == StreamKind::T38 {
         return "not audio (T.38 fax)".into();
     }
@@ -87,6 +93,12 @@ pub fn audio_status(s: &MediaStream, cache: &mut StatusCache) -> String {
                 (false, _) => "encrypted (SRTP): no key in the capture".into(),
             }
         }
+        Encryption::DtlsSrtp if dtls_keys => match codec_line {
+            Ok(c) => {
+                format!("encrypted (DTLS-SRTP): keys from the DTLS handshake, decryptable ({c})")
+            }
+            Err(e) => format!("encrypted (DTLS-SRTP): keys from the DTLS handshake; {e}"),
+        },
         Encryption::DtlsSrtp => "encrypted (DTLS-SRTP): keys not in the capture".into(),
         Encryption::Zrtp => "encrypted (ZRTP): keys not in the capture".into(),
         // Not "decodable": that word is the claim that the audio plays back.

@@ -33,10 +33,18 @@ pub enum SrtpSuite {
     Aes256CmHmacSha1_80,
     /// RFC 6188.
     Aes256CmHmacSha1_32,
+    /// RFC 7714: AES-GCM with a 16-byte tag, 12-byte salt (DTLS-SRTP profile 0x0007, SDES `AEAD_AES_128_GCM`).
+    AeadAes128Gcm,
+    /// RFC 7714 (DTLS-SRTP profile 0x0008).
+    AeadAes256Gcm,
 }
 
 /// Length of every master salt and session salt of the AES-CM suites (112 bits).
 pub const SALT_LEN: usize = 14;
+/// Master and session salt of the AES-GCM suites (96 bits, RFC 7714 §8.1).
+const GCM_SALT_LEN: usize = 12;
+/// The AES-GCM tag (RFC 7714: 16 bytes).
+const GCM_TAG_LEN: usize = 16;
 /// Length of the HMAC-SHA1 session authentication key (160 bits).
 const AUTH_KEY_LEN: usize = 20;
 /// Length of the SRTCP trailer word (E flag and 31-bit index).
@@ -46,14 +54,32 @@ const MAX_MKI_LEN: usize = 128;
 
 impl SrtpSuite {
     /// Every supported suite.
-    pub const ALL: [SrtpSuite; 6] = [
+    pub const ALL: [SrtpSuite; 8] = [
         SrtpSuite::AesCm128HmacSha1_80,
         SrtpSuite::AesCm128HmacSha1_32,
         SrtpSuite::Aes192CmHmacSha1_80,
         SrtpSuite::Aes192CmHmacSha1_32,
         SrtpSuite::Aes256CmHmacSha1_80,
         SrtpSuite::Aes256CmHmacSha1_32,
+        SrtpSuite::AeadAes128Gcm,
+        SrtpSuite::AeadAes256Gcm,
     ];
+
+    /// The RFC 7714 AEAD suites (the tag is GCM's; there is no separate authentication key).
+    pub fn is_aead(self) -> bool {
+        matches!(self, SrtpSuite::AeadAes128Gcm | SrtpSuite::AeadAes256Gcm)
+    }
+
+    /// The DTLS-SRTP protection profile of RFC 5764 §4.1.2 / RFC 7714 §14.2.
+    pub fn from_dtls_profile(id: u16) -> Option<SrtpSuite> {
+        match id {
+            0x0001 => Some(SrtpSuite::AesCm128HmacSha1_80),
+            0x0002 => Some(SrtpSuite::AesCm128HmacSha1_32),
+            0x0007 => Some(SrtpSuite::AeadAes128Gcm),
+            0x0008 => Some(SrtpSuite::AeadAes256Gcm),
+            _ => None,
+        }
+    }
 
     /// The suite named in an `a=crypto` line, case-insensitively. Also accepts the libsrtp / DTLS-SRTP
     /// spellings (`SRTP_AES128_CM_SHA1_80`, `SRTP_AES128_CM_HMAC_SHA1_80`, `AES_CM_256_HMAC_SHA1_80`, ...).
@@ -67,11 +93,19 @@ impl SrtpSuite {
             norm = rest.to_string();
         }
         let norm = norm.replace("HMAC", "");
-        SrtpSuite::ALL.into_iter().find(|s| {
-            let bits = s.master_key_len() * 8;
-            let tag = s.auth_tag_len() * 8;
-            norm == format!("AESCM{bits}SHA1{tag}") || norm == format!("AES{bits}CMSHA1{tag}")
-        })
+        match norm.as_str() {
+            "AEADAES128GCM" => return Some(SrtpSuite::AeadAes128Gcm),
+            "AEADAES256GCM" => return Some(SrtpSuite::AeadAes256Gcm),
+            _ => {}
+        }
+        SrtpSuite::ALL
+            .into_iter()
+            .filter(|s| !s.is_aead())
+            .find(|s| {
+                let bits = s.master_key_len() * 8;
+                let tag = s.auth_tag_len() * 8;
+                norm == format!("AESCM{bits}SHA1{tag}") || norm == format!("AES{bits}CMSHA1{tag}")
+            })
     }
 
     /// The RFC 4568 / RFC 6188 name.
@@ -83,21 +117,31 @@ impl SrtpSuite {
             SrtpSuite::Aes192CmHmacSha1_32 => "AES_192_CM_HMAC_SHA1_32",
             SrtpSuite::Aes256CmHmacSha1_80 => "AES_256_CM_HMAC_SHA1_80",
             SrtpSuite::Aes256CmHmacSha1_32 => "AES_256_CM_HMAC_SHA1_32",
+            SrtpSuite::AeadAes128Gcm => "AEAD_AES_128_GCM",
+            SrtpSuite::AeadAes256Gcm => "AEAD_AES_256_GCM",
         }
     }
 
     /// Master (and session) encryption key length in bytes: 16, 24 or 32.
     pub fn master_key_len(self) -> usize {
         match self {
-            SrtpSuite::AesCm128HmacSha1_80 | SrtpSuite::AesCm128HmacSha1_32 => 16,
+            SrtpSuite::AesCm128HmacSha1_80
+            | SrtpSuite::AesCm128HmacSha1_32
+            | SrtpSuite::AeadAes128Gcm => 16,
             SrtpSuite::Aes192CmHmacSha1_80 | SrtpSuite::Aes192CmHmacSha1_32 => 24,
-            SrtpSuite::Aes256CmHmacSha1_80 | SrtpSuite::Aes256CmHmacSha1_32 => 32,
+            SrtpSuite::Aes256CmHmacSha1_80
+            | SrtpSuite::Aes256CmHmacSha1_32
+            | SrtpSuite::AeadAes256Gcm => 32,
         }
     }
 
-    /// Master salt length in bytes (14 for every AES-CM suite).
+    /// Master salt length in bytes (14 for every AES-CM suite, 12 for AES-GCM).
     pub fn master_salt_len(self) -> usize {
-        SALT_LEN
+        if self.is_aead() {
+            GCM_SALT_LEN
+        } else {
+            SALT_LEN
+        }
     }
 
     /// SRTP authentication tag length in bytes: 10 for the `_80` suites, 4 for the `_32` suites.
@@ -109,13 +153,14 @@ impl SrtpSuite {
             SrtpSuite::AesCm128HmacSha1_32
             | SrtpSuite::Aes192CmHmacSha1_32
             | SrtpSuite::Aes256CmHmacSha1_32 => 4,
+            SrtpSuite::AeadAes128Gcm | SrtpSuite::AeadAes256Gcm => GCM_TAG_LEN,
         }
     }
 
     /// SRTCP authentication tag length in bytes: always 10, the `_32` suites included (RFC 4568 §6.2.2 and
     /// RFC 6188 shorten only the SRTP tag).
     pub fn srtcp_auth_tag_len(self) -> usize {
-        10
+        if self.is_aead() { GCM_TAG_LEN } else { 10 }
     }
 }
 
@@ -227,11 +272,14 @@ impl SrtpKey {
         master_key: Vec<u8>,
         master_salt: Vec<u8>,
     ) -> Result<SrtpKey, SrtpError> {
-        if master_key.len() != suite.master_key_len() || master_salt.len() != SALT_LEN {
+        if master_key.len() != suite.master_key_len()
+            || master_salt.len() != suite.master_salt_len()
+        {
             return Err(SrtpError::BadKey(format!(
-                "{} needs a {}-byte key and a {SALT_LEN}-byte salt, got {} and {}",
+                "{} needs a {}-byte key and a {}-byte salt, got {} and {}",
                 suite.sdes_name(),
                 suite.master_key_len(),
+                suite.master_salt_len(),
                 master_key.len(),
                 master_salt.len()
             )));
@@ -247,12 +295,13 @@ impl SrtpKey {
 
     /// Splits key||salt as the suite wants it.
     fn from_concatenated(suite: SrtpSuite, bytes: &[u8]) -> Result<SrtpKey, SrtpError> {
-        let want = suite.master_key_len() + SALT_LEN;
+        let want = suite.master_key_len() + suite.master_salt_len();
         if bytes.len() != want {
             return Err(SrtpError::BadKey(format!(
-                "{} needs {want} bytes of key||salt ({}-byte key + {SALT_LEN}-byte salt), got {}",
+                "{} needs {want} bytes of key||salt ({}-byte key + {}-byte salt), got {}",
                 suite.sdes_name(),
                 suite.master_key_len(),
+                suite.master_salt_len(),
                 bytes.len()
             )));
         }
@@ -324,7 +373,7 @@ impl SrtpKey {
         if strip_prefix_ignore_case(key, "inline:").is_some() {
             return SrtpKey::from_sdes(suite_name, key);
         }
-        let want = suite.master_key_len() + SALT_LEN;
+        let want = suite.master_key_len() + suite.master_salt_len();
         let compact: Vec<u8> = key
             .bytes()
             .filter(|b| !b.is_ascii_whitespace() && *b != b':')
@@ -442,15 +491,36 @@ struct SessionKeys {
     salt: [u8; SALT_LEN],
     /// HMAC-SHA1 keyed with the session auth key; cloned per packet.
     mac: HmacSha1,
+    /// AEAD suites: the session key and 12-byte salt (RFC 7714 §11: the same key derivation, no auth key).
+    gcm: Option<(Vec<u8>, [u8; GCM_SALT_LEN])>,
 }
 
 impl SessionKeys {
     fn derive(key: &SrtpKey, labels: [Label; 3]) -> Option<SessionKeys> {
-        if key.master_key.len() != key.suite.master_key_len() || key.master_salt.len() != SALT_LEN {
+        if key.master_key.len() != key.suite.master_key_len()
+            || key.master_salt.len() != key.suite.master_salt_len()
+        {
             return None;
         }
         let master = AesCm::new(&key.master_key)?;
         let [enc, auth, salt] = labels;
+        if key.suite.is_aead() {
+            let k = derive(
+                &master,
+                &key.master_salt,
+                enc,
+                0,
+                key.suite.master_key_len(),
+            )
+            .ok()?;
+            let s = derive(&master, &key.master_salt, salt, 0, GCM_SALT_LEN).ok()?;
+            return Some(SessionKeys {
+                cipher: AesCm::new(&k)?,
+                salt: [0; SALT_LEN],
+                mac: <HmacSha1 as Mac>::new_from_slice(&[0u8; AUTH_KEY_LEN]).ok()?,
+                gcm: Some((k, s.try_into().ok()?)),
+            });
+        }
         let enc = derive(
             &master,
             &key.master_salt,
@@ -465,7 +535,34 @@ impl SessionKeys {
             cipher: AesCm::new(&enc)?,
             salt: salt.try_into().ok()?,
             mac: <HmacSha1 as Mac>::new_from_slice(&auth).ok()?,
+            gcm: None,
         })
+    }
+
+    /// AES-GCM open (RFC 7714): `iv` before the salt is applied; `aad` authenticated; `ct` ciphertext || tag.
+    fn gcm_open(
+        &self,
+        iv: [u8; GCM_SALT_LEN],
+        aad: &[u8],
+        ct: &[u8],
+    ) -> Result<Vec<u8>, SrtpError> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let (key, salt) = self.gcm.as_ref().ok_or(SrtpError::AuthFailed)?;
+        let mut nonce = iv;
+        for (n, s) in nonce.iter_mut().zip(salt) {
+            *n ^= s;
+        }
+        let p = Payload { msg: ct, aad };
+        let out = match key.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(key)
+                .ok()
+                .and_then(|c| c.decrypt((&nonce).into(), p).ok()),
+            32 => aes_gcm::Aes256Gcm::new_from_slice(key)
+                .ok()
+                .and_then(|c| c.decrypt((&nonce).into(), p).ok()),
+            _ => None,
+        };
+        out.ok_or(SrtpError::AuthFailed)
     }
 
     /// Checks `tag` against HMAC-SHA1(auth key, `authenticated` || `roc`), in constant time.
@@ -619,9 +716,106 @@ impl SrtpContext {
         })
     }
 
+    /// RFC 7714 §9: IV = (00 00 || SSRC || ROC || SEQ) xor salt; AAD = the RTP header; the payload is
+    /// ciphertext || tag. The ROC is guessed as for AES-CM, the neighbours tried when the guess does not open.
+    fn open_rtp_gcm(&self, keys: &SessionKeys, packet: &[u8]) -> Result<OpenedRtp, SrtpError> {
+        let too_short = || SrtpError::TooShort(packet.len());
+        let header_len = rtp_header_len(packet)?;
+        let end = packet
+            .len()
+            .checked_sub(self.mki_len)
+            .ok_or_else(too_short)?;
+        let (header, ct) = packet
+            .get(..end)
+            .ok_or_else(too_short)?
+            .split_at_checked(header_len)
+            .ok_or_else(too_short)?;
+        if ct.len() < GCM_TAG_LEN {
+            return Err(too_short());
+        }
+        let seq = be_u16(packet, 2).ok_or_else(too_short)?;
+        let ssrc = be_u32(packet, 8).ok_or_else(too_short)?;
+        let state = self.streams.get(&ssrc).copied();
+        let guess = estimate_roc(state, seq);
+        let try_roc = |roc: u32| {
+            let mut iv = [0u8; GCM_SALT_LEN];
+            iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
+            iv[6..10].copy_from_slice(&roc.to_be_bytes());
+            iv[10..12].copy_from_slice(&seq.to_be_bytes());
+            keys.gcm_open(iv, header, ct)
+        };
+        let (roc, payload) = match try_roc(guess) {
+            Ok(p) => (guess, p),
+            Err(e) => {
+                let Some(RocState { roc, .. }) = state else {
+                    return Err(e);
+                };
+                [roc.checked_sub(1), Some(roc), roc.checked_add(1)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|&v| v != guess)
+                    .find_map(|v| try_roc(v).ok().map(|p| (v, p)))
+                    .ok_or(e)?
+            }
+        };
+        let mut plain = header.to_vec();
+        plain.extend_from_slice(&payload);
+        Ok(OpenedRtp {
+            plain,
+            ssrc,
+            seq,
+            roc,
+        })
+    }
+
+    /// RFC 7714 §9 for SRTCP: header(8) || ciphertext || tag || E+index(4); IV = (00 00 || SSRC || 00 00 ||
+    /// index) xor salt; AAD = header || E+index (E clear: the whole packet before the tag is AAD).
+    fn open_rtcp_gcm(&self, keys: &SessionKeys, packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
+        let too_short = || SrtpError::TooShort(packet.len());
+        let end = packet
+            .len()
+            .checked_sub(self.mki_len)
+            .ok_or_else(too_short)?;
+        let body = packet.get(..end).ok_or_else(too_short)?;
+        let idx_at = body
+            .len()
+            .checked_sub(SRTCP_INDEX_LEN)
+            .filter(|&i| i >= 8 + GCM_TAG_LEN)
+            .ok_or_else(too_short)?;
+        let e_index = be_u32(body, idx_at).ok_or_else(too_short)?;
+        let b0 = *packet.first().ok_or_else(too_short)?;
+        if b0 >> 6 != 2 {
+            return Err(SrtpError::Malformed(format!("RTCP version {}", b0 >> 6)));
+        }
+        let ssrc = be_u32(packet, 4).ok_or_else(too_short)?;
+        let mut iv = [0u8; GCM_SALT_LEN];
+        iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
+        iv[8..12].copy_from_slice(&(e_index & 0x7fff_ffff).to_be_bytes());
+        let header = body.get(..8).ok_or_else(too_short)?;
+        let idx = body.get(idx_at..).ok_or_else(too_short)?;
+        if e_index & 0x8000_0000 != 0 {
+            let ct = body.get(8..idx_at).ok_or_else(too_short)?;
+            let mut aad = header.to_vec();
+            aad.extend_from_slice(idx);
+            let payload = keys.gcm_open(iv, &aad, ct)?;
+            let mut plain = header.to_vec();
+            plain.extend_from_slice(&payload);
+            Ok(plain)
+        } else {
+            let tag_at = idx_at - GCM_TAG_LEN;
+            let mut aad = body.get(..tag_at).ok_or_else(too_short)?.to_vec();
+            aad.extend_from_slice(idx);
+            keys.gcm_open(iv, &aad, body.get(tag_at..idx_at).ok_or_else(too_short)?)?;
+            Ok(body.get(..tag_at).ok_or_else(too_short)?.to_vec())
+        }
+    }
+
     /// Verifies and decrypts one SRTP packet without touching any state.
     fn open_rtp(&self, packet: &[u8]) -> Result<OpenedRtp, SrtpError> {
         let (keys, _) = self.keys()?;
+        if self.suite.is_aead() {
+            return self.open_rtp_gcm(keys, packet);
+        }
         let too_short = || SrtpError::TooShort(packet.len());
         let header_len = rtp_header_len(packet)?;
         let trailer = self.suite.auth_tag_len() + self.mki_len;
@@ -669,6 +863,9 @@ impl SrtpContext {
     /// Verifies and decrypts one SRTCP packet (no state is kept for SRTCP: its index is explicit).
     fn open_rtcp(&self, packet: &[u8]) -> Result<Vec<u8>, SrtpError> {
         let (_, keys) = self.keys()?;
+        if self.suite.is_aead() {
+            return self.open_rtcp_gcm(keys, packet);
+        }
         let too_short = || SrtpError::TooShort(packet.len());
         let trailer = self.suite.srtcp_auth_tag_len() + self.mki_len;
         let auth_end = packet
@@ -1159,7 +1356,7 @@ mod tests {
                 SrtpSuite::from_sdes_name(&s.sdes_name().to_lowercase()),
                 Some(s)
             );
-            assert_eq!(s.srtcp_auth_tag_len(), 10);
+            assert_eq!(s.srtcp_auth_tag_len(), if s.is_aead() { 16 } else { 10 });
         }
         for (name, suite) in [
             ("SRTP_AES128_CM_SHA1_80", SrtpSuite::AesCm128HmacSha1_80),
@@ -1173,9 +1370,14 @@ mod tests {
         ] {
             assert_eq!(SrtpSuite::from_sdes_name(name), Some(suite), "{name}");
         }
+        assert_eq!(
+            SrtpSuite::from_sdes_name("SRTP_AEAD_AES_128_GCM"),
+            Some(SrtpSuite::AeadAes128Gcm)
+        );
+        assert_eq!(SrtpSuite::AeadAes256Gcm.master_salt_len(), 12);
         for name in [
             "",
-            "AEAD_AES_128_GCM",
+            "AEAD_AES_192_GCM",
             "F8_128_HMAC_SHA1_80",
             "AES_CM_128_HMAC_SHA1_81",
             "NULL_HMAC_SHA1_80",

@@ -15,8 +15,9 @@ use std::net::SocketAddr;
 use foldhash::HashMap;
 
 use crate::media::demux::{tcp_frame_len, tcp_frame_unpadded_len};
-use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, TlsSession, Transport};
+use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, TlsKeyUse, TlsSession, Transport};
 use crate::net::TcpSegment;
+use crate::tls::{DecryptState, KeyOrigin, Keys, ResumptionCache, TlsConn};
 use crate::transport::websocket::{self, WsFrame, WsParse};
 use crate::transport::{
     AppMessage, AppProto, MAX_START_LINE, SipFraming, frame_sip, header_end, keepalive_len,
@@ -131,6 +132,10 @@ struct Direction {
     stun_skipped: usize,
     /// `Some(true)`: this direction's source sent the SYN (it is the client).
     client: Option<bool>,
+    /// TLS with keys: the decrypted application data, framed as a stream of its own (SIP, HTTP + WebSocket).
+    plain: Option<Box<Direction>>,
+    /// This is such a decrypted stream (no TLS inside TLS).
+    inner: bool,
     closed: bool,
     last_frame: FrameNo,
     /// LRU tick.
@@ -152,6 +157,8 @@ impl Direction {
             ws_msg: None,
             stun_skipped: 0,
             client: None,
+            plain: None,
+            inner: false,
             closed: false,
             last_frame: 0,
             tick: 0,
@@ -206,16 +213,22 @@ impl Direction {
             _ => 0,
         };
         let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
-        partial.saturating_add(ws).saturating_add(self.held_bytes)
+        let plain = self.plain.as_ref().map_or(0, |p| p.leftover());
+        partial
+            .saturating_add(ws)
+            .saturating_add(self.held_bytes)
+            .saturating_add(plain)
     }
 
     /// Bytes this direction holds (what `max_total_buffer_bytes` bounds).
     fn memory(&self) -> usize {
         let ws = self.ws_msg.as_ref().map_or(0, |(m, _)| m.len());
+        let plain = self.plain.as_ref().map_or(0, |p| p.memory());
         self.buf
             .len()
             .saturating_add(ws)
             .saturating_add(self.held_bytes)
+            .saturating_add(plain)
     }
 }
 
@@ -265,8 +278,12 @@ pub struct TcpReassembler {
     /// LRU index: tick → flow.
     lru: BTreeMap<u64, (SocketAddr, SocketAddr)>,
     tick: u64,
-    /// TLS connections: (client, server) → first record version seen.
+    /// TLS connections: (client, server) → what is known of them, and their decryption state.
     tls: BTreeMap<(SocketAddr, SocketAddr), TlsInfo>,
+    /// Keys to decrypt TLS with (key logs, RSA keys); `None`: records are only parsed for the handshake.
+    keys: Option<std::sync::Arc<Keys>>,
+    /// TLS 1.2 sessions of this capture, for resumed handshakes.
+    resumption: ResumptionCache,
     /// Sum of [`Direction::memory`] over the directions in `flows`.
     buffered: usize,
 }
@@ -277,6 +294,11 @@ impl TcpReassembler {
             limits,
             ..Default::default()
         }
+    }
+
+    /// Decrypt TLS with these keys from now on (key logs found later in the capture replace the set).
+    pub fn set_keys(&mut self, keys: std::sync::Arc<Keys>) {
+        self.keys = (!keys.is_empty()).then_some(keys);
     }
 
     /// Directions currently tracked.
@@ -488,6 +510,7 @@ impl TcpReassembler {
         dir.held.clear();
         dir.held_bytes = 0;
         dir.ws_msg = None;
+        dir.plain = None;
     }
 
     /// Place a payload in sequence space: retransmission, overlap trimming, in-order append or hold.
@@ -595,6 +618,24 @@ impl TcpReassembler {
                     ctx.src, ctx.dst
                 ),
             ));
+            if matches!(dir.kind, Kind::Tls { .. }) {
+                let key = tls_key(dir, ctx);
+                let from_client = key.0 == ctx.src;
+                if let Some(info) = self.tls.get_mut(&key) {
+                    info.conn.note_gap(from_client);
+                }
+                if let Some(p) = dir.plain.as_mut() {
+                    let dropped = p.clear_buf();
+                    self.stats.bytes_skipped =
+                        self.stats.bytes_skipped.saturating_add(dropped as u64);
+                    p.ws_msg = None;
+                    p.kind = match p.kind {
+                        Kind::Sip { .. } => Kind::Sip { resync: true },
+                        Kind::Unknown => Kind::Unknown,
+                        _ => Kind::Other,
+                    };
+                }
+            }
             self.lose_sync(dir);
             dir.next_seq = Some(first);
             self.drain_held(dir, limits, ctx);
@@ -701,7 +742,7 @@ impl TcpReassembler {
                 }
                 Kind::Http => self.process_http(dir, limits),
                 Kind::WebSocket => self.process_ws(dir, limits, ctx),
-                Kind::Tls { skip } => self.process_tls(dir, skip, ctx),
+                Kind::Tls { skip } => self.process_tls(dir, skip, limits, ctx),
                 Kind::Stun { .. } => self.process_stun(dir, limits, ctx),
                 Kind::Other => {
                     dir.clear_buf();
@@ -719,7 +760,9 @@ impl TcpReassembler {
             return;
         }
         let has_line = buf.iter().take(MAX_START_LINE).any(|&b| b == b'\n');
-        if let Some(version) = tls_record_version(buf) {
+        if dir.inner && tls_record_version(buf).is_some() {
+            dir.kind = Kind::Other;
+        } else if let Some(version) = tls_record_version(buf) {
             dir.kind = Kind::Tls { skip: 0 };
             let key = tls_key(dir, ctx);
             if self.tls.len() < self.limits.max_flows.max(1) || self.tls.contains_key(&key) {
@@ -731,6 +774,8 @@ impl TcpReassembler {
                     last_frame: ctx.frame,
                     first_ts_nanos: ctx.ts_nanos,
                     last_ts_nanos: ctx.ts_nanos,
+                    conn: TlsConn::new(),
+                    plaintext_bytes: 0,
                 });
             }
         } else if starts_like_sip(buf) {
@@ -1056,8 +1101,18 @@ impl TcpReassembler {
         dir.consume(pos);
     }
 
-    fn process_tls(&mut self, dir: &mut Direction, mut skip: usize, ctx: &Ctx<'_>) {
+    /// TLS records. Handshake records are read whole (version, suite, randoms); with keys, every record is read
+    /// whole and opened, and the application data goes to the direction's decrypted stream. Without keys,
+    /// application-data records are skipped unread.
+    fn process_tls(
+        &mut self,
+        dir: &mut Direction,
+        mut skip: usize,
+        limits: &TcpLimits,
+        ctx: &mut Ctx<'_>,
+    ) {
         let key = tls_key(dir, ctx);
+        let from_client = key.0 == ctx.src;
         loop {
             if skip > 0 {
                 let n = skip.min(dir.buf.len());
@@ -1070,30 +1125,128 @@ impl TcpReassembler {
             if dir.buf.len() < 5 {
                 break;
             }
-            match tls_record_len(&dir.buf) {
-                Some(n) => {
-                    self.stats.tls_records = self.stats.tls_records.saturating_add(1);
-                    if let Some(info) = self.tls.get_mut(&key) {
-                        info.records = info.records.saturating_add(1);
-                        info.last_frame = ctx.frame;
-                        info.last_ts_nanos = ctx.ts_nanos;
-                        if info.negotiated.is_none()
-                            && let Some(v) = server_hello_version(&dir.buf)
-                        {
-                            info.negotiated = Some(v);
-                        }
-                    }
-                    skip = n;
+            // The whole record's length, header included.
+            let Some(total) = tls_record_len(&dir.buf) else {
+                // Lost record sync (or not TLS after all): ignore the rest of the stream.
+                dir.clear_buf();
+                dir.kind = Kind::Other;
+                return;
+            };
+            let rtype = dir.buf.first().copied().unwrap_or(0);
+            let tracked = self.tls.contains_key(&key);
+            let read_whole = tracked && (self.keys.is_some() || rtype == 20 || rtype == 22);
+            if !read_whole {
+                self.count_record(&key, &dir.buf, ctx);
+                skip = total;
+                continue;
+            }
+            if dir.buf.len() < total {
+                break;
+            }
+            self.count_record(&key, &dir.buf, ctx);
+            let from = dir.buf_start;
+            let frames = dir.frames_of(from, from.wrapping_add(total as u64));
+            let header = dir.buf.get(..5).unwrap_or_default();
+            let fragment = dir.buf.get(5..total).unwrap_or_default();
+            let empty = Keys::default();
+            let keys = self.keys.as_deref().unwrap_or(&empty);
+            let plain = match self.tls.get_mut(&key) {
+                Some(info) => {
+                    let p = info.conn.on_record(
+                        from_client,
+                        header,
+                        fragment,
+                        keys,
+                        &mut self.resumption,
+                    );
+                    info.plaintext_bytes = info.plaintext_bytes.saturating_add(p.len() as u64);
+                    p
                 }
-                None => {
-                    // Lost record sync (or not TLS after all): ignore the rest of the stream.
-                    dir.clear_buf();
-                    dir.kind = Kind::Other;
-                    return;
-                }
+                None => Vec::new(),
+            };
+            dir.consume(total);
+            if !plain.is_empty() {
+                self.decrypted(dir, plain, frames, limits, ctx);
             }
         }
         dir.kind = Kind::Tls { skip };
+    }
+
+    /// Count one record (its header is at the start of `buf`) and note a ServerHello's version.
+    fn count_record(&mut self, key: &(SocketAddr, SocketAddr), buf: &[u8], ctx: &Ctx<'_>) {
+        self.stats.tls_records = self.stats.tls_records.saturating_add(1);
+        if let Some(info) = self.tls.get_mut(key) {
+            info.records = info.records.saturating_add(1);
+            info.last_frame = ctx.frame;
+            info.last_ts_nanos = ctx.ts_nanos;
+            if info.negotiated.is_none()
+                && let Some(v) = server_hello_version(buf)
+            {
+                info.negotiated = Some(v);
+            }
+        }
+    }
+
+    /// Decrypted application data carried by `frames`: appended to the direction's plaintext stream, which is
+    /// framed like any TCP stream (SIP, or HTTP Upgrade then WebSocket); its messages travel as `tls` / `wss`.
+    fn decrypted(
+        &mut self,
+        dir: &mut Direction,
+        data: Vec<u8>,
+        frames: Vec<FrameNo>,
+        limits: &TcpLimits,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let mut plain = dir.plain.take().unwrap_or_else(|| {
+            let mut p = Box::new(Direction::new());
+            p.inner = true;
+            p
+        });
+        if plain.buf.len().saturating_add(data.len()) > limits.max_buffer_bytes {
+            self.stats.buffer_overflows += 1;
+            ctx.diags.push(Diagnostic::new(
+                Some(ctx.frame),
+                Layer::Tls,
+                DiagLevel::Warning,
+                format!(
+                    "TLS {} -> {}: decrypted message larger than the {}-byte buffer limit; {} buffered bytes dropped",
+                    ctx.src,
+                    ctx.dst,
+                    limits.max_buffer_bytes,
+                    plain.buf.len()
+                ),
+            ));
+            self.lose_sync(&mut plain);
+        }
+        let start = plain.buf_start.wrapping_add(plain.buf.len() as u64);
+        let end = start.wrapping_add(data.len() as u64);
+        plain.buf.extend_from_slice(&data);
+        for f in frames {
+            plain.spans.push((f, start, end));
+        }
+        plain.last_frame = ctx.frame;
+        let mut out = Vec::new();
+        {
+            let mut ictx = Ctx {
+                frame: ctx.frame,
+                ts_nanos: ctx.ts_nanos,
+                src: ctx.src,
+                dst: ctx.dst,
+                out: &mut out,
+                diags: &mut *ctx.diags,
+                attribute_to_data: ctx.attribute_to_data,
+            };
+            self.process(&mut plain, limits, &mut ictx);
+        }
+        for mut m in out {
+            m.transport = match m.transport {
+                Transport::Ws => Transport::Wss,
+                Transport::Tcp => Transport::Tls,
+                t => t,
+            };
+            ctx.out.push(m);
+        }
+        dir.plain = Some(plain);
     }
 
     /// End of capture: report streams left with partial messages.
@@ -1137,10 +1290,25 @@ impl TcpReassembler {
         self.tls
             .iter()
             .map(|(&(client, server), i)| {
-                let (version, source) = match i.negotiated {
-                    Some(v) => (v, "ServerHello"),
-                    None => (i.record_version, "record layer"),
+                let (version, source) = match (i.conn.version, i.negotiated) {
+                    (Some(v), _) | (None, Some(v)) => (v, "ServerHello"),
+                    (None, None) => (i.record_version, "record layer"),
                 };
+                let c = &i.conn;
+                let key_source = c.key_source.and_then(|(idx, how)| {
+                    let src = self.keys.as_ref()?.sources.get(idx)?;
+                    Some(TlsKeyUse {
+                        how: match how {
+                            KeyOrigin::KeyLog => "keylog",
+                            KeyOrigin::RsaKey => "rsa-key",
+                            KeyOrigin::Resumed => "resumed",
+                        }
+                        .into(),
+                        source: src.name.clone(),
+                        source_sha256: src.sha256.clone(),
+                    })
+                });
+                let decrypted = c.records_decrypted > 0;
                 TlsSession {
                     client,
                     server,
@@ -1151,14 +1319,59 @@ impl TcpReassembler {
                     last_frame: i.last_frame,
                     first_ts_nanos: i.first_ts_nanos,
                     last_ts_nanos: i.last_ts_nanos,
+                    client_random: c.client_random().map(|r| crate::tls::session::hex(r)),
+                    cipher_suite: c.suite.map(|s| {
+                        crate::tls::suite_name(s).map_or(format!("0x{s:04x}"), str::to_string)
+                    }),
+                    encrypt_then_mac: c.etm,
+                    extended_master_secret: c.ems,
+                    resumed: c.resumed,
+                    rsa_key_exchange: c.version != Some(0x0304)
+                        && c.suite
+                            .and_then(crate::tls::suite_params)
+                            .is_some_and(|p| p.rsa_kx),
+                    server_certificate_sha256: c
+                        .server_certificate
+                        .as_deref()
+                        .map(crate::tls::certificate_sha256),
+                    decrypted,
+                    records_decrypted: c.records_decrypted,
+                    plaintext_bytes: i.plaintext_bytes,
+                    key_source: if decrypted { key_source } else { None },
+                    not_decrypted: match (&c.state, self.keys.is_some()) {
+                        (DecryptState::NotDecrypted(why), true) => Some(why.clone()),
+                        (_, true) if !decrypted => Some(
+                            "no protected record could be opened (handshake missing from the capture?)".into(),
+                        ),
+                        _ => None,
+                    },
                 }
+            })
+            .collect()
+    }
+
+    /// Diagnostics for TLS connections the keys given did not open (once, at the end of the capture).
+    pub fn tls_diagnostics(&self) -> Vec<Diagnostic> {
+        if self.keys.is_none() {
+            return Vec::new();
+        }
+        self.tls_sessions()
+            .into_iter()
+            .filter_map(|t| {
+                let why = t.not_decrypted?;
+                Some(Diagnostic::new(
+                    Some(t.first_frame),
+                    Layer::Tls,
+                    DiagLevel::Warning,
+                    format!("TLS {} -> {}: not decrypted: {why}", t.client, t.server),
+                ))
             })
             .collect()
     }
 }
 
 /// What is tracked of one TLS connection.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct TlsInfo {
     record_version: u16,
     negotiated: Option<u16>,
@@ -1167,6 +1380,10 @@ struct TlsInfo {
     last_frame: FrameNo,
     first_ts_nanos: i64,
     last_ts_nanos: i64,
+    /// Handshake parsing and decryption.
+    conn: TlsConn,
+    /// Application-data bytes decrypted (both directions).
+    plaintext_bytes: u64,
 }
 
 /// (client, server) of a connection, from what the direction knows of who opened it.
