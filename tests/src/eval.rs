@@ -29,6 +29,7 @@ const ATTRIBUTED: &[&str] = &[
     "flood",
     "challenge-flood",
     "caller-id-spoofing",
+    "dtls-fingerprint-mismatch",
     "header-injection",
 ];
 
@@ -147,6 +148,17 @@ pub fn eval_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval")
 }
 
+/// The labelled captures made with real tools: the findings corpus, and the encrypted calls of `tests/tls` and
+/// `tests/dtls` (analysed with the key logs beside them).
+pub fn corpus_dirs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    vec![
+        eval_dir().join("corpus"),
+        root.join("tls").join("captures"),
+        root.join("dtls").join("captures"),
+    ]
+}
+
 fn read_label(path: &Path) -> Result<Label, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
@@ -155,15 +167,16 @@ fn read_label(path: &Path) -> Result<Label, String> {
 /// Every labelled capture: the corpus (`corpus_dir`, NAME.toml beside NAME.pcap) and the shared captures
 /// (`shared_labels` holds FILE.toml for `shared_dir`/FILE). Sorted by set and name.
 pub fn cases(
-    corpus_dir: &Path,
+    corpus_dirs: &[PathBuf],
     shared_labels: &Path,
     shared_dir: &Path,
 ) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();
-    for (set, labels, captures) in [
-        (Set::Corpus, corpus_dir, corpus_dir),
-        (Set::Shared, shared_labels, shared_dir),
-    ] {
+    let dirs = corpus_dirs
+        .iter()
+        .map(|d| (Set::Corpus, d.as_path(), d.as_path()))
+        .chain([(Set::Shared, shared_labels, shared_dir)]);
+    for (set, labels, captures) in dirs {
         let rd = std::fs::read_dir(labels).map_err(|e| format!("{}: {e}", labels.display()))?;
         let mut names: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -354,7 +367,22 @@ pub fn score(case: &Case, a: &Analysis, report: &mut Report) -> Result<(), Strin
 pub fn run(cases: &[Case]) -> Result<Report, String> {
     let mut report = Report::default();
     for case in cases {
-        let a = analyze_file(&case.capture, &AnalyzeOptions::default(), &mut |_| {})
+        // A key log beside the capture (NAME.keys, written by the real TLS stack) is used: the rules then also
+        // judge the SIP that travelled inside TLS.
+        let keylog = case.capture.with_extension("keys");
+        let keys = if keylog.is_file() {
+            let mut k = earshot_core::tls::Keys::new();
+            k.load_keylog(&keylog)
+                .map_err(|e| format!("{}: {e}", keylog.display()))?;
+            Some(std::sync::Arc::new(k))
+        } else {
+            None
+        };
+        let opts = AnalyzeOptions {
+            keys,
+            ..AnalyzeOptions::default()
+        };
+        let a = analyze_file(&case.capture, &opts, &mut |_| {})
             .map_err(|e| format!("{}: {e}", case.capture.display()))?;
         score(case, &a, &mut report)?;
     }

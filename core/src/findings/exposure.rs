@@ -108,10 +108,27 @@ pub fn exposure(a: &Analysis) -> Exposure {
             .then(x.to.cmp(&y.to))
     });
     e.call_graph = graph;
+    // SDES keys an eavesdropper reads: those in plaintext SIP (keys that travelled inside TLS were read only with
+    // the TLS keys the investigator gave).
+    let clear_keys: std::collections::HashSet<&str> = a
+        .messages
+        .iter()
+        .filter(|m| crate::findings::rules::plaintext(m.transport))
+        .filter(|m| {
+            m.message
+                .sdp
+                .as_ref()
+                .is_some_and(|sdp| sdp.media.iter().any(|md| !md.crypto.is_empty()))
+        })
+        .filter_map(|m| m.message.call_id.as_deref())
+        .collect();
     for s in a.streams.iter().filter(|s| s.kind == StreamKind::Rtp) {
         let playable = match s.encryption {
             Encryption::None => s.audio.starts_with("decodable"),
-            Encryption::Srtp => s.audio.contains("decryptable"),
+            Encryption::Srtp => {
+                s.audio.contains("decryptable")
+                    && s.call_id.as_deref().is_some_and(|c| clear_keys.contains(c))
+            }
             _ => false,
         };
         if playable {

@@ -2,8 +2,9 @@
 //! thresholds on the corpus and the shared captures and no benign capture has a high/critical finding; 1 when
 //! not; 2 when the labels or captures cannot be read.
 //!
-//! `evalfindings [--corpus DIR] [--shared-labels DIR] [--shared DIR]` (defaults: tests/eval/corpus,
-//! tests/eval/shared, ../shared/captures or $EARSHOT_CAPTURES).
+//! `evalfindings [--corpus DIR]... [--shared-labels DIR] [--shared DIR]` (defaults: tests/eval/corpus,
+//! tests/tls/captures and tests/dtls/captures; tests/eval/shared; ../shared/captures or $EARSHOT_CAPTURES).
+//! `--corpus` replaces the default corpus folders; repeat it for several.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +12,8 @@ use std::process::ExitCode;
 use earshot_e2e::eval::{self, Set, THRESHOLD};
 
 fn main() -> ExitCode {
-    let mut corpus = eval::eval_dir().join("corpus");
+    let mut corpus_given: Vec<PathBuf> = Vec::new();
+    let mut corpus = PathBuf::new();
     let mut shared_labels = eval::eval_dir().join("shared");
     let mut shared = earshot_e2e::captures_dir();
     let mut args = std::env::args().skip(1);
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
             "--shared" => &mut shared,
             _ => {
                 eprintln!(
-                    "usage: evalfindings [--corpus DIR] [--shared-labels DIR] [--shared DIR]"
+                    "usage: evalfindings [--corpus DIR]... [--shared-labels DIR] [--shared DIR]"
                 );
                 return ExitCode::from(2);
             }
@@ -35,8 +37,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+        if a == "--corpus" {
+            corpus_given.push(std::mem::take(&mut corpus));
+        }
     }
-    let cases = match eval::cases(&corpus, &shared_labels, &shared) {
+    if corpus_given.is_empty() {
+        corpus_given = eval::corpus_dirs();
+    }
+    let cases = match eval::cases(&corpus_given, &shared_labels, &shared) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("evalfindings: {e}");

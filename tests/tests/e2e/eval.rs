@@ -7,7 +7,7 @@ use earshot_e2e::eval::{self, Set};
 #[test]
 fn every_rule_meets_the_thresholds_on_the_labelled_captures() {
     let cases = eval::cases(
-        &eval::eval_dir().join("corpus"),
+        &eval::corpus_dirs(),
         &eval::eval_dir().join("shared"),
         &earshot_e2e::captures_dir(),
     )

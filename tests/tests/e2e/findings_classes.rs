@@ -184,6 +184,28 @@ fn loopback_contact_is_only_suspicious_from_outside() {
         "{}",
         s[0].details
     );
+    // A client on loopback behind a TLS relay that does not rewrite headers (the SIP is read with the key log):
+    // Via and Contact at 127.0.0.1 from 10.77.0.2, and nothing else contradicting: not spoofing.
+    let path = corpus("benign-tls-call");
+    let mut keys = earshot_core::tls::Keys::new();
+    keys.load_keylog(&path.with_extension("keys")).unwrap();
+    let opts = AnalyzeOptions {
+        keys: Some(std::sync::Arc::new(keys)),
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_file(&path, &opts, &mut |_| {}).unwrap();
+    assert_eq!(a.messages.len(), 22);
+    assert!(a.messages.iter().any(|m| {
+        m.message
+            .via
+            .first()
+            .is_some_and(|v| v.sent_by.starts_with("127.0.0.1"))
+    }));
+    assert!(of(&a, "caller-id-spoofing").is_empty(), "{:#?}", a.findings);
+    // svwar's INVITEs name the target itself in their Contact: forged, high.
+    let a = analyse(&corpus("svwar-invite-enum"));
+    let s = of(&a, "caller-id-spoofing");
+    assert_eq!(s[0].severity, Severity::High);
 }
 
 /// Class 7: toll fraud dialled through a PBX's outside-line digit, and shell/encoded-CRLF injection.

@@ -48,7 +48,11 @@ impl Rule for CallerIdSpoofing {
             }
             // From ≠ the digest user is not here: trunks and PBXs authenticate with an account name and present
             // the extension's number (aaa.pcap, Nero SIPPS), so it proves nothing.
-            // The topmost Via claims to be the target itself, or loopback, while the packet came from elsewhere.
+            // The topmost Via claims to be the target itself while the packet came from elsewhere: a forged
+            // request. Loopback (or 0.0.0.0) in Via or Contact from a remote source only supports another reason:
+            // a client behind a TLS tunnel or relay that does not rewrite headers sends exactly that (the
+            // benign-tls-call corpus capture: SIPp on loopback behind a TLS relay), and neither is the caller ID.
+            let mut supporting = 0usize;
             if let Some(v) = m.message.via.first()
                 && let Some(ip) = host_ip(&v.sent_by)
                 && ip != m.src.ip()
@@ -59,19 +63,33 @@ impl Rule for CallerIdSpoofing {
                     v.sent_by,
                     m.src.ip()
                 ));
-                severity = Severity::High;
+                if ip == m.dst.ip() {
+                    severity = Severity::High;
+                } else {
+                    supporting += 1;
+                    severity = severity.max(Severity::Medium);
+                }
             }
-            // Same test as Via's: a Contact at loopback is ordinary for a packet that came from loopback.
+            // Same tests for the Contact: the target's own address from elsewhere is forged (svwar's default);
+            // loopback is ordinary for a packet that came from loopback, and only supporting from elsewhere.
             if let Some(c) = m.message.contact.first()
                 && let Some(ip) = host_ip(c.host.as_deref().unwrap_or_default())
-                && (ip.is_loopback() || ip.is_unspecified())
-                && !m.src.ip().is_loopback()
+                && ip != m.src.ip()
             {
-                reasons.push(format!(
-                    "Contact points at {ip} while the packet came from {}",
-                    m.src.ip()
-                ));
-                severity = Severity::High;
+                if ip == m.dst.ip() {
+                    reasons.push(format!(
+                        "Contact points at the target {ip} itself while the packet came from {}",
+                        m.src.ip()
+                    ));
+                    severity = Severity::High;
+                } else if (ip.is_loopback() || ip.is_unspecified()) && !m.src.ip().is_loopback() {
+                    reasons.push(format!(
+                        "Contact points at {ip} while the packet came from {}",
+                        m.src.ip()
+                    ));
+                    supporting += 1;
+                    severity = severity.max(Severity::Medium);
+                }
             }
             // A caller ID that claims to be an E.164 number (`+…`) but cannot be dialled (letters mixed in). User
             // parts that merely start with a digit are names (WebRTC and SBC generated users, hex ids), not numbers.
@@ -98,11 +116,16 @@ impl Rule for CallerIdSpoofing {
             {
                 let dl = d.to_ascii_lowercase();
                 if let Some(auth) = authorities.iter().find(|x| dl.contains(x.as_str())) {
+                    // An authority's name on a request whose identity also contradicts itself or the packet.
+                    severity = if reasons.is_empty() {
+                        severity.max(Severity::Medium)
+                    } else {
+                        Severity::High
+                    };
                     reasons.push(format!("display name `{d}` impersonates `{auth}`"));
-                    severity = severity.max(Severity::Medium);
                 }
             }
-            if reasons.is_empty() {
+            if reasons.len() <= supporting {
                 continue;
             }
             if by_source.len() >= 10_000 && !by_source.contains_key(&source) {

@@ -7,17 +7,20 @@ mod brute_force;
 mod caller_id_spoofing;
 mod challenge_flood;
 mod digest_exposed;
+mod dtls_fingerprint_mismatch;
 mod dtmf_secret;
 mod emergency_call;
 mod extension_enumeration;
 mod flood;
 mod header_injection;
 mod management_port;
+mod no_forward_secrecy;
 mod outdated_tls;
 mod plaintext_sip;
 mod registration_hijack;
 mod routing_loop;
 mod scanner;
+mod sdes_keys_in_tls;
 mod srtp_keys_exposed;
 mod toll_fraud;
 mod unencrypted_media;
@@ -31,8 +34,11 @@ pub(crate) use weak_password::{Collected as Digests, collect as collect_digests,
 pub static ALL: &[&dyn Rule] = &[
     &plaintext_sip::PlaintextSip,
     &outdated_tls::OutdatedTls,
+    &no_forward_secrecy::NoForwardSecrecy,
     &unencrypted_media::UnencryptedMedia,
     &srtp_keys_exposed::SrtpKeysExposed,
+    &sdes_keys_in_tls::SdesKeysInTls,
+    &dtls_fingerprint_mismatch::DtlsFingerprintMismatch,
     &digest_exposed::DigestExposed,
     &weak_password::WeakPassword,
     &scanner::Scanner,
