@@ -8,6 +8,9 @@
 # Then audio: a single call of --audio-mins minutes (default 60) of two-way G.711 is exported to a stereo WAV with
 # `earshot export-audio --timings`, which prints each phase (analysis, re-reading the packets, decoding, writing).
 #
+# Last, `cryptobench`: TLS record (AES-128-GCM, ChaCha20-Poly1305) and SRTP (AES-CM + HMAC-SHA1) decryption speed
+# on one thread.
+#
 # usage: scripts/bench.sh [--small] [--calls N] [--talk-secs S] [--audio-mins M] [--profile release|dev] [--keep]
 #   default: 300 calls × 60 s (≈ 390 MB, 1.8 M packets); --small: 20 calls × 5 s and a 1-minute call (CI).
 set -euo pipefail
@@ -143,3 +146,7 @@ read -r awall arss < <(tail -n 1 "$alog.time")
 echo "  whole export-audio command: ${awall} s wall, peak RSS $((arss / 1024)) MB; WAV $(($(stat -c %s "$out/call.wav") / 1000000)) MB"
 rm -f "$alog" "$alog.time" "$out/call.wav"
 [ "$keep" = 1 ] || rm -f "$acap"
+
+# Decryption: TLS records and SRTP packets opened per second on one thread (issue target: ≥ 500 MB/s per core).
+echo
+"$bindir/cryptobench" | sed 's/^/  /'

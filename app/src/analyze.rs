@@ -39,6 +39,8 @@ pub struct AnalyzeArgs {
     /// Skip the capture's SHA-256 (quick triage: the JSON's capture.sha256 is then empty).
     #[arg(long)]
     pub no_hash: bool,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
 }
 
 pub fn run(args: &AnalyzeArgs) -> ExitCode {
@@ -55,6 +57,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     let mut opts = AnalyzeOptions {
         threads: args.threads,
         hash_capture: !args.no_hash,
+        keys: args.keys.load()?,
         ..Default::default()
     };
     // Per-packet series are for plots: the headless form does not keep them.
@@ -332,10 +335,16 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         let _ = writeln!(s);
     }
     if !a.tls.is_empty() {
+        let decrypted = a.tls.iter().filter(|t| t.decrypted).count();
         let _ = writeln!(
             s,
-            "TLS       {} connection(s), content not readable in this capture",
-            a.tls.len()
+            "TLS       {} connection(s), {}",
+            a.tls.len(),
+            if decrypted > 0 {
+                format!("{decrypted} decrypted with the keys given")
+            } else {
+                "content not readable in this capture".to_string()
+            }
         );
         let shown = if max_rows == 0 {
             a.tls.len()
@@ -343,12 +352,23 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
             max_rows.min(a.tls.len())
         };
         for t in a.tls.iter().take(shown) {
+            let state = match (&t.key_source, &t.not_decrypted) {
+                (Some(k), _) if t.decrypted => format!(
+                    "decrypted ({} {}, {} records)",
+                    k.how,
+                    terminal_safe(&k.source, 60),
+                    t.records_decrypted
+                ),
+                (_, Some(why)) => format!("not decrypted: {}", terminal_safe(why, 120)),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 s,
-                "  {} -> {}  {} (from the {})  {} records, frames {}-{}",
+                "  {} -> {}  {} {} (from the {})  {} records, frames {}-{}  {state}",
                 t.client,
                 t.server,
                 terminal_safe(&t.version, 20),
+                terminal_safe(t.cipher_suite.as_deref().unwrap_or(""), 60),
                 terminal_safe(&t.version_source, 20),
                 t.records,
                 t.first_frame,
@@ -357,6 +377,53 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         if shown < a.tls.len() {
             let _ = writeln!(s, "  ... {} more", a.tls.len() - shown);
+        }
+        let _ = writeln!(s);
+    }
+    if !a.dtls.is_empty() {
+        let _ = writeln!(s, "DTLS      {} association(s)", a.dtls.len());
+        for d in a
+            .dtls
+            .iter()
+            .take(if max_rows == 0 { usize::MAX } else { max_rows })
+        {
+            let state = match (&d.key_source, &d.not_decrypted) {
+                (Some(k), _) if d.srtp_keys_derived => {
+                    format!("SRTP keys derived ({})", terminal_safe(&k.source, 60))
+                }
+                (_, Some(why)) => format!("not decrypted: {}", terminal_safe(why, 120)),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  {} -> {}  {} {} SRTP {}  frames {}-{}  {state}",
+                d.client,
+                d.server,
+                terminal_safe(&d.version, 20),
+                terminal_safe(d.cipher_suite.as_deref().unwrap_or(""), 60),
+                terminal_safe(d.srtp_profile.as_deref().unwrap_or("none"), 40),
+                d.first_frame,
+                d.last_frame
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if !a.key_sources.is_empty() {
+        let _ = writeln!(
+            s,
+            "Keys      {} source(s) (keys are evidence: their SHA-256)",
+            a.key_sources.len()
+        );
+        for k in &a.key_sources {
+            let _ = writeln!(
+                s,
+                "  {} {}  {} sessions, {} unusable lines  sha256 {}",
+                terminal_safe(&k.kind, 20),
+                terminal_safe(&k.name, 80),
+                k.entries,
+                k.bad_lines,
+                k.sha256
+            );
         }
         let _ = writeln!(s);
     }

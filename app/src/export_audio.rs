@@ -41,6 +41,8 @@ pub struct AudioArgs {
     /// Print how long each phase took (analysis, re-reading the packets, decoding, writing) on stderr.
     #[arg(long)]
     pub timings: bool,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
 }
 
 #[derive(Args)]
@@ -100,6 +102,7 @@ fn parse_pt(s: &str) -> Result<(u8, CodecSpec), String> {
 pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
     let mut opts = AnalyzeOptions {
         threads: args.threads,
+        keys: args.keys.load()?,
         ..Default::default()
     };
     opts.limits.media.max_series_points = 0;

@@ -3,8 +3,10 @@
 mod analyze;
 mod audit;
 mod capture;
+mod decrypt;
 mod export_audio;
 mod gui;
+mod keys;
 mod live;
 mod player;
 mod report_cmd;
@@ -52,6 +54,12 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Capture live from an interface into an evidence file while analysing it.
     Capture(capture::CaptureArgs),
+    /// Write the capture with its TLS-protected SIP decrypted into plaintext packets (for sngrep, Wireshark, or
+    /// Earshot without keys), using a key log or the server's RSA key.
+    ///
+    /// Exit codes: 0 every TLS connection decrypted; 1 written, but some connection could not be decrypted (the
+    /// reason is printed); 2 nothing written.
+    Decrypt(decrypt::DecryptArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,7 @@ fn main() -> ExitCode {
         Some(Command::Play(args)) => export_audio::run_play(&args),
         Some(Command::Report(args)) => report_cmd::run(&args),
         Some(Command::Capture(args)) => capture::run(&args),
+        Some(Command::Decrypt(args)) => decrypt::run(&args),
         None => match gui::run(cli.file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

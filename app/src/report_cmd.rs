@@ -71,6 +71,8 @@ pub struct ReportArgs {
     /// Worker threads for decoding (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub keys: crate::keys::KeyArgs,
 }
 
 /// Exit codes as `analyze`: 0 everything written; 1 written, but some output failed or the analysis has warnings;
@@ -277,6 +279,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     let mut opts = AnalyzeOptions {
         threads: args.threads,
         rules: settings.clone(),
+        keys: args.keys.load()?,
         ..Default::default()
     };
     // Per-packet series are for plots: reports do not use them.
@@ -347,13 +350,26 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         // Never reached with --redact (refused above): the pcap is cut from the original capture.
         out.attempt(
             "pcap",
-            extract::write_calls_pcapng(&args.file, &analysis, &original_refs, path)
-                .with_context(|| format!("cannot write the call pcap {}", path.display()))
-                .map(|_| vec![path.clone()]),
+            extract::write_calls_pcapng_keyed(
+                &args.file,
+                &analysis,
+                &original_refs,
+                path,
+                opts.keys.clone(),
+            )
+            .with_context(|| format!("cannot write the call pcap {}", path.display()))
+            .map(|_| vec![path.clone()]),
         );
     }
     if let Some(dir) = &args.all_calls_pcap {
-        write_all_calls(&args.file, &input, &analysis, dir, &mut out);
+        write_all_calls(
+            &args.file,
+            &input,
+            &analysis,
+            dir,
+            opts.keys.clone(),
+            &mut out,
+        );
     }
     if let Some(dir) = &args.blocklist {
         out.attempt("blocklist", write_blocklist(view, &settings, dir));
@@ -440,7 +456,14 @@ fn write_blocklist(a: &Analysis, settings: &Settings, dir: &Path) -> Result<Vec<
     Ok(vec![nft, txt])
 }
 
-fn write_all_calls(capture: &Path, input: &Path, a: &Analysis, dir: &Path, out: &mut Outputs) {
+fn write_all_calls(
+    capture: &Path,
+    input: &Path,
+    a: &Analysis,
+    dir: &Path,
+    keys: Option<std::sync::Arc<earshot_core::tls::Keys>>,
+    out: &mut Outputs,
+) {
     if let Err(e) = std::fs::create_dir_all(dir) {
         out.failed(anyhow::anyhow!(
             "cannot create the directory {}: {e}",
@@ -459,7 +482,7 @@ fn write_all_calls(capture: &Path, input: &Path, a: &Analysis, dir: &Path, out: 
             out.failed(e);
             continue;
         }
-        let r = extract::write_calls_pcapng(capture, a, &[*id], &path)
+        let r = extract::write_calls_pcapng_keyed(capture, a, &[*id], &path, keys.clone())
             .with_context(|| format!("cannot write the call pcap {}", path.display()))
             .map(|_| vec![path.clone()]);
         out.attempt("pcap", r);

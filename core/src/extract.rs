@@ -88,6 +88,9 @@ pub enum ExtractError {
 pub struct ExtractOptions {
     /// Set to true from another thread to stop; the temporary file is removed and `Cancelled` returned.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// The keys the analysis decrypted TLS with: the key log lines of the TLS sessions that carried the calls'
+    /// SIP go into a Decryption Secrets Block, so the extract opens in Wireshark (and Earshot) without them.
+    pub keys: Option<Arc<crate::tls::Keys>>,
 }
 
 /// Write the frames of the calls `call_ids` of `analysis` (made from `capture`) to `out` as pcapng.
@@ -105,6 +108,54 @@ pub fn write_calls_pcapng(
         &ExtractOptions::default(),
         &mut |_, _| {},
     )
+}
+
+/// [`write_calls_pcapng`], keeping the TLS key log lines of the calls' decrypted sessions in the file (a pcapng
+/// Decryption Secrets Block) when `keys` is given.
+pub fn write_calls_pcapng_keyed(
+    capture: &Path,
+    analysis: &Analysis,
+    call_ids: &[&str],
+    out: &Path,
+    keys: Option<Arc<crate::tls::Keys>>,
+) -> Result<ExtractSummary, ExtractError> {
+    write_calls_pcapng_with(
+        capture,
+        analysis,
+        call_ids,
+        out,
+        &ExtractOptions { cancel: None, keys },
+        &mut |_, _| {},
+    )
+}
+
+/// The key log text (NSS lines) of the TLS sessions that carried the SIP of calls `ids`.
+fn calls_key_log(analysis: &Analysis, ids: &BTreeSet<&str>, keys: &crate::tls::Keys) -> String {
+    let mut flows: HashSet<(SocketAddr, SocketAddr)> = HashSet::new();
+    for c in analysis
+        .calls
+        .iter()
+        .filter(|c| ids.contains(c.call_id.as_str()))
+    {
+        for m in c.messages.iter().filter_map(|&i| analysis.messages.get(i)) {
+            if matches!(
+                m.transport,
+                crate::model::Transport::Tls | crate::model::Transport::Wss
+            ) {
+                flows.insert((m.src, m.dst));
+            }
+        }
+    }
+    let mut text = String::new();
+    for t in analysis.tls.iter().filter(|t| {
+        t.decrypted
+            && (flows.contains(&(t.client, t.server)) || flows.contains(&(t.server, t.client)))
+    }) {
+        if let Some(cr) = t.client_random.as_deref() {
+            text.push_str(&keys.keylog_text(cr));
+        }
+    }
+    text
 }
 
 /// [`write_calls_pcapng`] with a cancel flag, and `progress(bytes_done, bytes_total)` over both passes
@@ -151,8 +202,13 @@ pub fn write_calls_pcapng_with(
 
     // Pass 2: write the selected frames to a temporary file beside `out`, then rename.
     let tmp = temp_path(out);
+    let key_log = opts
+        .keys
+        .as_deref()
+        .map(|k| calls_key_log(analysis, &ids, k))
+        .unwrap_or_default();
     let result = write_frames(
-        &file, capture, &sha, &ids, &picked, &tmp, &cancelled, progress,
+        &file, capture, &sha, &ids, &picked, &tmp, &key_log, &cancelled, progress,
     );
     match result {
         Ok(Some(summary)) => {
@@ -177,7 +233,7 @@ pub fn write_calls_pcapng_with(
 }
 
 /// True when both paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
@@ -212,6 +268,10 @@ struct Selection {
     t38: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
     /// Unordered TURN-over-TCP connections → frame range.
     turn_tcp: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
+    /// Unordered TLS connections that carried the calls' SIP → from the connection's first frame (its handshake:
+    /// without it the records cannot be opened) to the calls' last message on it (TLS sequence numbers need every
+    /// record in between, so earlier traffic on that connection comes too, still encrypted).
+    tls_tcp: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
     /// RTCP endpoints: each stream end with port+1, and `a=rtcp` ports from the calls' SDP.
     rtcp_ends: HashSet<SocketAddr>,
     /// Unordered (src, dst) of UDP RTP streams (RTCP multiplexed on the RTP ports, RFC 5761), and of TURN flows
@@ -242,6 +302,7 @@ impl Selection {
             rtp: HashMap::new(),
             t38: HashMap::new(),
             turn_tcp: HashMap::new(),
+            tls_tcp: HashMap::new(),
             rtcp_ends: HashSet::new(),
             rtcp_mux: HashSet::new(),
             rtcp_window: (FrameNo::MAX, 0),
@@ -257,6 +318,26 @@ impl Selection {
                 };
                 sel.sip_frames.extend(rec.frames.iter().copied());
                 sel.sip_frames.push(rec.frame);
+                if matches!(
+                    rec.transport,
+                    crate::model::Transport::Tls | crate::model::Transport::Wss
+                ) && let Some(t) = analysis
+                    .tls
+                    .iter()
+                    .find(|t| unordered(t.client, t.server) == unordered(rec.src, rec.dst))
+                {
+                    let last = rec
+                        .frames
+                        .last()
+                        .copied()
+                        .unwrap_or(rec.frame)
+                        .max(rec.frame);
+                    let r = sel
+                        .tls_tcp
+                        .entry(unordered(rec.src, rec.dst))
+                        .or_insert((t.first_frame, last));
+                    widen(r, t.first_frame, last);
+                }
                 if let (Some(&f), Some(&l)) = (rec.frames.first(), rec.frames.last()) {
                     widen(&mut sel.rtcp_window, f.min(rec.frame), l.max(rec.frame));
                     sel.last_ts = sel.last_ts.max(rec.ts_nanos);
@@ -405,10 +486,16 @@ impl Selection {
     }
 
     fn tcp(&self, frame: FrameNo, src: SocketAddr, dst: SocketAddr) -> Option<Kind> {
-        if self.turn_tcp.is_empty() {
+        if self.turn_tcp.is_empty() && self.tls_tcp.is_empty() {
             return None;
         }
-        let r = self.turn_tcp.get(&unordered(src, dst))?;
+        let key = unordered(src, dst);
+        if let Some(r) = self.tls_tcp.get(&key)
+            && (r.0..=r.1).contains(&frame)
+        {
+            return Some(Kind::Sip);
+        }
+        let r = self.turn_tcp.get(&key)?;
         (r.0..=r.1).contains(&frame).then_some(Kind::TurnTcp)
     }
 }
@@ -577,6 +664,7 @@ fn write_frames(
     ids: &BTreeSet<&str>,
     picked: &Picked,
     tmp: &Path,
+    key_log: &str,
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<ExtractSummary>, ExtractError> {
@@ -625,6 +713,22 @@ fn write_frames(
     };
     let mut writer = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
         .map_err(perr)?;
+    if !key_log.is_empty() {
+        // Decryption Secrets Block (pcapng §4.7): secrets type TLSK, length, the key log, padding.
+        let mut body = Vec::with_capacity(key_log.len() + 12);
+        body.extend_from_slice(&0x544c_534bu32.to_le_bytes());
+        body.extend_from_slice(&(key_log.len() as u32).to_le_bytes());
+        body.extend_from_slice(key_log.as_bytes());
+        while body.len() % 4 != 0 {
+            body.push(0);
+        }
+        let len = (body.len() + 12) as u32;
+        writer
+            .write_block(&pcap_file::pcapng::Block::Unknown(
+                pcap_file::pcapng::blocks::unknown::UnknownBlock::new(0x0000_000a, len, &body),
+            ))
+            .map_err(perr)?;
+    }
     let mut summary = ExtractSummary {
         sip_frames: sip,
         rtp_frames: rtp,

@@ -104,6 +104,8 @@ pub struct Request {
     /// Call-IDs of the selected call(s): the first one for WAV and ladders, all for the pcapng.
     pub calls: Vec<String>,
     pub meta: ReportMeta,
+    /// The session's TLS keys: the pcapng keeps the key log of the calls' TLS sessions (a secrets block).
+    pub keys: Option<Arc<earshot_core::tls::Keys>>,
 }
 
 /// One written file, or why an item failed.
@@ -194,6 +196,7 @@ pub fn start(st: &mut AppState) {
         settings: st.rules.clone(),
         calls: meta.selected_calls.clone(),
         meta,
+        keys: st.keys.clone(),
     };
     let (tx, rx) = channel();
     let waker = st.waker.clone();
@@ -376,7 +379,13 @@ fn write_item(
             };
             let p = unique(dir, &name);
             // The original frames (never redacted: they are the evidence) of the original analysis.
-            earshot_core::extract::write_calls_pcapng(&req.capture, &req.analysis, &ids, &p)?;
+            earshot_core::extract::write_calls_pcapng_keyed(
+                &req.capture,
+                &req.analysis,
+                &ids,
+                &p,
+                req.keys.clone(),
+            )?;
             vec![p]
         }
         Item::Wav => {
@@ -641,6 +650,7 @@ mod tests {
             "messages.csv",
             "findings.csv",
             "dtmf.csv",
+            "tls.csv",
         ] {
             assert!(csv_dir.join(f).is_file(), "{f} missing");
         }
@@ -690,13 +700,13 @@ mod tests {
         let text = std::fs::read_to_string(&svg[0]).unwrap();
         assert!(text.starts_with("<svg") || text.starts_with("<?xml"));
         assert!(text.contains("INVITE") && text.contains("BYE"));
-        // The manifest lists the nine files with their SHA-256 (sha256sum-checked by audit's hash of each).
+        // The manifest lists the ten files with their SHA-256 (sha256sum-checked by audit's hash of each).
         let m = by_kind("manifest");
         assert_eq!(m.len(), 1, "{:?}", st.exports);
         let mv: serde_json::Value = serde_json::from_slice(&std::fs::read(&m[0]).unwrap()).unwrap();
         assert_eq!(mv["evidence"]["sha256"], sha.as_str());
         let listed = mv["files"].as_array().unwrap();
-        assert_eq!(listed.len(), 9, "{listed:?}");
+        assert_eq!(listed.len(), 10, "{listed:?}");
         for f in listed {
             let p = f["path"].as_str().unwrap();
             assert_eq!(
@@ -704,8 +714,8 @@ mod tests {
                 crate::audit::file_sha256(Path::new(p)).unwrap().as_str()
             );
         }
-        // 1 PDF + 5 CSV + 1 JSON + 1 pcapng + 1 ladder + the manifest, all in the session list.
-        assert_eq!(st.exports.len(), 10, "{:?}", st.exports);
+        // 1 PDF + 6 CSV + 1 JSON + 1 pcapng + 1 ladder + the manifest, all in the session list.
+        assert_eq!(st.exports.len(), 11, "{:?}", st.exports);
         // Audit: the open, then one export line per file with its hash.
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
             .unwrap()
@@ -717,7 +727,7 @@ mod tests {
         assert_eq!(lines[0]["sha256"].as_str().unwrap(), sha);
         let exports: Vec<&serde_json::Value> =
             lines.iter().filter(|l| l["action"] == "export").collect();
-        assert_eq!(exports.len(), 10);
+        assert_eq!(exports.len(), 11);
         let j = exports.iter().find(|l| l["kind"] == "json").unwrap();
         assert_eq!(j["path"], json.display().to_string());
         assert_eq!(j["file"], CLEAN_CALL);
@@ -735,7 +745,7 @@ mod tests {
             toasts.iter().any(|t| t.starts_with("Export failed")),
             "{toasts:?}"
         );
-        assert_eq!(harness.state().exports.len(), 10);
+        assert_eq!(harness.state().exports.len(), 11);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -7,6 +7,7 @@ mod calls_ui;
 mod capture_ui;
 pub mod export_ui;
 mod findings_ui;
+mod keys_ui;
 mod ladder_ui;
 mod packet_ui;
 pub mod settings_ui;
@@ -122,6 +123,9 @@ pub struct AppState {
     /// Bundled sample captures, looked up when the welcome screen is first shown.
     pub samples: Option<Vec<welcome_ui::Sample>>,
     pub capture: capture_ui::CaptureWindow,
+    /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
+    pub keys: Option<Arc<earshot_core::tls::Keys>>,
+    pub keys_view: keys_ui::KeysView,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
 }
@@ -171,6 +175,8 @@ impl AppState {
             cursor: None,
             samples: None,
             capture: Default::default(),
+            keys: None,
+            keys_view: Default::default(),
             waker,
         }
     }
@@ -192,6 +198,7 @@ impl AppState {
         self.loading = Some(LoadJob::start(
             path.to_path_buf(),
             self.rules.clone(),
+            self.keys.clone(),
             move || waker(),
         ));
         self.persisted.recent.retain(|p| p != path);
@@ -339,6 +346,7 @@ impl AppState {
     /// The whole UI.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.poll();
+        self.dropped_files(ui.ctx());
         self.keyboard(ui.ctx());
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
@@ -446,6 +454,10 @@ impl AppState {
                         }
                     }
                 });
+                if ui.button("Keys…").clicked() {
+                    ui.close();
+                    self.keys_view.open = true;
+                }
                 if ui.button("Export…  (Ctrl+E)").clicked() {
                     ui.close();
                     self.export_view.open = true;
@@ -558,6 +570,28 @@ impl AppState {
         }
         export_ui::export_window(ctx, self);
         settings_ui::settings_window(ctx, self);
+        keys_ui::keys_window(ctx, self);
+    }
+
+    /// Files dropped on the window: key logs and PEM keys join the session's keys; the first capture is opened.
+    fn dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        let (keys, captures): (Vec<PathBuf>, Vec<PathBuf>) = dropped
+            .into_iter()
+            .partition(|p| keys_ui::looks_like_key_file(p));
+        for k in &keys {
+            self.add_key_file(k);
+        }
+        if let Some(p) = captures.first() {
+            self.open(p);
+        }
     }
 }
 

@@ -159,19 +159,15 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
             });
         });
     if let Some(p) = open {
+        // A real-tool sample ships the key log its TLS/DTLS stack wrote (NAME.keys): it joins the session's keys.
+        let keys = p.with_extension("keys");
+        if keys.is_file() {
+            st.file = None;
+            st.add_key_file(&keys);
+        }
         st.open(&p);
     }
-    let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
-        i.raw
-            .dropped_files
-            .iter()
-            .map(|f| f.path().to_path_buf())
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect()
-    });
-    if let Some(p) = dropped.first() {
-        st.open(p);
-    }
+    // Dropped files are handled for every view by `AppState::dropped_files`.
 }
 
 #[cfg(test)]

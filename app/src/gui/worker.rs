@@ -33,6 +33,7 @@ impl LoadJob {
     pub fn start(
         path: PathBuf,
         rules: Settings,
+        keys: Option<Arc<earshot_core::tls::Keys>>,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> LoadJob {
         let (tx, rx) = channel();
@@ -46,7 +47,7 @@ impl LoadJob {
         };
         let spawn = std::thread::Builder::new()
             .name("earshot-load".into())
-            .spawn(move || run(path, rules, cancel, tx, wake));
+            .spawn(move || run(path, rules, keys, cancel, tx, wake));
         if let Err(e) = spawn {
             // The job reports the failure through its channel on the next poll.
             let (tx2, rx2) = channel();
@@ -87,6 +88,7 @@ impl LoadJob {
 fn run(
     path: PathBuf,
     rules: Settings,
+    keys: Option<Arc<earshot_core::tls::Keys>>,
     cancel: Arc<AtomicBool>,
     tx: Sender<LoadEvent>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -96,6 +98,7 @@ fn run(
     let opts = AnalyzeOptions {
         cancel: Some(cancel),
         rules,
+        keys,
         snapshots: Some(SnapshotSink {
             every: Duration::from_millis(400),
             sink: Arc::new(move |a| {
@@ -137,7 +140,7 @@ mod tests {
     #[test]
     fn largest_shared_capture_with_calls_shows_them_before_loading_ends() {
         let path = earshot_e2e::captures_dir().join("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap");
-        let mut job = LoadJob::start(path, Default::default(), || {});
+        let mut job = LoadJob::start(path, Default::default(), None, || {});
         let start = Instant::now();
         let mut first_snapshot_calls = None;
         let done = loop {
@@ -186,7 +189,7 @@ mod tests {
         let threads: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let t2 = threads.clone();
         let start = Instant::now();
-        let mut job = LoadJob::start(path.clone(), Default::default(), move || {
+        let mut job = LoadJob::start(path.clone(), Default::default(), None, move || {
             let name = std::thread::current().name().unwrap_or("?").to_string();
             t2.lock().unwrap().insert(name);
         });

@@ -292,8 +292,8 @@ fn the_command_line_appends_to_the_audit_log_unless_told_not_to() {
     assert_eq!(lines[0]["packets"], 1360);
     let exports: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["action"] == "export").collect();
-    // a.json, five CSV tables, the CSV folder's manifest.
-    assert_eq!(exports.len(), 7, "{exports:?}");
+    // a.json, six CSV tables, the CSV folder's manifest.
+    assert_eq!(exports.len(), 8, "{exports:?}");
     for e in &exports {
         assert_eq!(e["sha256"], sha.as_str());
         let p = PathBuf::from(e["path"].as_str().unwrap());
@@ -305,8 +305,8 @@ fn the_command_line_appends_to_the_audit_log_unless_told_not_to() {
     assert_eq!(manifest["evidence"]["sha256"], sha.as_str());
     assert_eq!(
         manifest["files"].as_array().unwrap().len(),
-        6,
-        "five tables and the JSON"
+        7,
+        "six tables and the JSON"
     );
     let before = std::fs::read(&log).unwrap();
     run(&["--no-audit"]);

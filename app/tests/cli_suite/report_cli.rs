@@ -138,7 +138,7 @@ fn csv_tables_parse_with_python_and_count_what_tshark_sees() {
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert_eq!(
             stdout.lines().filter(|l| l.starts_with("csv")).count(),
-            5,
+            6,
             "{stdout}"
         );
     }
@@ -176,8 +176,8 @@ fn redacted_exports_contain_no_original_address() {
     for e in std::fs::read_dir(dir.join("csv")).unwrap() {
         files.push(e.unwrap().path());
     }
-    // r.json + calls, messages, streams, findings, dtmf + the manifest (which must leak nothing either)
-    assert_eq!(files.len(), 7);
+    // r.json + calls, messages, streams, findings, dtmf, tls + the manifest (which must leak nothing either)
+    assert_eq!(files.len(), 8);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for ip in &ips {

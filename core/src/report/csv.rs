@@ -407,20 +407,93 @@ pub fn write_dtmf<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
-/// Write `calls.csv`, `streams.csv`, `messages.csv`, `findings.csv` and `dtmf.csv` into `dir` (created if missing).
-/// Returns the paths written.
+/// Write `tls.csv` to any writer: one row per TLS connection (TCP), then per DTLS association (UDP), in
+/// (client, server) order: what was negotiated, whether and with which key source (name and SHA-256, never the
+/// key) it was decrypted, or why not.
+pub fn write_tls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "protocol",
+        "client",
+        "server",
+        "version",
+        "cipher_suite",
+        "srtp_profile",
+        "first_frame",
+        "last_frame",
+        "records",
+        "resumed",
+        "rsa_key_exchange",
+        "server_certificate_sha256",
+        "decrypted",
+        "key_how",
+        "key_source",
+        "key_source_sha256",
+        "not_decrypted",
+    ])?;
+    for t in &a.tls {
+        let k = t.key_source.as_ref();
+        w.write_record([
+            "tls".to_string(),
+            t.client.to_string(),
+            t.server.to_string(),
+            t.version.clone(),
+            opt(t.cipher_suite.as_deref()),
+            String::new(),
+            t.first_frame.to_string(),
+            t.last_frame.to_string(),
+            t.records.to_string(),
+            t.resumed.to_string(),
+            t.rsa_key_exchange.to_string(),
+            opt(t.server_certificate_sha256.as_deref()),
+            t.decrypted.to_string(),
+            opt(k.map(|k| k.how.as_str())),
+            safe_cell(k.map_or("", |k| k.source.as_str())),
+            opt(k.map(|k| k.source_sha256.as_str())),
+            safe_cell(t.not_decrypted.as_deref().unwrap_or("")),
+        ])?;
+    }
+    for d in &a.dtls {
+        let k = d.key_source.as_ref();
+        w.write_record([
+            "dtls".to_string(),
+            d.client.to_string(),
+            d.server.to_string(),
+            d.version.clone(),
+            opt(d.cipher_suite.as_deref()),
+            opt(d.srtp_profile.as_deref()),
+            d.first_frame.to_string(),
+            d.last_frame.to_string(),
+            d.records.to_string(),
+            String::new(),
+            String::new(),
+            opt(d.server_certificate_sha256.as_deref()),
+            d.srtp_keys_derived.to_string(),
+            opt(k.map(|k| k.how.as_str())),
+            safe_cell(k.map_or("", |k| k.source.as_str())),
+            opt(k.map(|k| k.source_sha256.as_str())),
+            safe_cell(d.not_decrypted.as_deref().unwrap_or("")),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `calls.csv`, `streams.csv`, `messages.csv`, `findings.csv`, `dtmf.csv` and `tls.csv` into `dir` (created
+/// if missing). Returns the paths written.
 pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError> {
     std::fs::create_dir_all(dir).map_err(|source| CsvError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
-    let files: [(&str, Writer); 5] = [
+    let files: [(&str, Writer); 6] = [
         ("calls.csv", write_calls),
         ("streams.csv", write_streams),
         ("messages.csv", write_messages),
         ("findings.csv", write_findings),
         ("dtmf.csv", write_dtmf),
+        ("tls.csv", write_tls),
     ];
     let mut written = Vec::new();
     for (name, write) in files {

@@ -31,6 +31,12 @@ struct JsonAnalysis<'a> {
     diagnostics_dropped: u64,
     findings: &'a [crate::model::Finding],
     tls: &'a [crate::model::TlsSession],
+    /// Present only when the capture has DTLS.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    dtls: &'a [crate::model::DtlsSession],
+    /// Present only when keys were given or found in the capture.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    key_sources: &'a [crate::tls::KeySource],
     exposure: &'a crate::model::Exposure,
     services: &'a [crate::model::ServiceContact],
 }
@@ -259,6 +265,8 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
         diagnostics_dropped: a.diagnostics_dropped,
         findings: &a.findings,
         tls: &a.tls,
+        dtls: &a.dtls,
+        key_sources: &a.key_sources,
         exposure: &a.exposure,
         services: &a.services,
     }

@@ -349,8 +349,11 @@ fn build_data(
             ex.plaintext_sip_messages.to_string()
         ]),
         json!([
-            "TLS connections (content hidden)",
-            ex.tls_connections.to_string()
+            "TLS connections",
+            match analysis.tls.iter().filter(|t| t.decrypted).count() {
+                0 => format!("{} (content hidden)", ex.tls_connections),
+                n => format!("{} ({n} decrypted with the keys given)", ex.tls_connections),
+            }
         ]),
         json!([
             "Streams whose audio can be replayed",
@@ -587,8 +590,78 @@ fn build_data(
         })
         .collect();
 
+    // Encrypted connections: TLS then DTLS, at most 200 rows; the key sources with their SHA-256.
+    let how = |decrypted: bool, k: Option<&crate::model::TlsKeyUse>, why: Option<&str>| -> String {
+        match (decrypted, k, why) {
+            (true, Some(k), _) => format!("decrypted ({}: {})", k.how, k.source),
+            (_, _, Some(w)) => format!("not decrypted: {w}"),
+            _ => "content hidden (no key given)".to_string(),
+        }
+    };
+    let mut encrypted: Vec<Value> = Vec::new();
+    for t in analysis.tls.iter() {
+        encrypted.push(json!([
+            "TLS",
+            text(&format!("{} → {}", t.client, t.server), 100),
+            text(
+                &format!("{} {}", t.version, t.cipher_suite.as_deref().unwrap_or("")),
+                120
+            ),
+            t.first_frame.to_string(),
+            text(
+                &how(
+                    t.decrypted,
+                    t.key_source.as_ref(),
+                    t.not_decrypted.as_deref()
+                ),
+                300
+            ),
+        ]));
+    }
+    for d in analysis.dtls.iter() {
+        encrypted.push(json!([
+            "DTLS",
+            text(&format!("{} → {}", d.client, d.server), 100),
+            text(
+                &format!(
+                    "{} {} SRTP {}",
+                    d.version,
+                    d.cipher_suite.as_deref().unwrap_or(""),
+                    d.srtp_profile.as_deref().unwrap_or("none")
+                ),
+                160
+            ),
+            d.first_frame.to_string(),
+            text(
+                &how(
+                    d.srtp_keys_derived,
+                    d.key_source.as_ref(),
+                    d.not_decrypted.as_deref()
+                ),
+                300
+            ),
+        ]));
+    }
+    let encrypted_total = encrypted.len();
+    encrypted.truncate(200);
+    let key_sources: Vec<Value> = analysis
+        .key_sources
+        .iter()
+        .map(|k| {
+            json!([
+                text(&k.kind, 20),
+                text(&k.name, 200),
+                k.entries.to_string(),
+                terminal_safe(&k.sha256, 64),
+            ])
+        })
+        .collect();
+
     json!({
         "title": "VoIP capture analysis report",
+        "encrypted": encrypted,
+        "encrypted_total": encrypted_total,
+        "key_sources": key_sources,
         "tool": tool,
         "generated": format_utc(meta.generated_at_nanos, 0),
         "redacted": meta.redacted,

@@ -251,7 +251,8 @@ fn csv_files_parse_and_neutralise_formulas() {
             "streams.csv",
             "messages.csv",
             "findings.csv",
-            "dtmf.csv"
+            "dtmf.csv",
+            "tls.csv"
         ]
     );
     let report = python(CSV_CHECK, &[&out]);
@@ -260,6 +261,7 @@ fn csv_files_parse_and_neutralise_formulas() {
     for (file, width, rows) in [
         ("calls.csv", 27, 1),
         ("dtmf.csv", 12, 0),
+        ("tls.csv", 17, 0),
         ("messages.csv", 19, 2),
         ("streams.csv", 38, 0),
     ] {

@@ -170,12 +170,27 @@ fn the_samples_cover_every_rule() {
         .iter()
         .flat_map(|s| s.findings.iter().copied())
         .collect();
-    // clean-call and srtp-sdes-call come from the bench generator (their findings are asserted in findings.rs).
-    covered.extend(["plaintext-sip", "unencrypted-media", "srtp-keys-exposed"]);
+    // clean-call and srtp-sdes-call come from the bench generator (their findings are asserted in findings.rs);
+    // tls-keylog-call is a real-tool sample (real_tool_samples_show_what_their_readmes_say).
+    covered.extend([
+        "plaintext-sip",
+        "unencrypted-media",
+        "srtp-keys-exposed",
+        "sdes-keys-in-tls",
+    ]);
     for rule in earshot_core::findings::all_rules() {
         // outdated-tls: shared tlssaved.pcap; analysis-limited: the adversarial captures (tests/tests/e2e/adversarial.rs),
         // far too big for a sample.
         if rule.id() == "outdated-tls" || rule.id() == "analysis-limited" {
+            continue;
+        }
+        // Rules that need the keys of a real TLS/DTLS stack: the labelled captures of tests/tls and tests/dtls
+        // (tests/tests/e2e/eval.rs) and the real-tool samples tls-keylog-call and dtls-srtp-call
+        // (real_tool_samples_show_what_their_readmes_say).
+        if matches!(
+            rule.id(),
+            "no-forward-secrecy" | "dtls-fingerprint-mismatch"
+        ) {
             continue;
         }
         assert!(
@@ -185,4 +200,89 @@ fn the_samples_cover_every_rule() {
         );
     }
     assert!(covered.contains("unauthenticated-accepted"));
+}
+
+/// Pearson correlation at lag 0 over the shorter length.
+fn correlation(a: &[i16], b: &[i16]) -> f64 {
+    let n = a.len().min(b.len());
+    let mean = |x: &[i16]| x[..n].iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a[..n].iter().zip(&b[..n]) {
+        let (x, y) = (f64::from(x) - ma, f64::from(y) - mb);
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    sab / (saa.sqrt() * sbb.sqrt())
+}
+
+/// The two samples made with real TLS/DTLS stacks (not by samplegen: their keys differ at every run, so they are
+/// committed as made, with the script that made them): without keys what an eavesdropper sees, with the key log
+/// beside them the whole call — SIP, findings, and audio that matches the WAVs that were sent (read back with
+/// symphonia, correlation ≥ 0.99).
+#[test]
+fn real_tool_samples_show_what_their_readmes_say() {
+    use std::sync::Arc;
+    for (name, call_id, sip, findings_with_keys) in [
+        (
+            "tls-keylog-call",
+            "1-8365@10.77.0.2",
+            7usize,
+            vec!["sdes-keys-in-tls", "version-disclosure"],
+        ),
+        (
+            "dtls-srtp-call",
+            "27f5d23a17cd53ee2c0b@192.0.2.10",
+            6,
+            vec!["plaintext-sip", "unauthenticated-accepted"],
+        ),
+    ] {
+        let dir = samples_dir().join(name);
+        let path = dir.join(format!("{name}.pcap"));
+        let plain = analyze_file(&path, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+        let mut keys = earshot_core::tls::Keys::new();
+        keys.load_keylog(&path.with_extension("keys")).unwrap();
+        let opts = AnalyzeOptions {
+            keys: Some(Arc::new(keys)),
+            ..AnalyzeOptions::default()
+        };
+        let a = analyze_file(&path, &opts, &mut |_| {}).unwrap();
+        assert_eq!(a.summary.sip_messages as usize, sip, "{name}");
+        let c = a
+            .calls
+            .iter()
+            .find(|c| c.call_id == call_id)
+            .expect("the call");
+        assert!(c.answered, "{name}");
+        assert_eq!(c.streams.len(), 2, "{name}");
+        let mut ids: Vec<&str> = a.findings.iter().map(|f| f.rule_id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, findings_with_keys, "{name}");
+        if name == "tls-keylog-call" {
+            assert_eq!(plain.summary.sip_messages, 0);
+            assert!(plain.findings.is_empty());
+            assert!(a.tls[0].decrypted);
+        } else {
+            assert!(a.dtls[0].srtp_keys_derived);
+            assert!(!plain.dtls[0].srtp_keys_derived);
+        }
+        let req = earshot_core::audio::AudioRequest {
+            streams: c.streams.clone(),
+            ..Default::default()
+        };
+        let out = earshot_core::audio::decode_streams(&path, &a, &req, &opts, &mut |_| {}).unwrap();
+        for s in &out {
+            let st = &a.streams[s.stream_index];
+            let srtp = s.srtp.as_ref().expect("decrypted");
+            assert_eq!(srtp.auth_failures, 0, "{name}: {}", s.status);
+            let wav = match st.sender.map(|p| p.as_str()) {
+                Some("caller") => dir.join("caller.wav"),
+                _ => dir.join("callee.wav"),
+            };
+            let (_, _, sent) = earshot_e2e::read_wav(&wav);
+            let r = correlation(&s.decoded.samples, &sent[0]);
+            assert!(r >= 0.99, "{name} {}: correlation {r:.4}", wav.display());
+        }
+    }
 }

@@ -1,0 +1,149 @@
+//! `cryptobench`: how fast core opens protected records, one thread: TLS records of 16 KiB (AES-128-GCM as TLS 1.2
+//! and ChaCha20-Poly1305 as TLS 1.3, sealed here with RustCrypto's `aes-gcm` / `chacha20poly1305`) through
+//! `earshot_core::tls::record::open`, and SRTP packets of 160-byte G.711 payloads (AES_CM_128_HMAC_SHA1_80, protected
+//! by the test crate's independent `SrtpSender`) through `SrtpContext::unprotect_rtp`. Prints MB/s of payload per
+//! core; `scripts/bench.sh` runs it. Every open is checked (a benchmark of failures would measure nothing).
+
+use std::time::Instant;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use earshot_core::media::srtp::{SrtpContext, SrtpKey, SrtpSuite};
+use earshot_core::tls::record::{self, CipherKind, Framing, RecordKeys};
+
+fn mbps(bytes: usize, secs: f64) -> f64 {
+    bytes as f64 / secs / 1e6
+}
+
+fn tls(kind: CipherKind, framing: Framing, name: &str) {
+    let key = vec![7u8; kind.key_len()];
+    let iv: Vec<u8> = if framing == Framing::V13 || kind == CipherKind::ChaCha20Poly1305 {
+        vec![9u8; 12]
+    } else {
+        vec![9u8; 4]
+    };
+    let plain = vec![0x41u8; 16 * 1024];
+    let n = 4096usize;
+    let mut records = Vec::with_capacity(n);
+    for seq in 0..n as u64 {
+        let (header, frag) = match framing {
+            Framing::V12 => {
+                // TLS 1.2 AES-GCM: explicit nonce = seq; AAD = seq type version length.
+                let mut nonce = [0u8; 12];
+                nonce[..4].copy_from_slice(&iv);
+                nonce[4..].copy_from_slice(&seq.to_be_bytes());
+                let mut aad = seq.to_be_bytes().to_vec();
+                aad.extend_from_slice(&[23, 3, 3]);
+                aad.extend_from_slice(&(plain.len() as u16).to_be_bytes());
+                let ct = aes_gcm::Aes128Gcm::new_from_slice(&key)
+                    .expect("key")
+                    .encrypt(
+                        (&nonce).into(),
+                        Payload {
+                            msg: &plain,
+                            aad: &aad,
+                        },
+                    )
+                    .expect("seal");
+                let mut frag = seq.to_be_bytes().to_vec();
+                frag.extend_from_slice(&ct);
+                let mut h = vec![23, 3, 3];
+                h.extend_from_slice(&(frag.len() as u16).to_be_bytes());
+                (h, frag)
+            }
+            Framing::V13 => {
+                let mut nonce = [0u8; 12];
+                nonce.copy_from_slice(&iv);
+                for (b, s) in nonce[4..].iter_mut().zip(seq.to_be_bytes()) {
+                    *b ^= s;
+                }
+                let mut inner = plain.clone();
+                inner.push(23);
+                let len = inner.len() + 16;
+                let mut h = vec![23, 3, 3];
+                h.extend_from_slice(&(len as u16).to_be_bytes());
+                let ct = chacha20poly1305::ChaCha20Poly1305::new_from_slice(&key)
+                    .expect("key")
+                    .encrypt(
+                        (&nonce).into(),
+                        Payload {
+                            msg: &inner,
+                            aad: &h,
+                        },
+                    )
+                    .expect("seal");
+                (h, ct)
+            }
+        };
+        records.push((header, frag));
+    }
+    let keys = RecordKeys {
+        kind,
+        key,
+        iv,
+        mac_key: Vec::new(),
+        etm: false,
+    };
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for (seq, (h, f)) in records.iter().enumerate() {
+        let (_, p) = record::open(&keys, framing, seq as u64, h, 23, 0x0303, f).expect("opens");
+        bytes += p.len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{name:<40} {:>8.0} MB/s  ({} records of 16 KiB)",
+        mbps(bytes, secs),
+        n
+    );
+}
+
+fn srtp() {
+    let mut key_salt = [0u8; 30];
+    for (i, b) in key_salt.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let mut sender = earshot_e2e::srtp::SrtpSender::new(&key_salt, 10);
+    let n = 200_000usize;
+    let mut packets = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut p = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78];
+        p[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+        p[4..8].copy_from_slice(&((i as u32) * 160).to_be_bytes());
+        p.extend(std::iter::repeat_n(0xd5u8, 160));
+        sender.protect(&mut p);
+        packets.push(p);
+    }
+    let key = SrtpKey::new(
+        SrtpSuite::AesCm128HmacSha1_80,
+        key_salt[..16].to_vec(),
+        key_salt[16..].to_vec(),
+    )
+    .expect("key");
+    let mut ctx = SrtpContext::new(&key);
+    let start = Instant::now();
+    let mut bytes = 0usize;
+    for p in &packets {
+        bytes += ctx.unprotect_rtp(p).expect("verifies").len() - 12;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:<40} {:>8.0} MB/s  ({n} packets of 160 bytes)",
+        "SRTP AES_CM_128_HMAC_SHA1_80",
+        mbps(bytes, secs)
+    );
+}
+
+fn main() {
+    println!("decryption speed, one thread (payload bytes per second)");
+    tls(
+        CipherKind::AesGcm { key_len: 16 },
+        Framing::V12,
+        "TLS 1.2 AES-128-GCM",
+    );
+    tls(
+        CipherKind::ChaCha20Poly1305,
+        Framing::V13,
+        "TLS 1.3 ChaCha20-Poly1305",
+    );
+    srtp();
+}
