@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec)
+ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 CAPTURES=${EARSHOT_CAPTURES:-../shared/captures}
 export RUSTC_BOOTSTRAP=1

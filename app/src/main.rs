@@ -27,6 +27,9 @@ struct Cli {
     command: Option<Command>,
     /// Capture to open in the desktop app (without a subcommand).
     file: Option<std::path::PathBuf>,
+    /// Keys for the desktop app's session (key logs and RSA keys, as File > Keys...).
+    #[command(flatten)]
+    keys: keys::KeyArgs,
     /// Do not append this command's actions (captures analysed, files written, audio played) to the audit log
     /// the app also writes (`EARSHOT_AUDIT_LOG`, else ~/.local/share/earshot/audit.jsonl).
     #[arg(long, global = true)]
@@ -74,7 +77,15 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report_cmd::run(&args),
         Some(Command::Capture(args)) => capture::run(&args),
         Some(Command::Decrypt(args)) => decrypt::run(&args),
-        None => match gui::run(cli.file) {
+        None => match gui::run(
+            cli.file,
+            cli.keys
+                .keylog
+                .iter()
+                .chain(&cli.keys.tls_key)
+                .cloned()
+                .collect(),
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("earshot: {e:#}");

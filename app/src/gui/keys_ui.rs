@@ -161,7 +161,7 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                 let opened = a.tls.iter().filter(|t| t.decrypted).count()
                     + a.dtls.iter().filter(|d| d.srtp_keys_derived).count();
                 ui.label(format!(
-                    "This capture: {} TLS connections, {} DTLS associations, {opened} opened with the keys.",
+                    "This capture: {} TLS connection(s), {} DTLS association(s), {opened} opened with the keys.",
                     a.tls.len(),
                     a.dtls.len()
                 ));

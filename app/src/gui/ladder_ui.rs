@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use earshot_core::model::{Analysis, Call, MessageRecord, StartLine};
+use earshot_core::model::{Analysis, Call, MessageRecord, StartLine, Transport};
 use earshot_core::report::terminal_safe;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
@@ -485,6 +485,10 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 let stroke = Stroke::new(1.5, color);
                 draw_arrow(&painter, xs, xd, y, stroke, m.retransmission);
                 let mut label = message_label(m);
+                if matches!(m.transport, Transport::Tls | Transport::Wss) {
+                    // An encrypted leg, read with the keys given.
+                    label.push_str(" [TLS]");
+                }
                 if m.retransmission {
                     label.push_str(" (retransmission)");
                 }
@@ -506,7 +510,11 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                     m.frame,
                     m.src,
                     m.dst,
-                    m.transport.as_str(),
+                    match m.transport {
+                        Transport::Tls => "TLS, decrypted",
+                        Transport::Wss => "WSS, decrypted",
+                        t => t.as_str(),
+                    },
                     if m.retransmission {
                         ", retransmission"
                     } else {

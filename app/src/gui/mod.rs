@@ -668,7 +668,11 @@ impl FrameBench {
 }
 
 impl EarshotApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, file: Option<PathBuf>) -> Self {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        file: Option<PathBuf>,
+        keys: Vec<PathBuf>,
+    ) -> Self {
         let persisted: Persisted = cc
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
@@ -676,6 +680,10 @@ impl EarshotApp {
         let ctx = cc.egui_ctx.clone();
         let mut state = AppState::new(persisted, Arc::new(move || ctx.request_repaint()));
         let bench = FrameBench::from_env();
+        // `earshot FILE --keylog K --tls-key PEM`: the session's keys before the capture opens.
+        for k in &keys {
+            state.add_key_file(k);
+        }
         if let Some(f) = file {
             state.open(&f);
         }
@@ -713,7 +721,7 @@ pub fn safe(s: &str, max: usize) -> String {
     earshot_core::report::terminal_safe(s, max).replace('→', "->")
 }
 
-pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(file: Option<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Earshot")
@@ -724,7 +732,7 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "earshot",
         options,
-        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, file)))),
+        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, file, keys)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
 }

@@ -31,7 +31,15 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 }
                 ui.label(st.time(m.ts_nanos));
                 ui.label(format!("{} -> {}", m.src, m.dst));
-                ui.label(m.transport.as_str().to_uppercase());
+                ui.label(match m.transport {
+                    earshot_core::model::Transport::Tls => {
+                        "TLS, decrypted (from the records of these frames)".to_string()
+                    }
+                    earshot_core::model::Transport::Wss => {
+                        "WSS, decrypted (from the records of these frames)".to_string()
+                    }
+                    t => t.as_str().to_uppercase(),
+                });
                 ui.label(encapsulation_text(&m.encapsulation));
                 ui.label(format!("{} bytes", m.size));
                 if m.retransmission {

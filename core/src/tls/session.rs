@@ -288,6 +288,11 @@ impl TlsConn {
         }
         let Some((inner_type, plain)) = opened else {
             self.records_not_decrypted = self.records_not_decrypted.saturating_add(1);
+            // The record took its sequence number even though it does not open (damaged, or tampered with): the
+            // next one is expected at the next number.
+            if let Some(dir) = self.dirs.get_mut(d) {
+                dir.seq = dir.seq.wrapping_add(1);
+            }
             let has_keys = self.dirs.get(d).is_some_and(|x| x.keys.is_some());
             if has_keys && !(is13 && self.dirs.get(d).is_some_and(|x| x.stage < 2)) {
                 self.not_decrypted(

@@ -1359,11 +1359,20 @@ impl TcpReassembler {
             .into_iter()
             .filter_map(|t| {
                 let why = t.not_decrypted?;
+                let what = if t.decrypted {
+                    let total = self
+                        .tls
+                        .get(&(t.client, t.server))
+                        .map_or(0, |i| i.conn.records_not_decrypted);
+                    format!("{total} records not decrypted")
+                } else {
+                    "not decrypted".to_string()
+                };
                 Some(Diagnostic::new(
                     Some(t.first_frame),
                     Layer::Tls,
                     DiagLevel::Warning,
-                    format!("TLS {} -> {}: not decrypted: {why}", t.client, t.server),
+                    format!("TLS {} -> {}: {what}: {why}", t.client, t.server),
                 ))
             })
             .collect()

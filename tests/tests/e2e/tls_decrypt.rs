@@ -544,3 +544,37 @@ fn per_call_extract_keeps_the_tls_session_and_its_key_log() {
         .unwrap();
     assert!(analyze(&plain, None).messages.is_empty());
 }
+
+/// One byte of one application-data record changed (its authentication tag no longer verifies): that SIP message
+/// is missing — never shown garbled — a diagnostic says a record failed authentication, and every other message
+/// still decrypts.
+#[test]
+fn a_tampered_record_is_dropped_not_shown_garbled() {
+    let path = tls_dir().join("captures/tls13-chacha20.pcap");
+    let full = analyze(&path, Some(keylog(&path)));
+    let victim = full.messages[2].frame;
+    // Classic pcap: 24-byte file header, then 16-byte record headers; flip the frame's last byte (inside the tag).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mut off = 24usize;
+    let mut n = 0u64;
+    while off + 16 <= bytes.len() {
+        let incl = u32::from_le_bytes(bytes[off + 8..off + 12].try_into().unwrap()) as usize;
+        n += 1;
+        if n == victim {
+            bytes[off + 16 + incl - 1] ^= 0x01;
+            break;
+        }
+        off += 16 + incl;
+    }
+    let cut = scratch().join("tampered.pcap");
+    std::fs::write(&cut, &bytes).unwrap();
+    let a = analyze(&cut, Some(keylog(&path)));
+    let want: Vec<_> = ours(&full).into_iter().filter(|m| m.0 != victim).collect();
+    assert_eq!(ours(&a), want);
+    assert_eq!(
+        a.tls[0].not_decrypted.as_deref(),
+        Some(
+            "a record failed authentication with the key given (wrong key, or records missing from the capture)"
+        )
+    );
+}
