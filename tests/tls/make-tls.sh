@@ -314,6 +314,12 @@ scn_tls12_ecdhe_chacha20()  { run_call tls12-ecdhe-chacha20  TLSv1.2 "" rsa "" 2
 scn_tls12_cbc_sha_etm()     { run_call tls12-cbc-sha-etm     TLSv1.2 "" rsa "" 2 1 -- --stack openssl --tls-version 1.2 --ciphers ECDHE-RSA-AES128-SHA; }
 scn_tls12_cbc_sha256_noetm() { run_call tls12-cbc-sha256-noetm TLSv1.2 "" rsa "" 2 1 -- --stack gnutls --priority "$G12:-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA256:-KX-ALL:+ECDHE-RSA:%NO_ETM"; }
 scn_tls12_cbc_sha384_noetm() { run_call tls12-cbc-sha384-noetm TLSv1.2 "" rsa "" 2 1 -- --stack openssl --tls-version 1.2 --ciphers ECDHE-RSA-AES256-SHA384 --no-etm; }
+# TLS 1.0 / 1.1 CBC (MAC-then-encrypt, no EtM): OpenSSL 3 refuses TLS < 1.2 at its default
+# security level 1, so kamailio's cipher_list and the OpenSSL client's cipher string carry
+# @SECLEVEL=0; kamailio's method pins the version. TLS 1.0: implicit IV (the last ciphertext
+# block of the previous record); TLS 1.1: explicit IV per record.
+scn_tls10_cbc_sha() { run_call tls10-cbc-sha TLSv1 "DEFAULT:@SECLEVEL=0" rsa "" 2 1 -- --stack gnutls --priority "NORMAL:-VERS-ALL:+VERS-TLS1.0:-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA1:-KX-ALL:+ECDHE-RSA:%NO_ETM"; }
+scn_tls11_cbc_sha() { run_call tls11-cbc-sha TLSv1.1 "DEFAULT:@SECLEVEL=0" rsa "" 2 1 -- --stack openssl --tls-version 1.1 --ciphers "ECDHE-RSA-AES256-SHA:@SECLEVEL=0" --no-etm; }
 scn_tls12_aes128ccm()  { run_call tls12-aes128ccm  TLSv1.2 "ECDHE-ECDSA-AES128-CCM" ec "" 2 1 -- --stack gnutls --priority "$G12:-CIPHER-ALL:+AES-128-CCM:-KX-ALL:+ECDHE-ECDSA"; }
 scn_tls12_aes128ccm8() { run_call tls12-aes128ccm8 TLSv1.2 "ECDHE-ECDSA-AES128-CCM8" ec "" 2 1 -- --stack gnutls --priority "$G12:-CIPHER-ALL:+AES-128-CCM-8:-KX-ALL:+ECDHE-ECDSA"; }
 scn_tls12_rsa_kx() {
@@ -365,7 +371,8 @@ scn_wss_tls13() {
 SCENARIOS=(tls13-aes128gcm tls13-aes256gcm tls13-chacha20 tls13-aes128ccm tls13-aes128ccm8 tls13-keyupdate tls13-resumption
   tls12-ecdhe-aes128gcm tls12-ecdhe-aes256gcm tls12-ecdhe-chacha20 tls12-cbc-sha-etm
   tls12-cbc-sha256-noetm tls12-cbc-sha384-noetm tls12-aes128ccm tls12-aes128ccm8 tls12-rsa-kx
-  tls12-rsa-kx-resumption tls12-resumption tls12-resumption-sessionid tls12-noems wss-tls13)
+  tls12-rsa-kx-resumption tls12-resumption tls12-resumption-sessionid tls12-noems wss-tls13
+  tls10-cbc-sha tls11-cbc-sha)
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=("${SCENARIOS[@]}")
 mkcerts

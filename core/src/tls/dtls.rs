@@ -337,12 +337,16 @@ impl Assoc {
                 "SRTP protection profile 0x{profile:04x} is not supported"
             ));
         };
-        let Some(p) = self.suite.and_then(suite_params) else {
+        let Some(mut p) = self.suite.and_then(suite_params) else {
             return Err(format!(
                 "cipher suite {} is not supported",
                 self.suite.map(|s| format!("0x{s:04x}")).unwrap_or_default()
             ));
         };
+        if self.version == Some(0xfeff) {
+            // DTLS 1.0 is TLS 1.1's record layer: the MD5/SHA-1 PRF.
+            p.hash = kdf::HashAlg::Md5Sha1;
+        }
         let Some(secrets) = keys.session(&cr) else {
             return Err(format!("no key for session (client random {})", hex(&cr)));
         };

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256, Sha384};
 pub enum HashAlg {
     Sha256,
     Sha384,
+    /// TLS 1.0/1.1 and DTLS 1.0: the PRF is P_MD5 xor P_SHA1 over the two halves of the secret (RFC 2246 §5),
+    /// and the handshake hash MD5 || SHA-1.
+    Md5Sha1,
 }
 
 impl HashAlg {
@@ -16,6 +19,7 @@ impl HashAlg {
         match self {
             HashAlg::Sha256 => 32,
             HashAlg::Sha384 => 48,
+            HashAlg::Md5Sha1 => 36,
         }
     }
 
@@ -23,6 +27,11 @@ impl HashAlg {
         match self {
             HashAlg::Sha256 => Sha256::digest(data).to_vec(),
             HashAlg::Sha384 => Sha384::digest(data).to_vec(),
+            HashAlg::Md5Sha1 => {
+                let mut v = md5::Md5::digest(data).to_vec();
+                v.extend_from_slice(&sha1::Sha1::digest(data));
+                v
+            }
         }
     }
 
@@ -42,12 +51,54 @@ impl HashAlg {
         match self {
             HashAlg::Sha256 => run!(Sha256),
             HashAlg::Sha384 => run!(Sha384),
+            HashAlg::Md5Sha1 => Vec::new(),
         }
     }
 }
 
+/// P_MD5 (`md5 = true`) or P_SHA1 of RFC 2246 §5: `len` bytes.
+fn p_legacy(md5: bool, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+    let mac = |parts: &[&[u8]]| -> Vec<u8> {
+        macro_rules! run {
+            ($h:ty) => {{
+                let Ok(mut m) = <Hmac<$h> as Mac>::new_from_slice(secret) else {
+                    return Vec::new();
+                };
+                for p in parts {
+                    m.update(p);
+                }
+                m.finalize().into_bytes().to_vec()
+            }};
+        }
+        if md5 {
+            run!(md5::Md5)
+        } else {
+            run!(sha1::Sha1)
+        }
+    };
+    let mut out = Vec::with_capacity(len);
+    let mut a = mac(&[label, seed]);
+    while out.len() < len && !a.is_empty() {
+        out.extend_from_slice(&mac(&[&a, label, seed]));
+        a = mac(&[&a]);
+    }
+    out.truncate(len);
+    out
+}
+
 /// TLS 1.2 PRF: `P_hash(secret, label + seed)` truncated to `len` bytes.
 pub fn prf12(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
+    if hash == HashAlg::Md5Sha1 {
+        // RFC 2246 §5: S1 and S2 are the two halves of the secret (sharing the middle byte when it is odd).
+        let half = secret.len().div_ceil(2);
+        let s1 = secret.get(..half).unwrap_or_default();
+        let s2 = secret
+            .get(secret.len().saturating_sub(half)..)
+            .unwrap_or_default();
+        let a = p_legacy(true, s1, label, seed, len);
+        let b = p_legacy(false, s2, label, seed, len);
+        return a.iter().zip(&b).map(|(x, y)| x ^ y).collect();
+    }
     let mut out = Vec::with_capacity(len);
     let mut a = hash.hmac(secret, &[label, seed]);
     while out.len() < len && !a.is_empty() {
@@ -84,6 +135,7 @@ pub fn expand_label(
         HashAlg::Sha384 => hkdf::Hkdf::<Sha384>::from_prk(secret)
             .ok()
             .and_then(|h| h.expand(&info, &mut out).ok()),
+        HashAlg::Md5Sha1 => None,
     };
     if ok.is_some() { out } else { Vec::new() }
 }

@@ -194,7 +194,7 @@ pub fn open(
             Some((ty, inner))
         }
         (Framing::V12, CipherKind::AesCbc { mac, .. }) => {
-            open_cbc(keys, mac, seq, rtype, version, fragment)
+            open_cbc(keys, mac, seq, rtype, version, fragment, None)
         }
         (Framing::V12, kind) => {
             let tag = tag_len(kind);
@@ -231,7 +231,40 @@ fn aad12(seq: u64, rtype: u8, version: u16, len: usize) -> [u8; 13] {
     aad
 }
 
-/// AES-CBC with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or encrypt-then-MAC (RFC 7366). Explicit IVs.
+/// TLS 1.0 AES-CBC: the IV is implicit (RFC 2246 §6.2.3.2: the key block's IV for the first record, then the last
+/// ciphertext block of the previous record, see [`cbc_next_iv`]).
+pub fn open_cbc_implicit(
+    keys: &RecordKeys,
+    iv: &[u8; 16],
+    seq: u64,
+    rtype: u8,
+    version: u16,
+    fragment: &[u8],
+) -> Option<(u8, Vec<u8>)> {
+    let CipherKind::AesCbc { mac, .. } = keys.kind else {
+        return None;
+    };
+    open_cbc(keys, mac, seq, rtype, version, fragment, Some(iv))
+}
+
+/// TLS 1.0 CBC: the IV of the record after this one — its last ciphertext block (before the MAC with
+/// encrypt-then-MAC), whether or not this record authenticates.
+pub fn cbc_next_iv(keys: &RecordKeys, fragment: &[u8]) -> Option<[u8; 16]> {
+    let CipherKind::AesCbc { mac, .. } = keys.kind else {
+        return None;
+    };
+    let end = if keys.etm {
+        fragment.len().checked_sub(mac.output_len())?
+    } else {
+        fragment.len()
+    };
+    fragment
+        .get(end.checked_sub(16)?..end)
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+}
+
+/// AES-CBC with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) or encrypt-then-MAC (RFC 7366). Explicit IVs (TLS 1.1
+/// and later, DTLS), or the implicit IV of TLS 1.0 when `implicit_iv` is given.
 fn open_cbc(
     keys: &RecordKeys,
     mac: MacAlg,
@@ -239,6 +272,7 @@ fn open_cbc(
     rtype: u8,
     version: u16,
     fragment: &[u8],
+    implicit_iv: Option<&[u8; 16]>,
 ) -> Option<(u8, Vec<u8>)> {
     let mac_len = mac.output_len();
     let (body, tag) = if keys.etm {
@@ -252,8 +286,10 @@ fn open_cbc(
     } else {
         (fragment, Some(()))
     };
-    let iv = body.get(..16)?;
-    let mut ct = body.get(16..)?.to_vec();
+    let (iv, mut ct) = match implicit_iv {
+        Some(iv) => (&iv[..], body.to_vec()),
+        None => (body.get(..16)?, body.get(16..)?.to_vec()),
+    };
     if ct.is_empty() || ct.len() % 16 != 0 {
         return None;
     }

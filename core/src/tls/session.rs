@@ -136,6 +136,8 @@ struct Dir {
     /// Bytes of this direction were lost from the capture: records may be missing, so the sequence number is
     /// searched forward (at most [`MAX_SEQ_SKIP`]) when the next record does not open.
     gap: bool,
+    /// TLS 1.0 CBC: the implicit IV of the next record (the previous record's last ciphertext block).
+    cbc_iv: Option<[u8; 16]>,
 }
 
 /// One TLS connection's state.
@@ -252,10 +254,13 @@ impl TlsConn {
         let Some(dir) = self.dirs.get_mut(d) else {
             return Vec::new();
         };
-        let mut opened = dir
-            .keys
-            .as_ref()
-            .and_then(|k| record::open(k, framing, dir.seq, header, rtype, version, fragment));
+        // TLS 1.0 CBC opens with the implicit IV the previous record left; everything else with the record's own.
+        let iv = dir.cbc_iv;
+        let try_open = |k: &RecordKeys, seq: u64| match iv {
+            Some(iv) => record::open_cbc_implicit(k, &iv, seq, rtype, version, fragment),
+            None => record::open(k, framing, seq, header, rtype, version, fragment),
+        };
+        let mut opened = dir.keys.as_ref().and_then(|k| try_open(k, dir.seq));
         if opened.is_none()
             && dir.gap
             && let Some(k) = dir.keys.as_ref()
@@ -263,12 +268,20 @@ impl TlsConn {
             // Records were lost with the missing bytes: find the sequence number this one has.
             for skip in 1..=MAX_SEQ_SKIP {
                 let seq = dir.seq.wrapping_add(skip);
-                if let Some(o) = record::open(k, framing, seq, header, rtype, version, fragment) {
+                if let Some(o) = try_open(k, seq) {
                     dir.seq = seq;
                     opened = Some(o);
                     break;
                 }
             }
+        }
+        if iv.is_some()
+            && let Some(next) = dir
+                .keys
+                .as_ref()
+                .and_then(|k| record::cbc_next_iv(k, fragment))
+        {
+            dir.cbc_iv = Some(next);
         }
         if opened.is_some() {
             dir.gap = false;
@@ -394,7 +407,7 @@ impl TlsConn {
                 if self.client_ems
                     && self.ems
                     && !self.transcript_overflow
-                    && let Some(p) = self.suite.and_then(suite_params)
+                    && let Some(p) = self.suite()
                 {
                     self.session_hash = Some(p.hash.digest(&self.transcript));
                 }
@@ -531,7 +544,13 @@ impl TlsConn {
     }
 
     fn suite(&self) -> Option<SuiteParams> {
-        self.suite.and_then(suite_params)
+        self.suite.and_then(suite_params).map(|mut p| {
+            // TLS 1.0 and 1.1 use the MD5/SHA-1 PRF whatever the suite says.
+            if self.version.is_some_and(|v| v < 0x0303) {
+                p.hash = HashAlg::Md5Sha1;
+            }
+            p
+        })
     }
 
     /// The session's key-log secrets, if any.
@@ -580,11 +599,19 @@ impl TlsConn {
         } else {
             (mk, 2 * mk + ek, 2 * mk + 2 * ek + ik)
         };
+        let implicit_iv =
+            self.version.is_some_and(|v| v <= 0x0301) && matches!(k, CipherKind::AesCbc { .. });
         if let Some(dir) = self.dirs.get_mut(d) {
+            let iv = part(iv_off, ik);
+            dir.cbc_iv = if implicit_iv {
+                <[u8; 16]>::try_from(iv.as_slice()).ok()
+            } else {
+                None
+            };
             dir.keys = Some(RecordKeys {
                 kind: k,
                 key: part(key_off, ek),
-                iv: part(iv_off, ik),
+                iv,
                 mac_key: part(mac_off, mk),
                 etm: self.etm,
             });

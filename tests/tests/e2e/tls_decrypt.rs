@@ -225,12 +225,20 @@ fn handshake_facts_match_tshark() {
             &[
                 "tls.handshake.extensions.supported_version",
                 "tls.handshake.extension.type",
+                "tls.handshake.version",
             ],
         );
         assert_eq!(a.tls.len(), rows.len(), "{name}");
         for (s, row) in a.tls.iter().zip(&rows) {
             let v13 = row[0] == "0x0304";
-            assert_eq!(s.version, if v13 { "TLS 1.3" } else { "TLS 1.2" }, "{name}");
+            let version = match (v13, row[2].as_str()) {
+                (true, _) => "TLS 1.3",
+                (false, "0x0303") => "TLS 1.2",
+                (false, "0x0302") => "TLS 1.1",
+                (false, "0x0301") => "TLS 1.0",
+                (false, other) => panic!("{name}: version {other}"),
+            };
+            assert_eq!(s.version, version, "{name}");
             let exts: Vec<&str> = row[1].split(',').collect();
             assert_eq!(
                 s.encrypt_then_mac,

@@ -24,7 +24,7 @@ ap.add_argument("--listen", default="127.0.0.1:5080")
 ap.add_argument("--to", required=True, help="host:port of the TLS server")
 ap.add_argument("--keylog", required=True)
 ap.add_argument("--stack", choices=["python", "gnutls", "openssl"], default="python")
-ap.add_argument("--tls-version", choices=["1.2", "1.3", "any"], default="any")
+ap.add_argument("--tls-version", choices=["1.0", "1.1", "1.2", "1.3", "any"], default="any")
 ap.add_argument("--ciphers", help="python/openssl: OpenSSL cipher list for TLS <= 1.2")
 ap.add_argument("--ciphersuites", help="openssl: TLS 1.3 ciphersuites")
 ap.add_argument("--priority", help="gnutls: full priority string (overrides --tls-version)")
@@ -55,7 +55,10 @@ def py_ctx():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if a.tls_version == "1.2":
+    if a.tls_version in ("1.0", "1.1"):  # OpenSSL 3 also needs @SECLEVEL=0 in --ciphers
+        v = ssl.TLSVersion.TLSv1 if a.tls_version == "1.0" else ssl.TLSVersion.TLSv1_1
+        ctx.minimum_version = ctx.maximum_version = v
+    elif a.tls_version == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     elif a.tls_version == "1.3":
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -137,7 +140,9 @@ def close_tls(up):
 def stack_cmd():
     env = dict(os.environ)
     if a.stack == "gnutls":
-        prio = a.priority or {"1.2": "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+        prio = a.priority or {"1.0": "NORMAL:-VERS-ALL:+VERS-TLS1.0",
+                              "1.1": "NORMAL:-VERS-ALL:+VERS-TLS1.1",
+                              "1.2": "NORMAL:-VERS-ALL:+VERS-TLS1.2",
                               "1.3": "NORMAL:-VERS-ALL:+VERS-TLS1.3",
                               "any": "NORMAL"}[a.tls_version]
         if a.no_etm:
@@ -152,7 +157,11 @@ def stack_cmd():
     else:
         cmd = ["openssl", "s_client", "-connect", "%s:%s" % (th, tp), "-servername", a.sni,
                "-keylogfile", a.keylog, "-quiet", "-no_ign_eof", "-nocommands"]
-        if a.tls_version == "1.2":
+        if a.tls_version == "1.0":
+            cmd.append("-tls1")     # OpenSSL 3 also needs @SECLEVEL=0 in --ciphers
+        elif a.tls_version == "1.1":
+            cmd.append("-tls1_1")
+        elif a.tls_version == "1.2":
             cmd.append("-tls1_2")
         elif a.tls_version == "1.3":
             cmd.append("-tls1_3")
