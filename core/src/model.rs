@@ -359,9 +359,34 @@ pub struct UnparsedSip {
     pub excerpt: String,
 }
 
-/// Prefix of the diagnostics that say a memory cap was reached (`pipeline::Limits`); the `analysis-limited` finding
-/// lists them.
+/// Prefix of the diagnostics that say a memory cap was reached (`pipeline::Limits`), written from the
+/// [`CapHit`]s.
 pub const ANALYSIS_LIMITED_PREFIX: &str = "analysis limited: ";
+
+/// A memory cap that turned data away, as the stage that owns the cap reports it: which cap, its limit, how much
+/// it turned away, and the sentence the diagnostic and the `analysis-limited` finding show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapHit {
+    /// The cap's name (`TCP flow cap`, `Call-ID cap`, ...).
+    pub cap: &'static str,
+    /// The limit as configured, in the cap's own unit.
+    pub limit: u64,
+    /// What was turned away (datagrams, directions, messages, packets...).
+    pub count: u64,
+    /// The whole sentence, e.g. `TCP flow cap (65536 directions): 3 directions evicted`.
+    pub text: String,
+}
+
+impl CapHit {
+    pub fn new(cap: &'static str, limit: usize, count: u64, text: String) -> CapHit {
+        CapHit {
+            cap,
+            limit: limit as u64,
+            count,
+            text,
+        }
+    }
+}
 
 /// How much of an unparseable SIP message is kept.
 pub const UNPARSED_EXCERPT_BYTES: usize = 1024;
@@ -966,6 +991,9 @@ pub struct Analysis {
     pub tls: Vec<TlsSession>,
     /// DTLS associations on UDP (DTLS-SRTP), by (client, server).
     pub dtls: Vec<DtlsSession>,
+    /// The memory caps that turned data away (each also a diagnostic); the `analysis-limited` finding lists them.
+    #[serde(skip)]
+    pub limits_hit: Vec<CapHit>,
     /// The keys the analysis was given or found (key log files, RSA keys, pcapng secrets blocks): names and
     /// SHA-256, never the keys.
     pub key_sources: Vec<crate::tls::KeySource>,

@@ -24,7 +24,7 @@ use crate::media::tracker::{
 };
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
-    Analysis, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
+    Analysis, CapHit, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
     MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
     UNPARSED_EXCERPT_BYTES, UnparsedSip,
 };
@@ -217,6 +217,8 @@ pub struct Analyzer {
     keys: Arc<crate::tls::Keys>,
     /// DTLS associations on UDP (DTLS-SRTP).
     dtls: crate::tls::dtls::DtlsTracker,
+    /// Caps reported when first reached (with the frame that reached them), besides those counted at the end.
+    cap_notes: Vec<CapHit>,
 }
 
 /// Estimated memory one stored message costs over the whole analysis: the record, the text it was parsed from
@@ -252,6 +254,7 @@ impl Analyzer {
         Analyzer {
             keys,
             dtls: crate::tls::dtls::DtlsTracker::new(),
+            cap_notes: Vec::new(),
             defrag: Defragmenter::new(opts.limits.defrag.clone()),
             tcp,
             sctp: SctpReassembler::default(),
@@ -697,15 +700,21 @@ impl Analyzer {
         {
             self.messages_not_stored += 1;
             if self.messages_not_stored == 1 {
+                let text = format!(
+                    "more than {} SIP messages or {} bytes of them; further messages are counted but not stored",
+                    self.opts.limits.max_messages, self.opts.limits.max_message_bytes
+                );
                 diags.push(Diagnostic::new(
                     Some(frame),
                     Layer::Analysis,
                     DiagLevel::Warning,
-                    format!(
-                        "{LIMITED_PREFIX}more than {} SIP messages or {} bytes of them; further messages are counted \
-                         but not stored",
-                        self.opts.limits.max_messages, self.opts.limits.max_message_bytes
-                    ),
+                    format!("{LIMITED_PREFIX}{text}"),
+                ));
+                self.cap_notes.push(CapHit::new(
+                    "SIP message cap",
+                    self.opts.limits.max_messages,
+                    1,
+                    text,
                 ));
             }
         } else {
@@ -735,7 +744,7 @@ impl Analyzer {
         &self,
         mut capture: CaptureInfo,
         extra_diags: Vec<Diagnostic>,
-        limited: Vec<Diagnostic>,
+        limited: Vec<CapHit>,
         complete: bool,
         owned_messages: Option<Vec<MessageRecord>>,
         series: SeriesOut,
@@ -784,18 +793,34 @@ impl Analyzer {
                 dropped += 1;
             }
         }
+        let mut limits_hit = self.cap_notes.clone();
         if dropped > 0 {
+            let text = format!(
+                "diagnostics cap ({}): {dropped} diagnostics counted but not stored",
+                self.opts.limits.max_diagnostics
+            );
             diagnostics.push(Diagnostic::new(
                 None,
                 Layer::Analysis,
                 DiagLevel::Warning,
-                format!(
-                    "{LIMITED_PREFIX}diagnostics cap ({}): {dropped} diagnostics counted but not stored",
-                    self.opts.limits.max_diagnostics
-                ),
+                format!("{LIMITED_PREFIX}{text}"),
+            ));
+            limits_hit.push(CapHit::new(
+                "diagnostics cap",
+                self.opts.limits.max_diagnostics,
+                dropped,
+                text,
             ));
         }
-        diagnostics.extend(limited);
+        for h in limited {
+            diagnostics.push(Diagnostic::new(
+                None,
+                Layer::Analysis,
+                DiagLevel::Warning,
+                format!("{LIMITED_PREFIX}{}", h.text),
+            ));
+            limits_hit.push(h);
+        }
         // Deterministic order: by frame (file-level first), then as found.
         diagnostics.sort_by_key(|d| d.frame.unwrap_or(0));
         capture.packets = self.counters.frames;
@@ -841,6 +866,7 @@ impl Analyzer {
             findings: Vec::new(),
             tls: self.tcp.tls_sessions(),
             dtls,
+            limits_hit,
             key_sources: self.keys.sources.clone(),
             exposure: Default::default(),
             services: {
@@ -918,7 +944,7 @@ impl Analyzer {
         }
         self.media.finish();
         diags.extend(self.media.take_diagnostics());
-        let limited = self.limit_diagnostics();
+        let limited = self.cap_hits();
         // The analyzer ends here: its messages move into the analysis instead of being copied (they are most of
         // the memory of a big capture).
         let messages = std::mem::take(&mut self.messages);
@@ -926,158 +952,58 @@ impl Analyzer {
         self.build(capture, diags, limited, true, Some(messages), series)
     }
 
-    /// One diagnostic per cap that turned something away, with counts (kept even when the diagnostics cap is
-    /// full: there are at most a couple of dozen).
-    fn limit_diagnostics(&self) -> Vec<Diagnostic> {
+    /// Every cap that turned something away, as each stage reports its own (the pipeline's own caps between
+    /// them), in a fixed order: one diagnostic each, kept even when the diagnostics cap is full (there are at most
+    /// a couple of dozen).
+    fn cap_hits(&self) -> Vec<CapHit> {
         let l = &self.opts.limits;
-        let tcp = &self.tcp.stats;
-        let media = &self.media.counters;
-        let caps = &self.media.caps;
-        let hits: [(u64, String); 18] = [
-            (
-                self.defrag.evicted_by_cap,
-                format!(
-                    "IP reassembly cap ({} datagrams, {} bytes pending): {} unfinished datagrams evicted",
-                    l.defrag.max_pending, l.defrag.max_total_bytes, self.defrag.evicted_by_cap
-                ),
+        let own = |cap: &'static str, limit: usize, count: u64, text: String| {
+            (count > 0).then(|| CapHit::new(cap, limit, count, text))
+        };
+        let mut v = self.defrag.cap_hits();
+        v.extend(self.tcp.cap_hits());
+        v.extend(own(
+            "SIP header caps",
+            l.sip.max_headers,
+            self.sip_messages_cut,
+            format!(
+                "SIP header caps ({} headers, {} bytes per value, {} SDP media sections): {} messages cut",
+                l.sip.max_headers,
+                l.sip.max_header_value_bytes,
+                crate::sip::sdp::MAX_MEDIA,
+                self.sip_messages_cut
             ),
-            (
-                self.defrag.dropped_by_cap,
-                format!(
-                    "IP reassembly cap ({} bytes pending, {} fragments per datagram): {} fragments or datagrams \
-                     dropped",
-                    l.defrag.max_total_bytes,
-                    net::defrag::MAX_FRAGMENTS_PER_DATAGRAM,
-                    self.defrag.dropped_by_cap
-                ),
+        ));
+        v.extend(self.calls.cap_hits());
+        v.extend(own(
+            "SIP message cap",
+            l.max_messages,
+            self.messages_not_stored,
+            format!(
+                "SIP message cap ({} messages, {} bytes): {} SIP messages counted but not stored",
+                l.max_messages, l.max_message_bytes, self.messages_not_stored
             ),
-            (
-                tcp.flows_evicted,
-                format!(
-                    "TCP flow cap ({} directions): {} directions evicted",
-                    l.tcp.max_flows, tcp.flows_evicted
-                ),
+        ));
+        v.extend(own(
+            "unparsed-SIP cap",
+            l.max_unparsed_sip,
+            self.unparsed_not_stored,
+            format!(
+                "unparsed-SIP cap ({}): {} unparseable messages counted but not kept",
+                l.max_unparsed_sip, self.unparsed_not_stored
             ),
-            (
-                tcp.flows_evicted_memory,
-                format!(
-                    "TCP memory cap ({} bytes over all directions): {} directions evicted",
-                    l.tcp.max_total_buffer_bytes, tcp.flows_evicted_memory
-                ),
+        ));
+        v.extend(self.media.cap_hits());
+        v.extend(own(
+            "management-port table cap",
+            MAX_SERVICES,
+            self.services_dropped,
+            format!(
+                "management-port table cap ({MAX_SERVICES} services): {} packets not recorded",
+                self.services_dropped
             ),
-            (
-                tcp.out_of_order_overflows,
-                format!(
-                    "TCP out-of-order cap ({} segments, {} bytes per direction): {} gaps skipped",
-                    l.tcp.max_out_of_order, l.tcp.max_buffer_bytes, tcp.out_of_order_overflows
-                ),
-            ),
-            (
-                tcp.buffer_overflows,
-                format!(
-                    "TCP buffer cap ({} bytes per direction): {} oversized messages dropped",
-                    l.tcp.max_buffer_bytes, tcp.buffer_overflows
-                ),
-            ),
-            (
-                self.sip_messages_cut,
-                format!(
-                    "SIP header caps ({} headers, {} bytes per value, {} SDP media sections): {} messages cut",
-                    l.sip.max_headers,
-                    l.sip.max_header_value_bytes,
-                    crate::sip::sdp::MAX_MEDIA,
-                    self.sip_messages_cut
-                ),
-            ),
-            (
-                self.calls.untracked_messages,
-                format!(
-                    "Call-ID cap ({}): {} SIP messages not grouped into calls",
-                    l.calls.max_calls, self.calls.untracked_messages
-                ),
-            ),
-            (
-                self.calls.resend_keys_refused,
-                format!(
-                    "retransmission-key cap ({}): {} SIP messages not checked for retransmission",
-                    l.calls.max_resend_keys, self.calls.resend_keys_refused
-                ),
-            ),
-            (
-                self.messages_not_stored,
-                format!(
-                    "SIP message cap ({} messages, {} bytes): {} SIP messages counted but not stored",
-                    l.max_messages, l.max_message_bytes, self.messages_not_stored
-                ),
-            ),
-            (
-                self.unparsed_not_stored,
-                format!(
-                    "unparsed-SIP cap ({}): {} unparseable messages counted but not kept",
-                    l.max_unparsed_sip, self.unparsed_not_stored
-                ),
-            ),
-            (
-                media.streams_dropped,
-                format!(
-                    "media stream cap ({}): {} streams not tracked ({} RTP packets)",
-                    l.media.max_streams, media.streams_dropped, media.rtp_packets_untracked
-                ),
-            ),
-            (
-                caps.candidates,
-                format!(
-                    "unsignalled-RTP candidate cap ({}): {} packets of new candidates turned away",
-                    l.media.max_candidates, caps.candidates
-                ),
-            ),
-            (
-                caps.bindings,
-                format!(
-                    "SDP binding cap ({}): {} media endpoints or callers not bound to calls",
-                    l.media.max_bindings, caps.bindings
-                ),
-            ),
-            (
-                caps.flows,
-                format!(
-                    "media flow cap ({}): evidence of {} packets on new flows not kept",
-                    l.media.max_flows, caps.flows
-                ),
-            ),
-            (
-                caps.rtcp_sources,
-                format!(
-                    "RTCP source cap ({}): {} reports of new sources not followed",
-                    l.media.max_rtcp_sources, caps.rtcp_sources
-                ),
-            ),
-            (
-                media.series_points_dropped,
-                format!(
-                    "per-packet series cap ({} points): {} points not stored",
-                    l.media.max_series_points, media.series_points_dropped
-                ),
-            ),
-            (
-                self.services_dropped,
-                format!(
-                    "management-port table cap ({MAX_SERVICES} services): {} packets not recorded",
-                    self.services_dropped
-                ),
-            ),
-        ];
-        hits.into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(_, text)| {
-                Diagnostic::new(
-                    None,
-                    Layer::Analysis,
-                    DiagLevel::Warning,
-                    format!("{LIMITED_PREFIX}{text}"),
-                )
-            })
-            .collect()
+        ));
+        v
     }
 }
 

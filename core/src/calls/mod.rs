@@ -309,6 +309,36 @@ impl CallTracker {
     }
 
     /// Number of calls tracked so far.
+    /// The caps this stage reached.
+    pub fn cap_hits(&self) -> Vec<crate::model::CapHit> {
+        use crate::model::CapHit;
+        let l = &self.limits;
+        let mut v = Vec::new();
+        if self.untracked_messages > 0 {
+            v.push(CapHit::new(
+                "Call-ID cap",
+                l.max_calls,
+                self.untracked_messages,
+                format!(
+                    "Call-ID cap ({}): {} SIP messages not grouped into calls",
+                    l.max_calls, self.untracked_messages
+                ),
+            ));
+        }
+        if self.resend_keys_refused > 0 {
+            v.push(CapHit::new(
+                "retransmission-key cap",
+                l.max_resend_keys,
+                self.resend_keys_refused,
+                format!(
+                    "retransmission-key cap ({}): {} SIP messages not checked for retransmission",
+                    l.max_resend_keys, self.resend_keys_refused
+                ),
+            ));
+        }
+        v
+    }
+
     pub fn len(&self) -> usize {
         self.calls.len()
     }

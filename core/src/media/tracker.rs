@@ -503,6 +503,74 @@ struct Datagram<'a> {
 }
 
 impl MediaTracker {
+    /// The caps this stage reached.
+    pub fn cap_hits(&self) -> Vec<crate::model::CapHit> {
+        use crate::model::CapHit;
+        let (l, m, c) = (&self.limits, &self.counters, &self.caps);
+        [
+            (
+                "media stream cap",
+                l.max_streams,
+                m.streams_dropped,
+                format!(
+                    "media stream cap ({}): {} streams not tracked ({} RTP packets)",
+                    l.max_streams, m.streams_dropped, m.rtp_packets_untracked
+                ),
+            ),
+            (
+                "unsignalled-RTP candidate cap",
+                l.max_candidates,
+                c.candidates,
+                format!(
+                    "unsignalled-RTP candidate cap ({}): {} packets of new candidates turned away",
+                    l.max_candidates, c.candidates
+                ),
+            ),
+            (
+                "SDP binding cap",
+                l.max_bindings,
+                c.bindings,
+                format!(
+                    "SDP binding cap ({}): {} media endpoints or callers not bound to calls",
+                    l.max_bindings, c.bindings
+                ),
+            ),
+            (
+                "media flow cap",
+                l.max_flows,
+                c.flows,
+                format!(
+                    "media flow cap ({}): evidence of {} packets on new flows not kept",
+                    l.max_flows, c.flows
+                ),
+            ),
+            (
+                "RTCP source cap",
+                l.max_rtcp_sources,
+                c.rtcp_sources,
+                format!(
+                    "RTCP source cap ({}): {} reports of new sources not followed",
+                    l.max_rtcp_sources, c.rtcp_sources
+                ),
+            ),
+            (
+                "per-packet series cap",
+                l.max_series_points,
+                m.series_points_dropped,
+                format!(
+                    "per-packet series cap ({} points): {} points not stored",
+                    l.max_series_points, m.series_points_dropped
+                ),
+            ),
+        ]
+        .into_iter()
+        .filter(|h| h.2 > 0)
+        .map(|(cap, limit, count, text)| CapHit::new(cap, limit, count, text))
+        .collect()
+    }
+}
+
+impl MediaTracker {
     pub fn new(limits: MediaLimits) -> Self {
         MediaTracker {
             tap: None,

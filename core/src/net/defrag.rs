@@ -80,6 +80,39 @@ struct Pending {
     bytes: usize,
 }
 
+impl Defragmenter {
+    /// The caps this stage reached.
+    pub fn cap_hits(&self) -> Vec<crate::model::CapHit> {
+        use crate::model::CapHit;
+        let l = &self.limits;
+        let mut v = Vec::new();
+        if self.evicted_by_cap > 0 {
+            v.push(CapHit::new(
+                "IP reassembly cap",
+                l.max_pending,
+                self.evicted_by_cap,
+                format!(
+                    "IP reassembly cap ({} datagrams, {} bytes pending): {} unfinished datagrams evicted",
+                    l.max_pending, l.max_total_bytes, self.evicted_by_cap
+                ),
+            ));
+        }
+        if self.dropped_by_cap > 0 {
+            v.push(CapHit::new(
+                "IP reassembly byte cap",
+                l.max_total_bytes,
+                self.dropped_by_cap,
+                format!(
+                    "IP reassembly cap ({} bytes pending, {} fragments per datagram): {} fragments or datagrams \
+                     dropped",
+                    l.max_total_bytes, MAX_FRAGMENTS_PER_DATAGRAM, self.dropped_by_cap
+                ),
+            ));
+        }
+        v
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Defragmenter {
     pub limits: DefragLimits,

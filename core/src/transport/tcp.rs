@@ -296,6 +296,54 @@ impl TcpReassembler {
         }
     }
 
+    /// The caps this stage reached.
+    pub fn cap_hits(&self) -> Vec<crate::model::CapHit> {
+        use crate::model::CapHit;
+        let (l, t) = (&self.limits, &self.stats);
+        [
+            (
+                "TCP flow cap",
+                l.max_flows,
+                t.flows_evicted,
+                format!(
+                    "TCP flow cap ({} directions): {} directions evicted",
+                    l.max_flows, t.flows_evicted
+                ),
+            ),
+            (
+                "TCP memory cap",
+                l.max_total_buffer_bytes,
+                t.flows_evicted_memory,
+                format!(
+                    "TCP memory cap ({} bytes over all directions): {} directions evicted",
+                    l.max_total_buffer_bytes, t.flows_evicted_memory
+                ),
+            ),
+            (
+                "TCP out-of-order cap",
+                l.max_out_of_order,
+                t.out_of_order_overflows,
+                format!(
+                    "TCP out-of-order cap ({} segments, {} bytes per direction): {} gaps skipped",
+                    l.max_out_of_order, l.max_buffer_bytes, t.out_of_order_overflows
+                ),
+            ),
+            (
+                "TCP buffer cap",
+                l.max_buffer_bytes,
+                t.buffer_overflows,
+                format!(
+                    "TCP buffer cap ({} bytes per direction): {} oversized messages dropped",
+                    l.max_buffer_bytes, t.buffer_overflows
+                ),
+            ),
+        ]
+        .into_iter()
+        .filter(|h| h.2 > 0)
+        .map(|(cap, limit, count, text)| CapHit::new(cap, limit, count, text))
+        .collect()
+    }
+
     /// Decrypt TLS with these keys from now on (key logs found later in the capture replace the set).
     pub fn set_keys(&mut self, keys: std::sync::Arc<Keys>) {
         self.keys = (!keys.is_empty()).then_some(keys);

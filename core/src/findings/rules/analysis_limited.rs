@@ -1,13 +1,13 @@
 //! `analysis-limited`: a memory cap (`pipeline::Limits`) turned data away, so the analysis is incomplete — the
 //! capture may be a flood built to exhaust an analyzer, and counts, calls or streams beyond the caps are missing
-//! from every view and export. Reads the `analysis limited: …` diagnostics the stages and the pipeline write (one
-//! per cap with its count) and the dropped-diagnostics counter.
+//! from every view and export. Reads the caps the stages and the pipeline report about themselves
+//! (`Analysis::limits_hit`, one `CapHit` per cap with its count) and the dropped-diagnostics counter.
 
 use std::collections::BTreeSet;
 
 use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings};
-use crate::model::{ANALYSIS_LIMITED_PREFIX, Analysis, Confidence, Finding, Severity};
+use crate::model::{Analysis, Confidence, Finding, Severity};
 
 pub struct AnalysisLimited;
 
@@ -20,13 +20,9 @@ impl Rule for AnalysisLimited {
     }
 
     fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
-        let caps: BTreeSet<&str> = a
-            .diagnostics
-            .iter()
-            .filter_map(|d| d.message.strip_prefix(ANALYSIS_LIMITED_PREFIX))
-            .collect();
+        let caps: BTreeSet<&str> = a.limits_hit.iter().map(|c| c.text.as_str()).collect();
         let mut listed: Vec<String> = caps.iter().map(|c| c.to_string()).collect();
-        let diag_cap_listed = caps.iter().any(|c| c.starts_with("diagnostics cap"));
+        let diag_cap_listed = a.limits_hit.iter().any(|c| c.cap == "diagnostics cap");
         if a.diagnostics_dropped > 0 && !diag_cap_listed {
             listed.push(format!(
                 "diagnostics cap: {} diagnostics counted but not stored",
