@@ -2,7 +2,6 @@
 //! player. One job at a time; a newer request replaces an older one's result.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use earshot_core::AnalyzeOptions;
 use earshot_core::audio::{
@@ -11,6 +10,7 @@ use earshot_core::audio::{
 use earshot_core::model::Analysis;
 
 use super::AppState;
+use super::job::{Job, Poll};
 
 /// A finished decode: the mixed call and each stream's status line.
 pub struct Decoded {
@@ -26,12 +26,12 @@ pub struct AudioState {
     pub mode: Option<TimingMode>,
     pub loaded: Option<Decoded>,
     pub error: Option<String>,
-    rx: Option<Receiver<Result<Decoded, String>>>,
+    job: Option<Job<Result<Decoded, String>>>,
 }
 
 impl AudioState {
     pub fn busy(&self) -> bool {
-        self.rx.is_some()
+        self.job.is_some()
     }
 }
 
@@ -46,19 +46,15 @@ pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
     st.audio.call_id = Some(call_id.to_string());
     st.audio.mode = Some(mode);
     st.audio.error = None;
-    let (tx, rx) = channel();
-    st.audio.rx = Some(rx);
-    let waker = st.waker.clone();
     let call = call_id.to_string();
-    let spawned = std::thread::Builder::new()
-        .name("earshot-audio".into())
-        .spawn(move || {
-            let _ = tx.send(decode(&path, &analysis, &call, mode));
-            waker();
-        });
-    if let Err(e) = spawned {
-        st.audio.rx = None;
-        st.audio.error = Some(format!("cannot start the audio thread: {e}"));
+    match Job::spawn("audio", st.waker.clone(), move || {
+        decode(&path, &analysis, &call, mode)
+    }) {
+        Ok(j) => st.audio.job = Some(j),
+        Err(e) => {
+            st.audio.job = None;
+            st.audio.error = Some(e);
+        }
     }
 }
 
@@ -93,13 +89,15 @@ fn decode(
 
 /// Takes a finished decode, if any, and loads it into the player.
 pub fn poll(st: &mut AppState) {
-    let Some(rx) = &st.audio.rx else {
+    let Some(job) = &st.audio.job else {
         return;
     };
-    let Ok(res) = rx.try_recv() else {
-        return;
+    let res = match job.poll() {
+        Poll::Running => return,
+        Poll::Done(r) => r,
+        Poll::Failed(e) => Err(e),
     };
-    st.audio.rx = None;
+    st.audio.job = None;
     match res {
         Ok(d) if st.audio.call_id.as_deref() == Some(d.call_id.as_str()) => {
             st.player.load(d.audio.clone());

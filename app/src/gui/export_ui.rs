@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use anyhow::{Context, Result, anyhow};
 use earshot_core::AnalyzeOptions;
@@ -113,7 +112,7 @@ pub type Outcome = std::result::Result<(ExportRecord, String), String>;
 
 /// A running export.
 pub struct ExportJob {
-    rx: Receiver<Vec<Outcome>>,
+    job: super::job::Job<Vec<Outcome>>,
 }
 
 impl ExportView {
@@ -198,19 +197,9 @@ pub fn start(st: &mut AppState) {
         meta,
         keys: st.keys.clone(),
     };
-    let (tx, rx) = channel();
-    let waker = st.waker.clone();
-    let spawned = std::thread::Builder::new()
-        .name("earshot-export".into())
-        .spawn(move || {
-            let _ = tx.send(run(&req));
-            waker();
-        });
-    match spawned {
-        Ok(_) => st.export = Some(ExportJob { rx }),
-        Err(e) => st.toast(format!(
-            "Export failed: cannot start the export thread: {e}"
-        )),
+    match super::job::Job::spawn("export", st.waker.clone(), move || run(&req)) {
+        Ok(job) => st.export = Some(ExportJob { job }),
+        Err(e) => st.toast(format!("Export failed: {e}")),
     }
 }
 
@@ -219,8 +208,11 @@ pub fn poll(st: &mut AppState) {
     let Some(job) = &st.export else {
         return;
     };
-    let Ok(outcomes) = job.rx.try_recv() else {
-        return;
+    let outcomes = match job.job.poll() {
+        super::job::Poll::Running => return,
+        super::job::Poll::Done(o) => o,
+        // A worker that panicked: said, and the next export can start.
+        super::job::Poll::Failed(e) => vec![Err(e)],
     };
     st.export = None;
     let (ok, failed): (Vec<Outcome>, Vec<Outcome>) = outcomes.into_iter().partition(Result::is_ok);

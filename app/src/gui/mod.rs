@@ -7,6 +7,7 @@ mod calls_ui;
 mod capture_ui;
 pub mod export_ui;
 mod findings_ui;
+pub mod job;
 mod keys_ui;
 mod ladder_ui;
 mod packet_ui;

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use earshot_core::findings::{Settings, evaluate};
 use earshot_core::model::{Analysis, Finding};
@@ -28,13 +27,13 @@ pub struct SettingsView {
     pub status: Option<Result<String, String>>,
     /// Output devices found by the last listing (`None`: not listed yet).
     pub devices: Option<Result<Vec<String>, String>>,
-    rx: Option<Receiver<Reevaluated>>,
+    job: Option<super::job::Job<Reevaluated>>,
 }
 
 impl SettingsView {
     /// True while findings are being re-evaluated.
     pub fn busy(&self) -> bool {
-        self.rx.is_some()
+        self.job.is_some()
     }
 }
 
@@ -76,36 +75,34 @@ pub fn apply(st: &mut AppState) -> bool {
         st.settings_view.status = Some(Ok("Applied (used for the next capture opened)".into()));
         return true;
     };
-    let (tx, rx) = channel();
-    let waker = st.waker.clone();
-    let spawned = std::thread::Builder::new()
-        .name("earshot-rules".into())
-        .spawn(move || {
-            let f = evaluate(&a, &rules);
-            let _ = tx.send((a, f, earshot_core::findings::settings_json(&rules)));
-            waker();
-        });
-    match spawned {
-        Ok(_) => {
-            st.settings_view.rx = Some(rx);
+    match super::job::Job::spawn("rules", st.waker.clone(), move || {
+        let f = evaluate(&a, &rules);
+        (a, f, earshot_core::findings::settings_json(&rules))
+    }) {
+        Ok(job) => {
+            st.settings_view.job = Some(job);
             st.settings_view.status = Some(Ok("Applying…".into()));
         }
-        Err(e) => {
-            st.settings_view.status = Some(Err(format!("cannot start the rules thread: {e}")))
-        }
+        Err(e) => st.settings_view.status = Some(Err(e)),
     }
     true
 }
 
 /// Takes re-evaluated findings, if ready, into the analysis they were computed for.
 pub fn poll(st: &mut AppState) {
-    let Some(rx) = &st.settings_view.rx else {
+    let Some(job) = &st.settings_view.job else {
         return;
     };
-    let Ok((from, findings, rules)) = rx.try_recv() else {
-        return;
+    let (from, findings, rules) = match job.poll() {
+        super::job::Poll::Running => return,
+        super::job::Poll::Done(r) => r,
+        super::job::Poll::Failed(e) => {
+            st.settings_view.job = None;
+            st.settings_view.status = Some(Err(e));
+            return;
+        }
     };
-    st.settings_view.rx = None;
+    st.settings_view.job = None;
     let Some(cur) = &st.analysis else {
         return;
     };

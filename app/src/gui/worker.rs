@@ -73,9 +73,27 @@ impl LoadJob {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    /// Events that arrived since the last poll.
+    /// Events that arrived since the last poll. A producer that went away without `Done` or `Failed` (a thread
+    /// that died) is reported as `Failed`, so the load never stays "loading…" forever.
     pub fn poll(&mut self) -> Vec<LoadEvent> {
-        let events: Vec<LoadEvent> = self.rx.try_iter().collect();
+        let mut events: Vec<LoadEvent> = Vec::new();
+        loop {
+            match self.rx.try_recv() {
+                Ok(e) => events.push(e),
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    if !events
+                        .iter()
+                        .any(|e| matches!(e, LoadEvent::Done(_) | LoadEvent::Failed(_)))
+                    {
+                        events.push(LoadEvent::Failed(
+                            "the loading thread stopped without a result".into(),
+                        ));
+                    }
+                    break;
+                }
+            }
+        }
         for e in &events {
             if let LoadEvent::Progress(p) = e {
                 self.progress = *p;
@@ -109,16 +127,24 @@ fn run(
         ..AnalyzeOptions::default()
     };
     let mut last = std::time::Instant::now();
-    let result = analyze_file(&path, &opts, &mut |p| {
-        if last.elapsed() >= Duration::from_millis(50) {
-            let _ = tx.send(LoadEvent::Progress(*p));
-            wake();
-            last = std::time::Instant::now();
-        }
-    });
+    let progress_tx = tx.clone();
+    let progress_wake = wake.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        analyze_file(&path, &opts, &mut |p| {
+            if last.elapsed() >= Duration::from_millis(50) {
+                let _ = progress_tx.send(LoadEvent::Progress(*p));
+                progress_wake();
+                last = std::time::Instant::now();
+            }
+        })
+    }));
     let _ = tx.send(match result {
-        Ok(a) => LoadEvent::Done(Arc::new(a)),
-        Err(e) => LoadEvent::Failed(e.to_string()),
+        Ok(Ok(a)) => LoadEvent::Done(Arc::new(a)),
+        Ok(Err(e)) => LoadEvent::Failed(e.to_string()),
+        Err(p) => LoadEvent::Failed(format!(
+            "the analysis stopped: {} (please report it with the capture)",
+            super::job::panic_text(&*p)
+        )),
     });
     wake();
 }
@@ -231,5 +257,22 @@ mod tests {
         assert_eq!(names, BTreeSet::from(["earshot-load".to_string()]));
         assert_ne!(std::thread::current().name(), Some("earshot-load"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A producer that goes away without a result (a thread that died): the job fails instead of loading forever.
+    #[test]
+    fn a_vanished_producer_is_a_failure() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut job = LoadJob::attach(
+            PathBuf::from("x.pcap"),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            rx,
+        );
+        tx.send(LoadEvent::Progress(Default::default())).unwrap();
+        drop(tx);
+        let events = job.poll();
+        assert!(
+            matches!(events.last(), Some(LoadEvent::Failed(m)) if m.contains("stopped without a result"))
+        );
     }
 }
