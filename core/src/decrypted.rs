@@ -22,7 +22,7 @@ use pcap_file::{DataLink, Endianness};
 
 use crate::capture::CaptureFile;
 use crate::extract::ExtractError;
-use crate::model::{Analysis, Transport};
+use crate::model::{Analysis, PacketMeta, Transport};
 use crate::net::{self, L4, NetOutcome};
 use crate::tls::Keys;
 use crate::transport::tcp::{TcpLimits, TcpReassembler};
@@ -242,15 +242,13 @@ pub fn write_decrypted_pcapng(
             let d = SocketAddr::new(p.dst, seg.dst_port);
             if pairs.contains(&(s, d)) {
                 replaced = true;
-                tcp.push(
-                    frame.number,
-                    frame.ts_nanos,
-                    s,
-                    d,
-                    seg,
-                    &mut app,
-                    &mut diags,
-                );
+                let meta = PacketMeta {
+                    frame: frame.number,
+                    ts_nanos: frame.ts_nanos,
+                    src: s,
+                    dst: d,
+                };
+                tcp.push(meta, seg, &mut app, &mut diags);
                 diags.clear();
             }
         }

@@ -14,6 +14,17 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// 1-based frame number, equal to Wireshark's "No." column.
 pub type FrameNo = u64;
 
+/// Where and when one packet was seen: what every stage is handed with the packet's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// The frame (1-based, as Wireshark numbers them) that carried the packet, or completed it.
+    pub frame: FrameNo,
+    /// Its capture time (UTC nanoseconds).
+    pub ts_nanos: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+}
+
 /// Transport a SIP message (or other application payload) travelled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

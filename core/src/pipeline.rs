@@ -25,8 +25,8 @@ use crate::media::tracker::{
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CapHit, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
-    MessageRecord, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo, Transport,
-    UNPARSED_EXCERPT_BYTES, UnparsedSip,
+    MessageRecord, PacketMeta, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo,
+    Transport, UNPARSED_EXCERPT_BYTES, UnparsedSip,
 };
 use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
 use crate::net::{self, L4, NetOutcome, NetPacket};
@@ -481,6 +481,12 @@ impl Analyzer {
             dst,
             l4,
         } = p;
+        let meta = |src: SocketAddr, dst: SocketAddr| PacketMeta {
+            frame: frame_no,
+            ts_nanos: ts,
+            src,
+            dst,
+        };
         match l4 {
             L4::Udp {
                 src_port,
@@ -509,11 +515,8 @@ impl Analyzer {
                     let d = SocketAddr::new(dst, dst_port);
                     let frames = frames.unwrap_or_else(|| vec![frame_no]);
                     self.record_sip(
-                        frame_no,
-                        ts,
+                        meta(s, d),
                         frames,
-                        s,
-                        d,
                         Transport::Udp,
                         encapsulation,
                         parsed,
@@ -536,8 +539,7 @@ impl Analyzer {
                 self.note_service(frame_no, ts, s, d, true);
                 let mut out = std::mem::take(&mut self.app_buf);
                 let mut diags = Vec::new();
-                self.tcp
-                    .push(frame_no, ts, s, d, &seg, &mut out, &mut diags);
+                self.tcp.push(meta(s, d), &seg, &mut out, &mut diags);
                 self.add_diagnostics(diags);
                 self.emit_app_messages(&mut out, &encapsulation);
                 self.app_buf = out;
@@ -552,8 +554,7 @@ impl Analyzer {
                 let d = SocketAddr::new(dst, dst_port);
                 let mut out = std::mem::take(&mut self.app_buf);
                 let mut diags = Vec::new();
-                self.sctp
-                    .push(frame_no, ts, s, d, &chunks, &mut out, &mut diags);
+                self.sctp.push(meta(s, d), &chunks, &mut out, &mut diags);
                 self.add_diagnostics(diags);
                 self.emit_app_messages(&mut out, &encapsulation);
                 self.app_buf = out;
@@ -608,12 +609,15 @@ impl Analyzer {
                 continue;
             }
             let parsed = sip::parse_message(&m.data, &self.opts.limits.sip);
+            let meta = PacketMeta {
+                frame: m.frame,
+                ts_nanos: m.ts_nanos,
+                src: m.src,
+                dst: m.dst,
+            };
             self.record_sip(
-                m.frame,
-                m.ts_nanos,
+                meta,
                 m.frames,
-                m.src,
-                m.dst,
                 m.transport,
                 encapsulation.clone(),
                 parsed,
@@ -622,19 +626,21 @@ impl Analyzer {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn record_sip(
         &mut self,
-        frame: FrameNo,
-        ts: i64,
+        meta: PacketMeta,
         frames: Vec<FrameNo>,
-        src: SocketAddr,
-        dst: SocketAddr,
         transport: Transport,
         encapsulation: Encapsulation,
         parsed: Result<SipMessage, SipError>,
         raw: &[u8],
     ) {
+        let PacketMeta {
+            frame,
+            ts_nanos: ts,
+            src,
+            dst,
+        } = meta;
         let size = raw.len();
         let message = match parsed {
             Ok(m) => m,

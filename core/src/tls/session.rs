@@ -140,6 +140,15 @@ struct Dir {
     cbc_iv: Option<[u8; 16]>,
 }
 
+/// One protected record as it came: its header (as on the wire), type, version field and fragment.
+#[derive(Clone, Copy)]
+struct Record<'a> {
+    header: &'a [u8],
+    rtype: u8,
+    version: u16,
+    fragment: &'a [u8],
+}
+
 /// One TLS connection's state.
 #[derive(Debug, Default)]
 pub struct TlsConn {
@@ -235,20 +244,28 @@ impl TlsConn {
             }
             return Vec::new();
         }
-        self.open(d, header, rtype, version, fragment, keys, cache)
+        let rec = Record {
+            header,
+            rtype,
+            version,
+            fragment,
+        };
+        self.open(d, &rec, keys, cache)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn open(
         &mut self,
         d: usize,
-        header: &[u8],
-        rtype: u8,
-        version: u16,
-        fragment: &[u8],
+        rec: &Record<'_>,
         keys: &Keys,
         cache: &mut ResumptionCache,
     ) -> Vec<u8> {
+        let Record {
+            header,
+            rtype,
+            version,
+            fragment,
+        } = *rec;
         let is13 = self.is13();
         let framing = if is13 { Framing::V13 } else { Framing::V12 };
         let Some(dir) = self.dirs.get_mut(d) else {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, Transport};
+use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, PacketMeta, Transport};
 use crate::transport::{AppMessage, SipFraming, frame_sip, keepalive_len, starts_like_sip};
 
 /// Chunk type of DATA.
@@ -109,17 +109,14 @@ fn parse_user_data(ctype: u8, flags: u8, chunk: &[u8]) -> Option<UserData<'_>> {
 impl SctpReassembler {
     /// Feed the chunk bytes of one SCTP packet. Complete user messages that look like SIP go to `out`
     /// (split into single SIP messages if several are concatenated).
-    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
-        frame: FrameNo,
-        ts_nanos: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
+        meta: PacketMeta,
         chunks: &[u8],
         out: &mut Vec<AppMessage>,
         diags: &mut Vec<Diagnostic>,
     ) {
+        let frame = meta.frame;
         let mut offset = 0usize;
         while offset < chunks.len() {
             let rest = chunks.get(offset..).unwrap_or_default();
@@ -155,7 +152,7 @@ impl SctpReassembler {
             if (ctype == CHUNK_DATA || ctype == CHUNK_IDATA)
                 && let Some(ud) = parse_user_data(ctype, flags, chunk)
             {
-                self.user_data(frame, ts_nanos, src, dst, ud, out, diags);
+                self.user_data(meta, ud, out, diags);
             }
             // Chunks are padded to 4 bytes; the last chunk's padding may be missing.
             let padded = len.saturating_add(3) & !3;
@@ -163,17 +160,19 @@ impl SctpReassembler {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn user_data(
         &mut self,
-        frame: FrameNo,
-        ts_nanos: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
+        meta: PacketMeta,
         ud: UserData<'_>,
         out: &mut Vec<AppMessage>,
         diags: &mut Vec<Diagnostic>,
     ) {
+        let PacketMeta {
+            frame,
+            ts_nanos,
+            src,
+            dst,
+        } = meta;
         self.data_chunks = self.data_chunks.saturating_add(1);
         // Retransmitted chunk?
         if !self.recent.contains_key(&(src, dst)) && self.recent.len() >= MAX_KEYS {
@@ -384,15 +383,13 @@ mod tests {
     ) -> (Vec<AppMessage>, Vec<Diagnostic>) {
         let mut out = Vec::new();
         let mut diags = Vec::new();
-        r.push(
+        let meta = PacketMeta {
             frame,
-            0,
-            addr("10.0.0.1:5060"),
-            addr("10.0.0.2:5060"),
-            chunks,
-            &mut out,
-            &mut diags,
-        );
+            ts_nanos: 0,
+            src: addr("10.0.0.1:5060"),
+            dst: addr("10.0.0.2:5060"),
+        };
+        r.push(meta, chunks, &mut out, &mut diags);
         (out, diags)
     }
 

@@ -15,7 +15,9 @@ use std::net::SocketAddr;
 use foldhash::HashMap;
 
 use crate::media::demux::{tcp_frame_len, tcp_frame_unpadded_len};
-use crate::model::{DiagLevel, Diagnostic, FrameNo, Layer, TlsKeyUse, TlsSession, Transport};
+use crate::model::{
+    DiagLevel, Diagnostic, FrameNo, Layer, PacketMeta, TlsKeyUse, TlsSession, Transport,
+};
 use crate::net::TcpSegment;
 use crate::tls::{DecryptState, KeyOrigin, Keys, ResumptionCache, TlsConn};
 use crate::transport::websocket::{self, WsFrame, WsParse};
@@ -356,17 +358,19 @@ impl TcpReassembler {
 
     /// Feed one segment (in capture order). Complete SIP messages (from plain TCP, or unwrapped from WebSocket
     /// frames after an HTTP Upgrade) are pushed to `out`; TLS streams are recognised and counted, not decoded.
-    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
-        frame: FrameNo,
-        ts_nanos: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
+        meta: PacketMeta,
         segment: &TcpSegment<'_>,
         out: &mut Vec<AppMessage>,
         diags: &mut Vec<Diagnostic>,
     ) {
+        let PacketMeta {
+            frame,
+            ts_nanos,
+            src,
+            dst,
+        } = meta;
         // The peer's acknowledgement tells which bytes of the reverse direction were delivered: held segments
         // behind a gap it acknowledged will never be completed by the capture.
         if segment.ack_flag

@@ -226,15 +226,13 @@ impl Harness {
             ack_flag: f.ack.is_some(),
             payload: Cow::Borrowed(payload),
         };
-        self.r.push(
+        let meta = crate::model::PacketMeta {
             frame,
-            frame as i64 * 1000,
+            ts_nanos: frame as i64 * 1000,
             src,
             dst,
-            &s,
-            &mut self.out,
-            &mut self.diags,
-        );
+        };
+        self.r.push(meta, &s, &mut self.out, &mut self.diags);
     }
 
     /// Client → server data segment.
@@ -871,7 +869,13 @@ fn no_panic_on_prefixes_and_mutations() {
             frame += 1;
             let src = sa(&format!("10.0.0.{}:{}", rng.below(3), 1000 + rng.below(3)));
             let dst = sa(SERVER);
-            sctp.push(frame, 0, src, dst, case, &mut out, &mut diags);
+            let meta = crate::model::PacketMeta {
+                frame,
+                ts_nanos: 0,
+                src,
+                dst,
+            };
+            sctp.push(meta, case, &mut out, &mut diags);
             // Feed the case as segments with random sizes, sequence numbers and flags.
             let mut seq = rng.next() as u32;
             let mut rest = case.as_slice();
@@ -895,12 +899,24 @@ fn no_panic_on_prefixes_and_mutations() {
                     payload: Cow::Borrowed(chunk),
                 };
                 frame += 1;
-                tcp.push(frame, 0, src, dst, &s, &mut out, &mut diags);
+                let meta = crate::model::PacketMeta {
+                    frame,
+                    ts_nanos: 0,
+                    src,
+                    dst,
+                };
+                tcp.push(meta, &s, &mut out, &mut diags);
                 let s = TcpSegment {
                     payload: Cow::Borrowed(&[]),
                     ..s
                 };
-                tcp.push(frame, 0, dst, src, &s, &mut out, &mut diags);
+                let meta = crate::model::PacketMeta {
+                    frame,
+                    ts_nanos: 0,
+                    src: dst,
+                    dst: src,
+                };
+                tcp.push(meta, &s, &mut out, &mut diags);
                 seq = seq.wrapping_add(n as u32);
                 rest = tail;
                 if rest.is_empty() {
@@ -949,15 +965,13 @@ fn run_capture(name: &str) -> Option<CaptureResult> {
                     SocketAddr::new(p.src, seg.src_port),
                     SocketAddr::new(p.dst, seg.dst_port),
                 );
-                r.push(
-                    f.number,
-                    f.ts_nanos,
+                let meta = crate::model::PacketMeta {
+                    frame: f.number,
+                    ts_nanos: f.ts_nanos,
                     src,
                     dst,
-                    seg,
-                    &mut res.tcp,
-                    &mut res.diags,
-                );
+                };
+                r.push(meta, seg, &mut res.tcp, &mut res.diags);
             }
             crate::net::L4::Udp { payload, .. } => {
                 if starts_like_sip(payload) {
@@ -974,15 +988,13 @@ fn run_capture(name: &str) -> Option<CaptureResult> {
                     SocketAddr::new(p.src, *src_port),
                     SocketAddr::new(p.dst, *dst_port),
                 );
-                sctp.push(
-                    f.number,
-                    f.ts_nanos,
+                let meta = crate::model::PacketMeta {
+                    frame: f.number,
+                    ts_nanos: f.ts_nanos,
                     src,
                     dst,
-                    chunks,
-                    &mut res.sctp,
-                    &mut res.diags,
-                );
+                };
+                sctp.push(meta, chunks, &mut res.sctp, &mut res.diags);
             }
             _ => {}
         }
