@@ -26,7 +26,7 @@ fi
 
 max_len() {
     case $1 in
-        capture | pipeline | sip) echo 65536 ;;
+        capture | pipeline | sip | tls) echo 65536 ;;
         sdp | websocket) echo 16384 ;;
         srtp | codec) echo 8192 ;;
         *) echo 4096 ;;
@@ -154,6 +154,16 @@ for name in sorted(os.listdir(caps)):
     if "websocket" in name:
         for p in hexes(fields(path, "tcp.len > 0", "tcp.payload"), 60):
             put("websocket", p)
+# tls: the project's own TLS and DTLS captures (tests/tls, tests/dtls), a key log line in front (its length first).
+import glob
+for pcap in sorted(glob.glob("tests/tls/captures/*.pcap")):
+    lines = open(pcap[:-5] + ".keys", errors="replace").read().splitlines()
+    line = next((l for l in lines if l and not l.startswith("#")), "").encode()[:255]
+    data = b"".join(hexes(fields(pcap, "tcp.len > 0", "tcp.payload"), 10_000))
+    put("tls", bytes([len(line)]) + line + data[:60000])
+for pcap in sorted(glob.glob("tests/dtls/captures/*.pcap")):
+    for p in hexes(fields(pcap, "dtls", "udp.payload", opts=["sdp.establish_conversation:FALSE"]), 6):
+        put("tls", b"\x00" + p)
 print("seeds:", ", ".join(f"{t} {n}" for t, n in sorted(count.items())))
 PY
 }
