@@ -148,14 +148,15 @@ pub fn eval_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval")
 }
 
-/// The labelled captures made with real tools: the findings corpus, and the encrypted calls of `tests/tls` and
-/// `tests/dtls` (analysed with the key logs beside them).
+/// The labelled captures made with real tools: the findings corpus, the encrypted calls of `tests/tls` and
+/// `tests/dtls`, and the real-tool sample `tls-keylog-call` (each analysed with the key log beside it).
 pub fn corpus_dirs() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     vec![
         eval_dir().join("corpus"),
         root.join("tls").join("captures"),
         root.join("dtls").join("captures"),
+        crate::samples_dir().join("tls-keylog-call"),
     ]
 }
 
