@@ -5,6 +5,7 @@ mod audit;
 mod capture;
 mod decrypt;
 mod export_audio;
+mod files;
 mod gui;
 mod keys;
 mod live;

@@ -2,19 +2,16 @@
 //! core's report writers. The capture is analysed once; `--redact` pseudonymises identities in every export made
 //! from the analysis (pcaps hold the original packets and are refused with it).
 use std::collections::HashSet;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use earshot_core::audio::safe_file_stem;
-use earshot_core::findings::{Settings, in_networks};
+use earshot_core::findings::Settings;
 use earshot_core::model::{Analysis, DiagLevel};
 use earshot_core::report::{
-    ExportRecord, ReportMeta, blocklist, csv as csv_report, json, ladder, manifest, pdf, redact,
-    terminal_safe,
+    ExportRecord, ReportMeta, csv as csv_report, manifest, pdf, redact, terminal_safe,
 };
 use earshot_core::{AnalyzeOptions, CaptureError, analyze_file, extract};
 
@@ -87,12 +84,7 @@ pub fn run(args: &ReportArgs) -> ExitCode {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LadderFormat {
-    Svg,
-    Png,
-    Text,
-}
+use crate::files::LadderKind as LadderFormat;
 
 fn ladder_format(path: &Path) -> Result<LadderFormat> {
     let ext = path
@@ -425,35 +417,22 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
 }
 
 fn write_json(a: &Analysis, path: &Path) -> Result<()> {
-    let f = File::create(path)
-        .with_context(|| format!("cannot create JSON output {}", path.display()))?;
-    json::write_json(a, BufWriter::new(f))
-        .with_context(|| format!("cannot write JSON to {}", path.display()))
+    crate::files::json_file(a, path)
 }
 
 fn write_ladder(a: &Analysis, calls: &[&str], path: &Path) -> Result<()> {
-    let bytes = match ladder_format(path)? {
-        LadderFormat::Svg => ladder::ladder_svg(a, calls).into_bytes(),
-        LadderFormat::Text => ladder::ladder_text(a, calls).into_bytes(),
-        LadderFormat::Png => ladder::ladder_png(a, calls, 2.0)
-            .with_context(|| format!("cannot render the ladder {}", path.display()))?,
-    };
-    std::fs::write(path, bytes)
-        .with_context(|| format!("cannot write the ladder {}", path.display()))
+    crate::files::ladder_file(a, calls, ladder_format(path)?, path)
 }
 
 fn write_blocklist(a: &Analysis, settings: &Settings, dir: &Path) -> Result<Vec<PathBuf>> {
-    let trusted = |ip: std::net::IpAddr| in_networks(ip, &settings.trusted_networks);
-    let offenders = blocklist::offenders(a, &trusted);
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the blocklist directory {}", dir.display()))?;
-    let nft = dir.join("earshot-blocklist.nft");
-    std::fs::write(&nft, blocklist::nftables(&offenders, "earshot_offenders"))
-        .with_context(|| format!("cannot write the blocklist {}", nft.display()))?;
-    let txt = dir.join("earshot-blocklist.txt");
-    std::fs::write(&txt, blocklist::plain(&offenders))
-        .with_context(|| format!("cannot write the blocklist {}", txt.display()))?;
-    Ok(vec![nft, txt])
+    crate::files::blocklist_files(
+        a,
+        &settings.trusted_networks,
+        &dir.join("earshot-blocklist.nft"),
+        &dir.join("earshot-blocklist.txt"),
+    )
 }
 
 fn write_all_calls(

@@ -7,19 +7,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
-use earshot_core::AnalyzeOptions;
-use earshot_core::audio::{self, AudioRequest, safe_file_stem, wav};
-use earshot_core::findings::{Settings, in_networks};
+use anyhow::{Result, anyhow};
+use earshot_core::audio::safe_file_stem;
+use earshot_core::findings::Settings;
 use earshot_core::model::Analysis;
 use earshot_core::report::{
-    ExportRecord, ReportMeta, blocklist, csv::write_csv_dir, json::write_json, ladder,
-    pdf::write_pdf, redact::redact,
+    ExportRecord, ReportMeta, csv::write_csv_dir, pdf::write_pdf, redact::redact,
 };
 use serde_json::Value;
 
 use super::AppState;
 use crate::audit::{file_sha256, now_nanos};
+use crate::files::LadderKind;
 
 /// What the window offers; persisted choices are not needed (the defaults are the common case).
 #[derive(Debug, Clone)]
@@ -341,9 +340,6 @@ fn write_item(
 ) -> Result<Vec<PathBuf>> {
     let dir = &req.dir;
     let ids: Vec<&str> = req.calls.iter().map(String::as_str).collect();
-    let write = |p: &Path, bytes: &[u8]| -> Result<()> {
-        std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))
-    };
     Ok(match item {
         Item::Pdf => {
             let p = unique(dir, &format!("{stem}-report.pdf"));
@@ -356,10 +352,7 @@ fn write_item(
         }
         Item::Json => {
             let p = unique(dir, &format!("{stem}.json"));
-            let f = std::fs::File::create(&p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
-            write_json(a, std::io::BufWriter::new(f))
-                .with_context(|| format!("cannot write {}", p.display()))?;
+            crate::files::json_file(a, &p)?;
             vec![p]
         }
         Item::Pcapng => {
@@ -383,64 +376,25 @@ fn write_item(
         Item::Wav => {
             let c = need_call(call_stem)?;
             let call_id = ids.first().copied().unwrap_or_default();
-            let streams = audio::call_streams(&req.analysis, call_id)?;
-            let areq = AudioRequest {
-                streams,
-                ..Default::default()
-            };
-            let decoded = audio::decode_streams(
-                &req.capture,
-                &req.analysis,
-                &areq,
-                &AnalyzeOptions::default(),
-                &mut |_| {},
-            )?;
-            if !decoded.iter().any(|s| s.playable) {
-                let why: Vec<String> = decoded
-                    .iter()
-                    .map(|s| format!("stream {}: {}", s.stream_index, s.status))
-                    .collect();
-                return Err(anyhow!(
-                    "no stream of the call could be decoded ({})",
-                    why.join("; ")
-                ));
-            }
-            let mixed = audio::mix(decoded);
             let p = unique(dir, &format!("{c}.wav"));
-            wav::write_path(&p, |w| wav::write_stereo(w, &mixed))?;
+            crate::files::call_wav(&req.capture, &req.analysis, call_id, &p)?;
             vec![p]
         }
-        Item::LadderPng => {
+        Item::LadderPng | Item::LadderSvg | Item::LadderTxt => {
             let c = need_call(call_stem)?;
-            let png = ladder::ladder_png(a, &ladder_ids(a, req), 2.0)?;
-            let p = unique(dir, &format!("{c}-ladder.png"));
-            write(&p, &png)?;
-            vec![p]
-        }
-        Item::LadderSvg => {
-            let c = need_call(call_stem)?;
-            let p = unique(dir, &format!("{c}-ladder.svg"));
-            write(&p, ladder::ladder_svg(a, &ladder_ids(a, req)).as_bytes())?;
-            vec![p]
-        }
-        Item::LadderTxt => {
-            let c = need_call(call_stem)?;
-            let p = unique(dir, &format!("{c}-ladder.txt"));
-            write(&p, ladder::ladder_text(a, &ladder_ids(a, req)).as_bytes())?;
+            let (kind, ext) = match item {
+                Item::LadderPng => (LadderKind::Png, "png"),
+                Item::LadderSvg => (LadderKind::Svg, "svg"),
+                _ => (LadderKind::Text, "txt"),
+            };
+            let p = unique(dir, &format!("{c}-ladder.{ext}"));
+            crate::files::ladder_file(a, &ladder_ids(a, req), kind, &p)?;
             vec![p]
         }
         Item::Blocklist => {
-            let trusted = req.settings.trusted_networks.clone();
-            let offenders =
-                blocklist::offenders(a, &|ip: std::net::IpAddr| in_networks(ip, &trusted));
             let nft = unique(dir, &format!("{stem}-blocklist.nft"));
-            write(
-                &nft,
-                blocklist::nftables(&offenders, "earshot_blocklist").as_bytes(),
-            )?;
             let txt = unique(dir, &format!("{stem}-blocklist.txt"));
-            write(&txt, blocklist::plain(&offenders).as_bytes())?;
-            vec![nft, txt]
+            crate::files::blocklist_files(a, &req.settings.trusted_networks, &nft, &txt)?
         }
     })
 }
