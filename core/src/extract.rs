@@ -151,7 +151,10 @@ fn calls_key_log(analysis: &Analysis, ids: &BTreeSet<&str>, keys: &crate::tls::K
         t.decrypted
             && (flows.contains(&(t.client, t.server)) || flows.contains(&(t.server, t.client)))
     }) {
-        if let Some(cr) = t.client_random.as_deref() {
+        if let Some(line) = &t.derived_key_log {
+            // Opened with an RSA key or by resumption: the master secret found, as a key log line.
+            text.push_str(line);
+        } else if let Some(cr) = t.client_random.as_deref() {
             text.push_str(&keys.keylog_text(cr));
         }
     }
@@ -548,8 +551,9 @@ fn select_frames(
     for &f in &sel.sip_frames {
         picked.insert(f, Kind::Sip);
     }
-    let media = !(sel.rtp.is_empty() && sel.t38.is_empty());
-    if !media {
+    // The capture is scanned for media, and for the segments of TLS connections (their handshake) a call used.
+    let scan = !(sel.rtp.is_empty() && sel.t38.is_empty() && sel.tls_tcp.is_empty());
+    if !scan {
         return Ok(Some(picked));
     }
     let mut reader = file.frames()?;

@@ -1124,6 +1124,10 @@ pub struct TlsSession {
     pub key_source: Option<TlsKeyUse>,
     /// Why it was not decrypted, when keys were given (no key for the session, unsupported suite, ...).
     pub not_decrypted: Option<String>,
+    /// The key log line that opens this session (`CLIENT_RANDOM <random> <master secret>` for TLS 1.2 sessions
+    /// opened with an RSA key or by resumption), for the secrets block of an evidence export. Never reported.
+    #[serde(skip)]
+    pub derived_key_log: Option<String>,
 }
 
 /// A DTLS association on UDP (DTLS-SRTP media keying, WebRTC), by (client, server).

@@ -195,6 +195,12 @@ impl TlsConn {
         }
     }
 
+    /// The TLS 1.2 master secret in use, when one was found (key log, RSA key, resumption): an evidence export
+    /// writes it as a `CLIENT_RANDOM` key log line so the extract opens without the RSA key. Never reported.
+    pub fn master_secret(&self) -> Option<&[u8]> {
+        self.master.as_deref()
+    }
+
     pub fn client_random(&self) -> Option<&[u8; 32]> {
         self.client_random.as_ref()
     }

@@ -1390,6 +1390,14 @@ impl TcpReassembler {
                     records_decrypted: c.records_decrypted,
                     plaintext_bytes: i.plaintext_bytes,
                     key_source: if decrypted { key_source } else { None },
+                    derived_key_log: match (c.client_random(), c.master_secret(), c.key_source) {
+                        (Some(cr), Some(m), Some((_, how))) if how != KeyOrigin::KeyLog => Some(format!(
+                            "CLIENT_RANDOM {} {}\n",
+                            crate::tls::session::hex(cr),
+                            crate::tls::session::hex(m)
+                        )),
+                        _ => None,
+                    },
                     not_decrypted: match (&c.state, self.keys.is_some()) {
                         (DecryptState::NotDecrypted(why), true) => Some(why.clone()),
                         (_, true) if !decrypted => Some(

@@ -586,3 +586,39 @@ fn a_tampered_record_is_dropped_not_shown_garbled() {
         )
     );
 }
+
+/// A call opened only with the server's RSA key: its per-call extract carries the master secret that key opened as
+/// a `CLIENT_RANDOM` line (never the RSA key), so the extract decrypts without any key — in Earshot and in TShark.
+#[test]
+fn per_call_extract_of_an_rsa_session_opens_without_the_rsa_key() {
+    let path = tls_dir().join("captures/tls12-rsa-kx.pcap");
+    let mut k = Keys::new();
+    k.load_rsa_key(&path.with_extension("server-key.pem"))
+        .unwrap();
+    let keys = Arc::new(k);
+    let opts = AnalyzeOptions {
+        keys: Some(keys.clone()),
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_file(&path, &opts, &mut |_| {}).unwrap();
+    let id = a.calls[0].call_id.clone();
+    let out = scratch().join("rsa-call.pcapng");
+    earshot_core::extract::write_calls_pcapng_keyed(&path, &a, &[id.as_str()], &out, Some(keys))
+        .unwrap();
+    let b = analyze(&out, None);
+    assert_eq!(
+        b.tls[0].key_source.as_ref().map(|k| k.how.as_str()),
+        Some("keylog")
+    );
+    let want = a.calls[0].messages.len();
+    assert_eq!(b.messages.len(), want);
+    assert_eq!(
+        tshark_fields(&out, &[], "sip", &["sip.Call-ID"]).len(),
+        want
+    );
+    // The secrets block holds a CLIENT_RANDOM line, not a PEM key.
+    let bytes = std::fs::read(&out).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("CLIENT_RANDOM "));
+    assert!(!text.contains("PRIVATE KEY"));
+}
