@@ -147,6 +147,24 @@ fn calls_key_log(analysis: &Analysis, ids: &BTreeSet<&str>, keys: &crate::tls::K
         }
     }
     let mut text = String::new();
+    // DTLS-SRTP sessions on the calls' media flows.
+    let media: HashSet<(SocketAddr, SocketAddr)> = analysis
+        .calls
+        .iter()
+        .filter(|c| ids.contains(c.call_id.as_str()))
+        .flat_map(|c| c.streams.iter())
+        .filter_map(|&i| analysis.streams.iter().find(|s| s.index == i))
+        .filter_map(|s| Some(unordered(s.src?, s.dst?)))
+        .collect();
+    for d in analysis
+        .dtls
+        .iter()
+        .filter(|d| d.srtp_keys_derived && media.contains(&unordered(d.client, d.server)))
+    {
+        if let Some(cr) = d.client_random.as_deref() {
+            text.push_str(&keys.keylog_text(cr));
+        }
+    }
     for t in analysis.tls.iter().filter(|t| {
         t.decrypted
             && (flows.contains(&(t.client, t.server)) || flows.contains(&(t.server, t.client)))
@@ -275,6 +293,9 @@ struct Selection {
     /// without it the records cannot be opened) to the calls' last message on it (TLS sequence numbers need every
     /// record in between, so earlier traffic on that connection comes too, still encrypted).
     tls_tcp: HashMap<(SocketAddr, SocketAddr), (FrameNo, FrameNo)>,
+    /// Unordered media flows of the calls' DTLS-SRTP streams: their DTLS handshake datagrams come along (without
+    /// them the SRTP keys cannot be exported again from the extract).
+    dtls_flows: HashSet<(SocketAddr, SocketAddr)>,
     /// RTCP endpoints: each stream end with port+1, and `a=rtcp` ports from the calls' SDP.
     rtcp_ends: HashSet<SocketAddr>,
     /// Unordered (src, dst) of UDP RTP streams (RTCP multiplexed on the RTP ports, RFC 5761), and of TURN flows
@@ -306,6 +327,7 @@ impl Selection {
             t38: HashMap::new(),
             turn_tcp: HashMap::new(),
             tls_tcp: HashMap::new(),
+            dtls_flows: HashSet::new(),
             rtcp_ends: HashSet::new(),
             rtcp_mux: HashSet::new(),
             rtcp_window: (FrameNo::MAX, 0),
@@ -375,6 +397,11 @@ impl Selection {
                     .entry((src, dst, s.ssrc, s.carrier))
                     .or_insert(range);
                 widen(r, range.0, range.1);
+                if s.encryption == crate::model::Encryption::DtlsSrtp
+                    && s.carrier == MediaCarrier::Udp
+                {
+                    sel.dtls_flows.insert(unordered(src, dst));
+                }
                 match s.carrier {
                     MediaCarrier::TurnTcp => {
                         let r = sel.turn_tcp.entry(unordered(src, dst)).or_insert(range);
@@ -418,6 +445,7 @@ impl Selection {
             return Some(Kind::T38);
         }
         match demux::classify(payload) {
+            PayloadClass::Dtls if self.dtls_flows.contains(&unordered(src, dst)) => Some(Kind::Rtp),
             PayloadClass::Rtp => self.rtp(frame, src, dst, payload, MediaCarrier::Udp),
             PayloadClass::Rtcp => self.rtcp(frame, ts, src, dst, MediaCarrier::Udp),
             PayloadClass::TurnChannel => {

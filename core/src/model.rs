@@ -1137,6 +1137,8 @@ pub struct DtlsSession {
     pub server: SocketAddr,
     /// `DTLS 1.2`, `DTLS 1.0`, `DTLS 1.3`.
     pub version: String,
+    /// The ClientHello's random (hex): the key log's session identifier.
+    pub client_random: Option<String>,
     pub cipher_suite: Option<String>,
     /// The `use_srtp` profile the server chose (SDES name, e.g. `AES_CM_128_HMAC_SHA1_80`, `AEAD_AES_128_GCM`).
     pub srtp_profile: Option<String>,

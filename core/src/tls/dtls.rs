@@ -280,6 +280,7 @@ impl Assoc {
             client,
             server,
             version,
+            client_random: self.client_random.as_ref().map(|r| hex(r)),
             cipher_suite: self
                 .suite
                 .map(|id| suite_name(id).map_or(format!("0x{id:04x}"), str::to_string)),

@@ -199,3 +199,40 @@ fn a_key_log_of_another_session_derives_nothing() {
         Some(format!("no key for session (client random {random})").as_str())
     );
 }
+
+/// A per-call extract of a DTLS-SRTP call made with the key log: the DTLS handshake on the media flow and the
+/// session's key log line (a pcapng secrets block) come along, so the extract alone derives the SRTP keys and plays.
+#[test]
+fn per_call_extract_keeps_the_dtls_handshake_and_its_key() {
+    let path = dir().join("dtls-srtp-aes128cm.pcap");
+    let a = analyze(&path, true);
+    let id = a.calls[0].call_id.clone();
+    let out = std::env::temp_dir().join(format!(
+        "earshot-dtls-extract-{}.pcapng",
+        std::process::id()
+    ));
+    earshot_core::extract::write_calls_pcapng_keyed(
+        &path,
+        &a,
+        &[id.as_str()],
+        &out,
+        opts(&path, true).keys,
+    )
+    .unwrap();
+    let b = analyze_file(&out, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(b.key_sources.len(), 1);
+    assert_eq!(b.key_sources[0].kind, "pcapng-dsb");
+    assert!(b.dtls[0].srtp_keys_derived, "{:?}", b.dtls[0].not_decrypted);
+    let req = AudioRequest {
+        streams: (0..b.streams.len()).collect(),
+        ..Default::default()
+    };
+    let decoded =
+        audio::decode_streams(&out, &b, &req, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert!(decoded.iter().all(|s| {
+        s.srtp
+            .as_ref()
+            .is_some_and(|x| x.verified == 150 && x.auth_failures == 0)
+    }));
+    let _ = std::fs::remove_file(&out);
+}
