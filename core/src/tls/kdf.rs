@@ -1,8 +1,9 @@
 //! Key schedules: the TLS 1.2 PRF (RFC 5246 §5), TLS 1.3 HKDF-Expand-Label (RFC 8446 §7.1; `dtls13` for DTLS 1.3,
 //! RFC 9147 §5.9), and the keying-material exporters of both (RFC 5705, RFC 8446 §7.5) that DTLS-SRTP uses.
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha384};
+
+use crate::tls::record::MacAlg;
 
 /// The hash of a suite's PRF / HKDF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,80 +35,39 @@ impl HashAlg {
             }
         }
     }
-
-    fn hmac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        macro_rules! run {
-            ($h:ty) => {{
-                // HMAC takes keys of any length.
-                let Ok(mut m) = <Hmac<$h> as Mac>::new_from_slice(key) else {
-                    return Vec::new();
-                };
-                for p in parts {
-                    m.update(p);
-                }
-                m.finalize().into_bytes().to_vec()
-            }};
-        }
-        match self {
-            HashAlg::Sha256 => run!(Sha256),
-            HashAlg::Sha384 => run!(Sha384),
-            HashAlg::Md5Sha1 => Vec::new(),
-        }
-    }
 }
 
-/// P_MD5 (`md5 = true`) or P_SHA1 of RFC 2246 §5: `len` bytes.
-fn p_legacy(md5: bool, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
-    let mac = |parts: &[&[u8]]| -> Vec<u8> {
-        macro_rules! run {
-            ($h:ty) => {{
-                let Ok(mut m) = <Hmac<$h> as Mac>::new_from_slice(secret) else {
-                    return Vec::new();
-                };
-                for p in parts {
-                    m.update(p);
-                }
-                m.finalize().into_bytes().to_vec()
-            }};
-        }
-        if md5 {
-            run!(md5::Md5)
-        } else {
-            run!(sha1::Sha1)
-        }
-    };
+/// P_hash(secret, label + seed) of RFC 5246 §5 with HMAC-`mac`, `len` bytes.
+fn p_hash(mac: MacAlg, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len);
-    let mut a = mac(&[label, seed]);
+    let mut a = mac.mac(secret, &[label, seed]);
     while out.len() < len && !a.is_empty() {
-        out.extend_from_slice(&mac(&[&a, label, seed]));
-        a = mac(&[&a]);
+        out.extend_from_slice(&mac.mac(secret, &[&a, label, seed]));
+        a = mac.mac(secret, &[&a]);
     }
     out.truncate(len);
     out
 }
 
-/// TLS 1.2 PRF: `P_hash(secret, label + seed)` truncated to `len` bytes.
+/// The TLS PRF: `P_hash(secret, label + seed)` truncated to `len` bytes (TLS 1.2), or the MD5/SHA-1 one of TLS
+/// 1.0/1.1 for [`HashAlg::Md5Sha1`].
 pub fn prf12(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], len: usize) -> Vec<u8> {
-    if hash == HashAlg::Md5Sha1 {
-        // RFC 2246 §5: S1 and S2 are the two halves of the secret (sharing the middle byte when it is odd).
-        let half = secret.len().div_ceil(2);
-        let s1 = secret.get(..half).unwrap_or_default();
-        let s2 = secret
-            .get(secret.len().saturating_sub(half)..)
-            .unwrap_or_default();
-        let a = p_legacy(true, s1, label, seed, len);
-        let b = p_legacy(false, s2, label, seed, len);
-        return a.iter().zip(&b).map(|(x, y)| x ^ y).collect();
+    match hash {
+        HashAlg::Sha256 => p_hash(MacAlg::Sha256, secret, label, seed, len),
+        HashAlg::Sha384 => p_hash(MacAlg::Sha384, secret, label, seed, len),
+        HashAlg::Md5Sha1 => {
+            // RFC 2246 §5: P_MD5 over the first half of the secret xor P_SHA1 over the second (the halves share
+            // the middle byte when the length is odd).
+            let half = secret.len().div_ceil(2);
+            let s1 = secret.get(..half).unwrap_or_default();
+            let s2 = secret
+                .get(secret.len().saturating_sub(half)..)
+                .unwrap_or_default();
+            let a = p_hash(MacAlg::Md5, s1, label, seed, len);
+            let b = p_hash(MacAlg::Sha1, s2, label, seed, len);
+            a.iter().zip(&b).map(|(x, y)| x ^ y).collect()
+        }
     }
-    let mut out = Vec::with_capacity(len);
-    let mut a = hash.hmac(secret, &[label, seed]);
-    while out.len() < len && !a.is_empty() {
-        let block = hash.hmac(secret, &[&a, label, seed]);
-        out.extend_from_slice(&block);
-        a = hash.hmac(secret, &[&a]);
-    }
-    out.truncate(len);
-    out
 }
 
 /// HKDF-Expand-Label(secret, label, context, len) with the `tls13 ` (or `dtls13`) prefix. Empty on a secret

@@ -30,18 +30,22 @@ pub enum MacAlg {
     Sha1,
     Sha256,
     Sha384,
+    /// HMAC-MD5: never a record MAC here, only one half of the TLS 1.0/1.1 PRF.
+    Md5,
 }
 
 impl MacAlg {
     pub fn output_len(self) -> usize {
         match self {
+            MacAlg::Md5 => 16,
             MacAlg::Sha1 => 20,
             MacAlg::Sha256 => 32,
             MacAlg::Sha384 => 48,
         }
     }
 
-    fn mac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    /// HMAC of `parts` concatenated under `key` (any length); the one HMAC of the record layer and the PRFs.
+    pub(crate) fn mac(self, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         macro_rules! run {
             ($h:ty) => {{
                 let Ok(mut m) = <Hmac<$h> as Mac>::new_from_slice(key) else {
@@ -54,6 +58,7 @@ impl MacAlg {
             }};
         }
         match self {
+            MacAlg::Md5 => run!(md5::Md5),
             MacAlg::Sha1 => run!(Sha1),
             MacAlg::Sha256 => run!(Sha256),
             MacAlg::Sha384 => run!(Sha384),
