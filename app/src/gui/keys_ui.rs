@@ -17,46 +17,25 @@ pub struct KeysView {
     pub path_text: String,
 }
 
-/// What a key file holds, judged by its content: a PEM private key, else a key log.
-fn is_pem_key(path: &Path) -> bool {
+/// The first 4 KiB of a file, as text (empty when it cannot be read): enough to tell a key file by its content.
+fn head(path: &Path) -> String {
     use std::io::Read;
     let mut head = [0u8; 4096];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
-    let text = String::from_utf8_lossy(head.get(..n).unwrap_or_default());
-    text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----")
+    String::from_utf8_lossy(head.get(..n).unwrap_or_default()).into_owned()
 }
 
-/// Does `path` look like a key file (a PEM private key, or key log labels in its first lines)?
+/// A PEM private key (else the file is read as a key log).
+fn is_pem_key(head: &str) -> bool {
+    head.contains("-----BEGIN") && head.contains("PRIVATE KEY-----")
+}
+
+/// Does `path` look like a key file: a PEM private key, or a key log (its first line parses as one)?
 pub fn looks_like_key_file(path: &Path) -> bool {
-    use std::io::Read;
-    if is_pem_key(path) {
-        return true;
-    }
-    let mut head = [0u8; 4096];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let text = String::from_utf8_lossy(head.get(..n).unwrap_or_default());
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .is_some_and(|l| {
-            [
-                "CLIENT_RANDOM ",
-                "CLIENT_HANDSHAKE_TRAFFIC_SECRET ",
-                "SERVER_HANDSHAKE_TRAFFIC_SECRET ",
-                "CLIENT_TRAFFIC_SECRET_0 ",
-                "SERVER_TRAFFIC_SECRET_0 ",
-                "EXPORTER_SECRET ",
-                "CLIENT_EARLY_TRAFFIC_SECRET ",
-                "EARLY_EXPORTER_SECRET ",
-                "RSA ",
-            ]
-            .iter()
-            .any(|p| l.starts_with(p))
-        })
+    let text = head(path);
+    is_pem_key(&text) || earshot_core::tls::keylog::looks_like_keylog(&text)
 }
 
 impl AppState {
@@ -64,7 +43,7 @@ impl AppState {
     pub fn add_key_file(&mut self, path: &Path) {
         let mut keys: Keys = self.keys.as_deref().cloned().unwrap_or_default();
         let before = keys.sources.len();
-        let result = if is_pem_key(path) {
+        let result = if is_pem_key(&head(path)) {
             keys.load_rsa_key(path).map(|()| 1)
         } else {
             keys.load_keylog(path)

@@ -343,6 +343,15 @@ impl Keys {
     }
 }
 
+/// Does `text` (the start of a file) look like an NSS key log: its first line that is not a comment parses as a
+/// key log line, with the same parser the keys are read with.
+pub fn looks_like_keylog(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| Keys::default().add_line(l, 0).is_ok())
+}
+
 /// Read at most `max` bytes of `path`; `.1` is true when the file was longer.
 fn read_bounded(path: &Path, max: usize) -> Result<(Vec<u8>, bool), KeyError> {
     use std::io::Read;
@@ -389,5 +398,9 @@ mod tests {
         assert_eq!(s.server_traffic0.as_deref(), Some(&[0xcc; 32][..]));
         assert_eq!(k.sources[0].entries, 1);
         assert_eq!(k.sources[0].bad_lines, 2);
+        // Told by its first line, with the same parser.
+        assert!(looks_like_keylog(&text));
+        assert!(!looks_like_keylog("CLIENT_RANDOM zz 00\n"));
+        assert!(!looks_like_keylog("INVITE sip:bob@example.com SIP/2.0\r\n"));
     }
 }
