@@ -66,6 +66,43 @@ pub(crate) fn plaintext(t: crate::model::Transport) -> bool {
     )
 }
 
+/// The SDES keys (`a=crypto` inline in SDP) carried by messages in clear (`in_clear`) or inside TLS/WSS: the
+/// evidence (frames, senders, calls), the suites, and how many keys.
+pub(crate) fn sdes_keys(
+    a: &crate::model::Analysis,
+    in_clear: bool,
+) -> (
+    crate::findings::Evidence,
+    std::collections::BTreeSet<String>,
+    usize,
+) {
+    let mut ev = crate::findings::Evidence::default();
+    let mut suites = std::collections::BTreeSet::new();
+    let mut keys = 0usize;
+    for m in a
+        .messages
+        .iter()
+        .filter(|m| plaintext(m.transport) == in_clear)
+    {
+        let Some(sdp) = &m.message.sdp else {
+            continue;
+        };
+        let crypto: Vec<_> = sdp.media.iter().flat_map(|md| md.crypto.iter()).collect();
+        if crypto.is_empty() {
+            continue;
+        }
+        keys += crypto.len();
+        for c in crypto {
+            suites.insert(c.suite.clone());
+        }
+        ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
+        if let Some(c) = &m.message.call_id {
+            ev.call(c);
+        }
+    }
+    (ev, suites, keys)
+}
+
 /// A SIP transaction as seen from the client: Call-ID, CSeq number and method, client address.
 pub(crate) type TxKey<'a> = (&'a str, u32, &'a str, std::net::IpAddr);
 

@@ -2,10 +2,8 @@
 //! from the wire, but readable by every SIP proxy and SBC on the path (and by whoever holds the TLS keys, as here).
 
 use crate::findings::Facts;
-use crate::findings::{Evidence, FindingText, Rule, Settings, list};
+use crate::findings::{FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
-
-use super::plaintext;
 
 pub struct SdesKeysInTls;
 
@@ -15,26 +13,7 @@ impl Rule for SdesKeysInTls {
     }
 
     fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
-        let mut ev = Evidence::default();
-        let mut suites = std::collections::BTreeSet::new();
-        let mut keys = 0usize;
-        for m in a.messages.iter().filter(|m| !plaintext(m.transport)) {
-            let Some(sdp) = &m.message.sdp else {
-                continue;
-            };
-            let crypto: Vec<_> = sdp.media.iter().flat_map(|md| md.crypto.iter()).collect();
-            if crypto.is_empty() {
-                continue;
-            }
-            keys += crypto.len();
-            for c in crypto {
-                suites.insert(c.suite.clone());
-            }
-            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
-            if let Some(c) = &m.message.call_id {
-                ev.call(c);
-            }
-        }
+        let (ev, suites, keys) = super::sdes_keys(a, false);
         if ev.is_empty() {
             return;
         }

@@ -1,10 +1,8 @@
 //! `srtp-keys-exposed`: SDES keys (`a=crypto` inline) carried in plaintext SIP, so the SRTP protects nothing.
 
 use crate::findings::Facts;
-use crate::findings::{Evidence, FindingText, Rule, Settings, list};
+use crate::findings::{FindingText, Rule, Settings, list};
 use crate::model::{Analysis, Confidence, Finding, Severity};
-
-use super::plaintext;
 
 pub struct SrtpKeysExposed;
 
@@ -14,26 +12,7 @@ impl Rule for SrtpKeysExposed {
     }
 
     fn evaluate(&self, a: &Analysis, _s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
-        let mut ev = Evidence::default();
-        let mut suites = std::collections::BTreeSet::new();
-        let mut keys = 0usize;
-        for m in a.messages.iter().filter(|m| plaintext(m.transport)) {
-            let Some(sdp) = &m.message.sdp else {
-                continue;
-            };
-            let crypto: Vec<_> = sdp.media.iter().flat_map(|md| md.crypto.iter()).collect();
-            if crypto.is_empty() {
-                continue;
-            }
-            keys += crypto.len();
-            for c in crypto {
-                suites.insert(c.suite.clone());
-            }
-            ev.frame(m.frame, m.ts_nanos).source(m.src.ip());
-            if let Some(c) = &m.message.call_id {
-                ev.call(c);
-            }
-        }
+        let (mut ev, suites, keys) = super::sdes_keys(a, true);
         if ev.is_empty() {
             return;
         }
