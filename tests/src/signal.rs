@@ -1,5 +1,5 @@
-//! Signal checks for decoded audio in the tests: RMS, Goertzel power, and the strongest frequency in a range; and the
-//! sine the capture generators synthesise their tones with.
+//! Signal checks for decoded audio in the tests: RMS, Goertzel power, the strongest frequency in a range, the
+//! correlation with the audio that was sent; and the sine the capture generators synthesise their tones with.
 
 /// The sine every generator uses for its tones: musl's algorithm in plain IEEE-754 operations (`libm`), which Rust
 /// never contracts into FMA and which has no run-time CPU dispatch, so a generated sample has the same bits on every
@@ -32,4 +32,20 @@ pub fn strongest(x: &[i16], rate: u32, freqs: impl Iterator<Item = u32>) -> u32 
         .map(|f| (f, goertzel(x, rate, f64::from(f))))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map_or(0, |(f, _)| f)
+}
+
+/// Pearson correlation of `a` and `b` at lag 0, over the shorter length.
+pub fn correlation(a: &[i16], b: &[i16]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mean = |x: &[i16]| x.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(x) - ma, f64::from(y) - mb);
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    sab / (saa.sqrt() * sbb.sqrt())
 }

@@ -10,6 +10,7 @@ use earshot_core::audio::{self, AudioRequest};
 use earshot_core::model::{Analysis, Encryption};
 use earshot_core::tls::Keys;
 use earshot_core::{AnalyzeOptions, analyze_file};
+use earshot_e2e::signal::correlation;
 use earshot_e2e::{read_wav, tshark_fields};
 
 fn dir() -> PathBuf {
@@ -31,22 +32,6 @@ fn opts(path: &Path, with_keys: bool) -> AnalyzeOptions {
 
 fn analyze(path: &Path, with_keys: bool) -> Analysis {
     analyze_file(path, &opts(path, with_keys), &mut |_| {}).expect("analysis")
-}
-
-/// Pearson correlation of `a` and `b` at lag 0 over the shorter length.
-fn correlation(a: &[i16], b: &[i16]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mean = |x: &[i16]| x.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-    let (ma, mb) = (mean(a), mean(b));
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(x) - ma, f64::from(y) - mb);
-        sab += x * y;
-        saa += x * x;
-        sbb += y * y;
-    }
-    sab / (saa.sqrt() * sbb.sqrt())
 }
 
 const CASES: [(&str, &str); 4] = [

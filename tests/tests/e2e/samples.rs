@@ -202,21 +202,6 @@ fn the_samples_cover_every_rule() {
     assert!(covered.contains("unauthenticated-accepted"));
 }
 
-/// Pearson correlation at lag 0 over the shorter length.
-fn correlation(a: &[i16], b: &[i16]) -> f64 {
-    let n = a.len().min(b.len());
-    let mean = |x: &[i16]| x[..n].iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
-    let (ma, mb) = (mean(a), mean(b));
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&x, &y) in a[..n].iter().zip(&b[..n]) {
-        let (x, y) = (f64::from(x) - ma, f64::from(y) - mb);
-        sab += x * y;
-        saa += x * x;
-        sbb += y * y;
-    }
-    sab / (saa.sqrt() * sbb.sqrt())
-}
-
 /// The two samples made with real TLS/DTLS stacks (not by samplegen: their keys differ at every run, so they are
 /// committed as made, with the script that made them): without keys what an eavesdropper sees, with the key log
 /// beside them the whole call — SIP, findings, and audio that matches the WAVs that were sent (read back with
@@ -281,7 +266,7 @@ fn real_tool_samples_show_what_their_readmes_say() {
                 _ => dir.join("callee.wav"),
             };
             let (_, _, sent) = earshot_e2e::read_wav(&wav);
-            let r = correlation(&s.decoded.samples, &sent[0]);
+            let r = earshot_e2e::signal::correlation(&s.decoded.samples, &sent[0]);
             assert!(r >= 0.99, "{name} {}: correlation {r:.4}", wav.display());
         }
     }
