@@ -1,4 +1,5 @@
-//! `earshot analyze FILE`: headless analysis with a terminal summary, JSON and CSV output.
+//! `earshot analyze FILE...`: headless analysis of a capture or a case, with a terminal summary, JSON and CSV
+//! output.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -8,16 +9,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use earshot_core::case::CaseError;
+use earshot_core::model::frame_label;
 use earshot_core::model::{Analysis, DiagLevel};
 use earshot_core::report::{ExportRecord, csv as csv_report, json, manifest, terminal_safe};
 use earshot_core::time::format_utc;
-use earshot_core::{AnalyzeOptions, CaptureError, analyze_file};
+use earshot_core::{AnalyzeOptions, CaptureError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
-    /// Capture file (pcap, pcapng, optionally gzip-compressed).
-    pub file: PathBuf,
+    /// Capture file (pcap, pcapng, optionally gzip-compressed); several files, folders or quoted glob patterns
+    /// make a case, analysed as one.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub case: crate::case_args::CaseArgs,
     /// Write the full analysis as JSON to this path (`-` for standard output; the summary then goes to stderr).
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -65,10 +72,12 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(path) = &args.rules {
         opts.rules = earshot_core::findings::Settings::from_toml_file(path)?;
     }
+    let source = args.case.source(&args.files)?;
+    let file = source.first_path();
     let started = Instant::now();
     let mut bar: Option<ProgressBar> = None;
     let show_progress = std::io::stderr().is_terminal() && !args.quiet;
-    let analysis = analyze_file(&args.file, &opts, &mut |p| {
+    let analysis = source.analyze(&opts, &mut |p| {
         if !show_progress {
             return;
         }
@@ -97,7 +106,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     }
     let analysis = match analysis {
         Ok(a) => a,
-        Err(e @ (CaptureError::Open { .. } | CaptureError::Read { .. })) => {
+        Err(CaseError::Capture(e @ (CaptureError::Open { .. } | CaptureError::Read { .. }))) => {
             return Err(anyhow::Error::new(e));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
@@ -106,7 +115,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     let sha = analysis.capture.sha256.clone();
     crate::audit::cli_record(
         "analyze",
-        &args.file,
+        &file,
         &sha,
         vec![("packets", serde_json::Value::from(analysis.summary.packets))],
     );
@@ -121,7 +130,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot create JSON output {}", path.display()))?;
             json::write_json(&analysis, BufWriter::new(f))
                 .with_context(|| format!("writing JSON to {}", path.display()))?;
-            crate::audit::cli_exported(&args.file, &sha, "json", path);
+            crate::audit::cli_exported(&file, &sha, "json", path);
         }
     }
     if let Some(dir) = &args.csv {
@@ -146,9 +155,9 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         manifest::write_manifest(&manifest::beside(dir), &analysis, &records, now, false)?;
         for f in &files {
-            crate::audit::cli_exported(&args.file, &sha, "csv", f);
+            crate::audit::cli_exported(&file, &sha, "csv", f);
         }
-        crate::audit::cli_exported(&args.file, &sha, "manifest", &manifest::beside(dir));
+        crate::audit::cli_exported(&file, &sha, "manifest", &manifest::beside(dir));
     }
     if !args.quiet {
         let text = render_summary(&analysis, args.max_rows, elapsed);
@@ -169,6 +178,63 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A case's files (number, capture point, packets, SHA-256, what became of each), its capture points and the clock
+/// offsets estimated between them.
+fn render_case(s: &mut String, case: &earshot_core::model::CaseInfo, digits: u8) {
+    use earshot_core::model::CaseFileStatus;
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "Case      {} files, {} capture point(s); frames are shown as file:frame",
+        case.files.len(),
+        case.points.len()
+    );
+    for f in &case.files {
+        let point = case.points.get(f.point).map_or("", |p| p.name.as_str());
+        let state = match &f.status {
+            CaseFileStatus::Analysed => format!("{} packets", f.packets),
+            CaseFileStatus::DuplicateOf { file } => format!("same bytes as file {file}: read once"),
+            CaseFileStatus::Unreadable { reason } => {
+                format!("NOT ANALYSED: {}", terminal_safe(reason, 200))
+            }
+        };
+        let first = f
+            .first_ts_nanos
+            .map(|t| format_utc(t, digits))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:>4} {}  [{}]  {}  {}  {}",
+            f.number,
+            terminal_safe(&f.file, 120),
+            terminal_safe(point, 60),
+            first,
+            state,
+            if f.sha256.is_empty() { "-" } else { &f.sha256 }
+        );
+    }
+    if case.duplicate_frames > 0 {
+        let _ = writeln!(
+            s,
+            "  {} frames were the same packet seen at a second capture point (analysed once)",
+            case.duplicate_frames
+        );
+    }
+    for o in &case.clock_offsets {
+        let name = |i: usize| case.points.get(i).map_or("?", |p| p.name.as_str());
+        let _ = writeln!(
+            s,
+            "  clock: {} sees shared packets {:+.6} s after {} (median of {}, range {:+.6}..{:+.6} s; not applied)",
+            terminal_safe(name(o.b), 60),
+            o.median_nanos as f64 / 1e9,
+            terminal_safe(name(o.a), 60),
+            o.samples,
+            o.min_nanos as f64 / 1e9,
+            o.max_nanos as f64 / 1e9
+        );
+    }
 }
 
 /// The terminal summary: capture facts, counts, the call table and the first diagnostics.
@@ -199,6 +265,9 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
             format_utc(f, digits),
             format_utc(l, digits)
         );
+    }
+    if let Some(case) = &a.case {
+        render_case(&mut s, case, digits);
     }
     let m = &a.summary;
     let _ = writeln!(
@@ -371,8 +440,8 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
                 terminal_safe(t.cipher_suite.as_deref().unwrap_or(""), 60),
                 terminal_safe(&t.version_source, 20),
                 t.records,
-                t.first_frame,
-                t.last_frame
+                frame_label(t.first_frame),
+                frame_label(t.last_frame)
             );
         }
         if shown < a.tls.len() {
@@ -402,8 +471,8 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
                 terminal_safe(&d.version, 20),
                 terminal_safe(d.cipher_suite.as_deref().unwrap_or(""), 60),
                 terminal_safe(d.srtp_profile.as_deref().unwrap_or("none"), 40),
-                d.first_frame,
-                d.last_frame
+                frame_label(d.first_frame),
+                frame_label(d.last_frame)
             );
         }
         let _ = writeln!(s);
@@ -512,7 +581,7 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
     {
         let frame = d
             .frame
-            .map(|f| format!("frame {f}"))
+            .map(|f| format!("frame {}", frame_label(f)))
             .unwrap_or_else(|| "file".into());
         let _ = writeln!(
             s,

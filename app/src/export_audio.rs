@@ -6,18 +6,22 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use earshot_core::AnalyzeOptions;
 use earshot_core::audio::{
     self, AudioRequest, ManualKey, StreamAudio, TimelineOptions, TimingMode, safe_file_stem, wav,
 };
 use earshot_core::codec::CodecSpec;
 use earshot_core::model::Analysis;
 use earshot_core::report::terminal_safe;
-use earshot_core::{AnalyzeOptions, analyze_file};
 
 #[derive(Args, Clone)]
 pub struct AudioArgs {
-    /// Capture file (pcap, pcapng, optionally gzip-compressed).
-    pub file: PathBuf,
+    /// Capture file (pcap, pcapng, optionally gzip-compressed); several files, folders or quoted glob patterns
+    /// make a case (a call whose packets span rotated files is decoded whole).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub case: crate::case_args::CaseArgs,
     /// Call-ID of the call whose streams to decode.
     #[arg(long, value_name = "CALL-ID", required_unless_present = "stream")]
     pub call: Option<String>,
@@ -109,8 +113,10 @@ pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
     // Only the calls and streams matter here: no password cracking before decoding.
     opts.rules.crack_passwords = false;
     let t0 = Instant::now();
-    let analysis = analyze_file(&args.file, &opts, &mut |_| {})
-        .with_context(|| format!("cannot analyse {}", args.file.display()))?;
+    let source = args.case.source(&args.files)?;
+    let analysis = source
+        .analyze(&opts, &mut |_| {})
+        .with_context(|| format!("cannot analyse {}", source.first_path().display()))?;
     let t_analysis = t0.elapsed();
     let mut streams = args.stream.clone();
     if let Some(call) = &args.call {
@@ -129,7 +135,7 @@ pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
         max_packet_bytes: 0,
     };
     let t1 = Instant::now();
-    let tap = audio::collect_packets(&args.file, &analysis, &req, &opts, &mut |_| {})?;
+    let tap = audio::collect_packets_from(&source, &analysis, &req, &opts, &mut |_| {})?;
     let t_collect = t1.elapsed();
     let t2 = Instant::now();
     let decoded = audio::decode_collected(&analysis, &req, &tap);
@@ -244,7 +250,12 @@ fn run_inner(args: &ExportAudioArgs) -> Result<ExitCode> {
         } else {
             "manifest"
         };
-        crate::audit::cli_exported(&args.audio.file, &analysis.capture.sha256, kind, p);
+        crate::audit::cli_exported(
+            &args.audio.files.first().cloned().unwrap_or_default(),
+            &analysis.capture.sha256,
+            kind,
+            p,
+        );
         println!("{}", p.display());
     }
     Ok(if partial {
@@ -285,7 +296,7 @@ pub fn run_play(args: &PlayArgs) -> ExitCode {
         }
         crate::audit::cli_record(
             "play",
-            &args.audio.file,
+            &args.audio.files.first().cloned().unwrap_or_default(),
             &analysis.capture.sha256,
             vec![(
                 "call",

@@ -3,6 +3,7 @@
 mod analyze;
 mod audit;
 mod capture;
+mod case_args;
 mod decrypt;
 mod export_audio;
 mod files;

@@ -8,19 +8,24 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use earshot_core::audio::safe_file_stem;
+use earshot_core::case::{CaseError, Source};
 use earshot_core::findings::Settings;
 use earshot_core::model::{Analysis, DiagLevel};
 use earshot_core::report::{
     ExportRecord, ReportMeta, csv as csv_report, manifest, pdf, redact, terminal_safe,
 };
-use earshot_core::{AnalyzeOptions, CaptureError, analyze_file, extract};
+use earshot_core::{AnalyzeOptions, CaptureError, extract};
 
 use crate::audit::now_nanos;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Capture file (pcap, pcapng, optionally gzip-compressed).
-    pub file: PathBuf,
+    /// Capture file (pcap, pcapng, optionally gzip-compressed); several files, folders or quoted glob patterns
+    /// make a case, reported as one (every file's SHA-256 in every export).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub case: crate::case_args::CaseArgs,
     /// Write the PDF report here (written last, so it lists the other files of this run).
     #[arg(long, value_name = "OUT.pdf")]
     pub pdf: Option<PathBuf>,
@@ -236,10 +241,23 @@ impl Outputs {
 
 fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     validate(args)?;
-    let input = args
-        .file
-        .canonicalize()
-        .with_context(|| format!("cannot open capture {}", args.file.display()))?;
+    let source = args.case.source(&args.files)?;
+    let file = source.first_path();
+    let is_case = matches!(source, Source::Case { .. });
+    if is_case && (args.pcap.is_some() || args.all_calls_pcap.is_some()) {
+        bail!(
+            "--pcap and --all-calls-pcap cut frames from one capture; for a case, extract from its files one by one \
+             (per-call pcapng of a case is not written yet)"
+        );
+    }
+    let mut inputs = Vec::new();
+    for p in source.paths() {
+        inputs.push(
+            p.canonicalize()
+                .with_context(|| format!("cannot open capture {}", p.display()))?,
+        );
+    }
+    let input = inputs.first().cloned().unwrap_or_default();
     let mut fixed_outputs: Vec<PathBuf> = Vec::new();
     fixed_outputs.extend(args.pdf.iter().cloned());
     fixed_outputs.extend(args.json.iter().cloned());
@@ -258,7 +276,9 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     }
     fixed_outputs.extend(args.all_calls_pcap.iter().cloned());
     for out in &fixed_outputs {
-        check_not_input(&input, out)?;
+        for input in &inputs {
+            check_not_input(input, out)?;
+        }
     }
 
     let mut settings = match &args.rules {
@@ -276,9 +296,9 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     };
     // Per-packet series are for plots: reports do not use them.
     opts.limits.media.max_series_points = 0;
-    let analysis = match analyze_file(&args.file, &opts, &mut |_| {}) {
+    let analysis = match source.analyze(&opts, &mut |_| {}) {
         Ok(a) => a,
-        Err(e @ (CaptureError::Open { .. } | CaptureError::Read { .. })) => {
+        Err(CaseError::Capture(e @ (CaptureError::Open { .. } | CaptureError::Read { .. }))) => {
             return Err(anyhow::Error::new(e));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
@@ -288,7 +308,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
             bail!(
                 "no call with Call-ID {:?} in {}",
                 terminal_safe(id, 200),
-                args.file.display()
+                file.display()
             );
         }
     }
@@ -314,12 +334,12 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
 
     crate::audit::cli_record(
         "analyze",
-        &args.file,
+        &file,
         &analysis.capture.sha256,
         vec![("packets", serde_json::Value::from(analysis.summary.packets))],
     );
     let mut out = Outputs {
-        capture: args.file.clone(),
+        capture: file.clone(),
         sha256: analysis.capture.sha256.clone(),
         ..Default::default()
     };
@@ -343,7 +363,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         out.attempt(
             "pcap",
             extract::write_calls_pcapng_keyed(
-                &args.file,
+                &file,
                 &analysis,
                 &original_refs,
                 path,
@@ -354,14 +374,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         );
     }
     if let Some(dir) = &args.all_calls_pcap {
-        write_all_calls(
-            &args.file,
-            &input,
-            &analysis,
-            dir,
-            opts.keys.clone(),
-            &mut out,
-        );
+        write_all_calls(&file, &input, &analysis, dir, opts.keys.clone(), &mut out);
     }
     if let Some(dir) = &args.blocklist {
         out.attempt("blocklist", write_blocklist(view, &settings, dir));

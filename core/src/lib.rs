@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod calls;
 pub mod capture;
+pub mod case;
 pub mod codec;
 pub mod decrypted;
 pub mod error;

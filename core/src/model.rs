@@ -11,8 +11,39 @@ use std::net::{IpAddr, SocketAddr};
 /// Version of the JSON contract described in `docs/json.md`. Bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// 1-based frame number, equal to Wireshark's "No." column.
+/// 1-based frame number, equal to Wireshark's "No." column. In a case of several files it names (file, frame):
+/// `file × CASE_FILE_STRIDE + frame`, where `file` is the file's 1-based number in [`CaseInfo::files`] and `frame`
+/// is Wireshark's number within that file (see [`case_frame`], [`split_frame`]). A single capture is file 0, so its
+/// frame numbers are Wireshark's unchanged.
 pub type FrameNo = u64;
+
+/// The decimal stride between the files of a case in [`FrameNo`]: file 3, frame 1234 is `30000001234`, readable by
+/// eye and split exactly by integer division. No capture holds 10¹⁰ frames (each record takes at least 16 bytes and
+/// gzip input is capped at 16 GiB).
+pub const CASE_FILE_STRIDE: u64 = 10_000_000_000;
+
+/// The frame number of frame `frame` of case file `file` (1-based; 0 for a capture analysed alone).
+pub fn case_frame(file: u32, frame: u64) -> FrameNo {
+    u64::from(file)
+        .saturating_mul(CASE_FILE_STRIDE)
+        .saturating_add(frame)
+}
+
+/// (case file number, frame within that file): `(0, n)` for a capture analysed alone.
+pub fn split_frame(n: FrameNo) -> (u32, u64) {
+    (
+        u32::try_from(n / CASE_FILE_STRIDE).unwrap_or(u32::MAX),
+        n % CASE_FILE_STRIDE,
+    )
+}
+
+/// A frame reference as people read it: `1234` alone, `3:1234` (file 3, frame 1234) in a case.
+pub fn frame_label(n: FrameNo) -> String {
+    match split_frame(n) {
+        (0, f) => f.to_string(),
+        (file, f) => format!("{file}:{f}"),
+    }
+}
 
 /// Where and when one packet was seen: what every stage is handed with the packet's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1015,6 +1046,79 @@ pub struct Analysis {
     /// The rule settings the findings were evaluated with (`findings::Settings` as JSON: every threshold and list),
     /// so an exported analysis says how its findings were reached.
     pub rules: serde_json::Value,
+    /// The files, capture points and clock offsets of a case (several captures analysed as one); `None` for a
+    /// capture analysed alone.
+    pub case: Option<CaseInfo>,
+}
+
+/// Several capture files analysed as one investigation (`case::analyze_case`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CaseInfo {
+    /// Every file given, in case order (numbered from 1; frame references name these numbers).
+    pub files: Vec<CaseFile>,
+    pub points: Vec<CapturePoint>,
+    /// Frames recognised as the same packet already seen at another capture point, and so not analysed twice.
+    pub duplicate_frames: u64,
+    /// Duplicates that could not be recognised because the table of recent packets was full.
+    pub duplicate_table_overflows: u64,
+    /// Clock offsets between capture points estimated from packets seen at both (never applied).
+    pub clock_offsets: Vec<ClockOffset>,
+}
+
+/// One file of a case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CaseFile {
+    /// 1-based number: frame `n` of this file is referenced as `number:n` (`FrameNo` `number × 10¹⁰ + n`).
+    pub number: u32,
+    /// The path as given.
+    pub file: String,
+    /// Index into [`CaseInfo::points`].
+    pub point: usize,
+    pub size_bytes: u64,
+    /// SHA-256 of the file as stored (empty when the file could not be read).
+    pub sha256: String,
+    pub format: String,
+    pub packets: u64,
+    pub first_ts_nanos: Option<i64>,
+    pub last_ts_nanos: Option<i64>,
+    /// Clock correction the analyst set for this file (added to every timestamp).
+    pub offset_nanos: i64,
+    pub status: CaseFileStatus,
+}
+
+/// What became of one file of a case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CaseFileStatus {
+    #[default]
+    Analysed,
+    /// The same bytes (same SHA-256) as an earlier file of the case: read once.
+    DuplicateOf { file: u32 },
+    /// The file could not be opened or is not a capture; the rest of the case was analysed.
+    Unreadable { reason: String },
+}
+
+/// A place where packets were captured: one stream of files in time order (rotated files of one tap).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CapturePoint {
+    pub name: String,
+    /// Numbers of its files, in time order.
+    pub files: Vec<u32>,
+    pub packets: u64,
+    pub first_ts_nanos: Option<i64>,
+    pub last_ts_nanos: Option<i64>,
+}
+
+/// How far capture point `b`'s clock is ahead of point `a`'s, from the packets both saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClockOffset {
+    pub a: usize,
+    pub b: usize,
+    /// Median of (time at `b` − time at `a`) over the shared packets: transit time plus clock difference.
+    pub median_nanos: i64,
+    pub min_nanos: i64,
+    pub max_nanos: i64,
+    pub samples: u64,
 }
 
 /// Traffic to a port worth noting (management, database, provisioning) seen in the capture.

@@ -412,6 +412,15 @@ impl Analyzer {
         }
     }
 
+    /// Keep the packets of the streams `tap` asks for (audio re-reads); [`Analyzer::take_tap`] returns them.
+    pub(crate) fn set_tap(&mut self, tap: RtpTap) {
+        self.media.tap = Some(tap);
+    }
+
+    pub(crate) fn take_tap(&mut self) -> RtpTap {
+        self.media.tap.take().unwrap_or_default()
+    }
+
     pub fn frames_seen(&self) -> u64 {
         self.counters.frames
     }
@@ -888,6 +897,7 @@ impl Analyzer {
                 v
             },
             rules: serde_json::Value::Null,
+            case: None,
         };
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = if complete {
@@ -1078,7 +1088,7 @@ pub fn analyze_file(
 }
 
 /// Feeds every frame of `reader` to `analyzer` in parallel batches; false when cancelled.
-fn feed_all<'a>(
+pub(crate) fn feed_all<'a>(
     reader: &mut crate::capture::FrameReader<'a>,
     analyzer: &mut Analyzer,
     opts: &AnalyzeOptions,

@@ -179,7 +179,8 @@ fn unusable_input_exits_2_with_a_clear_message() {
     for (path, expect) in [
         (notcap, "not a pcap or pcapng capture"),
         (dir.join("missing.pcap"), "cannot open capture"),
-        (folder, "is a directory, not a capture file"),
+        // A folder is a case of the captures inside it; an empty one says so.
+        (folder, "holds no capture files"),
     ] {
         let out = earshot().arg("analyze").arg(&path).output().unwrap();
         assert_eq!(out.status.code(), Some(2));
@@ -311,4 +312,72 @@ fn the_command_line_appends_to_the_audit_log_unless_told_not_to() {
     let before = std::fs::read(&log).unwrap();
     run(&["--no-audit"]);
     assert_eq!(std::fs::read(&log).unwrap(), before);
+}
+
+#[test]
+fn a_folder_a_glob_or_several_files_analyse_as_one_case() {
+    // The pieces `editcap -c` cuts a capture into: the same calls and packets as the whole, from a folder, a
+    // quoted pattern or the files listed; frames as file:frame; each file's SHA-256 (sha256sum) in the JSON.
+    let dir = tmpdir("case");
+    let whole = shared("sip-rtp-g711.pcap");
+    let st = Command::new("editcap")
+        .args(["-c", "300"])
+        .arg(&whole)
+        .arg(dir.join("tap.pcapng"))
+        .status()
+        .expect("editcap (scripts/setup.sh installs it)");
+    assert!(st.success());
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    assert_eq!(parts.len(), 3);
+    let read = |args: &[std::ffi::OsString]| -> serde_json::Value {
+        let out = earshot()
+            .arg("analyze")
+            .args(args)
+            .args(["--json", "-", "-q"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let pattern = dir.join("tap_*.pcapng");
+    for args in [
+        vec![dir.clone().into_os_string()],
+        vec![pattern.into_os_string()],
+        parts.iter().map(|p| p.clone().into_os_string()).collect(),
+    ] {
+        let v = read(&args);
+        let files = v["case"]["files"].as_array().unwrap();
+        assert_eq!(files.len(), 3);
+        for (f, p) in files.iter().zip(&parts) {
+            assert_eq!(f["sha256"].as_str().unwrap(), sha256sum(p));
+        }
+        assert_eq!(v["summary"]["packets"], 852);
+        assert_eq!(v["calls"].as_array().unwrap().len(), 2);
+        // The first message is frame 1 of file 1.
+        assert_eq!(v["messages"][0]["frame"], 10_000_000_001u64);
+    }
+    // A bad --points or --offset is refused, naming the argument.
+    for (flag, value, says) in [
+        ("--points", "sideways", "--points"),
+        ("--offset", "nonsense", "FILE=SECONDS"),
+        ("--offset", "other.pcap=1", "not a file of this case"),
+    ] {
+        let out = earshot()
+            .arg("analyze")
+            .arg(&dir)
+            .args([flag, value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::calls::static_payload_name;
+use crate::case::Source;
 use crate::codec::CodecSpec;
 use crate::error::CaptureError;
 use crate::media::srtp::{self, SrtpContext, SrtpKey};
@@ -18,7 +19,7 @@ use crate::media::stream::static_clock_rate;
 use crate::media::tracker::{RtpTap, TapKey};
 use crate::model::Party;
 use crate::model::{Analysis, Encryption, MediaStream, StreamKind};
-use crate::pipeline::{self, AnalyzeOptions, Progress};
+use crate::pipeline::{AnalyzeOptions, Progress};
 
 pub use timeline::{DecodedStream, Mark, MarkKind, TimelineOptions, TimingMode};
 
@@ -155,6 +156,8 @@ pub struct StreamAudio {
 pub enum AudioError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
+    #[error(transparent)]
+    Case(#[from] crate::case::CaseError),
     #[error("no call with Call-ID `{0}` in this capture")]
     NoSuchCall(String),
     #[error("no stream {0} in this capture (it has {1})")]
@@ -306,7 +309,9 @@ fn sdes_keys(analysis: &Analysis, stream: &MediaStream) -> Vec<(SrtpKey, String)
                 if let Ok(k) = SrtpKey::from_sdes(&c.suite, &c.key_params) {
                     let src = format!(
                         "a=crypto:{} {} in the SDP of frame {}",
-                        c.tag, c.suite, rec.frame
+                        c.tag,
+                        c.suite,
+                        crate::model::frame_label(rec.frame)
                     );
                     if sender {
                         own.push((k, src))
@@ -348,7 +353,7 @@ fn dtls_keys(analysis: &Analysis, stream: &MediaStream) -> Vec<(SrtpKey, String)
                 key.clone(),
                 format!(
                     "DTLS-SRTP: exported from the DTLS handshake of frame {}{from}",
-                    d.first_frame
+                    crate::model::frame_label(d.first_frame)
                 ),
             ))
         })
@@ -385,6 +390,23 @@ pub fn collect_packets(
     opts: &AnalyzeOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RtpTap, AudioError> {
+    collect_packets_from(
+        &Source::File(path.to_path_buf()),
+        analysis,
+        req,
+        opts,
+        progress,
+    )
+}
+
+/// [`collect_packets`] from a capture or a case.
+pub fn collect_packets_from(
+    source: &Source,
+    analysis: &Analysis,
+    req: &AudioRequest,
+    opts: &AnalyzeOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RtpTap, AudioError> {
     let mut keys = Vec::new();
     for &i in &req.streams {
         let s = analysis
@@ -398,12 +420,7 @@ pub fn collect_packets(
     } else {
         req.max_packet_bytes
     };
-    Ok(pipeline::collect_rtp(
-        path,
-        opts,
-        RtpTap::new(keys, max),
-        progress,
-    )?)
+    Ok(source.collect_rtp(opts, RtpTap::new(keys, max), progress)?)
 }
 
 /// Decrypts and decodes the requested streams from packets already collected (streams decode in parallel).

@@ -233,6 +233,13 @@ pub struct FrameReader<'a> {
     /// (block number among the capture's secrets blocks, 1-based; the key log text).
     pub secrets: Vec<(usize, Vec<u8>)>,
     secrets_seen: usize,
+    /// Added to every frame number (a case numbers each file's frames `file × CASE_FILE_STRIDE + frame`).
+    frame_base: FrameNo,
+    /// Added to every timestamp (a clock correction the analyst set for this file).
+    ts_offset_nanos: i64,
+    /// Earliest and latest timestamps read so far (after the offset).
+    pub first_ts_nanos: Option<i64>,
+    pub last_ts_nanos: Option<i64>,
 }
 
 /// pcapng Decryption Secrets Block type, and its TLS key log secrets type (`TLSK`).
@@ -294,6 +301,10 @@ impl<'a> FrameReader<'a> {
                 format_name: "pcapng",
                 secrets: Vec::new(),
                 secrets_seen: 0,
+                frame_base: 0,
+                ts_offset_nanos: 0,
+                first_ts_nanos: None,
+                last_ts_nanos: None,
             });
         }
         if [PCAP_MAGIC_US, PCAP_MAGIC_NS].contains(&magic)
@@ -323,6 +334,10 @@ impl<'a> FrameReader<'a> {
                 format_name: if nanos { "pcap-nsec" } else { "pcap" },
                 secrets: Vec::new(),
                 secrets_seen: 0,
+                frame_base: 0,
+                ts_offset_nanos: 0,
+                first_ts_nanos: None,
+                last_ts_nanos: None,
             });
         }
         Err(CaptureError::NotACapture {
@@ -366,6 +381,19 @@ impl<'a> FrameReader<'a> {
             .push(Diagnostic::new(frame, Layer::Capture, level, message));
     }
 
+    /// Number this reader's frames as file `file` of a case (`file × CASE_FILE_STRIDE + frame`) and shift its
+    /// timestamps by `ts_offset_nanos`. Call before the first frame is read.
+    pub fn set_case_file(&mut self, file: u32, ts_offset_nanos: i64) {
+        self.frame_base = crate::model::case_frame(file, 0);
+        self.next_number = self.frame_base + 1;
+        self.ts_offset_nanos = ts_offset_nanos;
+    }
+
+    /// Frames read so far.
+    pub fn frames_read(&self) -> u64 {
+        self.next_number.saturating_sub(self.frame_base + 1)
+    }
+
     /// The next frame, or `None` at the end (or when the rest of the file is unreadable, with a diagnostic).
     pub fn next_frame(&mut self) -> Option<RawFrame<'a>> {
         if self.done {
@@ -375,10 +403,20 @@ impl<'a> FrameReader<'a> {
             Format::Pcap { .. } => self.next_pcap(),
             Format::PcapNg { .. } => self.next_pcapng(),
         };
-        if frame.is_none() {
+        let Some(mut frame) = frame else {
             self.done = true;
-        }
-        frame
+            return None;
+        };
+        frame.ts_nanos = frame.ts_nanos.saturating_add(self.ts_offset_nanos);
+        self.first_ts_nanos = Some(
+            self.first_ts_nanos
+                .map_or(frame.ts_nanos, |t| t.min(frame.ts_nanos)),
+        );
+        self.last_ts_nanos = Some(
+            self.last_ts_nanos
+                .map_or(frame.ts_nanos, |t| t.max(frame.ts_nanos)),
+        );
+        Some(frame)
     }
 
     fn next_pcap(&mut self) -> Option<RawFrame<'a>> {

@@ -1651,8 +1651,9 @@ impl MediaTracker {
                 return (
                     Encryption::Zrtp,
                     Some(format!(
-                        "{} ZRTP packets on the media flow from frame {first}",
-                        f.zrtp_packets
+                        "{} ZRTP packets on the media flow from frame {}",
+                        f.zrtp_packets,
+                        crate::model::frame_label(first)
                     )),
                 );
             }
@@ -1660,8 +1661,10 @@ impl MediaTracker {
                 return (
                     Encryption::DtlsSrtp,
                     Some(format!(
-                        "{} DTLS records on the media flow, frames {first}-{}",
-                        f.dtls_records, f.dtls_last
+                        "{} DTLS records on the media flow, frames {}-{}",
+                        f.dtls_records,
+                        crate::model::frame_label(first),
+                        crate::model::frame_label(f.dtls_last)
                     )),
                 );
             }
@@ -1686,9 +1689,10 @@ impl MediaTracker {
             return (
                 Encryption::Srtp,
                 Some(format!(
-                    "WebRTC-style media path: {} STUN/TURN packets on the flow from frame {first} and no SDP in \
+                    "WebRTC-style media path: {} STUN/TURN packets on the flow from frame {} and no SDP in \
                      the capture; RFC 8827 makes SRTP mandatory for such media",
-                    f.stun_packets
+                    f.stun_packets,
+                    crate::model::frame_label(first)
                 )),
             );
         }

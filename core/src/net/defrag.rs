@@ -452,7 +452,7 @@ fn list_frames(frames: &[FrameNo]) -> String {
     let mut s = sorted
         .iter()
         .take(MAX_FRAMES_LISTED)
-        .map(|f| f.to_string())
+        .map(|f| crate::model::frame_label(*f))
         .collect::<Vec<_>>()
         .join(", ");
     if sorted.len() > MAX_FRAMES_LISTED {

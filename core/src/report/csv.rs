@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::model::Party;
-use crate::model::{Analysis, NameAddr};
+use crate::model::{Analysis, CaseFileStatus, NameAddr, frame_label};
 use crate::report::json::message_summary;
 use crate::time::format_utc;
 
@@ -124,8 +124,11 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                 .join(" "),
             c.messages.len().to_string(),
             c.retransmissions.to_string(),
-            num(c.frames.first()),
-            num(c.frames.last()),
+            c.frames
+                .first()
+                .map(|f| frame_label(*f))
+                .unwrap_or_default(),
+            c.frames.last().map(|f| frame_label(*f)).unwrap_or_default(),
             c.streams.len().to_string(),
             safe_cell(&c.dtmf),
             opt(c.t38.as_deref()),
@@ -200,8 +203,8 @@ pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             num(s.clock_rate_hz),
             s.encryption.as_str().to_string(),
             safe_cell(&s.audio),
-            s.first_frame.to_string(),
-            s.last_frame.to_string(),
+            frame_label(s.first_frame),
+            frame_label(s.last_frame),
             format_utc(s.first_ts_nanos, digits),
             format_utc(s.last_ts_nanos, digits),
             s.packets.to_string(),
@@ -214,7 +217,7 @@ pub fn write_streams<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             ms(s.min_delta_ms),
             ms(Some(s.mean_delta_ms)),
             ms(Some(s.max_delta_ms)),
-            num(s.max_delta_frame),
+            s.max_delta_frame.map(frame_label).unwrap_or_default(),
             ms(s.mean_jitter_ms),
             ms(s.max_jitter_ms),
             ms(s.max_skew_ms),
@@ -261,7 +264,7 @@ pub fn write_messages<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             crate::model::StartLine::Response { .. } => String::new(),
         };
         w.write_record([
-            m.frame.to_string(),
+            frame_label(m.frame),
             format_utc(m.ts_nanos, digits),
             m.src.to_string(),
             m.dst.to_string(),
@@ -335,7 +338,7 @@ pub fn write_findings<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             f.last_ts_nanos
                 .map(|t| format_utc(t, digits))
                 .unwrap_or_default(),
-            join(f.evidence_frames.iter().map(u64::to_string).collect()),
+            join(f.evidence_frames.iter().map(|n| frame_label(*n)).collect()),
             f.evidence_frames_total.to_string(),
             join(f.sources.iter().map(|i| i.to_string()).collect()),
             join(f.users.clone()),
@@ -378,7 +381,7 @@ pub fn write_dtmf<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             e.source.to_string(),
             format_utc(e.ts_nanos, digits),
             e.duration_ms.map(|d| format!("{d:.1}")).unwrap_or_default(),
-            e.frame.to_string(),
+            frame_label(e.frame),
             e.packets.to_string(),
             e.ended.to_string(),
             num(e.volume),
@@ -440,8 +443,8 @@ pub fn write_tls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             t.version.clone(),
             opt(t.cipher_suite.as_deref()),
             String::new(),
-            t.first_frame.to_string(),
-            t.last_frame.to_string(),
+            frame_label(t.first_frame),
+            frame_label(t.last_frame),
             t.records.to_string(),
             t.resumed.to_string(),
             t.rsa_key_exchange.to_string(),
@@ -462,8 +465,8 @@ pub fn write_tls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             d.version.clone(),
             opt(d.cipher_suite.as_deref()),
             opt(d.srtp_profile.as_deref()),
-            d.first_frame.to_string(),
-            d.last_frame.to_string(),
+            frame_label(d.first_frame),
+            frame_label(d.last_frame),
             d.records.to_string(),
             String::new(),
             String::new(),
@@ -479,15 +482,69 @@ pub fn write_tls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
+/// Write `files.csv` to any writer: one row per file of a case (its number, which frame references name as
+/// `number:frame`; capture point; SHA-256; what became of it). Only a case has one.
+pub fn write_files<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "number",
+        "file",
+        "capture_point",
+        "size_bytes",
+        "sha256",
+        "format",
+        "packets",
+        "first_ts",
+        "last_ts",
+        "offset_secs",
+        "status",
+        "duplicate_of",
+        "reason",
+    ])?;
+    let digits = a.capture.ts_precision_digits;
+    if let Some(case) = &a.case {
+        for f in &case.files {
+            let (status, dup, reason) = match &f.status {
+                CaseFileStatus::Analysed => ("analysed", String::new(), ""),
+                CaseFileStatus::DuplicateOf { file } => ("duplicate", file.to_string(), ""),
+                CaseFileStatus::Unreadable { reason } => {
+                    ("unreadable", String::new(), reason.as_str())
+                }
+            };
+            w.write_record([
+                f.number.to_string(),
+                safe_cell(&f.file),
+                safe_cell(case.points.get(f.point).map_or("", |p| p.name.as_str())),
+                f.size_bytes.to_string(),
+                f.sha256.clone(),
+                f.format.clone(),
+                f.packets.to_string(),
+                f.first_ts_nanos
+                    .map(|t| format_utc(t, digits))
+                    .unwrap_or_default(),
+                f.last_ts_nanos
+                    .map(|t| format_utc(t, digits))
+                    .unwrap_or_default(),
+                format!("{:.9}", f.offset_nanos as f64 / 1e9),
+                status.to_string(),
+                dup,
+                safe_cell(reason),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// Write `calls.csv`, `streams.csv`, `messages.csv`, `findings.csv`, `dtmf.csv` and `tls.csv` into `dir` (created
-/// if missing). Returns the paths written.
+/// if missing), and `files.csv` for a case. Returns the paths written.
 pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError> {
     std::fs::create_dir_all(dir).map_err(|source| CsvError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     type Writer = fn(&Analysis, BufWriter<File>) -> csv::Result<()>;
-    let files: [(&str, Writer); 6] = [
+    let mut files: Vec<(&str, Writer)> = vec![
         ("calls.csv", write_calls),
         ("streams.csv", write_streams),
         ("messages.csv", write_messages),
@@ -495,6 +552,9 @@ pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError>
         ("dtmf.csv", write_dtmf),
         ("tls.csv", write_tls),
     ];
+    if a.case.is_some() {
+        files.push(("files.csv", write_files));
+    }
     let mut written = Vec::new();
     for (name, write) in files {
         let path = dir.join(name);

@@ -39,6 +39,108 @@ struct JsonAnalysis<'a> {
     key_sources: &'a [crate::tls::KeySource],
     exposure: &'a crate::model::Exposure,
     services: &'a [crate::model::ServiceContact],
+    /// Present only for a case (several files analysed as one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case: Option<JsonCase<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCase<'a> {
+    /// How frame numbers name (file, frame): `file × frame_stride + frame`.
+    frame_stride: u64,
+    files: Vec<JsonCaseFile<'a>>,
+    points: Vec<JsonCapturePoint<'a>>,
+    duplicate_frames: u64,
+    duplicate_table_overflows: u64,
+    clock_offsets: Vec<JsonClockOffset>,
+}
+
+#[derive(Serialize)]
+struct JsonCaseFile<'a> {
+    number: u32,
+    file: &'a str,
+    point: usize,
+    size_bytes: u64,
+    sha256: &'a str,
+    format: &'a str,
+    packets: u64,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+    first_ts_ns: Option<i64>,
+    last_ts_ns: Option<i64>,
+    offset_ns: i64,
+    status: &'a crate::model::CaseFileStatus,
+}
+
+#[derive(Serialize)]
+struct JsonCapturePoint<'a> {
+    name: &'a str,
+    files: &'a [u32],
+    packets: u64,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+}
+
+#[derive(Serialize)]
+struct JsonClockOffset {
+    a: usize,
+    b: usize,
+    median_secs: f64,
+    min_secs: f64,
+    max_secs: f64,
+    median_ns: i64,
+    samples: u64,
+}
+
+fn case_view<'a>(c: &'a crate::model::CaseInfo, ts: &dyn Fn(i64) -> String) -> JsonCase<'a> {
+    JsonCase {
+        frame_stride: crate::model::CASE_FILE_STRIDE,
+        files: c
+            .files
+            .iter()
+            .map(|f| JsonCaseFile {
+                number: f.number,
+                file: &f.file,
+                point: f.point,
+                size_bytes: f.size_bytes,
+                sha256: &f.sha256,
+                format: &f.format,
+                packets: f.packets,
+                first_ts: f.first_ts_nanos.map(ts),
+                last_ts: f.last_ts_nanos.map(ts),
+                first_ts_ns: f.first_ts_nanos,
+                last_ts_ns: f.last_ts_nanos,
+                offset_ns: f.offset_nanos,
+                status: &f.status,
+            })
+            .collect(),
+        points: c
+            .points
+            .iter()
+            .map(|p| JsonCapturePoint {
+                name: &p.name,
+                files: &p.files,
+                packets: p.packets,
+                first_ts: p.first_ts_nanos.map(ts),
+                last_ts: p.last_ts_nanos.map(ts),
+            })
+            .collect(),
+        duplicate_frames: c.duplicate_frames,
+        duplicate_table_overflows: c.duplicate_table_overflows,
+        clock_offsets: c
+            .clock_offsets
+            .iter()
+            .map(|o| JsonClockOffset {
+                a: o.a,
+                b: o.b,
+                median_secs: o.median_nanos as f64 / 1e9,
+                min_secs: o.min_nanos as f64 / 1e9,
+                max_secs: o.max_nanos as f64 / 1e9,
+                median_ns: o.median_nanos,
+                samples: o.samples,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -269,6 +371,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
         key_sources: &a.key_sources,
         exposure: &a.exposure,
         services: &a.services,
+        case: a.case.as_ref().map(|c| case_view(c, &ts)),
     }
 }
 

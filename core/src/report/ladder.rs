@@ -678,7 +678,7 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
                     &format!(
                         "{:>9} {:>8}",
                         relative_time(m.ts_nanos, l.t0),
-                        format!("#{}", m.frame)
+                        format!("#{}", crate::model::frame_label(m.frame))
                     ),
                 );
                 if let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) {
@@ -701,7 +701,7 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
                     &format!(
                         "{:>9} {:>8}",
                         relative_time(s.first_ts_nanos, l.t0),
-                        format!("#{}", s.first_frame)
+                        format!("#{}", crate::model::frame_label(s.first_frame))
                     ),
                 );
                 let kind = match s.kind {

@@ -39,6 +39,18 @@ struct Evidence<'a> {
     sha256: &'a str,
     size_bytes: u64,
     packets: u64,
+    /// A case's files (`sha256` above is then the digest of their `sha256sum` lines, in this order).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    case_files: Vec<CaseEvidence<'a>>,
+}
+
+#[derive(Serialize)]
+struct CaseEvidence<'a> {
+    number: u32,
+    file: &'a str,
+    sha256: &'a str,
+    size_bytes: u64,
+    status: &'a crate::model::CaseFileStatus,
 }
 
 #[derive(Serialize)]
@@ -108,6 +120,18 @@ pub fn write_manifest(
             sha256: &c.sha256,
             size_bytes: c.size_bytes,
             packets: c.packets,
+            case_files: analysis
+                .case
+                .iter()
+                .flat_map(|k| &k.files)
+                .map(|f| CaseEvidence {
+                    number: f.number,
+                    file: &f.file,
+                    sha256: &f.sha256,
+                    size_bytes: f.size_bytes,
+                    status: &f.status,
+                })
+                .collect(),
         },
         redacted,
         settings: &analysis.rules,

@@ -681,6 +681,9 @@ fn build_data(
             "truncated": cap.truncated_frames.to_string(),
             "span": span,
         },
+        "case_files": case_files(analysis),
+        "case_points": analysis.case.as_ref().map_or(0, |c| c.points.len()),
+        "case_offsets": case_offsets(analysis),
         "summary": summary,
         "severity": severity,
         "exposure": exposure,
@@ -707,6 +710,66 @@ fn build_data(
         // Our own TOML, but kept printable all the same.
         "settings": super::terminal_safe_lines(&meta.settings_toml, 2000, 300),
     })
+}
+
+/// A case's files: number, name, capture point, packets, SHA-256 and what became of each.
+fn case_files(analysis: &Analysis) -> Vec<serde_json::Value> {
+    let Some(case) = &analysis.case else {
+        return Vec::new();
+    };
+    case.files
+        .iter()
+        .map(|f| {
+            let state = match &f.status {
+                crate::model::CaseFileStatus::Analysed => "analysed".to_string(),
+                crate::model::CaseFileStatus::DuplicateOf { file } => {
+                    format!("same bytes as file {file}")
+                }
+                crate::model::CaseFileStatus::Unreadable { reason } => {
+                    format!("not analysed: {}", text(reason, 300))
+                }
+            };
+            json!({
+                "number": f.number.to_string(),
+                "file": text(file_name(&f.file), 200),
+                "point": text(case.points.get(f.point).map_or("", |p| file_name(&p.name)), 100),
+                "packets": f.packets.to_string(),
+                "sha256": terminal_safe(&f.sha256, 128),
+                "state": state,
+            })
+        })
+        .collect()
+}
+
+/// The clock offsets estimated between a case's capture points, one sentence each.
+fn case_offsets(analysis: &Analysis) -> Vec<String> {
+    let Some(case) = &analysis.case else {
+        return Vec::new();
+    };
+    let name = |i: usize| text(case.points.get(i).map_or("?", |p| file_name(&p.name)), 100);
+    let mut v: Vec<String> = case
+        .clock_offsets
+        .iter()
+        .map(|o| {
+            format!(
+                "Packets seen at both {} and {} ({}) appear {:+.6} s later at the second (median; {:+.6} to {:+.6} s): \
+                 transit time plus clock difference, estimated, not applied.",
+                name(o.a),
+                name(o.b),
+                o.samples,
+                o.median_nanos as f64 / 1e9,
+                o.min_nanos as f64 / 1e9,
+                o.max_nanos as f64 / 1e9
+            )
+        })
+        .collect();
+    if case.duplicate_frames > 0 {
+        v.push(format!(
+            "{} frames were the same packet seen at a second capture point and were analysed once.",
+            case.duplicate_frames
+        ));
+    }
+    v
 }
 
 /// The last path component (the capture file name as given may carry directories).
@@ -823,8 +886,8 @@ fn call_page(
                 "{} ({} retransmissions), frames {}–{}",
                 c.messages.len(),
                 c.retransmissions,
-                c.frames.first().copied().unwrap_or(0),
-                c.frames.last().copied().unwrap_or(0)
+                crate::model::frame_label(c.frames.first().copied().unwrap_or(0)),
+                crate::model::frame_label(c.frames.last().copied().unwrap_or(0))
             )
         ],
         [

@@ -3,6 +3,7 @@
 mod adversarial;
 mod audio;
 mod bad_input;
+mod case;
 mod determinism;
 mod dtls_srtp;
 mod eval;

@@ -266,9 +266,12 @@ impl BruteForce {
                     ""
                 },
                 list(
-                    g.found
-                        .iter()
-                        .map(|x| format!("`{}` {} (frame {})", x.user, x.shown, x.frame)),
+                    g.found.iter().map(|x| format!(
+                        "`{}` {} (frame {})",
+                        x.user,
+                        x.shown,
+                        crate::model::frame_label(x.frame)
+                    )),
                     30
                 )
             ),

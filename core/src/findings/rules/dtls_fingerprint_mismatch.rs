@@ -81,8 +81,8 @@ impl Rule for DtlsFingerprintMismatch {
                                 "{addr} presented certificate sha-256 {} in the DTLS handshake of frame {}, \
                                  but the SDP of frame {} announced {}",
                                 &cert[..16.min(cert.len())],
-                                d.first_frame,
-                                m.frame,
+                                crate::model::frame_label(d.first_frame),
+                                crate::model::frame_label(m.frame),
                                 fps.iter().map(|f| &f[..16.min(f.len())]).collect::<Vec<_>>().join(", ")
                             ));
                         }

@@ -125,10 +125,10 @@ impl Rule for RegistrationHijack {
                                 (true, true) => format!(
                                     " (the registrar's 2xx in frame {} lists both bindings; the new source is \
                                      outside the trusted networks)",
-                                    m.frame
+                                    crate::model::frame_label(m.frame)
                                 ),
                                 (true, false) => {
-                                    format!(" (the registrar's 2xx in frame {} lists both bindings)", m.frame)
+                                    format!(" (the registrar's 2xx in frame {} lists both bindings)", crate::model::frame_label(m.frame))
                                 }
                                 _ => String::new(),
                             }

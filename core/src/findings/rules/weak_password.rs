@@ -157,7 +157,8 @@ impl Rule for WeakPassword {
             let claim = match accepted {
                 Some(f) => format!(
                     "The password of {user} in realm \"{realm}\" is {shown}: the server accepted a digest response \
-                     made with it (2xx in frame {f})."
+                     made with it (2xx in frame {}).",
+                    crate::model::frame_label(f)
                 ),
                 None => format!(
                     "A client answered the challenge for {user} in realm \"{realm}\" with a digest response made \
@@ -195,7 +196,7 @@ impl Rule for WeakPassword {
             let row = format!(
                 "`{user}` (realm \"{realm}\"): {shown}, {}",
                 match accepted {
-                    Some(f) => format!("accepted (2xx in frame {f})"),
+                    Some(f) => format!("accepted (2xx in frame {})", crate::model::frame_label(f)),
                     None => format!("acceptance not captured (answers: {})", list(&answers, 3)),
                 }
             );

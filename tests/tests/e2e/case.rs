@@ -1,0 +1,413 @@
+//! Cases: a capture split into pieces by `editcap` (an independent tool) and analysed as a case gives the same
+//! calls, messages, streams, DTMF, TLS and findings as the whole capture, once each (file, frame) reference is
+//! mapped back to the whole capture's frame number. The splits cut through calls, TCP connections and RTP
+//! streams.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use earshot_core::case::{CaseOptions, Grouping, Source};
+use earshot_core::model::{CASE_FILE_STRIDE, CaseFileStatus};
+use earshot_core::report::json::to_json_string;
+use earshot_core::{AnalyzeOptions, analyze_file};
+use earshot_e2e::captures_dir;
+use serde_json::Value;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("earshot-case-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Splits `capture` with `editcap` (`-c N` packets or `-i SECONDS` per file) into `dir`; the pieces, by name.
+fn split(capture: &Path, dir: &Path, how: &str, arg: &str) -> Vec<PathBuf> {
+    let st = Command::new("editcap")
+        .arg(how)
+        .arg(arg)
+        .arg(capture)
+        .arg(dir.join("part.pcapng"))
+        .status()
+        .expect("editcap must be installed (scripts/setup.sh installs it with tshark)");
+    assert!(st.success(), "editcap {how} {arg} {}", capture.display());
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part_"))
+        })
+        .collect();
+    parts.sort();
+    parts
+}
+
+const FRAME_KEYS: &[&str] = &[
+    "frame",
+    "frames",
+    "first_frame",
+    "last_frame",
+    "max_delta_frame",
+    "evidence_frames",
+    "retransmission_of",
+];
+
+/// Maps every (file, frame) of the case back to the whole capture's number: frame `n` of file `k` is
+/// `base[k] + n`, where `base[k]` counts the packets of the files before `k`.
+struct Mapper {
+    base: Vec<u64>,
+    label: regex::Regex,
+}
+
+impl Mapper {
+    fn frame(&self, n: u64) -> u64 {
+        let (file, frame) = (n / CASE_FILE_STRIDE, n % CASE_FILE_STRIDE);
+        assert!(file >= 1, "case frame {n} names no file");
+        self.base[file as usize - 1] + frame
+    }
+
+    fn value(&self, v: &mut Value, key: Option<&str>, in_counts: bool) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    let counts = matches!(k.as_str(), "counters" | "capture" | "summary");
+                    self.value(x, Some(k), in_counts || counts);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.value(x, key, in_counts)),
+            Value::Number(n) if !in_counts && key.is_some_and(|k| FRAME_KEYS.contains(&k)) => {
+                *v = Value::from(self.frame(n.as_u64().unwrap()));
+            }
+            Value::String(s) => {
+                let out = self.label.replace_all(s, |c: &regex::Captures<'_>| {
+                    let file: usize = c[2].parse().unwrap_or(0);
+                    let n: u64 = c[3].parse().unwrap_or(0);
+                    // Anything else that looks like `a:b` (a time of day) is left alone.
+                    match file.checked_sub(1).and_then(|i| self.base.get(i)) {
+                        Some(b) => format!("{}{}", &c[1], b + n),
+                        None => c[0].to_string(),
+                    }
+                });
+                *s = out.into_owned();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The parts of an analysis a case must reproduce.
+const COMPARED: &[&str] = &[
+    "summary",
+    "counters",
+    "calls",
+    "messages",
+    "streams",
+    "unparsed_sip",
+    "findings",
+    "tls",
+    "dtls",
+    "exposure",
+    "services",
+];
+
+fn check_split(capture: &Path, opts: &AnalyzeOptions, how: &str, arg: &str) {
+    let name = capture.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = scratch(&format!("{name}{how}{arg}"));
+    let parts = split(capture, &dir, how, arg);
+    assert!(
+        parts.len() >= 3,
+        "{name}: editcap {how} {arg} gave {} pieces",
+        parts.len()
+    );
+    let whole = analyze_file(capture, opts, &mut |_| {}).unwrap();
+    let source = Source::from_inputs(&parts, CaseOptions::default()).unwrap();
+    let case = source.analyze(opts, &mut |_| {}).unwrap();
+    let info = case.case.as_ref().expect("several files make a case");
+    assert_eq!(
+        info.points.len(),
+        1,
+        "{name}: the pieces of one capture are one capture point"
+    );
+    assert_eq!(info.files.len(), parts.len());
+    let mut base = Vec::new();
+    let mut total = 0;
+    for (i, f) in info.files.iter().enumerate() {
+        assert_eq!(f.number as usize, i + 1);
+        assert_eq!(f.status, CaseFileStatus::Analysed, "{name}: {}", f.file);
+        assert_eq!(f.sha256.len(), 64, "{name}: every file's SHA-256");
+        base.push(total);
+        total += f.packets;
+    }
+    assert_eq!(
+        total, whole.summary.packets,
+        "{name}: every packet read once"
+    );
+    let mapper = Mapper {
+        base,
+        label: regex::Regex::new(r"(frames? |, |-|#)(\d+):(\d+)").unwrap(),
+    };
+    let mut c: Value = serde_json::from_str(&to_json_string(&case)).unwrap();
+    let w: Value = serde_json::from_str(&to_json_string(&whole)).unwrap();
+    mapper.value(&mut c, None, false);
+    for key in COMPARED {
+        assert_eq!(
+            c.get(key),
+            w.get(key),
+            "{name} split by editcap {how} {arg} into {} pieces: `{key}` differs from the whole capture's",
+            parts.len()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn shared(name: &str) -> PathBuf {
+    captures_dir().join(name)
+}
+
+#[test]
+fn split_udp_call_with_rtp_equals_whole() {
+    let c = shared("sip-rtp-g711.pcap");
+    check_split(&c, &AnalyzeOptions::default(), "-c", "150");
+    check_split(&c, &AnalyzeOptions::default(), "-i", "3");
+}
+
+#[test]
+fn split_dtmf_call_equals_whole() {
+    check_split(
+        &shared("SIP_DTMF2.cap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "200",
+    );
+}
+
+#[test]
+fn split_tcp_sip_equals_whole() {
+    // SIP over TCP with retransmissions and a cracked digest password: segments and messages cut between files.
+    check_split(
+        &shared("sip_ipv4_tcp_retrans.pcap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "25",
+    );
+    check_split(
+        &shared("sip_ipv4_tcp.pcap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "7",
+    );
+    check_split(
+        &shared("sip_tcp_websocket.pcap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "9",
+    );
+}
+
+#[test]
+fn split_brute_force_findings_equal_whole() {
+    check_split(
+        &shared("SIP-Bruteforce-Single-IP.pcap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "400",
+    );
+}
+
+#[test]
+fn split_srtp_and_dtls_equal_whole() {
+    check_split(
+        &shared("marseillaise-srtp.pcap"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "2000",
+    );
+    check_split(
+        &shared("stun_dtls_rtp.pcapng"),
+        &AnalyzeOptions::default(),
+        "-c",
+        "20",
+    );
+}
+
+#[test]
+fn split_tls_with_key_log_equals_whole() {
+    // SIP over TLS decrypted with a key log: records of one connection land in different files.
+    let dir = earshot_e2e::samples_dir().join("tls-keylog-call");
+    let capture = dir.join("tls-keylog-call.pcap");
+    let mut keys = earshot_core::tls::Keys::new();
+    keys.load_keylog(&dir.join("tls-keylog-call.keys")).unwrap();
+    let opts = AnalyzeOptions {
+        keys: Some(std::sync::Arc::new(keys)),
+        ..AnalyzeOptions::default()
+    };
+    let whole = analyze_file(&capture, &opts, &mut |_| {}).unwrap();
+    assert!(whole.tls.iter().any(|t| t.decrypted), "the sample decrypts");
+    let n = whole.summary.packets;
+    check_split(&capture, &opts, "-c", &(n / 5).max(1).to_string());
+}
+
+#[test]
+fn split_rotated_files_order_by_name_and_flag_duplicates_and_damage() {
+    let c = shared("sip-rtp-g711.pcap");
+    let dir = scratch("bad");
+    let mut parts = split(&c, &dir, "-c", "300");
+    // The same bytes twice, and a damaged file: read once, and said so; the rest analysed.
+    let dup = dir.join("copy-of-first.pcapng");
+    std::fs::copy(&parts[0], &dup).unwrap();
+    let bad = dir.join("broken.pcap");
+    std::fs::write(&bad, b"this is not a capture").unwrap();
+    parts.push(dup);
+    parts.push(bad);
+    let case = Source::from_inputs(&parts, CaseOptions::default())
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let whole = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(
+        case.summary.packets, whole.summary.packets,
+        "the copy is read once"
+    );
+    assert_eq!(case.calls.len(), whole.calls.len());
+    let info = case.case.as_ref().unwrap();
+    let status = |suffix: &str| {
+        info.files
+            .iter()
+            .find(|f| f.file.ends_with(suffix))
+            .map(|f| f.status.clone())
+            .unwrap()
+    };
+    // One of the two copies is read, the other is named a duplicate of it.
+    let (copy, first) = (
+        status("copy-of-first.pcapng"),
+        status(&parts[0].file_name().unwrap().to_string_lossy()),
+    );
+    assert!(
+        matches!(
+            (&copy, &first),
+            (CaseFileStatus::DuplicateOf { .. }, CaseFileStatus::Analysed)
+        ) || matches!(
+            (&copy, &first),
+            (CaseFileStatus::Analysed, CaseFileStatus::DuplicateOf { .. })
+        ),
+        "{copy:?} {first:?}"
+    );
+    assert!(matches!(
+        status("broken.pcap"),
+        CaseFileStatus::Unreadable { .. }
+    ));
+    assert!(
+        case.diagnostics
+            .iter()
+            .any(|d| d.message.contains("same bytes"))
+    );
+    assert!(
+        case.diagnostics
+            .iter()
+            .any(|d| d.message.contains("was not analysed"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn per_file_points_keep_files_apart_and_count_shared_packets_once() {
+    // The same capture with its clock 1.5 s ahead (editcap -t): as a second capture point every packet is
+    // recognised as seen at both, analysed once, and the offset between the points is estimated from them.
+    let c = shared("sip-rtp-g711.pcap");
+    let dir = scratch("points");
+    let b = dir.join("point-b.pcap");
+    let st = Command::new("editcap")
+        .args(["-t", "1.5"])
+        .arg(&c)
+        .arg(&b)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let opts = CaseOptions {
+        grouping: Grouping::PerFile,
+        dedup_window_nanos: 3_000_000_000,
+        ..CaseOptions::default()
+    };
+    let case = Source::from_inputs(&[c.clone(), b], opts)
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let whole = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    let info = case.case.as_ref().unwrap();
+    assert_eq!(info.points.len(), 2);
+    assert_eq!(info.duplicate_frames, whole.summary.packets);
+    assert_eq!(case.summary.packets, whole.summary.packets);
+    assert_eq!(case.calls.len(), whole.calls.len());
+    assert_eq!(case.streams.len(), whole.streams.len());
+    let o = info.clock_offsets.first().expect("an offset estimate");
+    assert_eq!((o.a, o.b), (0, 1));
+    assert_eq!(o.median_nanos, 1_500_000_000);
+    assert_eq!(o.samples, whole.summary.packets);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `sha256sum FILE` (coreutils, an independent implementation).
+fn sha256sum(p: &Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn every_report_of_a_case_names_each_file_and_its_sha256() {
+    let c = shared("sip-rtp-g711.pcap");
+    let dir = scratch("report");
+    let parts = split(&c, &dir, "-c", "300");
+    let a = Source::from_inputs(&parts, CaseOptions::default())
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let shas: Vec<String> = parts.iter().map(|p| sha256sum(p)).collect();
+    // The case digest is `sha256sum FILES | sha256sum` over the files as given, in case order.
+    let lines: String = parts
+        .iter()
+        .zip(&shas)
+        .map(|(p, s)| format!("{s}  {}\n", p.display()))
+        .collect();
+    let listed = dir.join("sums.txt");
+    std::fs::write(&listed, lines).unwrap();
+    assert_eq!(a.capture.sha256, sha256sum(&listed));
+    // JSON: every file with its SHA-256.
+    let json: Value = serde_json::from_str(&to_json_string(&a)).unwrap();
+    let files = json["case"]["files"].as_array().unwrap();
+    for (f, sha) in files.iter().zip(&shas) {
+        assert_eq!(f["sha256"].as_str().unwrap(), sha);
+    }
+    // CSV: files.csv, and frame references as file:frame.
+    let csv = dir.join("csv");
+    earshot_core::report::csv::write_csv_dir(&a, &csv).unwrap();
+    let files_csv = std::fs::read_to_string(csv.join("files.csv")).unwrap();
+    for sha in &shas {
+        assert!(files_csv.contains(sha.as_str()), "files.csv lists {sha}");
+    }
+    let messages = std::fs::read_to_string(csv.join("messages.csv")).unwrap();
+    let first_invite = messages.lines().nth(1).unwrap();
+    assert!(first_invite.starts_with("1:"), "{first_invite}");
+    // PDF, read back with pdftotext.
+    if Command::new("pdftotext").arg("-v").output().is_ok() {
+        let meta = earshot_core::report::ReportMeta {
+            generated_at_nanos: 1_795_000_000_000_000_000,
+            ..Default::default()
+        };
+        let pdf = dir.join("case.pdf");
+        earshot_core::report::pdf::write_pdf(&a, &meta, &pdf).unwrap();
+        let out = Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\u{200b}', "");
+        for sha in &shas {
+            assert!(text.contains(sha.as_str()), "the PDF lists {sha}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
