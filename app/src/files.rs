@@ -60,19 +60,25 @@ pub fn blocklist_files(
 
 /// A call's audio as a stereo WAV (caller left, callee right); an error naming each stream's reason when none of
 /// them could be decoded.
-pub fn call_wav(capture: &Path, analysis: &Analysis, call_id: &str, path: &Path) -> Result<()> {
+pub fn call_wav(
+    source: &earshot_core::case::Source,
+    analysis: &Analysis,
+    call_id: &str,
+    path: &Path,
+) -> Result<()> {
     let streams = audio::call_streams(analysis, call_id)?;
     let req = AudioRequest {
         streams,
         ..Default::default()
     };
-    let decoded = audio::decode_streams(
-        capture,
+    let tap = audio::collect_packets_from(
+        source,
         analysis,
         &req,
         &AnalyzeOptions::default(),
         &mut |_| {},
     )?;
+    let decoded = audio::decode_collected(analysis, &req, &tap);
     if !decoded.iter().any(|s| s.playable) {
         let why: Vec<String> = decoded
             .iter()

@@ -27,8 +27,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Capture to open in the desktop app (without a subcommand).
-    file: Option<std::path::PathBuf>,
+    /// Capture to open in the desktop app (without a subcommand); several files or a folder open as a case.
+    #[arg(value_name = "FILE")]
+    files: Vec<std::path::PathBuf>,
     /// Keys for the desktop app's session (key logs and RSA keys, as File > Keys...).
     #[command(flatten)]
     keys: keys::KeyArgs,
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         Some(Command::Capture(args)) => capture::run(&args),
         Some(Command::Decrypt(args)) => decrypt::run(&args),
         None => match gui::run(
-            cli.file,
+            cli.files,
             cli.keys
                 .keylog
                 .iter()

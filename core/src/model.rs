@@ -1065,6 +1065,51 @@ pub struct CaseInfo {
     pub clock_offsets: Vec<ClockOffset>,
 }
 
+impl CaseInfo {
+    /// Where `frames` were captured, by capture point and file number: `sbc 3,4; pbx 7` (points in case order,
+    /// the last path component of their names).
+    pub fn seen_at(&self, frames: &[FrameNo]) -> String {
+        self.seen_at_spans(frames, &[])
+    }
+
+    /// [`CaseInfo::seen_at`] with spans of frames (a media stream's first and last): every file of the span's
+    /// capture point between them counts.
+    pub fn seen_at_spans(&self, frames: &[FrameNo], spans: &[(FrameNo, FrameNo)]) -> String {
+        let mut files: Vec<u32> = frames.iter().map(|f| split_frame(*f).0).collect();
+        for &(a, b) in spans {
+            let (fa, fb) = (split_frame(a).0, split_frame(b).0);
+            let point = self.files.iter().find(|f| f.number == fa).map(|f| f.point);
+            files.extend(
+                self.files
+                    .iter()
+                    .filter(|f| {
+                        f.number >= fa.min(fb) && f.number <= fa.max(fb) && Some(f.point) == point
+                    })
+                    .map(|f| f.number),
+            );
+            files.push(fb);
+        }
+        files.sort_unstable();
+        files.dedup();
+        let mut by_point: std::collections::BTreeMap<usize, Vec<u32>> = Default::default();
+        for n in files {
+            if let Some(f) = self.files.iter().find(|f| f.number == n) {
+                by_point.entry(f.point).or_default().push(n);
+            }
+        }
+        by_point
+            .iter()
+            .map(|(p, files)| {
+                let name = self.points.get(*p).map_or("?", |p| p.name.as_str());
+                let short = name.rsplit(['/', '\\']).next().unwrap_or(name);
+                let list: Vec<String> = files.iter().map(u32::to_string).collect();
+                format!("{short} {}", list.join(","))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// One file of a case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CaseFile {

@@ -40,7 +40,7 @@ pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
     if st.audio.call_id.as_deref() == Some(call_id) && st.audio.mode == Some(mode) {
         return;
     }
-    let (Some(path), Some(analysis)) = (st.file.clone(), st.analysis.clone()) else {
+    let (Some(source), Some(analysis)) = (st.source.clone(), st.analysis.clone()) else {
         return;
     };
     st.audio.call_id = Some(call_id.to_string());
@@ -48,7 +48,7 @@ pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
     st.audio.error = None;
     let call = call_id.to_string();
     match Job::spawn("audio", st.waker.clone(), move || {
-        decode(&path, &analysis, &call, mode)
+        decode(&source, &analysis, &call, mode)
     }) {
         Ok(j) => st.audio.job = Some(j),
         Err(e) => {
@@ -59,7 +59,7 @@ pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
 }
 
 fn decode(
-    path: &std::path::Path,
+    source: &earshot_core::case::Source,
     a: &Arc<Analysis>,
     call_id: &str,
     mode: TimingMode,
@@ -73,9 +73,9 @@ fn decode(
         },
         ..Default::default()
     };
-    let decoded: Vec<StreamAudio> =
-        audio::decode_streams(path, a, &req, &AnalyzeOptions::default(), &mut |_| {})
-            .map_err(|e| e.to_string())?;
+    let tap = audio::collect_packets_from(source, a, &req, &AnalyzeOptions::default(), &mut |_| {})
+        .map_err(|e| e.to_string())?;
+    let decoded: Vec<StreamAudio> = audio::decode_collected(a, &req, &tap);
     let statuses = decoded
         .iter()
         .map(|s| (s.stream_index, s.playable, s.status.clone()))

@@ -45,7 +45,9 @@ pub(super) struct CallRow {
     pub sip_tls: bool,
     /// Media protection: `None` without streams, `Some(true)` when every stream is encrypted.
     pub media_encrypted: Option<bool>,
-    /// Lower-case text the search box matches (Call-ID, from, to, user agents).
+    /// In a case: the capture points and files that saw the call (`sbc 3,4; pbx 7`); empty otherwise.
+    pub seen_at: String,
+    /// Lower-case text the search box matches (Call-ID, from, to, user agents, capture points).
     pub haystack: String,
 }
 
@@ -159,12 +161,31 @@ fn derive_rows(a: &Analysis) -> Vec<CallRow> {
                 c.user_agents.join("\n")
             )
             .to_lowercase();
+            let seen_at = a
+                .case
+                .as_ref()
+                .map(|k| {
+                    let spans: Vec<(u64, u64)> = a
+                        .streams
+                        .iter()
+                        .filter(|s| s.call_id.as_deref() == Some(c.call_id.as_str()))
+                        .map(|s| (s.first_frame, s.last_frame))
+                        .collect();
+                    k.seen_at_spans(&c.frames, &spans)
+                })
+                .unwrap_or_default();
+            let haystack = if seen_at.is_empty() {
+                haystack
+            } else {
+                format!("{haystack}\n{}", seen_at.to_lowercase())
+            };
             CallRow {
                 call: i,
                 findings: findings.get(c.call_id.as_str()).copied().unwrap_or(0),
                 mos,
                 sip_tls,
                 media_encrypted,
+                seen_at,
                 haystack,
             }
         })
@@ -356,6 +377,7 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
 
     let sort = st.calls_view.sort;
     let descending = st.calls_view.descending;
+    let is_case = a.case.is_some();
     let mut sort_clicked = None;
     let mut clicked = None;
     let mut double_clicked = false;
@@ -373,6 +395,7 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::auto().at_least(150.0)) // time
         .column(Column::initial(160.0).clip(true)) // Call-ID
+        .columns(Column::initial(120.0).clip(true), usize::from(is_case)) // seen at (a case only)
         .column(Column::initial(160.0).clip(true)) // from
         .column(Column::initial(160.0).clip(true)) // to
         .column(Column::initial(140.0).clip(true)) // user agents
@@ -409,6 +432,9 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
             };
             sortable(&mut h, "Time", SortKey::Time);
             plain(&mut h, "Call-ID");
+            if is_case {
+                plain(&mut h, "Seen at (point files)");
+            }
             sortable(&mut h, "From", SortKey::From);
             sortable(&mut h, "To", SortKey::To);
             plain(&mut h, "User agents");
@@ -436,6 +462,9 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 row.set_selected(st.sel.call == Some(r.call));
                 row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
                 row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
+                if is_case {
+                    row.col(|ui| cell(ui, terminal_safe(&r.seen_at, 120)));
+                }
                 row.col(|ui| cell(ui, party(c.from.as_ref())));
                 row.col(|ui| cell(ui, party(c.to.as_ref())));
                 row.col(|ui| cell(ui, terminal_safe(&c.user_agents.join(", "), 120)));
@@ -553,6 +582,116 @@ pub(super) mod tests {
             path.display()
         );
         harness
+    }
+
+    /// Waits until the open capture or case has been analysed.
+    fn wait_loaded(harness: &mut Harness<'static, AppState>) {
+        let start = Instant::now();
+        while harness.state().is_loading() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "loading timed out"
+            );
+            harness.step();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        harness.run();
+    }
+
+    #[test]
+    fn gui_case_of_rotated_files_shows_where_each_call_was_seen_and_grows() {
+        // DTMF2 cut into three files by editcap: one case, its two calls, the files that saw each; a dropped
+        // file added to the case is analysed with it.
+        let dir = std::env::temp_dir().join(format!("earshot-gui-case-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = std::process::Command::new("editcap")
+            .args(["-c", "500"])
+            .arg(dtmf2())
+            .arg(dir.join("tap.pcap"))
+            .status()
+            .expect("editcap (scripts/setup.sh installs it)");
+        assert!(st.success());
+        let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        parts.sort();
+        assert_eq!(parts.len(), 3);
+        let mut st = AppState::new(Default::default(), Arc::new(|| {}));
+        st.open_case(&parts[..2]);
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1600.0, 900.0))
+            .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
+        wait_loaded(&mut harness);
+        let a = harness.state().analysis.clone().unwrap();
+        assert_eq!(a.case.as_ref().unwrap().files.len(), 2);
+        harness.get_by_label("Seen at (point files)");
+        harness.add_to_case_twin(&parts[2..]);
+        wait_loaded(&mut harness);
+        let a = harness.state().analysis.clone().unwrap();
+        let whole = earshot_core::analyze_file(&dtmf2(), &Default::default(), &mut |_| {}).unwrap();
+        assert_eq!(a.case.as_ref().unwrap().files.len(), 3);
+        assert_eq!(a.summary.packets, whole.summary.packets);
+        harness.get_by_label("2 of 2 calls");
+        // What the whole capture's frame numbers say: editcap put frames 1-500 in file 1, 501-1000 in file 2...
+        let file_of = |f: u64| (f - 1) / 500 + 1;
+        let expected: Vec<String> = harness
+            .state()
+            .calls_view
+            .shown()
+            .iter()
+            .map(|&i| {
+                let c = whole
+                    .calls
+                    .iter()
+                    .find(|w| w.call_id == a.calls[i].call_id)
+                    .unwrap();
+                let mut files: Vec<u64> = c.frames.iter().map(|&f| file_of(f)).collect();
+                for st in whole
+                    .streams
+                    .iter()
+                    .filter(|st| st.call_id.as_deref() == Some(&c.call_id))
+                {
+                    files.extend(file_of(st.first_frame)..=file_of(st.last_frame));
+                }
+                files.sort_unstable();
+                files.dedup();
+                let list: Vec<String> = files.iter().map(u64::to_string).collect();
+                format!("tap {}", list.join(","))
+            })
+            .collect();
+        let seen: Vec<String> = harness
+            .state()
+            .calls_view
+            .shown()
+            .iter()
+            .map(|&i| {
+                let cache = harness.state().calls_view.cache.as_ref().unwrap();
+                cache
+                    .rows
+                    .iter()
+                    .find(|r| r.call == i)
+                    .unwrap()
+                    .seen_at
+                    .clone()
+            })
+            .collect();
+        assert_eq!(seen, expected);
+        for s in &seen {
+            harness.get_by_label(s);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    trait AddTwin {
+        fn add_to_case_twin(&mut self, paths: &[std::path::PathBuf]);
+    }
+
+    impl AddTwin for Harness<'static, AppState> {
+        fn add_to_case_twin(&mut self, paths: &[std::path::PathBuf]) {
+            self.state_mut().add_to_case(paths);
+        }
     }
 
     #[test]

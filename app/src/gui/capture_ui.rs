@@ -230,6 +230,7 @@ pub fn start(state: &mut AppState) {
         job.cancel();
     }
     state.file = Some(path.clone());
+    state.source = Some(earshot_core::case::Source::File(path.clone()));
     state.analysis = None;
     state.complete = false;
     state.sel = Default::default();

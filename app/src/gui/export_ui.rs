@@ -96,7 +96,8 @@ impl Item {
 pub struct Request {
     pub items: Vec<Item>,
     pub dir: PathBuf,
-    pub capture: PathBuf,
+    /// The capture or case the analysis was made from (re-read for WAV and pcapng).
+    pub source: earshot_core::case::Source,
     pub analysis: Arc<Analysis>,
     pub settings: Settings,
     /// Call-IDs of the selected call(s): the first one for WAV and ladders, all for the pcapng.
@@ -164,7 +165,7 @@ pub fn start(st: &mut AppState) {
     }
     let v = st.export_view.clone();
     let items = v.items();
-    let (Some(analysis), Some(capture)) = (st.analysis.clone(), st.file.clone()) else {
+    let (Some(analysis), Some(source)) = (st.analysis.clone(), st.source.clone()) else {
         st.toast("Export: open a capture first");
         return;
     };
@@ -189,7 +190,7 @@ pub fn start(st: &mut AppState) {
     let req = Request {
         items,
         dir,
-        capture,
+        source,
         analysis,
         settings: st.rules.clone(),
         calls: meta.selected_calls.clone(),
@@ -269,9 +270,13 @@ pub fn run(req: &Request) -> Vec<Outcome> {
     } else {
         &req.analysis
     };
-    let stem = req.capture.file_stem().map_or("capture".to_string(), |s| {
-        safe_file_stem(&s.to_string_lossy())
-    });
+    let stem = req
+        .source
+        .first_path()
+        .file_stem()
+        .map_or("capture".to_string(), |s| {
+            safe_file_stem(&s.to_string_lossy())
+        });
     let call_stem = req.calls.first().map(|c| safe_file_stem(c));
     for &item in &req.items {
         match write_item(req, a, item, &stem, call_stem.as_deref()) {
@@ -364,8 +369,14 @@ fn write_item(
             };
             let p = unique(dir, &name);
             // The original frames (never redacted: they are the evidence) of the original analysis.
+            let earshot_core::case::Source::File(capture) = &req.source else {
+                return Err(anyhow!(
+                    "the original frames of a call are cut from one capture; per-call pcapng of a case is not \
+                     written yet"
+                ));
+            };
             earshot_core::extract::write_calls_pcapng_keyed(
-                &req.capture,
+                capture,
                 &req.analysis,
                 &ids,
                 &p,
@@ -377,7 +388,7 @@ fn write_item(
             let c = need_call(call_stem)?;
             let call_id = ids.first().copied().unwrap_or_default();
             let p = unique(dir, &format!("{c}.wav"));
-            crate::files::call_wav(&req.capture, &req.analysis, call_id, &p)?;
+            crate::files::call_wav(&req.source, &req.analysis, call_id, &p)?;
             vec![p]
         }
         Item::LadderPng | Item::LadderSvg | Item::LadderTxt => {

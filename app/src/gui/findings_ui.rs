@@ -199,7 +199,10 @@ fn finding_ui(ui: &mut egui::Ui, f: &Finding) -> Option<Click> {
             ui.horizontal_wrapped(|ui| {
                 ui.strong("Evidence:");
                 for &fr in f.evidence_frames.iter().take(MAX_LINKS) {
-                    if ui.link(format!("frame {fr}")).clicked() {
+                    if ui
+                        .link(format!("frame {}", earshot_core::model::frame_label(fr)))
+                        .clicked()
+                    {
                         clicked = Some(Click::Frame(fr));
                     }
                 }

@@ -76,10 +76,8 @@ impl AppState {
                     ],
                 );
                 self.keys = Some(Arc::new(keys));
-                if let Some(f) = self.file.clone()
-                    && !self.capture.is_running()
-                {
-                    self.open(&f);
+                if !self.capture.is_running() {
+                    self.reopen();
                 }
             }
             Err(e) => self.toast(format!("Keys: {e}")),
@@ -90,8 +88,14 @@ impl AppState {
     pub fn clear_keys(&mut self) {
         self.keys = None;
         self.audit("keys-cleared", Vec::new());
-        if let Some(f) = self.file.clone() {
-            self.open(&f);
+        self.reopen();
+    }
+
+    /// Analyses the open capture or case again (new keys or settings).
+    pub fn reopen(&mut self) {
+        if let Some(src) = &self.source {
+            let paths = src.paths();
+            self.open_case(&paths);
         }
     }
 }

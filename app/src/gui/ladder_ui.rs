@@ -507,7 +507,7 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 );
                 let lresp = lresp.on_hover_text(format!(
                     "frame {} — {} -> {} ({}){}",
-                    m.frame,
+                    earshot_core::model::frame_label(m.frame),
                     m.src,
                     m.dst,
                     match m.transport {
@@ -586,8 +586,8 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 );
                 let lresp = lresp.on_hover_text(format!(
                     "frames {}–{}, {} – {}",
-                    s.first_frame,
-                    s.last_frame,
+                    earshot_core::model::frame_label(s.first_frame),
+                    earshot_core::model::frame_label(s.last_frame),
                     relative_time(s.first_ts_nanos, l.t0),
                     relative_time(s.last_ts_nanos, l.t0)
                 ));

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use earshot_core::case::{CaseOptions, Source};
 use earshot_core::findings::Settings;
 use earshot_core::model::Analysis;
 use earshot_core::report::{ExportRecord, terminal_safe};
@@ -95,7 +96,10 @@ pub struct Selection {
 pub struct AppState {
     pub persisted: Persisted,
     pub rules: Settings,
+    /// The capture open (for a case: its first file, as the audit log and titles name it).
     pub file: Option<PathBuf>,
+    /// What is open: one capture, or a case of several (audio and exports read it again).
+    pub source: Option<Source>,
     pub analysis: Option<Arc<Analysis>>,
     /// True once the whole file has been analysed (false while snapshots are shown).
     pub complete: bool,
@@ -156,6 +160,7 @@ impl AppState {
             persisted,
             rules,
             file: None,
+            source: None,
             analysis: None,
             complete: false,
             loading: None,
@@ -184,9 +189,24 @@ impl AppState {
 
     /// Starts loading a capture in the background (the dialog's path-argument twin).
     pub fn open(&mut self, path: &Path) {
+        self.open_case(&[path.to_path_buf()]);
+    }
+
+    /// Starts loading several captures, folders or patterns as one case (one path that is a file: that capture).
+    pub fn open_case(&mut self, paths: &[PathBuf]) {
+        let source = match Source::from_inputs(paths, CaseOptions::default()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.toast(format!("Cannot open: {e}"));
+                return;
+            }
+        };
+        let path = source.first_path();
+        let path = path.as_path();
         if let Some(job) = &self.loading {
             job.cancel();
         }
+        self.source = Some(source.clone());
         self.file = Some(path.to_path_buf());
         self.analysis = None;
         self.complete = false;
@@ -197,14 +217,17 @@ impl AppState {
         self.cursor = None;
         let waker = self.waker.clone();
         self.loading = Some(LoadJob::start(
-            path.to_path_buf(),
+            source,
             self.rules.clone(),
             self.keys.clone(),
             move || waker(),
         ));
-        self.persisted.recent.retain(|p| p != path);
-        self.persisted.recent.insert(0, path.to_path_buf());
-        self.persisted.recent.truncate(10);
+        // A case is reopened from its files; only single captures go to the recent list.
+        if let [one] = paths {
+            self.persisted.recent.retain(|p| p != one);
+            self.persisted.recent.insert(0, one.clone());
+            self.persisted.recent.truncate(10);
+        }
     }
 
     /// True while a capture is loading.
@@ -423,6 +446,44 @@ impl AppState {
         }
     }
 
+    /// The case dialog: several files (rfd); its path-argument twin is `open_case`.
+    pub fn open_case_dialog(&mut self) {
+        if let Some(p) = rfd::FileDialog::new()
+            .add_filter("Captures", &["pcap", "pcapng", "cap", "gz"])
+            .pick_files()
+        {
+            self.open_case(&p);
+        }
+    }
+
+    /// A folder of captures as a case (rfd); its path-argument twin is `open_case`.
+    pub fn open_folder_dialog(&mut self) {
+        if let Some(p) = rfd::FileDialog::new().pick_folder() {
+            self.open_case(&[p]);
+        }
+    }
+
+    /// Adds files to the open capture or case and analyses the whole again (rfd); twin: `add_to_case`.
+    pub fn add_to_case_dialog(&mut self) {
+        if let Some(p) = rfd::FileDialog::new()
+            .add_filter("Captures", &["pcap", "pcapng", "cap", "gz"])
+            .pick_files()
+        {
+            self.add_to_case(&p);
+        }
+    }
+
+    /// The open capture or case with `paths` added, analysed again as one case.
+    pub fn add_to_case(&mut self, paths: &[PathBuf]) {
+        let mut all = self.source.as_ref().map(Source::paths).unwrap_or_default();
+        for p in paths {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+        }
+        self.open_case(&all);
+    }
+
     /// The file dialog (rfd); every dialog has a path-argument twin (`open`).
     pub fn open_dialog(&mut self) {
         if let Some(p) = rfd::FileDialog::new()
@@ -439,6 +500,24 @@ impl AppState {
                 if ui.button("Open…  (Ctrl+O)").clicked() {
                     ui.close();
                     self.open_dialog();
+                }
+                if ui.button("Open case (several files)…").clicked() {
+                    ui.close();
+                    self.open_case_dialog();
+                }
+                if ui.button("Open case (folder)…").clicked() {
+                    ui.close();
+                    self.open_folder_dialog();
+                }
+                if ui
+                    .add_enabled(
+                        self.source.is_some(),
+                        egui::Button::new("Add files to case…"),
+                    )
+                    .clicked()
+                {
+                    ui.close();
+                    self.add_to_case_dialog();
                 }
                 ui.menu_button("Recent", |ui| {
                     let recent = self.persisted.recent.clone();
@@ -556,7 +635,10 @@ impl AppState {
                         for d in &a.diagnostics {
                             ui.label(format!(
                                 "{} {:?} {:?}: {}",
-                                d.frame.map_or("-".to_string(), |f| format!("frame {f}")),
+                                d.frame.map_or("-".to_string(), |f| format!(
+                                    "frame {}",
+                                    earshot_core::model::frame_label(f)
+                                )),
                                 d.level,
                                 d.layer,
                                 terminal_safe(&d.message, 300)
@@ -590,8 +672,14 @@ impl AppState {
         for k in &keys {
             self.add_key_file(k);
         }
-        if let Some(p) = captures.first() {
-            self.open(p);
+        // Several captures (or a folder) dropped together are one case; dropped on an open case, they join it.
+        if !captures.is_empty() {
+            let mut all = Vec::new();
+            if ctx.input(|i| i.modifiers.shift) {
+                all.extend(self.source.as_ref().map(Source::paths).unwrap_or_default());
+            }
+            all.extend(captures);
+            self.open_case(&all);
         }
     }
 }
@@ -669,11 +757,7 @@ impl FrameBench {
 }
 
 impl EarshotApp {
-    pub fn new(
-        cc: &eframe::CreationContext<'_>,
-        file: Option<PathBuf>,
-        keys: Vec<PathBuf>,
-    ) -> Self {
+    pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, keys: Vec<PathBuf>) -> Self {
         let persisted: Persisted = cc
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
@@ -685,8 +769,9 @@ impl EarshotApp {
         for k in &keys {
             state.add_key_file(k);
         }
-        if let Some(f) = file {
-            state.open(&f);
+        // `earshot A B` or `earshot FOLDER`: a case.
+        if !files.is_empty() {
+            state.open_case(&files);
         }
         EarshotApp { state, bench }
     }
@@ -722,7 +807,7 @@ pub fn safe(s: &str, max: usize) -> String {
     earshot_core::report::terminal_safe(s, max).replace('→', "->")
 }
 
-pub fn run(file: Option<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
+pub fn run(files: Vec<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Earshot")
@@ -733,7 +818,7 @@ pub fn run(file: Option<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "earshot",
         options,
-        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, file, keys)))),
+        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, files, keys)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
 }

@@ -25,7 +25,13 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
-                ui.label(egui::RichText::new(format!("frame {}", m.frame)).strong());
+                ui.label(
+                    egui::RichText::new(format!(
+                        "frame {}",
+                        earshot_core::model::frame_label(m.frame)
+                    ))
+                    .strong(),
+                );
                 if m.frames.len() > 1 {
                     ui.label(format!("(carried in frames {})", frames_text(&m.frames)));
                 }
@@ -45,7 +51,10 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 if m.retransmission {
                     ui.label(
                         egui::RichText::new(match m.retransmission_of {
-                            Some(f) => format!("retransmission of frame {f}"),
+                            Some(f) => format!(
+                                "retransmission of frame {}",
+                                earshot_core::model::frame_label(f)
+                            ),
                             None => "retransmission".to_string(),
                         })
                         .color(Color32::GRAY),
@@ -92,7 +101,11 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
 
 /// `3, 4, 5` (at most 20 listed).
 fn frames_text(frames: &[u64]) -> String {
-    let mut s: Vec<String> = frames.iter().take(20).map(|f| f.to_string()).collect();
+    let mut s: Vec<String> = frames
+        .iter()
+        .take(20)
+        .map(|f| earshot_core::model::frame_label(*f))
+        .collect();
     if frames.len() > 20 {
         s.push(format!("… {} more", frames.len() - 20));
     }

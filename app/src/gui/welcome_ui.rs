@@ -163,6 +163,7 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
         let keys = p.with_extension("keys");
         if keys.is_file() {
             st.file = None;
+            st.source = None;
             st.add_key_file(&keys);
         }
         st.open(&p);

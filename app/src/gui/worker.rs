@@ -1,4 +1,4 @@
-//! Loading a capture off the UI thread: a named thread runs `analyze_file` and sends progress, progressive
+//! Loading a capture or a case off the UI thread: a named thread runs `Source::analyze` and sends progress, progressive
 //! snapshots (calls appear while the file loads) and the final analysis over a channel; the UI polls it each frame
 //! and requests a repaint when something arrives. Cancel sets a flag the analysis checks after every batch.
 
@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
+use earshot_core::case::Source;
 use earshot_core::findings::Settings;
 use earshot_core::model::Analysis;
-use earshot_core::{AnalyzeOptions, Progress, SnapshotSink, analyze_file};
+use earshot_core::{AnalyzeOptions, Progress, SnapshotSink};
 
 /// What the loading thread reports.
 pub enum LoadEvent {
@@ -29,9 +30,9 @@ pub struct LoadJob {
 }
 
 impl LoadJob {
-    /// Starts loading `path`; `wake` is called whenever an event is sent (the UI's repaint request).
+    /// Starts loading a capture or a case; `wake` is called whenever an event is sent (the UI's repaint request).
     pub fn start(
-        path: PathBuf,
+        source: Source,
         rules: Settings,
         keys: Option<Arc<earshot_core::tls::Keys>>,
         wake: impl Fn() + Send + Sync + 'static,
@@ -40,14 +41,14 @@ impl LoadJob {
         let cancel = Arc::new(AtomicBool::new(false));
         let wake = Arc::new(wake);
         let job = LoadJob {
-            path: path.clone(),
+            path: source.first_path(),
             progress: Progress::default(),
             cancel: cancel.clone(),
             rx,
         };
         let spawn = std::thread::Builder::new()
             .name("earshot-load".into())
-            .spawn(move || run(path, rules, keys, cancel, tx, wake));
+            .spawn(move || run(source, rules, keys, cancel, tx, wake));
         if let Err(e) = spawn {
             // The job reports the failure through its channel on the next poll.
             let (tx2, rx2) = channel();
@@ -104,7 +105,7 @@ impl LoadJob {
 }
 
 fn run(
-    path: PathBuf,
+    source: Source,
     rules: Settings,
     keys: Option<Arc<earshot_core::tls::Keys>>,
     cancel: Arc<AtomicBool>,
@@ -130,7 +131,7 @@ fn run(
     let progress_tx = tx.clone();
     let progress_wake = wake.clone();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        analyze_file(&path, &opts, &mut |p| {
+        source.analyze(&opts, &mut |p| {
             if last.elapsed() >= Duration::from_millis(50) {
                 let _ = progress_tx.send(LoadEvent::Progress(*p));
                 progress_wake();
@@ -166,7 +167,12 @@ mod tests {
     #[test]
     fn largest_shared_capture_with_calls_shows_them_before_loading_ends() {
         let path = earshot_e2e::captures_dir().join("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap");
-        let mut job = LoadJob::start(path, Default::default(), None, || {});
+        let mut job = LoadJob::start(
+            earshot_core::case::Source::File(path),
+            Default::default(),
+            None,
+            || {},
+        );
         let start = Instant::now();
         let mut first_snapshot_calls = None;
         let done = loop {
@@ -215,10 +221,15 @@ mod tests {
         let threads: Arc<Mutex<BTreeSet<String>>> = Arc::default();
         let t2 = threads.clone();
         let start = Instant::now();
-        let mut job = LoadJob::start(path.clone(), Default::default(), None, move || {
-            let name = std::thread::current().name().unwrap_or("?").to_string();
-            t2.lock().unwrap().insert(name);
-        });
+        let mut job = LoadJob::start(
+            earshot_core::case::Source::File(path.clone()),
+            Default::default(),
+            None,
+            move || {
+                let name = std::thread::current().name().unwrap_or("?").to_string();
+                t2.lock().unwrap().insert(name);
+            },
+        );
         let mut first_snapshot_calls = None;
         let mut snapshots = 0;
         let done = loop {
