@@ -411,3 +411,69 @@ fn every_report_of_a_case_names_each_file_and_its_sha256() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn case_capture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("case")
+        .join("captures")
+        .join(name)
+}
+
+#[test]
+fn split_through_ip_fragments_equals_whole() {
+    // A real call (SIPp over a 576-byte-MTU veth, tests/case): its INVITE is five IPv4 fragments (frames 1-5)
+    // and its 200 OK four (8-11). Cut every 3 frames, the fragments of both land in different files; cut every
+    // 250, the call's signalling and media do.
+    let c = case_capture("frag-call.pcap");
+    let whole = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    // What tshark says of this capture (tests/case/README.md): 9 fragments, 2 reassembled, 7 SIP messages.
+    assert_eq!(whole.counters.ip_fragments, 9);
+    assert_eq!(whole.counters.reassembled_datagrams, 2);
+    assert_eq!(whole.summary.sip_messages, 7);
+    check_split(&c, &AnalyzeOptions::default(), "-c", "3");
+    check_split(&c, &AnalyzeOptions::default(), "-c", "250");
+}
+
+#[test]
+fn the_same_calls_at_two_capture_points_are_counted_once() {
+    // Three real calls routed through a namespace and captured on both of its interfaces at once (tcpdump,
+    // tests/case): every one of the 1995 packets of each file is the same packet as one of the other (TTL,
+    // MACs and checksums differ; pcap µs against pcapng ns). As two capture points: each packet analysed once,
+    // the calls and streams of one side alone, and the offset between the two taps (transit through the router)
+    // well under a millisecond.
+    let a = case_capture("twopoint-a.pcap");
+    let b = case_capture("twopoint-b.pcapng");
+    let one = analyze_file(&a, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(one.summary.packets, 1995);
+    let case = Source::from_inputs(&[a, b], CaseOptions::default())
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let info = case.case.as_ref().unwrap();
+    assert_eq!(info.points.len(), 2, "different names: two capture points");
+    assert_eq!(
+        info.files.iter().map(|f| f.packets).collect::<Vec<_>>(),
+        [1995, 1995]
+    );
+    assert_eq!(info.duplicate_frames, 1995);
+    assert_eq!(case.summary.packets, 1995);
+    assert_eq!(case.summary.sip_messages, 21);
+    assert_eq!(case.calls.len(), 3);
+    let streams = |x: &earshot_core::model::Analysis| -> Vec<(u32, u64, u64)> {
+        let mut v: Vec<_> = x
+            .streams
+            .iter()
+            .map(|s| (s.ssrc, s.packets, s.lost.max(0) as u64))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(streams(&case), streams(&one));
+    assert_eq!(streams(&case).iter().map(|s| s.1).sum::<u64>(), 1974);
+    let o = info
+        .clock_offsets
+        .first()
+        .expect("an offset from the shared packets");
+    assert_eq!(o.samples, 1995);
+    assert!(o.median_nanos.abs() < 1_000_000, "{o:?}");
+}
