@@ -65,6 +65,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         threads: args.threads,
         hash_capture: !args.no_hash,
         keys: args.keys.load()?,
+        leg_decisions: args.case.leg_decisions(),
         ..Default::default()
     };
     // Per-packet series are for plots: the headless form does not keep them.
@@ -268,6 +269,23 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
     }
     if let Some(case) = &a.case {
         render_case(&mut s, case, digits);
+    }
+    for l in a.legs.iter().take(50) {
+        let how = match (&l.header, l.method) {
+            (Some(h), _) => format!("by {}", terminal_safe(h, 60)),
+            (None, m) => format!("{} {:.2}", m.as_str(), l.score),
+        };
+        let _ = writeln!(
+            s,
+            "Legs      {} <-> {}  {} ({})",
+            terminal_safe(&l.a, 80),
+            terminal_safe(&l.b, 80),
+            l.status.as_str(),
+            how
+        );
+    }
+    if a.legs.len() > 50 {
+        let _ = writeln!(s, "Legs      ... {} more (--json)", a.legs.len() - 50);
     }
     let m = &a.summary;
     let _ = writeln!(

@@ -22,9 +22,28 @@ pub struct CaseArgs {
     /// as one.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
     pub dedup_window: f64,
+    /// Confirm that two Call-IDs are legs of one call (a proposal, or a link the analysis did not make);
+    /// repeatable. Reports record it as `confirmed`.
+    #[arg(long, num_args = 2, value_names = ["CALL-ID", "CALL-ID"])]
+    pub confirm_leg: Vec<String>,
+    /// Reject a proposed link between two Call-IDs; repeatable. Reports keep it as `rejected`.
+    #[arg(long, num_args = 2, value_names = ["CALL-ID", "CALL-ID"])]
+    pub reject_leg: Vec<String>,
 }
 
 impl CaseArgs {
+    /// The analyst's decisions on leg links, for `AnalyzeOptions::leg_decisions`.
+    pub fn leg_decisions(&self) -> Vec<(String, String, bool)> {
+        let pairs = |v: &[String], ok: bool| -> Vec<(String, String, bool)> {
+            v.chunks_exact(2)
+                .filter_map(|c| Some((c.first()?.clone(), c.get(1)?.clone(), ok)))
+                .collect()
+        };
+        let mut d = pairs(&self.confirm_leg, true);
+        d.extend(pairs(&self.reject_leg, false));
+        d
+    }
+
     /// The capture or case the paths name.
     pub fn source(&self, inputs: &[PathBuf]) -> Result<Source> {
         let grouping = Grouping::parse(&self.points)

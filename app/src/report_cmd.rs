@@ -292,6 +292,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         threads: args.threads,
         rules: settings.clone(),
         keys: args.keys.load()?,
+        leg_decisions: args.case.leg_decisions(),
         ..Default::default()
     };
     // Per-packet series are for plots: reports do not use them.

@@ -1046,9 +1046,72 @@ pub struct Analysis {
     /// The rule settings the findings were evaluated with (`findings::Settings` as JSON: every threshold and list),
     /// so an exported analysis says how its findings were reached.
     pub rules: serde_json::Value,
+    /// Call-IDs that are legs of one call (B2BUA, SBC): linked by a correlation header, or proposed by score for
+    /// the analyst to confirm (`calls::legs`).
+    pub legs: Vec<LegLink>,
     /// The files, capture points and clock offsets of a case (several captures analysed as one); `None` for a
     /// capture analysed alone.
     pub case: Option<CaseInfo>,
+}
+
+/// Two Call-IDs that are legs of one call: `a`'s INVITE came first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LegLink {
+    pub a: String,
+    pub b: String,
+    pub method: LinkMethod,
+    /// The header that links them (`X-Orig-Call-ID`, `Session-ID`, `P-Charging-Vector icid-value`).
+    pub header: Option<String>,
+    /// 1 for a header; for a proposal, the weight of its evidence (0..1, at least `calls::legs::PROPOSE_AT`).
+    pub score: f64,
+    /// What links them, in words.
+    pub evidence: Vec<String>,
+    pub status: LinkStatus,
+}
+
+/// How two legs were linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMethod {
+    /// A correlation header in the capture names the link: proven by the bytes.
+    Header,
+    /// Scored from numbers, timing and SDP: a proposal.
+    Score,
+    /// Linked by the analyst.
+    Analyst,
+}
+
+/// Where a link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    /// Proven by a header.
+    Linked,
+    /// Scored, not yet decided by the analyst.
+    Proposed,
+    Confirmed,
+    Rejected,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Linked => "linked",
+            LinkStatus::Proposed => "proposed",
+            LinkStatus::Confirmed => "confirmed",
+            LinkStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl LinkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkMethod::Header => "header",
+            LinkMethod::Score => "score",
+            LinkMethod::Analyst => "analyst",
+        }
+    }
 }
 
 /// Several capture files analysed as one investigation (`case::analyze_case`).

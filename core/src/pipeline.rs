@@ -91,6 +91,9 @@ pub struct AnalyzeOptions {
     /// Keys to decrypt TLS with (key log files, RSA server keys), read by the caller with [`crate::tls::Keys`];
     /// key logs in the capture's pcapng Decryption Secrets Blocks are added to them automatically.
     pub keys: Option<Arc<crate::tls::Keys>>,
+    /// The analyst's decisions on proposed leg links: (Call-ID, Call-ID, confirmed), applied after linking
+    /// (`calls::legs::apply_decisions`), so reports record them.
+    pub leg_decisions: Vec<(String, String, bool)>,
 }
 
 /// Where progressive snapshots go, and how often.
@@ -117,6 +120,7 @@ impl Default for AnalyzeOptions {
             snapshots: None,
             hash_capture: true,
             keys: None,
+            leg_decisions: Vec::new(),
         }
     }
 }
@@ -897,8 +901,11 @@ impl Analyzer {
                 v
             },
             rules: serde_json::Value::Null,
+            legs: Vec::new(),
             case: None,
         };
+        analysis.legs = crate::calls::legs::link_legs(&analysis);
+        crate::calls::legs::apply_decisions(&mut analysis.legs, &self.opts.leg_decisions);
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = if complete {
             crate::findings::evaluate(&analysis, &self.opts.rules)

@@ -39,6 +39,8 @@ pub(super) struct CallRow {
     /// Index into `Analysis::calls`.
     pub call: usize,
     pub findings: usize,
+    /// Findings on the other legs of the call (B2BUA legs linked to it): a call is judged with all its legs.
+    pub leg_findings: usize,
     /// Lowest MOS over the call's streams.
     pub mos: Option<f64>,
     /// Signalling carried over TLS (or secure WebSocket) only.
@@ -182,6 +184,11 @@ fn derive_rows(a: &Analysis) -> Vec<CallRow> {
             CallRow {
                 call: i,
                 findings: findings.get(c.call_id.as_str()).copied().unwrap_or(0),
+                leg_findings: earshot_core::calls::legs::legs_of(&a.legs, &c.call_id)
+                    .iter()
+                    .skip(1)
+                    .map(|id| findings.get(id.as_str()).copied().unwrap_or(0))
+                    .sum(),
                 mos,
                 sip_tls,
                 media_encrypted,
@@ -219,7 +226,7 @@ fn visible_rows(
             (needle.is_empty() || r.haystack.contains(&needle))
                 && (!q.answered || c.answered)
                 && (!q.failed || r.failed(c))
-                && (!q.with_findings || r.findings > 0)
+                && (!q.with_findings || r.findings + r.leg_findings > 0)
                 && (!q.encrypted || r.encrypted())
                 && (!q.unencrypted || !r.encrypted())
         })
@@ -498,10 +505,15 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 });
                 row.col(|ui| cell(ui, r.mos.map_or(String::new(), |m| format!("{m:.2}"))));
                 row.col(|ui| {
-                    if r.findings > 0 {
+                    let legs = if r.leg_findings > 0 {
+                        format!(" (+{} on its other legs)", r.leg_findings)
+                    } else {
+                        String::new()
+                    };
+                    if r.findings + r.leg_findings > 0 {
                         cell(
                             ui,
-                            egui::RichText::new(r.findings.to_string())
+                            egui::RichText::new(format!("{}{legs}", r.findings))
                                 .color(ui.visuals().error_fg_color),
                         );
                     } else {

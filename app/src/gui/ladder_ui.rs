@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use earshot_core::model::{Analysis, Call, MessageRecord, StartLine, Transport};
+use earshot_core::calls::legs;
+use earshot_core::model::{Analysis, Call, LinkMethod, MessageRecord, StartLine, Transport};
 use earshot_core::report::terminal_safe;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
@@ -171,6 +172,18 @@ pub fn relative_time(ts: i64, t0: i64) -> String {
     )
 }
 
+/// The calls linked to `call` as legs of one call (by header, proposal or the analyst; not rejected links).
+pub fn linked_legs(a: &Analysis, call: usize) -> BTreeSet<usize> {
+    let Some(c) = a.calls.get(call) else {
+        return BTreeSet::new();
+    };
+    legs::legs_of(&a.legs, &c.call_id)
+        .iter()
+        .skip(1)
+        .filter_map(|id| a.calls.iter().position(|o| &o.call_id == id))
+        .collect()
+}
+
 /// Other calls that share a signalling endpoint IP or a From/To user with `call` (B2BUA legs), at most 20.
 pub fn merge_candidates(a: &Analysis, call: usize) -> Vec<usize> {
     let Some(c) = a.calls.get(call) else {
@@ -291,7 +304,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
     }
     if st.ladder_view.merged_for != Some(call) {
         st.ladder_view.merged_for = Some(call);
-        st.ladder_view.merged.clear();
+        st.ladder_view.merged = linked_legs(&a, call);
     }
     controls_ui(ui, st, &a, call);
 
@@ -334,6 +347,36 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
             st.ladder_view.zoom = h;
         }
         ui.separator();
+        let mut decision = None;
+        for l in a
+            .legs
+            .iter()
+            .filter(|l| l.a == c.call_id || l.b == c.call_id)
+        {
+            let other = if l.a == c.call_id { &l.b } else { &l.a };
+            let how = match (&l.header, l.method) {
+                (Some(h), _) => format!("by {}", terminal_safe(h, 40)),
+                (None, m) => format!("{} {:.2}", m.as_str(), l.score),
+            };
+            ui.label(format!(
+                "Leg {} — {} ({how})",
+                terminal_safe(other, 40),
+                l.status.as_str()
+            ))
+            .on_hover_text(terminal_safe(&l.evidence.join("\n"), 2000));
+            if l.method != LinkMethod::Header {
+                if ui.small_button("Confirm").clicked() {
+                    decision = Some((l.a.clone(), l.b.clone(), true));
+                }
+                if ui.small_button("Reject").clicked() {
+                    decision = Some((l.a.clone(), l.b.clone(), false));
+                }
+            }
+            ui.separator();
+        }
+        if let Some(d) = decision {
+            st.decide_leg(d);
+        }
         let cands = merge_candidates(a, call);
         let title = if st.ladder_view.merged.is_empty() {
             format!("Merge with… ({} related)", cands.len())
@@ -676,7 +719,7 @@ fn draw_arrow(p: &egui::Painter, xs: f32, xd: f32, y: f32, stroke: Stroke, dashe
 mod tests {
     use super::*;
     use crate::gui::View;
-    use earshot_core::model::{Encapsulation, MessageRecord, Transport};
+    use earshot_core::model::{Encapsulation, LinkStatus, MessageRecord, Transport};
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
     use std::sync::Arc;
@@ -700,6 +743,55 @@ mod tests {
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
         h.run_steps(3);
         h
+    }
+
+    #[test]
+    fn ladder_shows_a_proposed_leg_merged_and_the_analyst_confirms_or_rejects_it() {
+        // Real calls through kamailio with topology hiding, both sides captured (tests/b2bua): no correlation
+        // header, so each outer leg gets a scored proposal; the ladder opens with both legs merged.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/b2bua/captures/");
+        let mut st = AppState::new(Default::default(), Arc::new(|| {}));
+        st.open_case(&[
+            format!("{dir}nohdr-outer.pcap").into(),
+            format!("{dir}nohdr-inner.pcap").into(),
+        ]);
+        let t = std::time::Instant::now();
+        while st.is_loading() {
+            st.poll();
+            assert!(t.elapsed().as_secs() < 30, "case did not load in 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let a = st.analysis.clone().unwrap();
+        let first = a.legs.first().unwrap().clone();
+        let call = a.calls.iter().position(|c| c.call_id == first.a).unwrap();
+        let other = a.calls.iter().position(|c| c.call_id == first.b).unwrap();
+        st.select_call(Some(call));
+        st.view = View::Ladder;
+        let mut h = harness(st);
+        assert!(
+            h.state().ladder_view.merged.contains(&other),
+            "the other leg is merged"
+        );
+        // Both legs' INVITEs are drawn.
+        assert_eq!(h.query_all_by_label("INVITE").count(), 2);
+        h.get_by_label_contains("proposed (score").hover();
+        h.get_by_label("Reject").click();
+        h.run_steps(3);
+        let a = h.state().analysis.clone().unwrap();
+        assert_eq!(a.legs.first().unwrap().status, LinkStatus::Rejected);
+        assert!(
+            !h.state().ladder_view.merged.contains(&other),
+            "a rejected leg is not merged"
+        );
+        assert_eq!(h.query_all_by_label("INVITE").count(), 1);
+        h.get_by_label("Confirm").click();
+        h.run_steps(3);
+        let a = h.state().analysis.clone().unwrap();
+        assert_eq!(a.legs.first().unwrap().status, LinkStatus::Confirmed);
+        assert_eq!(
+            h.state().leg_decisions,
+            [(first.a.clone(), first.b.clone(), true)]
+        );
     }
 
     #[test]

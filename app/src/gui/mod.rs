@@ -100,6 +100,8 @@ pub struct AppState {
     pub file: Option<PathBuf>,
     /// What is open: one capture, or a case of several (audio and exports read it again).
     pub source: Option<Source>,
+    /// The analyst's decisions on proposed leg links this session, re-applied when the capture is analysed again.
+    pub leg_decisions: Vec<(String, String, bool)>,
     pub analysis: Option<Arc<Analysis>>,
     /// True once the whole file has been analysed (false while snapshots are shown).
     pub complete: bool,
@@ -161,6 +163,7 @@ impl AppState {
             rules,
             file: None,
             source: None,
+            leg_decisions: Vec::new(),
             analysis: None,
             complete: false,
             loading: None,
@@ -201,6 +204,10 @@ impl AppState {
                 return;
             }
         };
+        // Decisions on leg links belong to the evidence they were made on.
+        if self.source.as_ref().map(Source::paths) != Some(source.paths()) {
+            self.leg_decisions.clear();
+        }
         let path = source.first_path();
         let path = path.as_path();
         if let Some(job) = &self.loading {
@@ -255,7 +262,13 @@ impl AppState {
                             self.analysis = Some(a);
                         }
                     }
-                    LoadEvent::Done(a) => {
+                    LoadEvent::Done(mut a) => {
+                        if !self.leg_decisions.is_empty() {
+                            earshot_core::calls::legs::apply_decisions(
+                                &mut Arc::make_mut(&mut a).legs,
+                                &self.leg_decisions,
+                            );
+                        }
                         self.analysis = Some(a);
                         self.complete = true;
                         done = true;
@@ -306,6 +319,26 @@ impl AppState {
     pub fn audit_opened(&mut self) {
         let packets = self.analysis.as_ref().map_or(0, |a| a.summary.packets);
         self.audit("open", vec![("packets", Value::from(packets))]);
+    }
+
+    /// The analyst's decision on a proposed leg link (`(a, b, confirmed)`): applied to the open analysis (so the
+    /// ladder, exports and reports record it), kept for the session and written to the audit log.
+    pub fn decide_leg(&mut self, d: (String, String, bool)) {
+        self.leg_decisions
+            .retain(|(a, b, _)| !((a == &d.0 && b == &d.1) || (a == &d.1 && b == &d.0)));
+        self.leg_decisions.push(d.clone());
+        if let Some(a) = self.analysis.as_mut() {
+            earshot_core::calls::legs::apply_decisions(
+                &mut Arc::make_mut(a).legs,
+                std::slice::from_ref(&d),
+            );
+        }
+        // The ladder follows the decision.
+        self.ladder_view.merged_for = None;
+        self.audit(
+            if d.2 { "leg-confirmed" } else { "leg-rejected" },
+            vec![("a", Value::from(d.0)), ("b", Value::from(d.1))],
+        );
     }
 
     /// The selected call, if any.

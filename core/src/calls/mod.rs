@@ -3,6 +3,8 @@
 //! dialog through ringing, answer and end (BYE, CANCEL, final failure) with offer/answer SDP and forking.
 //! State is fed in frame order by the pipeline. May import: `model`.
 
+pub mod legs;
+
 use foldhash::HashMap;
 use std::net::SocketAddr;
 

@@ -482,6 +482,26 @@ pub fn write_tls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
     Ok(())
 }
 
+/// Write `legs.csv` to any writer: one row per link between two legs of a call (Call-IDs `a` then `b`, how,
+/// score, status, evidence). Written only when there are links.
+pub fn write_legs<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["a", "b", "method", "header", "score", "status", "evidence"])?;
+    for l in &a.legs {
+        w.write_record([
+            safe_cell(&l.a),
+            safe_cell(&l.b),
+            l.method.as_str().to_string(),
+            safe_cell(l.header.as_deref().unwrap_or("")),
+            format!("{:.2}", l.score),
+            l.status.as_str().to_string(),
+            safe_cell(&l.evidence.join("; ")),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// Write `files.csv` to any writer: one row per file of a case (its number, which frame references name as
 /// `number:frame`; capture point; SHA-256; what became of it). Only a case has one.
 pub fn write_files<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
@@ -554,6 +574,9 @@ pub fn write_csv_dir(a: &Analysis, dir: &Path) -> Result<Vec<PathBuf>, CsvError>
     ];
     if a.case.is_some() {
         files.push(("files.csv", write_files));
+    }
+    if !a.legs.is_empty() {
+        files.push(("legs.csv", write_legs));
     }
     let mut written = Vec::new();
     for (name, write) in files {

@@ -39,6 +39,9 @@ struct JsonAnalysis<'a> {
     key_sources: &'a [crate::tls::KeySource],
     exposure: &'a crate::model::Exposure,
     services: &'a [crate::model::ServiceContact],
+    /// Present only when some calls are legs of one another (B2BUA, SBC).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    legs: &'a [crate::model::LegLink],
     /// Present only for a case (several files analysed as one).
     #[serde(skip_serializing_if = "Option::is_none")]
     case: Option<JsonCase<'a>>,
@@ -371,6 +374,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
         key_sources: &a.key_sources,
         exposure: &a.exposure,
         services: &a.services,
+        legs: &a.legs,
         case: a.case.as_ref().map(|c| case_view(c, &ts)),
     }
 }

@@ -681,6 +681,19 @@ fn build_data(
             "truncated": cap.truncated_frames.to_string(),
             "span": span,
         },
+        "legs": analysis.legs.iter().take(MAX_CALL_ROWS).map(|l| {
+            let how = match (&l.header, l.method) {
+                (Some(h), _) => format!("header {}", text(h, 60)),
+                (None, m) => format!("{} {:.2}", m.as_str(), l.score),
+            };
+            vec![
+                text(&l.a, 200),
+                text(&l.b, 200),
+                how,
+                l.status.as_str().to_string(),
+                text(&l.evidence.join("; "), 1000),
+            ]
+        }).collect::<Vec<_>>(),
         "case_files": case_files(analysis),
         "case_points": analysis.case.as_ref().map_or(0, |c| c.points.len()),
         "case_offsets": case_offsets(analysis),
