@@ -46,6 +46,10 @@ pub struct AnalyzeArgs {
     /// Skip the capture's SHA-256 (quick triage: the JSON's capture.sha256 is then empty).
     #[arg(long)]
     pub no_hash: bool,
+    /// Keep only the calls that match a filter expression in the call table, JSON `calls[]` and calls.csv
+    /// (`from ~ "^\+882" && mos < 3 && file == "eth1_0042.pcap"`; docs/filter.md). The other tables are whole.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
 }
@@ -73,6 +77,11 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
     if let Some(path) = &args.rules {
         opts.rules = earshot_core::findings::Settings::from_toml_file(path)?;
     }
+    let filter = args
+        .filter
+        .as_deref()
+        .map(earshot_core::filter::Filter::parse)
+        .transpose()?;
     let source = args.case.source(&args.files)?;
     let file = source.first_path();
     let started = Instant::now();
@@ -111,6 +120,20 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
             return Err(anyhow::Error::new(e));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
+    };
+    let analysis = match &filter {
+        Some(f) => {
+            let keep = f.select(&analysis);
+            let mut a = analysis;
+            let mut i = 0;
+            a.calls.retain(|_| {
+                let k = keep.binary_search(&i).is_ok();
+                i += 1;
+                k
+            });
+            a
+        }
+        None => analysis,
     };
     let elapsed = started.elapsed();
     let sha = analysis.capture.sha256.clone();

@@ -13,6 +13,7 @@ pub mod codec;
 pub mod decrypted;
 pub mod error;
 pub mod extract;
+pub mod filter;
 pub mod findings;
 pub mod hash;
 pub mod media;

@@ -82,6 +82,7 @@ struct Cache {
     analysis: Arc<Analysis>,
     rows: Vec<CallRow>,
     filter: String,
+    expr: String,
     quick: QuickFilter,
     sort: SortKey,
     descending: bool,
@@ -92,6 +93,10 @@ struct Cache {
 #[derive(Debug, Default)]
 pub struct CallsView {
     pub filter: String,
+    /// A filter expression over call fields (`earshot_core::filter`, as `earshot analyze --filter`).
+    pub expr: String,
+    /// Why `expr` does not parse (the table is then not filtered by it).
+    pub expr_error: Option<String>,
     pub quick: QuickFilter,
     pub sort: SortKey,
     pub descending: bool,
@@ -212,6 +217,7 @@ fn visible_rows(
     a: &Analysis,
     rows: &[CallRow],
     filter: &str,
+    keep: Option<&std::collections::HashSet<usize>>,
     q: QuickFilter,
     sort: SortKey,
     descending: bool,
@@ -224,6 +230,7 @@ fn visible_rows(
         .filter_map(|(i, r)| Some((i, r, a.calls.get(r.call)?)))
         .filter(|(_, r, c)| {
             (needle.is_empty() || r.haystack.contains(&needle))
+                && keep.is_none_or(|k| k.contains(&r.call))
                 && (!q.answered || c.answered)
                 && (!q.failed || r.failed(c))
                 && (!q.with_findings || r.findings + r.leg_findings > 0)
@@ -261,6 +268,7 @@ impl CallsView {
                 analysis: a.clone(),
                 rows: derive_rows(a),
                 filter: String::new(),
+                expr: String::new(),
                 quick: QuickFilter::default(),
                 sort: SortKey::Time,
                 descending: false,
@@ -272,19 +280,41 @@ impl CallsView {
         };
         if stale_analysis
             || c.filter != self.filter
+            || c.expr != self.expr
             || c.quick != self.quick
             || c.sort != self.sort
             || c.descending != self.descending
         {
+            let keep = if self.expr.trim().is_empty() {
+                self.expr_error = None;
+                None
+            } else {
+                match earshot_core::filter::Filter::parse(&self.expr) {
+                    Ok(f) => {
+                        self.expr_error = None;
+                        Some(
+                            f.select(a)
+                                .into_iter()
+                                .collect::<std::collections::HashSet<usize>>(),
+                        )
+                    }
+                    Err(e) => {
+                        self.expr_error = Some(e.to_string());
+                        None
+                    }
+                }
+            };
             c.visible = visible_rows(
                 a,
                 &c.rows,
                 &self.filter,
+                keep.as_ref(),
                 self.quick,
                 self.sort,
                 self.descending,
             );
             c.filter.clone_from(&self.filter);
+            c.expr.clone_from(&self.expr);
             c.quick = self.quick;
             c.sort = self.sort;
             c.descending = self.descending;
@@ -339,6 +369,16 @@ fn secs(v: Option<f64>) -> String {
     v.map_or(String::new(), |s| format!("{s:.1} s"))
 }
 
+/// The filter fields and operators, for the filter box's tooltip.
+fn filter_help() -> String {
+    let mut s =
+        String::from("FIELD OP VALUE joined by && || ! ( ); OP: == != ~ (regex) !~ < <= > >=\n");
+    for (f, what) in earshot_core::filter::FIELDS {
+        s.push_str(&format!("\n{f}: {what}"));
+    }
+    s
+}
+
 pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let Some(a) = st.analysis.clone() else {
         return;
@@ -359,6 +399,18 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
         }
         if !st.calls_view.filter.is_empty() && ui.small_button("Clear").clicked() {
             st.calls_view.filter.clear();
+        }
+        ui.separator();
+        ui.label("Filter:");
+        ui.add(
+            egui::TextEdit::singleline(&mut st.calls_view.expr)
+                .id_salt("calls_filter")
+                .hint_text("from ~ \"^\\+882\" && mos < 3")
+                .desired_width(260.0),
+        )
+        .on_hover_text(filter_help());
+        if let Some(e) = &st.calls_view.expr_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
         }
         ui.separator();
         let q = &mut st.calls_view.quick;
@@ -704,6 +756,22 @@ pub(super) mod tests {
         fn add_to_case_twin(&mut self, paths: &[std::path::PathBuf]) {
             self.state_mut().add_to_case(paths);
         }
+    }
+
+    #[test]
+    fn gui_calls_filter_expression_keeps_matching_calls_and_says_what_is_wrong() {
+        // DTMF2's first call was declined (603, as tshark shows: -Y "sip.Status-Code == 603").
+        let mut harness = loaded(&dtmf2());
+        harness.state_mut().calls_view.expr = "state == rejected && !answered".into();
+        harness.run();
+        harness.get_by_label("1 of 2 calls");
+        let a = harness.state().analysis.clone().unwrap();
+        let shown = harness.state().calls_view.shown();
+        assert_eq!(a.calls[shown[0]].call_id, "5514@192.168.105.110");
+        harness.state_mut().calls_view.expr = "mos <".into();
+        harness.run();
+        harness.get_by_label("filter: expected a value after the operator (at character 5)");
+        harness.get_by_label("2 of 2 calls");
     }
 
     #[test]

@@ -477,3 +477,93 @@ fn the_same_calls_at_two_capture_points_are_counted_once() {
     assert_eq!(o.samples, 1995);
     assert!(o.median_nanos.abs() < 1_000_000, "{o:?}");
 }
+
+/// Call-IDs of the SIP messages tshark's display filter `filter` selects (an independent reading).
+fn tshark_call_ids(capture: &Path, filter: &str) -> std::collections::BTreeSet<String> {
+    // The brute-force capture's client port 1293 is PacketCable's to tshark; it is SIP.
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(capture)
+        .args(["-d", "udp.port==1293,sip"])
+        .args(["-Y", filter, "-T", "fields", "-e", "sip.Call-ID"])
+        .output()
+        .expect("tshark (scripts/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn filter_expressions_select_what_tshark_sees() {
+    use earshot_core::filter::Filter;
+    let c = shared("SIP-Bruteforce-Single-IP.pcap");
+    let a = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    let ids = |f: &str| -> std::collections::BTreeSet<String> {
+        Filter::parse(f)
+            .unwrap()
+            .select(&a)
+            .into_iter()
+            .map(|i| a.calls[i].call_id.clone())
+            .collect()
+    };
+    // The Call-IDs that got a 403, and those that got a 401 but no 403.
+    let got_403 = tshark_call_ids(&c, "sip.Status-Code == 403");
+    assert!(!got_403.is_empty());
+    assert_eq!(ids("response == 403"), got_403);
+    let only_401: std::collections::BTreeSet<String> =
+        tshark_call_ids(&c, "sip.Status-Code == 401")
+            .difference(&got_403)
+            .cloned()
+            .collect();
+    assert_eq!(ids("response == 401 && response != 403"), only_401);
+    // A regular expression on the From user, and its negation, split the Call-IDs between them.
+    let from_1 = tshark_call_ids(&c, "sip.from.user matches \"^1\"");
+    assert_eq!(ids("from ~ \"^1\" && kind == register"), from_1);
+    let all: std::collections::BTreeSet<String> =
+        a.calls.iter().map(|c| c.call_id.clone()).collect();
+    let not_1: std::collections::BTreeSet<String> = all.difference(&from_1).cloned().collect();
+    assert_eq!(ids("!(from ~ \"^1\")"), not_1);
+}
+
+#[test]
+fn a_file_filter_picks_the_calls_in_that_file() {
+    use earshot_core::filter::Filter;
+    let c = shared("SIP_DTMF2.cap");
+    let dir = scratch("filter");
+    let parts = split(&c, &dir, "-c", "500");
+    let a = Source::from_inputs(&parts, CaseOptions::default())
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let third = parts[2].file_name().unwrap().to_string_lossy().into_owned();
+    let picked: std::collections::BTreeSet<String> = Filter::parse(&format!("file == \"{third}\""))
+        .unwrap()
+        .select(&a)
+        .into_iter()
+        .map(|i| a.calls[i].call_id.clone())
+        .collect();
+    // tshark on the whole capture: SIP from frame 1001 on, or RTP of a call running past it (the second call's
+    // media ends after frame 1000).
+    let late = tshark_call_ids(&c, "sip && frame.number > 1000");
+    assert!(
+        late.iter().all(|id| picked.contains(id)),
+        "{late:?} ⊆ {picked:?}"
+    );
+    let whole = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    for call in &whole.calls {
+        let media_late = whole
+            .streams
+            .iter()
+            .any(|s| s.call_id.as_deref() == Some(&call.call_id) && s.last_frame > 1000);
+        assert_eq!(
+            picked.contains(&call.call_id),
+            late.contains(&call.call_id) || media_late,
+            "{}",
+            call.call_id
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

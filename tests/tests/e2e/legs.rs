@@ -144,7 +144,10 @@ fn the_analysts_decisions_are_recorded() {
     assert_eq!(status(&x), Some(LinkStatus::Rejected));
     assert_eq!(status(&p), Some(LinkStatus::Confirmed));
     // A rejected link no longer joins the legs.
-    assert_eq!(earshot_core::calls::legs::legs_of(&a.legs, &x), vec![x.clone()]);
+    assert_eq!(
+        earshot_core::calls::legs::legs_of(&a.legs, &x),
+        vec![x.clone()]
+    );
     assert_eq!(
         earshot_core::calls::legs::legs_of(&a.legs, &p),
         [p.clone(), q.clone()]
