@@ -13,6 +13,7 @@ mod ladder_ui;
 mod packet_ui;
 pub mod settings_ui;
 mod streams_ui;
+mod timeline_ui;
 mod traffic_ui;
 mod welcome_ui;
 pub mod worker;
@@ -58,15 +59,17 @@ pub enum View {
     Ladder,
     Streams,
     Findings,
+    Timeline,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Calls,
         View::Traffic,
         View::Ladder,
         View::Streams,
         View::Findings,
+        View::Timeline,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -75,6 +78,7 @@ impl View {
             View::Ladder => "Ladder",
             View::Streams => "Streams & audio",
             View::Findings => "Findings",
+            View::Timeline => "Timeline",
         }
     }
 }
@@ -116,6 +120,7 @@ pub struct AppState {
     /// View-local state the panels keep (filters, sort orders, zoom).
     pub calls_view: calls_ui::CallsView,
     pub ladder_view: ladder_ui::LadderView,
+    pub timeline_view: timeline_ui::TimelineView,
     pub streams_view: streams_ui::StreamsView,
     pub export_view: export_ui::ExportView,
     pub settings_view: settings_ui::SettingsView,
@@ -175,6 +180,7 @@ impl AppState {
             toasts: Vec::new(),
             calls_view: Default::default(),
             ladder_view: Default::default(),
+            timeline_view: Default::default(),
             streams_view: Default::default(),
             export_view: Default::default(),
             settings_view: Default::default(),
@@ -424,6 +430,7 @@ impl AppState {
                 View::Ladder => ladder_ui::ladder_ui(ui, self),
                 View::Streams => streams_ui::streams_ui(ui, self),
                 View::Findings => findings_ui::findings_ui(ui, self),
+                View::Timeline => timeline_ui::timeline_ui(ui, self),
             }
         });
         self.windows_ui(ui.ctx());
@@ -592,6 +599,7 @@ impl AppState {
                     View::Streams => a.streams.len(),
                     View::Findings => a.findings.len(),
                     View::Ladder => self.call().map_or(0, |c| c.messages.len()),
+                    View::Timeline => a.case.as_ref().map_or(1, |c| c.points.len()),
                 });
                 let label = match count {
                     Some(n) => format!("{} ({n})", v.label()),
