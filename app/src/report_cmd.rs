@@ -243,13 +243,6 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     validate(args)?;
     let source = args.case.source(&args.files)?;
     let file = source.first_path();
-    let is_case = matches!(source, Source::Case { .. });
-    if is_case && (args.pcap.is_some() || args.all_calls_pcap.is_some()) {
-        bail!(
-            "--pcap and --all-calls-pcap cut frames from one capture; for a case, extract from its files one by one \
-             (per-call pcapng of a case is not written yet)"
-        );
-    }
     let mut inputs = Vec::new();
     for p in source.paths() {
         inputs.push(
@@ -257,7 +250,6 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot open capture {}", p.display()))?,
         );
     }
-    let input = inputs.first().cloned().unwrap_or_default();
     let mut fixed_outputs: Vec<PathBuf> = Vec::new();
     fixed_outputs.extend(args.pdf.iter().cloned());
     fixed_outputs.extend(args.json.iter().cloned());
@@ -363,19 +355,30 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         // Never reached with --redact (refused above): the pcap is cut from the original capture.
         out.attempt(
             "pcap",
-            extract::write_calls_pcapng_keyed(
-                &file,
+            extract::write_calls_pcapng_from(
+                &source,
                 &analysis,
                 &original_refs,
                 path,
-                opts.keys.clone(),
+                &extract::ExtractOptions {
+                    cancel: None,
+                    keys: opts.keys.clone(),
+                },
+                &mut |_, _| {},
             )
             .with_context(|| format!("cannot write the call pcap {}", path.display()))
             .map(|_| vec![path.clone()]),
         );
     }
     if let Some(dir) = &args.all_calls_pcap {
-        write_all_calls(&file, &input, &analysis, dir, opts.keys.clone(), &mut out);
+        write_all_calls(
+            &source,
+            &inputs,
+            &analysis,
+            dir,
+            opts.keys.clone(),
+            &mut out,
+        );
     }
     if let Some(dir) = &args.blocklist {
         out.attempt("blocklist", write_blocklist(view, &settings, dir));
@@ -450,8 +453,8 @@ fn write_blocklist(a: &Analysis, settings: &Settings, dir: &Path) -> Result<Vec<
 }
 
 fn write_all_calls(
-    capture: &Path,
-    input: &Path,
+    source: &Source,
+    inputs: &[PathBuf],
     a: &Analysis,
     dir: &Path,
     keys: Option<std::sync::Arc<earshot_core::tls::Keys>>,
@@ -471,11 +474,15 @@ fn write_all_calls(
         .map(|c| c.call_id.as_str())
         .collect();
     for (id, path) in ids.iter().zip(call_pcap_paths(dir, &ids)) {
-        if let Err(e) = check_not_input(input, &path) {
+        if let Some(e) = inputs.iter().find_map(|i| check_not_input(i, &path).err()) {
             out.failed(e);
             continue;
         }
-        let r = extract::write_calls_pcapng_keyed(capture, a, &[*id], &path, keys.clone())
+        let opts = extract::ExtractOptions {
+            cancel: None,
+            keys: keys.clone(),
+        };
+        let r = extract::write_calls_pcapng_from(source, a, &[*id], &path, &opts, &mut |_, _| {})
             .with_context(|| format!("cannot write the call pcap {}", path.display()))
             .map(|_| vec![path.clone()]);
         out.attempt("pcap", r);

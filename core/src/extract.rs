@@ -1,7 +1,8 @@
 //! Evidence extraction: the original frames of chosen calls (SIP including every TCP segment and IP fragment that
 //! carried it, their RTP and RTCP) written to a pcapng file with original timestamps and link types, and a comment
-//! naming the source file and its SHA-256. Reads the capture again. May import: `capture`, `net`, `transport`,
-//! `model`, `pipeline`, and the pure parsers `media::demux` and `media::rtp` (leaves that import nothing).
+//! naming the source file and its SHA-256. Reads the capture again — or every file of a one-point case, in case
+//! order (each packet's comment names its file and frame; each file's SHA-256 is checked and named). May import: `capture`, `case` (its `Source`), `net`,
+//! `transport`, `model`, `pipeline`, and the pure parsers `media::demux` and `media::rtp` (leaves that import nothing).
 //!
 //! Two passes over the read-only capture: the first verifies the file's SHA-256 against the analysis and selects
 //! frames into a bit set (one bit per frame: memory is bounded by the frame count, never by packet bytes); the second
@@ -28,6 +29,7 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 
 use crate::capture::CaptureFile;
+use crate::case::Source;
 use crate::media::demux::{self, PayloadClass};
 use crate::media::rtp;
 use crate::model::{Analysis, FrameNo, MediaCarrier, StreamKind};
@@ -81,6 +83,11 @@ pub enum ExtractError {
     OutputIsInput(PathBuf),
     #[error("extraction to {0} cancelled")]
     Cancelled(PathBuf),
+    #[error(
+        "the case has {0} capture points: a per-call extract is cut from one point's files (analyse that point's \
+         files as a case of their own)"
+    )]
+    SeveralCapturePoints(usize),
 }
 
 /// Settings of an extraction.
@@ -189,36 +196,90 @@ pub fn write_calls_pcapng_with(
     opts: &ExtractOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ExtractSummary, ExtractError> {
+    write_calls_pcapng_from(
+        &Source::File(capture.to_path_buf()),
+        analysis,
+        call_ids,
+        out,
+        opts,
+        progress,
+    )
+}
+
+/// [`write_calls_pcapng_with`] from a capture or a case of one capture point (rotated files: the calls' frames
+/// from every file, each packet's comment naming its file and frame, every file's SHA-256 checked against the
+/// analysis and named in the section comment).
+pub fn write_calls_pcapng_from(
+    source: &Source,
+    analysis: &Analysis,
+    call_ids: &[&str],
+    out: &Path,
+    opts: &ExtractOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ExtractSummary, ExtractError> {
     let ids: BTreeSet<&str> = call_ids.iter().copied().collect();
     if ids.is_empty() {
         return Err(ExtractError::NoCalls(out.to_path_buf()));
     }
-    if same_file(capture, out) {
+    let inputs = inputs_of(source, analysis)?;
+    if inputs.iter().any(|i| same_file(&i.path, out)) {
         return Err(ExtractError::OutputIsInput(out.to_path_buf()));
     }
     let sel = Selection::new(analysis, &ids)?;
-    let file = CaptureFile::open(capture)?;
     let cancelled = || {
         opts.cancel
             .as_ref()
             .is_some_and(|c| c.load(Ordering::Relaxed))
     };
+    let sizes: Vec<u64> = inputs
+        .iter()
+        .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
+        .collect();
+    let total = sizes.iter().sum::<u64>().saturating_mul(2).max(1);
 
-    // Pass 1: hash the file (on its own thread) and select frames.
-    let (picked, sha) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| file.sha256_hex());
-        let picked = select_frames(&file, &sel, &cancelled, progress);
-        (picked, hasher.join().ok())
-    });
-    let picked = picked?.ok_or_else(|| ExtractError::Cancelled(out.to_path_buf()))?;
-    // `None`: the hashing thread panicked; hash here instead.
-    let sha = sha.unwrap_or_else(|| file.sha256_hex())?;
-    if !analysis.capture.sha256.is_empty() && !analysis.capture.sha256.eq_ignore_ascii_case(&sha) {
-        return Err(ExtractError::NotTheAnalysedCapture {
-            path: capture.to_path_buf(),
-            expected: analysis.capture.sha256.clone(),
-            actual: sha,
+    // Pass 1: hash each file (on its own thread) and select frames.
+    let mut picked = Picked::default();
+    for &f in &sel.sip_frames {
+        picked.insert(f, Kind::Sip);
+    }
+    // The capture is scanned for media, and for the segments of TLS connections (their handshake) a call used.
+    let scan = !(sel.rtp.is_empty() && sel.t38.is_empty() && sel.tls_tcp.is_empty());
+    let mut defrag = Defragmenter::new(DefragLimits::default());
+    let mut shas = Vec::with_capacity(inputs.len());
+    let mut done: u64 = 0;
+    for (input, size) in inputs.iter().zip(&sizes) {
+        let file = CaptureFile::open(&input.path)?;
+        let (ok, sha) = std::thread::scope(|scope| {
+            let hasher = scope.spawn(|| file.sha256_hex());
+            let ok = if scan {
+                select_frames(
+                    &file,
+                    input,
+                    &sel,
+                    &mut picked,
+                    &mut defrag,
+                    &cancelled,
+                    &mut |d, t| progress(done + size.saturating_mul(d) / t.max(1), total),
+                )
+            } else {
+                Ok(true)
+            };
+            (ok, hasher.join().ok())
         });
+        if !ok? {
+            return Err(ExtractError::Cancelled(out.to_path_buf()));
+        }
+        // `None`: the hashing thread panicked; hash here instead.
+        let sha = sha.unwrap_or_else(|| file.sha256_hex())?;
+        if !input.expected_sha256.is_empty() && !input.expected_sha256.eq_ignore_ascii_case(&sha) {
+            return Err(ExtractError::NotTheAnalysedCapture {
+                path: input.path.clone(),
+                expected: input.expected_sha256.clone(),
+                actual: sha,
+            });
+        }
+        shas.push(sha);
+        done += size;
     }
 
     // Pass 2: write the selected frames to a temporary file beside `out`, then rename.
@@ -229,7 +290,14 @@ pub fn write_calls_pcapng_with(
         .map(|k| calls_key_log(analysis, &ids, k))
         .unwrap_or_default();
     let result = write_frames(
-        &file, capture, &sha, &ids, &picked, &tmp, &key_log, &cancelled, progress,
+        &inputs,
+        &shas,
+        &ids,
+        &picked,
+        &tmp,
+        &key_log,
+        &cancelled,
+        &mut |d, _| progress(done + d, total),
     );
     match result {
         Ok(Some(summary)) => {
@@ -240,6 +308,7 @@ pub fn write_calls_pcapng_with(
                     source,
                 }
             })?;
+            progress(total, total);
             Ok(summary)
         }
         Ok(None) => {
@@ -534,23 +603,26 @@ impl Selection {
 /// One bit per frame number, with the count of each kind (a frame is counted under its first kind).
 #[derive(Default)]
 struct Picked {
-    bits: Vec<u64>,
+    /// One bit per frame, per case file (file 0 for a capture alone): frame numbers name (file, frame).
+    bits: HashMap<u32, Vec<u64>>,
     counts: [u64; 5],
     total: u64,
 }
 
 impl Picked {
     fn insert(&mut self, frame: FrameNo, kind: Kind) {
-        let Ok(word) = usize::try_from(frame / 64) else {
+        let (file, n) = crate::model::split_frame(frame);
+        let Ok(word) = usize::try_from(n / 64) else {
             return;
         };
-        if word >= self.bits.len() {
-            self.bits.resize(word + 1, 0);
+        let bits = self.bits.entry(file).or_default();
+        if word >= bits.len() {
+            bits.resize(word + 1, 0);
         }
-        let Some(w) = self.bits.get_mut(word) else {
+        let Some(w) = bits.get_mut(word) else {
             return;
         };
-        let bit = 1u64 << (frame % 64);
+        let bit = 1u64 << (n % 64);
         if *w & bit == 0 {
             *w |= bit;
             self.total += 1;
@@ -561,32 +633,77 @@ impl Picked {
     }
 
     fn contains(&self, frame: FrameNo) -> bool {
-        usize::try_from(frame / 64)
+        let (file, n) = crate::model::split_frame(frame);
+        usize::try_from(n / 64)
             .ok()
-            .and_then(|w| self.bits.get(w))
-            .is_some_and(|w| w & (1u64 << (frame % 64)) != 0)
+            .and_then(|w| self.bits.get(&file)?.get(w))
+            .is_some_and(|w| w & (1u64 << (n % 64)) != 0)
     }
 }
 
-/// Pass 1. `Ok(None)` when cancelled.
+/// One file to read: the capture alone (file 0), or a file of a case with its number and clock correction, and
+/// the SHA-256 the analysis recorded for it.
+struct Input {
+    number: u32,
+    path: PathBuf,
+    offset_nanos: i64,
+    expected_sha256: String,
+}
+
+/// The files an extraction reads: the capture, or every analysed file of a one-point case in case order.
+fn inputs_of(source: &Source, analysis: &Analysis) -> Result<Vec<Input>, ExtractError> {
+    match source {
+        Source::File(p) => Ok(vec![Input {
+            number: 0,
+            path: p.clone(),
+            offset_nanos: 0,
+            expected_sha256: analysis.capture.sha256.clone(),
+        }]),
+        Source::Case { plan, .. } => {
+            let analysed: Vec<_> = plan
+                .files
+                .iter()
+                .filter(|f| f.status == crate::model::CaseFileStatus::Analysed)
+                .collect();
+            let mut points: Vec<usize> = analysed.iter().map(|f| f.point).collect();
+            points.sort_unstable();
+            points.dedup();
+            if points.len() > 1 {
+                return Err(ExtractError::SeveralCapturePoints(points.len()));
+            }
+            Ok(analysed
+                .iter()
+                .map(|f| Input {
+                    number: f.number,
+                    path: f.path.clone(),
+                    offset_nanos: f.offset_nanos,
+                    expected_sha256: analysis
+                        .case
+                        .as_ref()
+                        .and_then(|c| c.files.iter().find(|x| x.number == f.number))
+                        .map(|x| x.sha256.clone())
+                        .unwrap_or_default(),
+                })
+                .collect())
+        }
+    }
+}
+
+/// Pass 1 over one input: its frames that belong to the calls go into `picked` (`defrag` carries datagrams cut
+/// between files). `Ok(false)` when cancelled.
+#[allow(clippy::too_many_arguments)]
 fn select_frames(
     file: &CaptureFile,
+    input: &Input,
     sel: &Selection,
+    picked: &mut Picked,
+    defrag: &mut Defragmenter,
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Option<Picked>, ExtractError> {
-    let mut picked = Picked::default();
-    for &f in &sel.sip_frames {
-        picked.insert(f, Kind::Sip);
-    }
-    // The capture is scanned for media, and for the segments of TLS connections (their handshake) a call used.
-    let scan = !(sel.rtp.is_empty() && sel.t38.is_empty() && sel.tls_tcp.is_empty());
-    if !scan {
-        return Ok(Some(picked));
-    }
+) -> Result<bool, ExtractError> {
     let mut reader = file.frames()?;
-    let total = reader.total().saturating_mul(2);
-    let mut defrag = Defragmenter::new(DefragLimits::default());
+    reader.set_case_file(input.number, input.offset_nanos);
+    let total = reader.total();
     let mut diags = Vec::new();
     let mut n: u64 = 0;
     while let Some(frame) = reader.next_frame() {
@@ -594,7 +711,7 @@ fn select_frames(
         if n.is_multiple_of(16384) {
             progress(reader.offset(), total);
             if cancelled() {
-                return Ok(None);
+                return Ok(false);
             }
         }
         // Reading and reassembly problems are the analysis's diagnostics already; they are not repeated here.
@@ -603,8 +720,8 @@ fn select_frames(
         if let NetOutcome::Packet(p) = net::decode_frame(frame.link_type, &frame.data) {
             visit(
                 sel,
-                &mut picked,
-                &mut defrag,
+                picked,
+                defrag,
                 &mut diags,
                 frame.number,
                 frame.ts_nanos,
@@ -615,7 +732,7 @@ fn select_frames(
         }
     }
     progress(reader.offset(), total);
-    Ok(Some(picked))
+    Ok(true)
 }
 
 /// Matches one IP packet (recursing into reassembled datagrams as the pipeline does).
@@ -690,9 +807,8 @@ fn visit(
 /// Pass 2: the pcapng file. `Ok(None)` when cancelled.
 #[allow(clippy::too_many_arguments)]
 fn write_frames(
-    file: &CaptureFile,
-    capture: &Path,
-    sha: &str,
+    inputs: &[Input],
+    shas: &[String],
     ids: &BTreeSet<&str>,
     picked: &Picked,
     tmp: &Path,
@@ -716,13 +832,27 @@ fn write_frames(
         .create_new(true)
         .open(tmp)
         .map_err(werr)?;
-    let name = capture
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name_of = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
     let [sip, rtp, rtcp, t38, turn_tcp] = picked.counts;
+    let source = match (inputs, shas) {
+        ([one], [sha]) if one.number == 0 => format!("{:?} (SHA-256 {sha})", name_of(&one.path)),
+        _ => format!(
+            "a case of {} files ({})",
+            inputs.len(),
+            inputs
+                .iter()
+                .zip(shas)
+                .map(|(i, sha)| format!("file {} {:?} SHA-256 {sha}", i.number, name_of(&i.path)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
     let mut comment = format!(
-        "Earshot per-call extract of {name:?} (SHA-256 {sha}): {} frames ({sip} SIP, {rtp} RTP, {rtcp} RTCP, \
+        "Earshot per-call extract of {source}: {} frames ({sip} SIP, {rtp} RTP, {rtcp} RTCP, \
          {t38} T.38, {turn_tcp} TURN/TCP) in original order with original timestamps; each packet's comment gives \
          its frame number in the source. Call-IDs:",
         picked.total
@@ -770,68 +900,78 @@ fn write_frames(
         ..ExtractSummary::default()
     };
     let mut interfaces: HashMap<(u32, u8), u32> = HashMap::new();
-    let mut reader = file.frames()?;
-    let total = reader.total().saturating_mul(2);
-    let base = reader.total();
-    let mut n: u64 = 0;
     let mut remaining = picked.total;
-    while remaining > 0
-        && let Some(frame) = reader.next_frame()
-    {
-        n += 1;
-        if n.is_multiple_of(16384) {
-            progress(base.saturating_add(reader.offset()), total);
-            if cancelled() {
-                return Ok(None);
-            }
+    let mut base: u64 = 0;
+    for input in inputs {
+        if remaining == 0 {
+            break;
         }
-        reader.diagnostics.clear();
-        if !picked.contains(frame.number) {
-            continue;
-        }
-        remaining -= 1;
-        let digits = reader.interface_ts_digits(frame.interface);
-        let Ok(ts) = u64::try_from(frame.ts_nanos) else {
-            summary.frames_not_written += 1;
-            continue;
-        };
-        let ticks = if digits == 9 { ts } else { ts / 1000 };
-        let next_id = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
-        let id = match interfaces.get(&(frame.link_type, digits)) {
-            Some(&id) => id,
-            None => {
-                let idb = InterfaceDescriptionBlock {
-                    linktype: DataLink::from(frame.link_type),
-                    snaplen: 0,
-                    options: vec![
-                        InterfaceDescriptionOption::IfDescription(
-                            format!(
-                                "frames of link type {} ({}) at 10^-{digits} s resolution from the source capture",
-                                frame.link_type,
-                                net::link_type_name(frame.link_type)
-                            )
-                            .into(),
-                        ),
-                        InterfaceDescriptionOption::IfTsResol(digits),
-                    ],
-                };
-                writer.write_pcapng_block(idb).map_err(perr)?;
-                interfaces.insert((frame.link_type, digits), next_id);
-                next_id
+        let file = CaptureFile::open(&input.path)?;
+        let mut reader = file.frames()?;
+        reader.set_case_file(input.number, input.offset_nanos);
+        let mut n: u64 = 0;
+        while remaining > 0
+            && let Some(frame) = reader.next_frame()
+        {
+            n += 1;
+            if n.is_multiple_of(16384) {
+                progress(base.saturating_add(reader.offset()), 0);
+                if cancelled() {
+                    return Ok(None);
+                }
             }
-        };
-        let epb = EnhancedPacketBlock {
-            interface_id: id,
-            // pcap-file writes the Duration's nanoseconds as the raw tick count of the interface's resolution.
-            timestamp: Duration::from_nanos(ticks),
-            original_len: frame.orig_len,
-            data: frame.data.clone(),
-            options: vec![EnhancedPacketOption::Comment(
-                format!("source frame {}", frame.number).into(),
-            )],
-        };
-        writer.write_pcapng_block(epb).map_err(perr)?;
-        summary.frames_written += 1;
+            reader.diagnostics.clear();
+            if !picked.contains(frame.number) {
+                continue;
+            }
+            remaining -= 1;
+            let digits = reader.interface_ts_digits(frame.interface);
+            // The file's own time (a clock correction set for the analysis is not written into evidence).
+            let Ok(ts) = u64::try_from(frame.ts_nanos.saturating_sub(input.offset_nanos)) else {
+                summary.frames_not_written += 1;
+                continue;
+            };
+            let ticks = if digits == 9 { ts } else { ts / 1000 };
+            let next_id = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
+            let id = match interfaces.get(&(frame.link_type, digits)) {
+                Some(&id) => id,
+                None => {
+                    let idb = InterfaceDescriptionBlock {
+                        linktype: DataLink::from(frame.link_type),
+                        snaplen: 0,
+                        options: vec![
+                            InterfaceDescriptionOption::IfDescription(
+                                format!(
+                                    "frames of link type {} ({}) at 10^-{digits} s resolution from the source capture",
+                                    frame.link_type,
+                                    net::link_type_name(frame.link_type)
+                                )
+                                .into(),
+                            ),
+                            InterfaceDescriptionOption::IfTsResol(digits),
+                        ],
+                    };
+                    writer.write_pcapng_block(idb).map_err(perr)?;
+                    interfaces.insert((frame.link_type, digits), next_id);
+                    next_id
+                }
+            };
+            let source = match crate::model::split_frame(frame.number) {
+                (0, f) => format!("source frame {f}"),
+                (file, f) => format!("source file {file} {:?} frame {f}", name_of(&input.path)),
+            };
+            let epb = EnhancedPacketBlock {
+                interface_id: id,
+                // pcap-file writes the Duration's nanoseconds as the raw tick count of the interface's resolution.
+                timestamp: Duration::from_nanos(ticks),
+                original_len: frame.orig_len,
+                data: frame.data.clone(),
+                options: vec![EnhancedPacketOption::Comment(source.into())],
+            };
+            writer.write_pcapng_block(epb).map_err(perr)?;
+            summary.frames_written += 1;
+        }
+        base = base.saturating_add(file.file_size);
     }
     summary.frames_not_written += remaining;
     summary.interfaces = interfaces.len() as u64;
@@ -839,6 +979,5 @@ fn write_frames(
     buf.flush().map_err(werr)?;
     let f = buf.into_inner().map_err(|e| werr(e.into_error()))?;
     f.sync_all().map_err(werr)?;
-    progress(total, total);
     Ok(Some(summary))
 }

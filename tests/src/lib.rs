@@ -24,6 +24,19 @@ pub fn captures_dir() -> PathBuf {
     root.join("..").join("..").join("shared").join("captures")
 }
 
+/// `sha256sum FILE` (coreutils): a hash computed independently of Earshot's.
+pub fn sha256sum(p: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum (coreutils)");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The project's own sample captures.
 pub fn samples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

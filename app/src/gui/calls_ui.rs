@@ -629,17 +629,7 @@ pub(super) mod tests {
         let mut harness = Harness::builder()
             .with_size(egui::vec2(1600.0, 900.0))
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
-        let start = Instant::now();
-        while harness.state().is_loading() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "loading {} timed out",
-                path.display()
-            );
-            harness.step();
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        harness.run();
+        wait_loaded(&mut harness);
         assert!(
             harness.state().analysis.is_some(),
             "{} did not load",
@@ -649,7 +639,7 @@ pub(super) mod tests {
     }
 
     /// Waits until the open capture or case has been analysed.
-    fn wait_loaded(harness: &mut Harness<'static, AppState>) {
+    pub(crate) fn wait_loaded(harness: &mut Harness<'static, AppState>) {
         let start = Instant::now();
         while harness.state().is_loading() {
             assert!(

@@ -369,18 +369,16 @@ fn write_item(
             };
             let p = unique(dir, &name);
             // The original frames (never redacted: they are the evidence) of the original analysis.
-            let earshot_core::case::Source::File(capture) = &req.source else {
-                return Err(anyhow!(
-                    "the original frames of a call are cut from one capture; per-call pcapng of a case is not \
-                     written yet"
-                ));
-            };
-            earshot_core::extract::write_calls_pcapng_keyed(
-                capture,
+            earshot_core::extract::write_calls_pcapng_from(
+                &req.source,
                 &req.analysis,
                 &ids,
                 &p,
-                req.keys.clone(),
+                &earshot_core::extract::ExtractOptions {
+                    cancel: None,
+                    keys: req.keys.clone(),
+                },
+                &mut |_, _| {},
             )?;
             vec![p]
         }

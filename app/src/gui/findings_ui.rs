@@ -397,7 +397,6 @@ fn node_index<'a>(
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::Arc;
-    use std::time::{Duration, Instant};
 
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
@@ -416,16 +415,7 @@ pub(crate) mod tests {
         let mut harness = Harness::builder()
             .with_size([1400.0, 2400.0])
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
-        let start = Instant::now();
-        while harness.state().is_loading() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "loading timed out"
-            );
-            harness.step();
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        harness.step();
+        super::super::calls_ui::tests::wait_loaded(&mut harness);
         assert!(harness.state().analysis.is_some(), "capture did not load");
         harness
     }

@@ -28,12 +28,4 @@ pub fn earshot() -> Command {
     c
 }
 
-/// `sha256sum FILE` (coreutils): an independent hash.
-pub fn sha256sum(p: &std::path::Path) -> String {
-    let out = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
+pub use earshot_e2e::sha256sum;

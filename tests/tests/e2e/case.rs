@@ -10,7 +10,7 @@ use earshot_core::case::{CaseOptions, Grouping, Source};
 use earshot_core::model::{CASE_FILE_STRIDE, CaseFileStatus};
 use earshot_core::report::json::to_json_string;
 use earshot_core::{AnalyzeOptions, analyze_file};
-use earshot_e2e::captures_dir;
+use earshot_e2e::{captures_dir, sha256sum};
 use serde_json::Value;
 
 fn scratch(name: &str) -> PathBuf {
@@ -346,16 +346,6 @@ fn per_file_points_keep_files_apart_and_count_shared_packets_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `sha256sum FILE` (coreutils, an independent implementation).
-fn sha256sum(p: &Path) -> String {
-    let out = Command::new("sha256sum").arg(p).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn every_report_of_a_case_names_each_file_and_its_sha256() {
     let c = shared("sip-rtp-g711.pcap");
@@ -566,4 +556,109 @@ fn a_file_filter_picks_the_calls_in_that_file() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// (time, length, addresses, ports) of every frame of a capture, as tshark reads it.
+fn tshark_frames(capture: &Path) -> Vec<String> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(capture)
+        .args(["-T", "fields", "-e", "frame.time_epoch", "-e", "frame.len"])
+        .args([
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "udp.srcport",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "tcp.seq_raw",
+        ])
+        .output()
+        .expect("tshark (scripts/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_calls_evidence_cut_from_rotated_files_equals_the_cut_from_the_whole_capture() {
+    // Each call of these captures crosses a file boundary (SIP over TCP, fragments, RTP); the per-call pcapng
+    // from the case holds the frames the whole capture's extract holds, as tshark reads both, each with a comment
+    // naming its file and frame.
+    use earshot_core::extract::{ExtractOptions, write_calls_pcapng_from};
+    for (name, per) in [
+        ("sip-rtp-g711.pcap", "150"),
+        ("sip_ipv4_tcp_retrans.pcap", "25"),
+        ("frag-call.pcap", "3"),
+    ] {
+        let c = if name == "frag-call.pcap" {
+            case_capture(name)
+        } else {
+            shared(name)
+        };
+        let dir = scratch(&format!("extract-{name}"));
+        let parts = split(&c, &dir, "-c", per);
+        let whole = analyze_file(&c, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+        let source = Source::from_inputs(&parts, CaseOptions::default()).unwrap();
+        let case = source
+            .analyze(&AnalyzeOptions::default(), &mut |_| {})
+            .unwrap();
+        // Calls, or the registrations of the TCP capture (it has no INVITE): the first ten Call-IDs.
+        let calls: Vec<_> = whole.calls.iter().take(10).collect();
+        assert!(!calls.is_empty(), "{name} has Call-IDs");
+        for call in calls {
+            let a = dir.join("whole.pcapng");
+            let b = dir.join("case.pcapng");
+            let (_, _) = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+            earshot_core::extract::write_calls_pcapng(&c, &whole, &[&call.call_id], &a).unwrap();
+            write_calls_pcapng_from(
+                &source,
+                &case,
+                &[&call.call_id],
+                &b,
+                &ExtractOptions::default(),
+                &mut |_, _| {},
+            )
+            .unwrap();
+            let fa = tshark_frames(&a);
+            assert!(!fa.is_empty());
+            assert_eq!(fa, tshark_frames(&b), "{name} {}", call.call_id);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn an_extract_is_not_cut_across_capture_points() {
+    use earshot_core::extract::{ExtractError, ExtractOptions, write_calls_pcapng_from};
+    let source = Source::from_inputs(
+        &[
+            case_capture("twopoint-a.pcap"),
+            case_capture("twopoint-b.pcapng"),
+        ],
+        CaseOptions::default(),
+    )
+    .unwrap();
+    let a = source
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let out = scratch("twopoint-extract").join("x.pcapng");
+    let id = a.calls[0].call_id.clone();
+    let e = write_calls_pcapng_from(
+        &source,
+        &a,
+        &[&id],
+        &out,
+        &ExtractOptions::default(),
+        &mut |_, _| {},
+    );
+    assert!(
+        matches!(e, Err(ExtractError::SeveralCapturePoints(2))),
+        "{e:?}"
+    );
+    assert!(!out.exists());
 }
