@@ -9,6 +9,7 @@ use earshot_core::tls::Keys;
 use serde_json::Value;
 
 use super::AppState;
+use earshot_core::case::Source;
 
 #[derive(Default)]
 pub struct KeysView {
@@ -93,9 +94,13 @@ impl AppState {
 
     /// Analyses the open capture or case again (new keys or settings).
     pub fn reopen(&mut self) {
-        if let Some(src) = &self.source {
-            let paths = src.paths();
-            self.open_case(&paths);
+        match self.source.clone() {
+            Some(Source::Case { plan, options }) => {
+                let paths: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
+                self.open_case_with(&paths, options);
+            }
+            Some(src) => self.open_case(&src.paths()),
+            None => {}
         }
     }
 }

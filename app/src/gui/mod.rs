@@ -5,6 +5,7 @@
 pub mod audio_job;
 mod calls_ui;
 mod capture_ui;
+mod case_ui;
 pub mod export_ui;
 mod findings_ui;
 pub mod job;
@@ -121,6 +122,7 @@ pub struct AppState {
     pub calls_view: calls_ui::CallsView,
     pub ladder_view: ladder_ui::LadderView,
     pub timeline_view: timeline_ui::TimelineView,
+    pub case_view: case_ui::CaseView,
     pub streams_view: streams_ui::StreamsView,
     pub export_view: export_ui::ExportView,
     pub settings_view: settings_ui::SettingsView,
@@ -181,6 +183,7 @@ impl AppState {
             calls_view: Default::default(),
             ladder_view: Default::default(),
             timeline_view: Default::default(),
+            case_view: Default::default(),
             streams_view: Default::default(),
             export_view: Default::default(),
             settings_view: Default::default(),
@@ -203,7 +206,13 @@ impl AppState {
 
     /// Starts loading several captures, folders or patterns as one case (one path that is a file: that capture).
     pub fn open_case(&mut self, paths: &[PathBuf]) {
-        let source = match Source::from_inputs(paths, CaseOptions::default()) {
+        self.open_case_with(paths, CaseOptions::default());
+    }
+
+    /// [`AppState::open_case`] with how the case is put together (capture points, clock corrections): the Case
+    /// window's twin.
+    pub fn open_case_with(&mut self, paths: &[PathBuf], options: CaseOptions) {
+        let source = match Source::from_inputs(paths, options) {
             Ok(s) => s,
             Err(e) => {
                 self.toast(format!("Cannot open: {e}"));
@@ -219,6 +228,7 @@ impl AppState {
         if let Some(job) = &self.loading {
             job.cancel();
         }
+        self.case_view.load(Some(&source));
         self.source = Some(source.clone());
         self.file = Some(path.to_path_buf());
         self.analysis = None;
@@ -521,7 +531,12 @@ impl AppState {
                 all.push(p.clone());
             }
         }
-        self.open_case(&all);
+        // The case keeps its settings (capture points, clock corrections) as it grows.
+        let options = match &self.source {
+            Some(Source::Case { options, .. }) => options.clone(),
+            _ => CaseOptions::default(),
+        };
+        self.open_case_with(&all, options);
     }
 
     /// The file dialog (rfd); every dialog has a path-argument twin (`open`).
@@ -558,6 +573,16 @@ impl AppState {
                 {
                     ui.close();
                     self.add_to_case_dialog();
+                }
+                if ui
+                    .add_enabled(
+                        self.analysis.as_ref().is_some_and(|a| a.case.is_some()),
+                        egui::Button::new("Case: files, capture points, clocks…"),
+                    )
+                    .clicked()
+                {
+                    ui.close();
+                    self.case_view.open = true;
                 }
                 ui.menu_button("Recent", |ui| {
                     let recent = self.persisted.recent.clone();
@@ -695,6 +720,7 @@ impl AppState {
         export_ui::export_window(ctx, self);
         settings_ui::settings_window(ctx, self);
         keys_ui::keys_window(ctx, self);
+        case_ui::case_window(ctx, self);
     }
 
     /// Files dropped on the window: key logs and PEM keys join the session's keys; the first capture is opened.
