@@ -916,6 +916,7 @@ impl Analyzer {
             };
             crate::findings::evaluate(&analysis, &rules)
         };
+        crate::calls::legs::extend_findings(&analysis.legs, &mut analysis.findings);
         analysis.summary.findings = analysis.findings.len() as u64;
         analysis.rules = crate::findings::settings_json(&self.opts.rules);
         analysis

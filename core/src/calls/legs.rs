@@ -10,7 +10,7 @@
 //! analyst to confirm or reject ([`apply_decisions`]); it is never presented as proven. Calls whose called or
 //! calling numbers differ are not proposed.
 //!
-//! May import: `model`.
+//! May import: `model`, `findings` (the listing bound).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -432,6 +432,44 @@ pub fn apply_decisions(links: &mut Vec<LegLink>, decisions: &[(String, String, b
             }),
             None => {}
         }
+    }
+}
+
+/// A finding about a call is about all its legs: each finding that names a leg also names the legs proven to be
+/// the same call (a correlation header, or the analyst's confirmation; never a mere proposal), and says so.
+pub fn extend_findings(links: &[LegLink], findings: &mut [crate::model::Finding]) {
+    let proven: Vec<LegLink> = links
+        .iter()
+        .filter(|l| matches!(l.status, LinkStatus::Linked | LinkStatus::Confirmed))
+        .cloned()
+        .collect();
+    if proven.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let mut added = Vec::new();
+        for id in f.call_ids.clone() {
+            for other in legs_of(&proven, &id).into_iter().skip(1) {
+                if !f.call_ids.contains(&other)
+                    && !added.contains(&other)
+                    && f.call_ids.len() + added.len() < crate::findings::MAX_LISTED
+                {
+                    added.push(other);
+                }
+            }
+        }
+        if added.is_empty() {
+            continue;
+        }
+        f.details.push_str(&format!(
+            " The same call continues as {} (linked legs), listed with it.",
+            added
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        f.call_ids.extend(added);
     }
 }
 

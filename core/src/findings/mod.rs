@@ -389,7 +389,7 @@ pub struct Evidence {
 }
 
 /// Bound on the distinct calls/users/sources listed in one finding.
-const MAX_LISTED: usize = 1000;
+pub const MAX_LISTED: usize = 1000;
 
 impl Evidence {
     pub fn frame(&mut self, f: FrameNo, ts_nanos: i64) -> &mut Self {

@@ -174,3 +174,30 @@ fn both_legs_in_one_capture_are_linked_the_same_way() {
     assert_eq!(score(&a, &truth("busy")), (60, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_finding_about_one_leg_is_about_the_whole_call_when_the_link_is_proven() {
+    // A finding that names the outer leg (as toll fraud names the leg that dialled) also names the inner leg when
+    // a header proves them one call; a mere proposal adds nothing.
+    let a = case("hdr");
+    let l = a.legs.first().unwrap();
+    let template = a.findings.first().unwrap().clone();
+    let finding = |id: &str| earshot_core::model::Finding {
+        call_ids: vec![id.to_string()],
+        details: "About one leg.".into(),
+        ..template.clone()
+    };
+    let mut f = vec![finding(&l.a)];
+    earshot_core::calls::legs::extend_findings(&a.legs, &mut f);
+    assert_eq!(f[0].call_ids, [l.a.clone(), l.b.clone()]);
+    assert!(
+        f[0].details.contains(&format!("`{}`", l.b)),
+        "{}",
+        f[0].details
+    );
+    let p = case("nohdr");
+    let pl = p.legs.first().unwrap();
+    let mut g = vec![finding(&pl.a)];
+    earshot_core::calls::legs::extend_findings(&p.legs, &mut g);
+    assert_eq!(g[0].call_ids, vec![pl.a.clone()], "a proposal is not proof");
+}
