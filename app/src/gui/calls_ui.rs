@@ -850,8 +850,11 @@ pub(super) mod tests {
         let id = harness.state().analysis.clone().unwrap().calls[shown[1]]
             .call_id
             .clone();
+        // The search box is the first text input (the filter box follows it).
         harness
-            .get_by_role(egui::accesskit::Role::TextInput)
+            .get_all_by_role(egui::accesskit::Role::TextInput)
+            .next()
+            .unwrap()
             .type_text(&id);
         harness.run();
         assert_eq!(harness.state().calls_view.filter, id);
