@@ -11,7 +11,7 @@ use earshot_core::case::{CaseOptions, Grouping, Source};
 pub struct CaseArgs {
     /// How the files of a case group into capture points: `auto` (by folder and name with rotation suffixes
     /// removed: rotated files of one tap are one stream), `file` (every file its own point), `one` (all files one
-    /// stream in time order).
+    /// stream in time order), `interface` (as auto, and each interface of a multi-interface pcapng its own point).
     #[arg(long, value_name = "HOW", default_value = "auto")]
     pub points: String,
     /// Clock correction for one file of a case, added to its timestamps (repeatable): FILE=SECONDS, e.g.

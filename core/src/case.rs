@@ -41,6 +41,8 @@ const MAX_FOLDER_DEPTH: usize = 16;
 pub const MAX_DEDUP_ENTRIES: usize = 1_000_000;
 /// Shared-packet time differences kept per pair of capture points for the clock offset estimate.
 const MAX_OFFSET_SAMPLES: usize = 100_000;
+/// Interfaces of one pcapng file made capture points of their own, at most (a file with more is one point).
+pub const MAX_INTERFACE_POINTS: usize = 64;
 /// Consecutive files of one capture point may overlap by this much before it is flagged (packets a little out of
 /// time order, as multi-queue capture writes them).
 const OVERLAP_TOLERANCE_NANOS: i64 = 1_000_000_000;
@@ -58,6 +60,9 @@ pub enum Grouping {
     PerFile,
     /// All files are one capture point (one stream in time order).
     Single,
+    /// As `Auto`, and each interface of a pcapng file with several (`dumpcap -i eth0 -i eth1`) is a capture point
+    /// of its own.
+    Interface,
 }
 
 impl Grouping {
@@ -66,6 +71,7 @@ impl Grouping {
             "auto" => Some(Grouping::Auto),
             "file" | "per-file" => Some(Grouping::PerFile),
             "one" | "single" => Some(Grouping::Single),
+            "interface" | "interfaces" => Some(Grouping::Interface),
             _ => None,
         }
     }
@@ -200,6 +206,8 @@ pub struct CasePlan {
     /// In case order: capture point after capture point, each point's files in time order.
     pub files: Vec<PlannedFile>,
     pub points: Vec<String>,
+    /// What planning had to decide that the analyst should know (said as diagnostics).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -213,6 +221,9 @@ pub struct PlannedFile {
     /// SHA-256 when it was needed to tell duplicates apart (files of equal size).
     pub sha256: Option<String>,
     pub status: CaseFileStatus,
+    /// With [`Grouping::Interface`]: only this pcapng interface's frames are read from the file (each interface
+    /// is a case file of its own, numbered on its own; its frames keep the file's frame numbers).
+    pub interface: Option<u32>,
 }
 
 /// Numbers, groups and orders the files of a case. Each file's first packet is read (for gzip input, from the
@@ -226,8 +237,10 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
         offset: i64,
         sha: Option<String>,
         status: CaseFileStatus,
+        interface: Option<u32>,
     }
     let mut probes: Vec<Probe> = Vec::with_capacity(paths.len());
+    let mut notes = Vec::new();
     for path in paths {
         let offset = opts
             .offsets
@@ -235,33 +248,58 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
             .find(|(p, _)| p == path)
             .map_or(0, |(_, o)| *o);
         let key = match opts.grouping {
-            Grouping::Auto => point_key(path),
+            Grouping::Auto | Grouping::Interface => point_key(path),
             Grouping::PerFile => path.to_string_lossy().into_owned(),
             Grouping::Single => String::from("case"),
         };
-        let (size, first, status) = match probe(path) {
-            Ok((size, first)) => (
+        let (size, first, interfaces, status) = match probe(path) {
+            Ok((size, first, n)) => (
                 size,
                 first.map(|t| t.saturating_add(offset)),
+                n,
                 CaseFileStatus::Analysed,
             ),
             Err(e) => (
                 std::fs::metadata(path).map_or(0, |m| m.len()),
                 None,
+                0,
                 CaseFileStatus::Unreadable {
                     reason: e.to_string(),
                 },
             ),
         };
-        probes.push(Probe {
-            path: path.clone(),
-            key,
-            size,
-            first,
-            offset,
-            sha: None,
-            status,
-        });
+        // Each interface of a multi-interface pcapng its own capture point (its own case file).
+        let split = opts.grouping == Grouping::Interface
+            && interfaces > 1
+            && interfaces <= MAX_INTERFACE_POINTS;
+        if opts.grouping == Grouping::Interface && interfaces > MAX_INTERFACE_POINTS {
+            notes.push(format!(
+                "{} has {interfaces} interfaces, more than {MAX_INTERFACE_POINTS}: read as one capture point",
+                path.display()
+            ));
+        }
+        let parts: Vec<Option<u32>> = if split {
+            (0..u32::try_from(interfaces).unwrap_or(0))
+                .map(Some)
+                .collect()
+        } else {
+            vec![None]
+        };
+        for interface in parts {
+            probes.push(Probe {
+                path: path.clone(),
+                key: match interface {
+                    Some(i) => format!("{key}#if{i}"),
+                    None => key.clone(),
+                },
+                size,
+                first,
+                offset,
+                sha: None,
+                status: status.clone(),
+                interface,
+            });
+        }
     }
     // Duplicates: only files of equal size can be; those are hashed.
     let mut by_size: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -307,7 +345,7 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
         match (opts.grouping, ka.cmp(&kb)) {
             // Rotated files of one tap: their names carry the rotation index or time (`_00042`, `.pcap3`,
             // `-20261201120000`), which orders them even when packet times inside a file are not monotonic.
-            (Grouping::Auto, std::cmp::Ordering::Equal) => {
+            (Grouping::Auto | Grouping::Interface, std::cmp::Ordering::Equal) => {
                 natural_key(&pa.path).cmp(&natural_key(&pb.path))
             }
             (_, std::cmp::Ordering::Equal) => (pa.first.is_none(), pa.first, &pa.path).cmp(&(
@@ -319,16 +357,21 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
         }
     });
     let mut files: Vec<PlannedFile> = Vec::with_capacity(order.len());
-    let mut first_by_sha: HashMap<String, u32> = HashMap::new();
+    let mut first_by_sha: HashMap<(String, Option<u32>), (u32, PathBuf)> = HashMap::new();
     for (n, i) in order.into_iter().enumerate() {
         let Some(p) = probes.get(i) else { continue };
         let number = u32::try_from(n + 1).unwrap_or(u32::MAX);
         let mut status = p.status.clone();
         if let Some(sha) = &p.sha {
-            match first_by_sha.get(sha) {
-                Some(&first) => status = CaseFileStatus::DuplicateOf { file: first },
+            // The interfaces of one file share its bytes: only another file is a duplicate.
+            let key = (sha.clone(), p.interface);
+            match first_by_sha.get(&key) {
+                Some((first, path)) if path != &p.path => {
+                    status = CaseFileStatus::DuplicateOf { file: *first }
+                }
+                Some(_) => {}
                 None => {
-                    first_by_sha.insert(sha.clone(), number);
+                    first_by_sha.insert(key, (number, p.path.clone()));
                 }
             }
         }
@@ -341,13 +384,18 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
             offset_nanos: p.offset,
             sha256: p.sha.clone(),
             status,
+            interface: p.interface,
         });
     }
-    CasePlan { files, points }
+    CasePlan {
+        files,
+        points,
+        notes,
+    }
 }
 
 /// Size and first packet time of a capture file (reading only its start).
-fn probe(path: &Path) -> Result<(u64, Option<i64>), CaptureError> {
+fn probe(path: &Path) -> Result<(u64, Option<i64>, usize), CaptureError> {
     let meta = std::fs::metadata(path).map_err(|error| CaptureError::Open {
         path: path.to_path_buf(),
         error,
@@ -383,7 +431,10 @@ fn probe(path: &Path) -> Result<(u64, Option<i64>), CaptureError> {
         head = raw;
     }
     let mut reader = FrameReader::from_bytes(path, &head)?;
-    Ok((meta.len(), reader.next_frame().map(|f| f.ts_nanos)))
+    let first = reader.next_frame().map(|f| f.ts_nanos);
+    // Interfaces described in the head (pcapng writers put their IDBs first).
+    while reader.next_frame().is_some() {}
+    Ok((meta.len(), first, reader.interfaces_seen))
 }
 
 /// The capture point a file belongs to by its name: its folder and its name without the compression and capture
@@ -488,17 +539,27 @@ impl Source {
     /// One capture for a single file given as such; a case for several paths, a folder or a pattern (a folder or
     /// pattern that gives one file is that file alone).
     pub fn from_inputs(inputs: &[PathBuf], options: CaseOptions) -> Result<Source, CaseError> {
+        // By interface, even one file may be a case (one capture point per interface).
+        let by_interface = options.grouping == Grouping::Interface;
         if let [one] = inputs
+            && !by_interface
             && !one.is_dir()
             && (one.exists() || !one.to_string_lossy().contains(['*', '?', '[']))
         {
             return Ok(Source::File(one.clone()));
         }
         let paths = expand_inputs(inputs)?;
-        if let [one] = paths.as_slice() {
+        if let [one] = paths.as_slice()
+            && !by_interface
+        {
             return Ok(Source::File(one.clone()));
         }
         let plan = plan_case(&paths, &options);
+        if let [one] = plan.files.as_slice()
+            && one.interface.is_none()
+        {
+            return Ok(Source::File(one.path.clone()));
+        }
         Ok(Source::Case { plan, options })
     }
 
@@ -582,6 +643,7 @@ fn run_case(
             last_ts_nanos: None,
             offset_nanos: f.offset_nanos,
             status: f.status.clone(),
+            interface: f.interface,
         })
         .collect();
     let readable: Vec<&PlannedFile> = plan
@@ -629,8 +691,12 @@ pub fn analyze_case(
 ) -> Result<Analysis, CaseError> {
     let mut analyzer = Analyzer::new(opts.clone());
     let CaseRun { files, meta, dedup } = run_case(plan, &mut analyzer, opts, case_opts, progress)?;
-    // File-level diagnostics: duplicates, unreadable files, overlapping files of one point.
-    let mut diags = Vec::new();
+    // File-level diagnostics: planning notes, duplicates, unreadable files, overlapping files of one point.
+    let mut diags: Vec<Diagnostic> = plan
+        .notes
+        .iter()
+        .map(|n| Diagnostic::new(None, Layer::Capture, DiagLevel::Warning, n.clone()))
+        .collect();
     for f in &files {
         match &f.status {
             CaseFileStatus::DuplicateOf { file } => diags.push(Diagnostic::new(
@@ -952,14 +1018,27 @@ fn read_point(files: &[&PlannedFile], tx: &SyncSender<PointMsg>, hash: bool) {
             }
         };
         reader.set_case_file(f.number, f.offset_nanos);
+        // One interface of the file (the others are read as case files of their own): its frames, its times;
+        // the file's diagnostics and secrets are reported once, with its first interface.
+        let (mut packets, mut first, mut last) = (0u64, None::<i64>, None::<i64>);
+        let reports = f.interface.is_none_or(|i| i == 0);
         let mut chunk = Vec::with_capacity(CHUNK_FRAMES);
         while let Some(frame) = reader.next_frame() {
+            if f.interface.is_some_and(|i| i != frame.interface) {
+                continue;
+            }
+            packets += 1;
+            first = Some(first.map_or(frame.ts_nanos, |t| t.min(frame.ts_nanos)));
+            last = Some(last.map_or(frame.ts_nanos, |t| t.max(frame.ts_nanos)));
             let key = packet_key(&frame);
             let owned = RawFrame {
                 data: std::borrow::Cow::Owned(frame.data.into_owned()),
                 ..frame
             };
             chunk.push((owned, key));
+            if !reports {
+                reader.secrets.clear();
+            }
             if chunk.len() >= CHUNK_FRAMES {
                 if !reader.secrets.is_empty()
                     && tx
@@ -977,6 +1056,10 @@ fn read_point(files: &[&PlannedFile], tx: &SyncSender<PointMsg>, hash: bool) {
                 file.release_before(reader.offset());
             }
         }
+        if !reports {
+            reader.secrets.clear();
+            reader.diagnostics.clear();
+        }
         let mut msgs = vec![
             PointMsg::Secrets(std::mem::take(&mut reader.secrets)),
             PointMsg::Frames(chunk),
@@ -993,9 +1076,9 @@ fn read_point(files: &[&PlannedFile], tx: &SyncSender<PointMsg>, hash: bool) {
                 Ok(sha256) => FileOutcome::Read {
                     sha256,
                     format: format_name(&file, &reader),
-                    packets: reader.frames_read(),
-                    first: reader.first_ts_nanos,
-                    last: reader.last_ts_nanos,
+                    packets,
+                    first,
+                    last,
                 },
                 Err(e) => FileOutcome::Unreadable(e),
             },

@@ -1192,6 +1192,8 @@ pub struct CaseFile {
     /// Clock correction the analyst set for this file (added to every timestamp).
     pub offset_nanos: i64,
     pub status: CaseFileStatus,
+    /// The pcapng interface this case file stands for, when each interface of a file is its own capture point.
+    pub interface: Option<u32>,
 }
 
 /// What became of one file of a case.

@@ -110,6 +110,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
                 ui.radio_value(g, Grouping::Auto, "by folder and name (rotated files together)");
                 ui.radio_value(g, Grouping::PerFile, "each file");
                 ui.radio_value(g, Grouping::Single, "all one stream");
+                ui.radio_value(g, Grouping::Interface, "each pcapng interface");
             });
             egui::ScrollArea::vertical().max_height(400.0).show(ui, |ui| {
                 egui::Grid::new("case_files").striped(true).show(ui, |ui| {

@@ -520,6 +520,7 @@ pub fn write_files<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "status",
         "duplicate_of",
         "reason",
+        "interface",
     ])?;
     let digits = a.capture.ts_precision_digits;
     if let Some(case) = &a.case {
@@ -549,6 +550,7 @@ pub fn write_files<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                 status.to_string(),
                 dup,
                 safe_cell(reason),
+                f.interface.map(|i| i.to_string()).unwrap_or_default(),
             ])?;
         }
     }

@@ -73,6 +73,9 @@ struct JsonCaseFile<'a> {
     last_ts_ns: Option<i64>,
     offset_ns: i64,
     status: &'a crate::model::CaseFileStatus,
+    /// Present when each pcapng interface of the file is a capture point of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interface: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -115,6 +118,7 @@ fn case_view<'a>(c: &'a crate::model::CaseInfo, ts: &dyn Fn(i64) -> String) -> J
                 last_ts_ns: f.last_ts_nanos,
                 offset_ns: f.offset_nanos,
                 status: &f.status,
+                interface: f.interface,
             })
             .collect(),
         points: c

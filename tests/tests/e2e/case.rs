@@ -662,3 +662,62 @@ fn an_extract_is_not_cut_across_capture_points() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn each_interface_of_a_pcapng_can_be_a_capture_point() {
+    // mergecap (an independent tool) writes the two router taps into one pcapng with an interface each, as
+    // `dumpcap -i ra -i rb` would: by interface, two capture points whose shared packets count once, as the two
+    // files did; grouped by file, one point where every packet counts twice.
+    let dir = scratch("interfaces");
+    let both = dir.join("both.pcapng");
+    let st = Command::new("mergecap")
+        .arg("-w")
+        .arg(&both)
+        .arg(case_capture("twopoint-a.pcap"))
+        .arg(case_capture("twopoint-b.pcapng"))
+        .status()
+        .expect("mergecap (scripts/setup.sh installs it with tshark)");
+    assert!(st.success());
+    let opts = CaseOptions {
+        grouping: Grouping::Interface,
+        ..CaseOptions::default()
+    };
+    let source = Source::from_inputs(std::slice::from_ref(&both), opts).unwrap();
+    let a = source
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    let info = a.case.as_ref().expect("one file by interface is a case");
+    assert_eq!(info.points.len(), 2);
+    assert_eq!(
+        info.files.iter().map(|f| f.interface).collect::<Vec<_>>(),
+        [Some(0), Some(1)]
+    );
+    assert_eq!(
+        info.files.iter().map(|f| f.packets).collect::<Vec<_>>(),
+        [1995, 1995]
+    );
+    assert_eq!(info.duplicate_frames, 1995);
+    assert_eq!(a.summary.packets, 1995);
+    assert_eq!(a.calls.len(), 3);
+    // Frame numbers are the merged file's own: tshark's frame N of both.pcapng is file 1 or 2, frame N.
+    let sip_frames: std::collections::BTreeSet<u64> = a
+        .messages
+        .iter()
+        .map(|m| m.frame % CASE_FILE_STRIDE)
+        .collect();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(&both)
+        .args(["-Y", "sip", "-T", "fields", "-e", "frame.number"])
+        .output()
+        .unwrap();
+    let tshark: std::collections::BTreeSet<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert!(!sip_frames.is_empty());
+    assert!(sip_frames.is_subset(&tshark), "{sip_frames:?} ⊆ {tshark:?}");
+    let whole = analyze_file(&both, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(whole.summary.packets, 2 * 1995);
+    let _ = std::fs::remove_dir_all(&dir);
+}
