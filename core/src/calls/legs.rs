@@ -5,8 +5,9 @@
 //! both. Where no header says so, pairs of calls are scored on what a B2BUA leaves in the capture: the same
 //! called number (or a `Diversion`/`History-Info` naming the first leg's), the same calling number, the second
 //! INVITE leaving the address the first was sent to, the second leg's INVITE, answer and end following the
-//! first's within a second, and the first leg's SDP offer relayed unchanged. A pair scoring at least
-//! [`PROPOSE_AT`] with a number or SDP match becomes a **proposal**: shown with its score and evidence, for the
+//! first's within a second, the first leg's SDP offer relayed unchanged, and the same RTP payloads in both legs'
+//! media (a B2BUA that anchors the media relays them under new headers). A pair scoring at least [`PROPOSE_AT`]
+//! with a number, SDP or payload match becomes a **proposal**: shown with its score and evidence, for the
 //! analyst to confirm or reject ([`apply_decisions`]); it is never presented as proven. Calls whose called or
 //! calling numbers differ are not proposed.
 //!
@@ -30,6 +31,8 @@ pub const CALL_ID_HEADERS: &[&str] = &[
     "x-leg-call-id",
 ];
 
+/// Identical varied RTP payloads two legs must share to count as the same audio.
+const MIN_SHARED_PAYLOADS: usize = 4;
 /// Lowest score a proposal needs.
 pub const PROPOSE_AT: f64 = 0.6;
 /// Largest gap between the two legs' INVITEs considered.
@@ -53,6 +56,8 @@ struct LegFacts<'a> {
     named: Vec<(String, String)>,
     session_id: Option<String>,
     icid: Option<String>,
+    /// Payload fingerprints of the call's media streams.
+    prints: HashSet<u64>,
 }
 
 /// Digits of a number (a `+` and visual separators dropped); `None` when it has fewer than 3 digits or letters.
@@ -111,6 +116,12 @@ fn facts<'a>(a: &'a Analysis, index: usize, call: &'a Call) -> LegFacts<'a> {
         named: Vec::new(),
         session_id: None,
         icid: None,
+        prints: call
+            .streams
+            .iter()
+            .filter_map(|&i| a.streams.get(i))
+            .flat_map(|s| s.payload_prints.iter().copied())
+            .collect(),
     };
     let Some(m) = invite else {
         return f;
@@ -394,6 +405,15 @@ fn score_pair(p: &LegFacts<'_>, q: &LegFacts<'_>) -> Option<(f64, Vec<String>)> 
             (pe.saturating_sub(qe)).abs() as f64 / 1e9
         ));
     }
+    // The same audio on both legs: a B2BUA that anchors the media relays the payloads under new headers.
+    let shared = p.prints.intersection(&q.prints).count();
+    if shared >= MIN_SHARED_PAYLOADS {
+        score += 0.4;
+        anchored = true;
+        ev.push(format!(
+            "{shared} RTP payloads of the first leg's media reappear in the second leg's (the audio relayed)"
+        ));
+    }
     if !p.offer.is_empty() && p.offer == q.offer {
         score += 0.3;
         anchored = true;
@@ -493,6 +513,23 @@ pub fn legs_of(links: &[LegLink], call_id: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silence_has_no_payload_print_and_speech_the_same_one_on_every_leg() {
+        use crate::media::tracker::payload_print;
+        assert_eq!(
+            payload_print(&[0xD5; 160]),
+            None,
+            "A-law silence is alike in every call"
+        );
+        assert_eq!(payload_print(&[1, 2, 3]), None, "too short");
+        let speech: Vec<u8> = (0..160u32).map(|i| (i * 37 % 251) as u8).collect();
+        assert!(payload_print(&speech).is_some());
+        assert_eq!(payload_print(&speech), payload_print(&speech.clone()));
+        let mut other = speech.clone();
+        other[100] ^= 1;
+        assert_ne!(payload_print(&speech), payload_print(&other));
+    }
 
     #[test]
     fn numbers_compare_by_their_last_nine_digits() {

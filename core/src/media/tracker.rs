@@ -191,6 +191,9 @@ struct StreamState {
     /// [`FIRST_BYTE_SAMPLE`] packets with a payload, and how many were looked at.
     first_bytes: [u64; 4],
     first_bytes_seen: u32,
+    /// Fingerprints of the stream's first varied payloads ([`payload_print`]): the same audio relayed by a B2BUA
+    /// onto another leg carries the same payloads under other headers (`calls::legs`).
+    payload_prints: Vec<u64>,
     prev_ext_ts: Option<i64>,
     /// The clock of the last payload type seen, and the bindings generation it was looked up under: every packet
     /// of a stream needs its clock, and the lookup (two address hashes and an rtpmap search) rarely changes.
@@ -307,6 +310,32 @@ fn srtcp_layout(p: &[u8]) -> bool {
                 .checked_sub(tag + 4)
                 .is_some_and(|at| at >= first && p.get(at).is_some_and(|e| e & 0x80 != 0))
         })
+}
+
+/// Payload fingerprints kept per stream.
+pub const MAX_PAYLOAD_PRINTS: usize = 64;
+
+/// A fingerprint of an RTP payload varied enough to tell one stream's audio from another's (at least 32 bytes and
+/// 8 distinct byte values among them: silence and comfort noise, alike in every call, give none).
+pub fn payload_print(payload: &[u8]) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let head = payload.get(..32)?;
+    let mut seen = [false; 256];
+    let mut distinct = 0;
+    for &b in head {
+        if let Some(s) = seen.get_mut(usize::from(b))
+            && !*s
+        {
+            *s = true;
+            distinct += 1;
+        }
+    }
+    if distinct < 8 {
+        return None;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    payload.hash(&mut h);
+    Some(h.finish())
 }
 
 /// Packets whose first payload byte is sampled for the codec-frame evidence (per stream).
@@ -1104,6 +1133,7 @@ impl MediaTracker {
             trailer_hits: 0,
             trailer_len: 0,
             first_bytes: [0; 4],
+            payload_prints: Vec::new(),
             first_bytes_seen: 0,
             prev_ext_ts: None,
             clock_cache: None,
@@ -1174,6 +1204,12 @@ impl MediaTracker {
                 s.malformed += 1;
                 self.warn(info.frame, e.to_string());
             }
+        }
+        if let Some(s) = self.streams.get_mut(i)
+            && s.payload_prints.len() < MAX_PAYLOAD_PRINTS
+            && let Some(p) = payload_print(payload)
+        {
+            s.payload_prints.push(p);
         }
         self.feed_with(i, info, clock, name);
     }
@@ -1553,6 +1589,7 @@ impl MediaTracker {
             }
         });
         MediaStream {
+            payload_prints: s.payload_prints.clone(),
             index: 0,
             kind: s.key.kind,
             call_id: s.call_id.clone(),
