@@ -851,10 +851,10 @@ pub enum StreamKind {
 pub struct MediaStream {
     /// Index in [`Analysis::streams`].
     pub index: usize,
-    /// Fingerprints of the first varied payloads (`media::tracker::payload_print`), to recognise the same audio on
-    /// two legs of a call. Not part of the JSON contract.
+    /// Fingerprints of the first varied payloads (`media::tracker::payload_print`) with their capture times, to
+    /// recognise the same audio on two legs of a call. Not part of the JSON contract.
     #[serde(skip)]
-    pub payload_prints: Vec<u64>,
+    pub payload_prints: Vec<(u64, i64)>,
     pub kind: StreamKind,
     /// Call-ID of the call whose SDP announced the endpoint; `None` when unsignalled.
     pub call_id: Option<String>,

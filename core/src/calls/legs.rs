@@ -56,8 +56,8 @@ struct LegFacts<'a> {
     named: Vec<(String, String)>,
     session_id: Option<String>,
     icid: Option<String>,
-    /// Payload fingerprints of the call's media streams.
-    prints: HashSet<u64>,
+    /// Payload fingerprints of the call's media streams, with their times.
+    prints: HashMap<u64, Vec<i64>>,
 }
 
 /// Digits of a number (a `+` and visual separators dropped); `None` when it has fewer than 3 digits or letters.
@@ -116,12 +116,18 @@ fn facts<'a>(a: &'a Analysis, index: usize, call: &'a Call) -> LegFacts<'a> {
         named: Vec::new(),
         session_id: None,
         icid: None,
-        prints: call
-            .streams
-            .iter()
-            .filter_map(|&i| a.streams.get(i))
-            .flat_map(|s| s.payload_prints.iter().copied())
-            .collect(),
+        prints: {
+            let mut m: HashMap<u64, Vec<i64>> = HashMap::new();
+            for &(p, t) in call
+                .streams
+                .iter()
+                .filter_map(|&i| a.streams.get(i))
+                .flat_map(|s| s.payload_prints.iter())
+            {
+                m.entry(p).or_default().push(t);
+            }
+            m
+        },
     };
     let Some(m) = invite else {
         return f;
@@ -406,7 +412,19 @@ fn score_pair(p: &LegFacts<'_>, q: &LegFacts<'_>) -> Option<(f64, Vec<String>)> 
         ));
     }
     // The same audio on both legs: a B2BUA that anchors the media relays the payloads under new headers.
-    let shared = p.prints.intersection(&q.prints).count();
+    // Relayed within a second of each other (the same recording played in two unrelated calls is not relayed).
+    let shared = q
+        .prints
+        .iter()
+        .filter(|(print, times)| {
+            p.prints.get(*print).is_some_and(|pt| {
+                times.iter().any(|t| {
+                    pt.iter()
+                        .any(|u| t.saturating_sub(*u).abs() <= 1_000_000_000)
+                })
+            })
+        })
+        .count();
     if shared >= MIN_SHARED_PAYLOADS {
         score += 0.4;
         anchored = true;

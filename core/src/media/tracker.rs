@@ -193,7 +193,7 @@ struct StreamState {
     first_bytes_seen: u32,
     /// Fingerprints of the stream's first varied payloads ([`payload_print`]): the same audio relayed by a B2BUA
     /// onto another leg carries the same payloads under other headers (`calls::legs`).
-    payload_prints: Vec<u64>,
+    payload_prints: Vec<(u64, i64)>,
     prev_ext_ts: Option<i64>,
     /// The clock of the last payload type seen, and the bindings generation it was looked up under: every packet
     /// of a stream needs its clock, and the lookup (two address hashes and an rtpmap search) rarely changes.
@@ -1209,7 +1209,7 @@ impl MediaTracker {
             && s.payload_prints.len() < MAX_PAYLOAD_PRINTS
             && let Some(p) = payload_print(payload)
         {
-            s.payload_prints.push(p);
+            s.payload_prints.push((p, info.ts_nanos));
         }
         self.feed_with(i, info, clock, name);
     }

@@ -201,3 +201,28 @@ fn a_finding_about_one_leg_is_about_the_whole_call_when_the_link_is_proven() {
     earshot_core::calls::legs::extend_findings(&p.legs, &mut g);
     assert_eq!(g[0].call_ids, vec![pl.a.clone()], "a proposal is not proof");
 }
+
+#[test]
+fn a_b2bua_that_anchors_the_media_is_linked_by_the_audio_it_relays() {
+    // kamailio with rtpengine (tests/b2bua/make-anchored.sh): each leg has its own SDP and RTP ports, 8 calls, up
+    // to 4 at once; the payloads rtpengine relays are the evidence, besides numbers and timing.
+    let a = case("anchored");
+    let t = truth("anchored");
+    assert_eq!(t.len(), 8);
+    assert_eq!(a.calls.len(), 16);
+    assert_eq!(score(&a, &t), (8, 0));
+    for l in &a.legs {
+        assert!(
+            l.evidence
+                .iter()
+                .any(|e| e.contains("RTP payloads of the first leg's media reappear")),
+            "{:?}",
+            l.evidence
+        );
+        assert!(
+            !l.evidence.iter().any(|e| e.contains("SDP offer")),
+            "rtpengine rewrites the SDP: {:?}",
+            l.evidence
+        );
+    }
+}
