@@ -721,3 +721,61 @@ fn each_interface_of_a_pcapng_can_be_a_capture_point() {
     assert_eq!(whole.summary.packets, 2 * 1995);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mixed_link_types_and_overlapping_files_of_one_point() {
+    // Ethernet, BSD loopback and Linux cooked captures made one stream: every packet and call of each, the link
+    // types of all (as capinfos names them); and two files of one point that overlap in time are flagged.
+    let files = [
+        shared("sip-rtp-g711.pcap"),
+        shared("sip-body-large.pcap"),
+        shared("sip_sctp.pcap"),
+    ];
+    let one = |p: &Path| analyze_file(p, &AnalyzeOptions::default(), &mut |_| {}).unwrap();
+    let alone: Vec<_> = files.iter().map(|f| one(f)).collect();
+    let opts = CaseOptions {
+        grouping: Grouping::Single,
+        ..CaseOptions::default()
+    };
+    let case = Source::from_inputs(&files, opts.clone())
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        case.summary.packets,
+        alone.iter().map(|a| a.summary.packets).sum::<u64>()
+    );
+    assert_eq!(
+        case.calls.len(),
+        alone.iter().map(|a| a.calls.len()).sum::<usize>()
+    );
+    let mut types: Vec<String> = case.capture.link_types.clone();
+    types.sort();
+    assert_eq!(types, ["ethernet", "linux-sll", "null"]);
+    assert!(
+        !case
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("overlap"))
+    );
+    // The two router taps as one point overlap for their whole length.
+    let taps = [
+        case_capture("twopoint-a.pcap"),
+        case_capture("twopoint-b.pcapng"),
+    ];
+    let both = Source::from_inputs(&taps, opts)
+        .unwrap()
+        .analyze(&AnalyzeOptions::default(), &mut |_| {})
+        .unwrap();
+    assert!(
+        both.diagnostics
+            .iter()
+            .any(|d| d.message.contains("overlap in time")),
+        "{:?}",
+        both.diagnostics
+    );
+    assert_eq!(
+        both.capture.ts_precision_digits, 9,
+        "µs and ns files: the finer precision"
+    );
+}
