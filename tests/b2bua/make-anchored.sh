@@ -41,12 +41,16 @@
 # Idempotent: installs rtpengine-daemon (and the other tools) with apt-get only if missing; reruns
 # rewrite the files (SIPp's pid is part of its Call-IDs and rtpengine picks its ports itself, so
 # Call-IDs and ports change between runs; counts do not). Needs root. Cleans up its namespaces and
-# processes on exit (KEEP_WORK=1 keeps the scratch directory with the logs). The helpers follow
-# make-b2bua.sh (same namespaces bb-uac, bb-mid, bb-uas: do not run both scripts at once).
+# processes on exit (KEEP_WORK=1 keeps the scratch directory with the logs). OUT_DIR=DIR writes
+# the files to DIR instead of captures/ (OUT_DIR=/tmp/anchored sudo -E bash tests/b2bua/make-anchored.sh).
+# The helpers are in tests/lib/capture-helpers.sh, shared with make-b2bua.sh (same namespaces
+# bb-uac, bb-mid, bb-uas: do not run both scripts at once) and tests/case/make-case.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/captures"
+# shellcheck source-path=SCRIPTDIR source=../lib/capture-helpers.sh
+source "$(dirname "$0")/../lib/capture-helpers.sh"
+OUT="${OUT_DIR:-$HERE/captures}"
 SIPP_DIR="$HERE/sipp"
 KAM_CFG="$HERE/kamailio-anchored.cfg"
 NAME=anchored
@@ -57,12 +61,6 @@ mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, tcpdump, apt-get)" >&2; exit 1; }
 
 # ------------------------------------------------------------------ tools (installed only if missing)
-KAM_MODS=/usr/lib/x86_64-linux-gnu/kamailio/modules
-find_kam_mod() {  # find_kam_mod NAME.so: sets KAM_MODS to the directory holding it, or fails
-  [ -f "$KAM_MODS/$1" ] && return 0
-  local f; f=$(find /usr/lib /usr/local/lib -name "$1" -path '*kamailio*' 2>/dev/null | head -1)
-  [ -n "$f" ] && KAM_MODS=$(dirname "$f")
-}
 declare -A PKG=([kamailio]=kamailio [sipp]=sip-tester [rtpengine]=rtpengine-daemon [tcpdump]=tcpdump
   [tshark]=tshark [capinfos]=wireshark-common [ip]=iproute2 [timeout]=coreutils [python3]=python3
   [xxd]=xxd [ss]=iproute2)
@@ -78,81 +76,14 @@ if [ ${#need[@]} -gt 0 ]; then
   # starts its own in bb-mid (with --config-file=none), so the two do not meet
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 fi
-for t in "${!PKG[@]}"; do command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }; done
+require_tools "not installed by apt-get" "${!PKG[@]}"
 find_kam_mod topoh.so && find_kam_mod rtpengine.so || { echo "kamailio topoh/rtpengine module not found" >&2; exit 1; }
-AUDIO=/usr/share/sip-tester/g711a.pcap
-[ -f "$AUDIO" ] || AUDIO=$(dpkg -L sip-tester 2>/dev/null | grep 'g711a.pcap$' | head -1) || true
-[ -f "$AUDIO" ] || { echo "g711a.pcap (shipped with sip-tester) not found" >&2; exit 1; }
+AUDIO=$(find_g711a) || { echo "g711a.pcap (shipped with sip-tester) not found" >&2; exit 1; }
 MASK_KEY=earshot-b2bua-test   # = modparam("topoh", "mask_key", ...) in kamailio-anchored.cfg
 
-WORK="$(mktemp -d /tmp/earshot-anchored.XXXXXX)"
-NSES=()
-PIDS=()
-CAPS=()
-FAILED=()
+cap_init earshot-anchored
 NS_UAC=bb-uac; NS_MID=bb-mid; NS_UAS=bb-uas
 
-cleanup() {
-  set +e
-  local p n
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  sleep 0.5
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-  for n in "${NSES[@]:-}"; do [ -n "$n" ] && ip netns del "$n" 2>/dev/null; done
-  NSES=(); PIDS=(); CAPS=()
-  set -e
-}
-final_cleanup() { cleanup; if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi; }
-trap final_cleanup EXIT
-trap "exit 130" INT TERM
-
-log() { echo "== $*" >&2; }
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-ts() { tshark "$@" 2> >(grep -v 'Running as user "root"' >&2); }
-
-# new_ns NAME: fresh namespace with loopback up and IPv6 off (no RS/MLD chatter)
-new_ns() {
-  ip netns del "$1" 2>/dev/null || true
-  ip netns add "$1"; NSES+=("$1")
-  nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  nsx "$1" ip link set lo up
-}
-# mac ADDR/PFX: fixed, locally administered MAC from the IPv4 address (10.88.1.2 -> 02:00:0a:58:01:02)
-mac() { local o; IFS=. read -ra o <<<"${1%/*}"; printf '02:00:%02x:%02x:%02x:%02x' "${o[@]}"; }
-# link NS_A IF_A ADDR_A/PFX NS_B IF_B ADDR_B/PFX : veth pair between two namespaces
-link() {
-  ip link add "$2" netns "$1" address "$(mac "$3")" type veth peer name "$5" netns "$4" address "$(mac "$6")"
-  nsx "$1" ip addr add "$3" dev "$2"; nsx "$1" ip link set "$2" up
-  nsx "$4" ip addr add "$6" dev "$5"; nsx "$4" ip link set "$5" up
-}
-# static ARP entries everywhere: no ARP exchanges in the middle of a capture
-static_arp() {  # static_arp NS IF ADDR
-  nsx "$1" ip neigh replace "$3" lladdr "$(mac "$3")" dev "$2" nud permanent
-}
-topology() {
-  new_ns $NS_UAC; new_ns $NS_MID; new_ns $NS_UAS
-  link $NS_UAC eth0 10.88.1.2/24 $NS_MID outer 10.88.1.1/24
-  link $NS_MID inner 10.88.2.1/24 $NS_UAS eth0 10.88.2.2/24
-  nsx $NS_UAC ip route add default via 10.88.1.1
-  nsx $NS_UAS ip route add default via 10.88.2.1
-  # no routing between the sides: media can only cross through rtpengine
-  nsx $NS_MID sysctl -qw net.ipv4.ip_forward=0
-  static_arp $NS_UAC eth0 10.88.1.1; static_arp $NS_MID outer 10.88.1.2
-  static_arp $NS_MID inner 10.88.2.2; static_arp $NS_UAS eth0 10.88.2.1
-}
-# cap_start NS IFACE FILE [filter...]: tcpdump in the background; pid kept in CAPS
-cap_start() {
-  local ns=$1 ifc=$2 f=$3; shift 3
-  ip netns exec "$ns" tcpdump -i "$ifc" -U -s 0 -Z root -w "$f" "$@" 2>>"$WORK/tcpdump.log" &
-  CAPS+=($!); PIDS+=($!)
-}
-cap_stop() {
-  sleep 1
-  local p
-  for p in "${CAPS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${CAPS[@]}"; do wait "$p" 2>/dev/null || true; done
-  CAPS=()
-}
 # rtpe_start NS: rtpengine in the foreground, userspace forwarding only (--table=-1: no kernel
 # table; NOT --no-fallback, which would demand the kernel module), two named interfaces, ng
 # control on 127.0.0.1:2223 (loopback of bb-mid, not captured), no config file
@@ -162,7 +93,7 @@ rtpe_start() {
     --log-level=6 --table=-1 --interface=outer/10.88.1.1 --interface=inner/10.88.2.1 \
     --listen-ng=127.0.0.1:2223 --port-min=$RTPE_PORT_MIN --port-max=$RTPE_PORT_MAX \
     --pidfile="$WORK/rtpengine.pid" >>"$WORK/rtpengine.log" 2>&1 &
-  local rp=$!; PIDS+=($rp)
+  local rp=$!; PIDS+=("$rp")
   for ((i = 0; i < 50; i++)); do
     nsx "$ns" ss -Hlun 'sport = :2223' | grep -q 2223 && break
     kill -0 "$rp" 2>/dev/null || break
@@ -171,96 +102,28 @@ rtpe_start() {
   kill -0 "$rp" 2>/dev/null && nsx "$ns" ss -Hlun 'sport = :2223' | grep -q 2223 ||
     { tail -20 "$WORK/rtpengine.log" >&2; log "rtpengine did not start"; exit 1; }
 }
-# kam_start NS [kamailio options...]
-kam_start() {
-  local ns=$1 rd="$WORK/kam.run"; shift
-  mkdir -p "$rd"
-  ip netns exec "$ns" kamailio -DD -E -L "$KAM_MODS" -f "$KAM_CFG" -Y "$rd" -P "$rd/pid" -m 64 -M 8 "$@" \
-    >>"$WORK/kamailio.log" 2>&1 &
-  local kp=$!; PIDS+=($kp)
-  sleep 2
-  kill -0 "$kp" 2>/dev/null || { tail -20 "$WORK/kamailio.log" >&2; log "kamailio did not start"; exit 1; }
-}
-# sipp_ok OUTFILE N: the SIPp caller's final statistics report N successful calls, 0 failed
-sipp_ok() {
-  local ok bad
-  ok=$(grep -h "Successful call" "$1" | tail -1 | awk -F'|' '{print $3 + 0}')
-  bad=$(grep -h "Failed call" "$1" | tail -1 | awk -F'|' '{print $3 + 0}')
-  log "SIPp caller: ${ok:-0} successful call(s), ${bad:-?} failed"
-  [ "${ok:-0}" = "$2" ] && [ "${bad:-1}" = 0 ]
-}
 
 # ------------------------------------------------------------------ audio
 # The G.711 A-law payload of sip-tester's g711a.pcap (236 x 240 bytes = 7.08 s of speech) as a
 # raw file; SIPp's rtp_stream sends it as RTP PT 8, 160 bytes / 20 ms, new SSRC per call.
-ts -r "$AUDIO" -d udp.port==0-65535,rtp -T fields -e rtp.payload | tr -d ':\n' | xxd -r -p >"$WORK/g711a.alaw"
-[ "$(stat -c %s "$WORK/g711a.alaw")" = 56640 ] || { echo "unexpected audio in $AUDIO" >&2; exit 1; }
-# audio SECONDS OFFSET_SECONDS OUTFILE: a slice of the speech
-audio() { tail -c +$(($2 * 8000 + 1)) "$WORK/g711a.alaw" | head -c $(($1 * 8000)) >"$3"; }
+# audio SECONDS OFFSET_SECONDS OUTFILE (capture-helpers.sh) cuts slices of it.
+alaw_extract "$AUDIO" "$WORK/g711a.alaw"
 
 # ------------------------------------------------------------------ the run
 run() {
-  local d="$WORK/$NAME" i
+  local d="$WORK/$NAME"
   mkdir -p "$d"
   log "$NAME: $CALLS call(s), rate $RATE/s, limit $LIMIT, ${RTP_S}s RTP each way, media anchored by rtpengine"
   # the SIPp scenarios of make-b2bua.sh "hdr"/"nohdr" (sipp/uac.xml, sipp/uas.xml), unchanged
   audio "$RTP_S" 0 "$d/caller.alaw"      # caller -> callee: speech from 0 s
   audio "$RTP_S" 3 "$d/callee.alaw"      # callee -> caller: speech from 3 s (differs)
   # injection file: caller 1000+i, callee 2000+i, hold (ms), field3 unused by uac.xml
-  { echo SEQUENTIAL
-    for ((i = 1; i <= CALLS; i++)); do echo "$((1000 + i));$((2000 + i));$((HOLD));$((20000 + 2 * i))"; done
-  } >"$d/users.csv"
-  topology
+  users_csv "$d/users.csv" "$CALLS" "$HOLD"
+  # no routing between the sides (ip_forward=0): media can only cross through rtpengine
+  b2bua_topology 0
   rtpe_start $NS_MID
   kam_start $NS_MID
-  ( cd "$d" && exec ip netns exec $NS_UAS timeout 120 sipp -sf "$SIPP_DIR/uas.xml" -t u1 -i 10.88.2.2 -p 5060 \
-      -mi 10.88.2.2 -mp 7000 -m "$CALLS" -nostdin ) >"$d/uas.out" 2>&1 &
-  PIDS+=($!)
-  cap_start $NS_MID outer "$d/outer.pcap" ip
-  cap_start $NS_MID inner "$d/inner.pcap" ip
-  sleep 1.5
-  ( cd "$d" && nsx $NS_UAC timeout 120 sipp 10.88.1.1:5060 -sf "$SIPP_DIR/uac.xml" -t u1 -i 10.88.1.2 -p 5060 \
-      -mi 10.88.1.2 -mp 6000 -inf users.csv -m "$CALLS" -r "$RATE" -l "$LIMIT" -nostdin ) >"$d/uac.out" 2>&1 || true
-  sleep 1
-  cap_stop
-  cleanup
-  sipp_ok "$d/uac.out" "$CALLS" || FAILED+=("$NAME(calls)")
-  cp "$d/outer.pcap" "$OUT/$NAME-outer.pcap"
-  cp "$d/inner.pcap" "$OUT/$NAME-inner.pcap"
-}
-
-# ------------------------------------------------------------------ ground truth
-# invites FILE: one line per INVITE request (retransmissions folded): marker<TAB>Call-ID<TAB>
-# From tag<TAB>X-Orig-Call-ID (empty if absent). The marker is the value of the X-Test-Seq
-# header, read from the raw header block (sip.msg_hdr); tshark has no field for it.
-invites() {
-  ts -r "$1" -Y 'sip.Method == "INVITE"' -T fields -E separator=/t -e sip.Call-ID -e sip.from.tag -e sip.msg_hdr |
-    awk -F'\t' '{ seq = ""; orig = ""
-                  if (match($3, /X-Test-Seq: *[0-9]+/)) { seq = substr($3, RSTART, RLENGTH); sub(/.*: */, "", seq) }
-                  if (match($3, /X-Orig-Call-ID: *[^\\ ]+/)) { orig = substr($3, RSTART, RLENGTH); sub(/^X-Orig-Call-ID: */, "", orig) }
-                  print seq "\t" $1 "\t" $2 "\t" orig }' | sort -u | sort -t$'\t' -k1,1n
-}
-truth() {
-  local csv="$OUT/$NAME.truth.csv" bad=0 w="$WORK/$NAME"
-  invites "$OUT/$NAME-outer.pcap" >"$w.outer.inv"
-  invites "$OUT/$NAME-inner.pcap" >"$w.inner.inv"
-  # pair by marker (join on field 1); a marker must appear exactly once per side
-  join -t$'\t' -j 1 <(sort -t$'\t' -k1,1 "$w.outer.inv") <(sort -t$'\t' -k1,1 "$w.inner.inv") |
-    sort -t$'\t' -k1,1n >"$w.pairs"
-  # pairs: seq, outer cid, outer from-tag, outer x-orig, inner cid, inner from-tag, inner x-orig
-  { echo "outer_call_id,inner_call_id"; cut -f2,5 "$w.pairs" | tr '\t' ,; } >"$csv"
-  local n_out n_in n_pair
-  n_out=$(cut -f1 "$w.outer.inv" | sort -u | wc -l); n_in=$(cut -f1 "$w.inner.inv" | sort -u | wc -l)
-  n_pair=$(wc -l <"$w.pairs")
-  [ "$n_out" = "$CALLS" ] && [ "$n_in" = "$CALLS" ] && [ "$n_pair" = "$CALLS" ] &&
-    [ "$(wc -l <"$w.outer.inv")" = "$CALLS" ] && [ "$(wc -l <"$w.inner.inv")" = "$CALLS" ] ||
-    { log "$NAME: truth: $n_out outer / $n_in inner markers, $n_pair pairs, expected $CALLS"; bad=1; }
-  awk -F'\t' '$2 == $5 { print "same Call-ID on both legs: " $2; e = 1 } END { exit e }' "$w.pairs" || bad=1
-  awk -F'\t' '$3 != $6 { print "From tags differ for marker " $1; e = 1 } END { exit e }' "$w.pairs" || bad=1
-  cut -f2 "$w.pairs" | python3 "$HERE/tools/topoh_mask.py" "$MASK_KEY" >"$w.masked"
-  cmp -s "$w.masked" <(cut -f5 "$w.pairs") || { log "$NAME: inner Call-IDs are not topoh's mask of the outer ones"; bad=1; }
-  awk -F'\t' '$4 != "" || $7 != "" { print "unexpected X-Orig-Call-ID"; e = 1 } END { exit e }' "$w.pairs" || bad=1
-  if [ "$bad" = 0 ]; then log "$NAME: truth: $n_pair calls paired, all checks passed"; else FAILED+=("$NAME(truth)"); fi
+  b2bua_calls "$NAME" "$d" "$SIPP_DIR/uac.xml" "$SIPP_DIR/uas.xml" "$CALLS" "$RATE" "$LIMIT"
 }
 
 # ------------------------------------------------------------------ media (SDP + RTP) per call
@@ -374,53 +237,12 @@ PY
   [ -s "$w.media.err" ] || log "$NAME: media: $(grep -E '^(distinct|relayed)' "$w.media" | paste -sd' ')"
 }
 
-# ------------------------------------------------------------------ facts
-# side_facts FILE: what tshark sees in one capture
-side_facts() {
-  local f=$1 b
-  b=$(basename "$f")
-  echo "## $b"
-  echo "size_bytes: $(stat -c %s "$f")"
-  echo "frames: $(ts -r "$f" | wc -l)"
-  echo "duration: $(capinfos -u "$f" 2>/dev/null | awk -F': *' '/Capture duration/ {print $2}')"
-  echo "sip_messages: $(ts -r "$f" -Y sip | wc -l)"
-  echo "sip_requests_by_method: $(ts -r "$f" -Y 'sip.Method' -T fields -e sip.Method | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')"
-  echo "sip_responses_by_code: $(ts -r "$f" -Y 'sip.Status-Code' -T fields -e sip.Status-Code | sort -n | uniq -c | awk '{printf "%s=%s ", $2, $1}')"
-  echo "call_ids: $(ts -r "$f" -Y sip -T fields -e sip.Call-ID | sort -u | wc -l)"
-  echo "call_id_examples: $(ts -r "$f" -Y 'sip.Method == "INVITE"' -T fields -e sip.Call-ID | head -2 | paste -sd' ')"
-  echo "invite_requests: $(ts -r "$f" -Y 'sip.Method == "INVITE"' | wc -l)"
-  echo "x_orig_call_id_headers: $(ts -r "$f" -Y 'sip.msg_hdr contains "X-Orig-Call-ID"' | wc -l)"
-  echo "x_test_seq_headers: $(ts -r "$f" -Y 'sip.msg_hdr contains "X-Test-Seq"' | wc -l)"
-  echo "rtp_packets: $(ts -r "$f" -Y rtp | wc -l)"
-  echo "rtp_streams_ssrc: $(ts -r "$f" -Y rtp -T fields -e rtp.ssrc | sort -u | wc -l)"
-  echo "rtp_5tuples: $(ts -r "$f" -Y rtp -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport | sort -u | wc -l)"
-  echo "rtp_5tuple_list (packets src:port -> dst:port ssrc):"
-  ts -r "$f" -Y rtp -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e rtp.ssrc |
-    sort | uniq -c | sort -k3,3 -k5,5 -k2,2n | awk '{printf "  %s %s:%s -> %s:%s %s\n", $1, $2, $3, $4, $5, $6}'
-  echo "rtp_payload_types: $(ts -r "$f" -Y rtp -T fields -e rtp.p_type | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')"
-  echo "sdp_bodies: $(ts -r "$f" -Y sdp | wc -l), distinct SDP media endpoints (c= address, m= port): $(ts -r "$f" -Y sdp -T fields -e sdp.connection_info.address -e sdp.media.port | sort -u | wc -l)"
-  echo "other_frames (not sip, not rtp): $(ts -r "$f" -Y '!sip && !rtp' | wc -l)"
-  echo "max_concurrent_calls (INVITE..BYE 200 overlap): $(ts -r "$f" -Y 'sip.CSeq.method == "INVITE" && sip.Status-Code == 200 || sip.CSeq.method == "BYE" && sip.Status-Code == 200' \
-       -T fields -e frame.time_epoch -e sip.Call-ID -e sip.CSeq.method | sort -k1,1n |
-       awk '$3 == "INVITE" && !($2 in up) { up[$2] = 1; n++; if (n > m) m = n } $3 == "BYE" && ($2 in up) { delete up[$2]; n-- } END { print m + 0 }')"
-}
-facts() {
-  local f="$OUT/$NAME.facts.txt"
-  {
-    echo "# $NAME: tshark $(tshark -v 2>/dev/null | head -1 | awk '{print $3}') on the captures (regenerated by make-anchored.sh;"
-    echo "# rtpengine $(rtpengine --version 2>&1 | awk '{print $2}'), userspace forwarding, media anchored)"
-    side_facts "$OUT/$NAME-outer.pcap"
-    side_facts "$OUT/$NAME-inner.pcap"
-    echo "## $NAME.truth.csv"
-    echo "rows: $(($(wc -l <"$OUT/$NAME.truth.csv") - 1))"
-    cat "$WORK/$NAME.media" 2>/dev/null
-  } >"$f"
-  log "$NAME: $(awk '/^## .*pcap/ {n=$2} /^(size_bytes|sip_messages|rtp_packets):/ {printf "%s %s=%s  ", n, $1, $2}' "$f")"
-}
-
+# the calls; then NAME.truth.csv (truth: pairs by marker, checks) and NAME.facts.txt (tshark
+# counts of both captures, with each RTP 5-tuple, then the per-call media comparison)
 run
-truth
+truth "$NAME" "$CALLS"
 media
-facts
+two_leg_facts "$NAME" "regenerated by make-anchored.sh;
+# rtpengine $(rtpengine --version 2>&1 | awk '{print $2}'), userspace forwarding, media anchored" rtp-list "$WORK/$NAME.media"
 log "done; captures in $OUT"
 [ ${#FAILED[@]} -eq 0 ] || { log "FAILED: ${FAILED[*]}"; exit 1; }

@@ -21,97 +21,33 @@
 # + call index) are fixed, so every SIP message and frame has the same size on every run;
 # timestamps, IP IDs, RTP timestamps and the exact interleaving of the two directions are not.
 # Idempotent: removes its namespaces first and rewrites the captures. Needs root.
-# Helpers (new_ns, link, cap_start/cap_stop) are trimmed copies of tests/tls/make-tls.sh.
+# OUT_DIR=DIR writes the captures to DIR instead of captures/ (e.g. to compare a rerun with the
+# committed files: OUT_DIR=/tmp/case sudo -E bash tests/case/make-case.sh).
+# The helpers (namespaces, veth links, tcpdump, SIPp statistics, audio) are in
+# tests/lib/capture-helpers.sh, shared with tests/b2bua/make-b2bua.sh and make-anchored.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/captures"
+# shellcheck source-path=SCRIPTDIR source=../lib/capture-helpers.sh
+source "$(dirname "$0")/../lib/capture-helpers.sh"
+OUT="${OUT_DIR:-$HERE/captures}"
 mkdir -p "$OUT"
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, tcpdump): sudo bash $0" >&2; exit 1; }
-for t in sipp tcpdump tshark editcap capinfos ip timeout xxd; do
-  command -v "$t" >/dev/null || { echo "missing tool: $t (apt-get install -y sip-tester tcpdump tshark iproute2 xxd)" >&2; exit 1; }
-done
-AUDIO=""
-for f in /usr/share/sip-tester/g711a.pcap /usr/share/sipp/pcap/g711a.pcap /usr/local/share/sipp/pcap/g711a.pcap; do
-  [ -f "$f" ] && { AUDIO=$f; break; }
-done
-[ -n "$AUDIO" ] || { echo "missing g711a.pcap (Debian: /usr/share/sip-tester/g711a.pcap from sip-tester)" >&2; exit 1; }
+require_tools "apt-get install -y sip-tester tcpdump tshark iproute2 xxd" sipp tcpdump tshark editcap capinfos ip timeout xxd
+AUDIO=$(find_g711a) || { echo "missing g711a.pcap (Debian: /usr/share/sip-tester/g711a.pcap from sip-tester)" >&2; exit 1; }
 
 ALL=(frag-call twopoint)
 if [ $# -gt 0 ]; then SCEN=("$@"); else SCEN=("${ALL[@]}"); fi
 
-WORK="$(mktemp -d /tmp/earshot-case.XXXXXX)"
-NSES=()
-PIDS=()
-CAPS=()
-FAILED=()
-
-cleanup() {
-  set +e
-  local p n
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  sleep 0.3
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-  for n in "${NSES[@]:-}"; do [ -n "$n" ] && ip netns del "$n" 2>/dev/null; done
-  NSES=(); PIDS=(); CAPS=()
-  set -e
-}
-final_cleanup() { cleanup; if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi; }
-trap final_cleanup EXIT
-trap "exit 130" INT TERM
-
-log() { echo "== $*" >&2; }
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-ts() { tshark "$@" 2> >(grep -v 'Running as user "root"' >&2); }
-
-# new_ns NAME: fresh namespace with loopback up and IPv6 off (no RS/MLD chatter)
-new_ns() {
-  ip netns del "$1" 2>/dev/null || true
-  ip netns add "$1"; NSES+=("$1")
-  nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  nsx "$1" ip link set lo up
-}
-# mac ADDR/PFX: a fixed, locally administered MAC derived from the IPv4 address
-# (10.77.30.1 -> 02:00:0a:4d:1e:01), so that reruns give the same Ethernet headers
-mac() { local o; IFS=. read -ra o <<<"${1%/*}"; printf '02:00:%02x:%02x:%02x:%02x' "${o[@]}"; }
-# link NS_A IF_A ADDR_A/PFX NS_B IF_B ADDR_B/PFX [MTU] : veth pair between two namespaces
-link() {
-  ip link add "$2" netns "$1" address "$(mac "$3")" type veth peer name "$5" netns "$4" address "$(mac "$6")"
-  if [ -n "${7:-}" ]; then
-    nsx "$1" ip link set "$2" mtu "$7"; nsx "$4" ip link set "$5" mtu "$7"
-  fi
-  nsx "$1" ip addr add "$3" dev "$2"; nsx "$1" ip link set "$2" up
-  nsx "$4" ip addr add "$6" dev "$5"; nsx "$4" ip link set "$5" up
-}
-# cap_start NS IFACE FILE [tcpdump options/filter...]: tcpdump in the background
-cap_start() {
-  local ns=$1 ifc=$2 f=$3; shift 3
-  ip netns exec "$ns" tcpdump -i "$ifc" -U -s 0 -Z root -w "$f" "$@" 2>>"$WORK/tcpdump.log" &
-  CAPS+=($!); PIDS+=($!)
-}
-cap_stop() {
-  sleep 1
-  local p
-  for p in "${CAPS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  for p in "${CAPS[@]}"; do wait "$p" 2>/dev/null || true; done
-  CAPS=()
-}
-# sipp_ok OUTFILE N: the SIPp caller's final statistics report N successful calls, 0 failed
-sipp_ok() {
-  local ok bad
-  ok=$(grep -h "Successful call" "$1" | tail -1 | awk -F'|' '{print $3 + 0}')
-  bad=$(grep -h "Failed call" "$1" | tail -1 | awk -F'|' '{print $3 + 0}')
-  log "SIPp caller: ${ok:-0} successful call(s), ${bad:-?} failed"
-  [ "${ok:-0}" = "$2" ] && [ "${bad:-1}" = 0 ]
-}
+cap_init earshot-case
+CLEANUP_GRACE=0.3   # seconds between TERM and KILL in cleanup
 
 # ------------------------------------------------------------------ audio
 # The G.711 A-law payload of g711a.pcap (236 x 240 bytes = 7.08 s of speech) as a raw file for
 # SIPp's rtp_stream (which makes its own RTP headers, 160-byte / 20 ms packets, a new SSRC per
 # call). A -> B plays all of it (354 packets); B -> A plays it from the 1st second on
 # (48640 bytes = 304 packets), so the two directions differ in content and length.
-ts -r "$AUDIO" -d udp.port==0-65535,rtp -T fields -e rtp.payload | tr -d ':\n' | xxd -r -p >"$WORK/a2b.alaw"
-[ "$(stat -c %s "$WORK/a2b.alaw")" = 56640 ] || { echo "unexpected audio in $AUDIO ($(stat -c %s "$WORK/a2b.alaw") bytes of RTP payload, expected 56640)" >&2; exit 1; }
+alaw_extract "$AUDIO" "$WORK/a2b.alaw"
 tail -c +8001 "$WORK/a2b.alaw" >"$WORK/b2a.alaw"
 
 # ------------------------------------------------------------------ SIPp scenarios
@@ -122,6 +58,41 @@ pad_lines() {
   for ((i = 1; i <= $2; i++)); do
     printf 'a=x-earshot-%s-pad:%02d %s\n' "$1" "$i" "$(printf '%s-%02d' "$1" "$i" | sha256sum | cut -c1-48)"
   done
+}
+
+# sdp_body USER SESS_ID SESS_VERSION PT... : the SDP of both scenarios, up to a=sendrecv
+# (o= with USER, SESS_ID and SESS_VERSION; m=audio with the payload types PT..., each with its
+# a=rtpmap: 8 PCMA, 0 PCMU, 101 telephone-event); the filler lines (pad_lines) follow it
+sdp_body() {
+  local user=$1 sess=$2 ver=$3 pt; shift 3
+  printf '%s\n' "v=0" "o=$user $sess $ver IN IP[local_ip_type] [local_ip]" "s=Earshot case test" \
+    "c=IN IP[media_ip_type] [media_ip]" "t=0 0" "m=audio [rtpstream_audio_port] RTP/AVP $*"
+  for pt; do
+    case $pt in
+      8) echo "a=rtpmap:8 PCMA/8000" ;;
+      0) echo "a=rtpmap:0 PCMU/8000" ;;
+      101) echo "a=rtpmap:101 telephone-event/8000" ;;
+    esac
+  done
+  printf '%s\n' "a=fmtp:101 0-16" "a=ptime:20" "a=sendrecv"
+}
+
+# req_head FROM_USER TO_USER METHOD CSEQ BRANCH_SUFFIX [TO_PARAM] : the request line and the
+# headers that every request of the caller has (Via with a fixed branch, From with a fixed tag,
+# To + TO_PARAM, Call-ID, CSeq, Contact, Max-Forwards)
+req_head() {
+  local from=$1 to=$2 method=$3 cseq=$4 br=$5 top=${6:-}
+  printf '%s\n' "$method sip:$to@[remote_ip]:[remote_port] SIP/2.0" \
+    "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-ec-$from-[call_number]-$br" \
+    "From: \"Caller $from\" <sip:$from@[local_ip]>;tag=uac-$from-[call_number]" \
+    "To: <sip:$to@[remote_ip]>$top" "Call-ID: [call_id]" "CSeq: $cseq $method" \
+    "Contact: <sip:$from@[local_ip]:[local_port]>" "Max-Forwards: 70"
+}
+# resp_head STATUS [TO_TAG_USER] : the status line and the headers the callee copies from the
+# request (Via, From, To, Call-ID, CSeq); with TO_TAG_USER the To gets tag=uas-USER-N
+resp_head() {
+  printf '%s\n' "SIP/2.0 $1" "[last_Via:]" "[last_From:]" "[last_To:]${2:+;tag=uas-$2-[call_number]}" \
+    "[last_Call-ID:]" "[last_CSeq:]"
 }
 
 # uac_xml FILE FROM_USER TO_USER PAD_LINES PAUSE_MS : INVITE (SDP + PAD_LINES filler lines),
@@ -135,31 +106,13 @@ uac_xml() {
 <scenario name="earshot case uac">
   <send retrans="500">
     <![CDATA[
-INVITE sip:$to@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-ec-$from-[call_number]-inv
-From: "Caller $from" <sip:$from@[local_ip]>;tag=uac-$from-[call_number]
-To: <sip:$to@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:$from@[local_ip]:[local_port]>
-Max-Forwards: 70
+$(req_head "$from" "$to" INVITE 1 inv)
 User-Agent: EarshotCaseTest SIPp
 Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=$from 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=Earshot case test
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rtpstream_audio_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-16
-a=ptime:20
-a=sendrecv
+$(sdp_body "$from" 53655765 2353687637 8 0 101)
 $( [ "$pad" -gt 0 ] && pad_lines offer "$pad" )
 
     ]]>
@@ -169,14 +122,7 @@ $( [ "$pad" -gt 0 ] && pad_lines offer "$pad" )
   <recv response="200" rtd="true"/>
   <send>
     <![CDATA[
-ACK sip:$to@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-ec-$from-[call_number]-ack
-From: "Caller $from" <sip:$from@[local_ip]>;tag=uac-$from-[call_number]
-To: <sip:$to@[remote_ip]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: <sip:$from@[local_ip]:[local_port]>
-Max-Forwards: 70
+$(req_head "$from" "$to" ACK 1 ack "[peer_tag_param]")
 Content-Length: 0
 
     ]]>
@@ -189,14 +135,7 @@ Content-Length: 0
   <pause milliseconds="$pause"/>
   <send retrans="500">
     <![CDATA[
-BYE sip:$to@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=z9hG4bK-ec-$from-[call_number]-bye
-From: "Caller $from" <sip:$from@[local_ip]>;tag=uac-$from-[call_number]
-To: <sip:$to@[remote_ip]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: <sip:$from@[local_ip]:[local_port]>
-Max-Forwards: 70
+$(req_head "$from" "$to" BYE 2 bye "[peer_tag_param]")
 Content-Length: 0
 
     ]]>
@@ -217,24 +156,14 @@ uas_xml() {
   <recv request="INVITE" crlf="true"/>
   <send>
     <![CDATA[
-SIP/2.0 100 Trying
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
+$(resp_head "100 Trying")
 Content-Length: 0
 
     ]]>
   </send>
   <send>
     <![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=uas-$user-[call_number]
-[last_Call-ID:]
-[last_CSeq:]
+$(resp_head "180 Ringing" "$user")
 Contact: <sip:$user@[local_ip]:[local_port]>
 Content-Length: 0
 
@@ -243,28 +172,13 @@ Content-Length: 0
   <pause milliseconds="300"/>
   <send retrans="500">
     <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=uas-$user-[call_number]
-[last_Call-ID:]
-[last_CSeq:]
+$(resp_head "200 OK" "$user")
 Contact: <sip:$user@[local_ip]:[local_port]>
 Allow: INVITE, ACK, BYE, CANCEL, OPTIONS
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=$user 84736251 1029384756 IN IP[local_ip_type] [local_ip]
-s=Earshot case test
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [rtpstream_audio_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-16
-a=ptime:20
-a=sendrecv
+$(sdp_body "$user" 84736251 1029384756 8 101)
 $( [ "$pad" -gt 0 ] && pad_lines answer "$pad" )
 
     ]]>
@@ -278,12 +192,7 @@ $( [ "$pad" -gt 0 ] && pad_lines answer "$pad" )
   <recv request="BYE"/>
   <send>
     <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
+$(resp_head "200 OK")
 Content-Length: 0
 
     ]]>
