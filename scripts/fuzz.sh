@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls)
+ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls filter)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 CAPTURES=${EARSHOT_CAPTURES:-../shared/captures}
 export RUSTC_BOOTSTRAP=1
@@ -166,6 +166,15 @@ for pcap in sorted(glob.glob("tests/dtls/captures/*.pcap")):
         put("tls", b"\x00" + p)
 print("seeds:", ", ".join(f"{t} {n}" for t, n in sorted(count.items())))
 PY
+    # Filter expressions: the documented examples (docs/filter.md).
+    mkdir -p fuzz/corpus/filter
+    local i=0
+    for f in 'from ~ "^\+882" && mos < 3 && file == "eth1_0042.pcap"' \
+        '(state == rejected || state == cancelled) && !answered' 'rule ~ "brute|weak" || findings >= 2' \
+        'response == 401 && response != 403' 'legs > 0 && point == sbc' 'start >= "2026-12-01"'; do
+        printf '%s' "$f" >"fuzz/corpus/filter/seed-$i"
+        i=$((i + 1))
+    done
 }
 
 mkdir -p fuzz/corpus fuzz/artifacts fuzz/logs

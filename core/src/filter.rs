@@ -214,6 +214,10 @@ fn lex(s: &str) -> Result<Vec<(Tok, usize)>, FilterError> {
                 }
                 i += 1;
             }
+            if i == start {
+                // A lone `&` or `|`: nothing else starts here.
+                return Err(err(&format!("unexpected `{c}` (`&&`, `||`?)"), pos));
+            }
             let word: String = chars
                 .get(start..i)
                 .unwrap_or_default()
@@ -642,6 +646,19 @@ mod tests {
         );
         assert!(Filter::parse(&"(".repeat(100)).is_err());
         assert!(Filter::parse("").is_err());
+        // Found by fuzzing: a lone `|` or `&` looped forever.
+        assert!(
+            Filter::parse("(state == reject | state == cancelled)")
+                .unwrap_err()
+                .message
+                .contains("`|`")
+        );
+        assert!(
+            Filter::parse("mos < 3 & answered")
+                .unwrap_err()
+                .message
+                .contains("`&`")
+        );
         assert!(
             Filter::parse("from ~ \"^\\+882\" && mos < 3 && file == \"eth1_0042.pcap\"").is_ok()
         );
