@@ -177,110 +177,112 @@ pub fn write_decrypted_pcapng(
         pairs.len() / 2,
         key_list.join(", ")
     );
-    let f = File::create(&tmp).map_err(werr)?;
-    let shb = SectionHeaderBlock {
-        endianness: Endianness::Little,
-        major_version: 1,
-        minor_version: 0,
-        section_length: -1,
-        options: vec![
-            SectionHeaderOption::Comment(comment.into()),
-            SectionHeaderOption::UserApplication(
-                format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
-            ),
-        ],
-    };
-    let mut w = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
-        .map_err(perr)?;
-    let mut summary = DecryptedSummary {
-        connections: pairs.len() / 2,
-        ..DecryptedSummary::default()
-    };
-    let mut tcp = TcpReassembler::new(TcpLimits::default());
-    tcp.set_keys(keys.clone());
-    let mut interfaces: HashMap<(u32, u8), u32> = HashMap::new();
-    let mut seqs: HashMap<(SocketAddr, SocketAddr), u32> = HashMap::new();
-    let mut reader = file.frames()?;
-    let mut app = Vec::new();
-    let mut diags = Vec::new();
-    while let Some(frame) = reader.next_frame() {
-        reader.diagnostics.clear();
-        // Key logs inside the capture, as the analysis used them.
-        for (block, text) in reader.secrets.drain(..) {
-            Arc::make_mut(&mut keys).add_keylog(
-                "pcapng-dsb",
-                &format!("pcapng secrets block {block}"),
-                &text,
-                false,
-            );
-            tcp.set_keys(keys.clone());
-        }
-        let digits = reader.interface_ts_digits(frame.interface);
-        let Ok(ts) = u64::try_from(frame.ts_nanos) else {
-            continue;
+    // Everything from here writes `tmp`: on any error it is removed, so a failed run leaves no half file.
+    let result = (|| -> Result<DecryptedSummary, ExtractError> {
+        let f = File::create(&tmp).map_err(werr)?;
+        let shb = SectionHeaderBlock {
+            endianness: Endianness::Little,
+            major_version: 1,
+            minor_version: 0,
+            section_length: -1,
+            options: vec![
+                SectionHeaderOption::Comment(comment.into()),
+                SectionHeaderOption::UserApplication(
+                    format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
+                ),
+            ],
         };
-        let ticks = if digits == 9 { ts } else { ts / 1000 };
-        let mut iface = |link: u32, digits: u8, w: &mut PcapNgWriter<BufWriter<File>>| {
-            let next = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
-            if let Some(&id) = interfaces.get(&(link, digits)) {
-                return Ok(id);
-            }
-            let idb = InterfaceDescriptionBlock {
-                linktype: DataLink::from(link),
-                snaplen: 0,
-                options: vec![InterfaceDescriptionOption::IfTsResol(digits)],
-            };
-            w.write_pcapng_block(idb)?;
-            interfaces.insert((link, digits), next);
-            Ok(next)
-        };
-        let mut replaced = false;
-        if let NetOutcome::Packet(p) = net::decode_frame(frame.link_type, &frame.data)
-            && let L4::Tcp(seg) = &p.l4
-        {
-            let s = SocketAddr::new(p.src, seg.src_port);
-            let d = SocketAddr::new(p.dst, seg.dst_port);
-            if pairs.contains(&(s, d)) {
-                replaced = true;
-                let meta = PacketMeta {
-                    frame: frame.number,
-                    ts_nanos: frame.ts_nanos,
-                    src: s,
-                    dst: d,
-                };
-                tcp.push(meta, seg, &mut app, &mut diags);
-                diags.clear();
-            }
-        }
-        if replaced {
-            summary.tls_frames_replaced += 1;
-        } else {
-            let id = iface(frame.link_type, digits, &mut w).map_err(perr)?;
-            w.write_pcapng_block(EnhancedPacketBlock {
-                interface_id: id,
-                timestamp: Duration::from_nanos(ticks),
-                original_len: frame.orig_len,
-                data: frame.data.clone(),
-                options: vec![EnhancedPacketOption::Comment(
-                    format!("source frame {}", frame.number).into(),
-                )],
-            })
+        let mut w = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
             .map_err(perr)?;
-            summary.frames_copied += 1;
-        }
-        for m in app.drain(..) {
-            if !matches!(m.transport, Transport::Tls | Transport::Wss) {
-                continue;
+        let mut summary = DecryptedSummary {
+            connections: pairs.len() / 2,
+            ..DecryptedSummary::default()
+        };
+        let mut tcp = TcpReassembler::new(TcpLimits::default());
+        tcp.set_keys(keys.clone());
+        let mut interfaces: HashMap<(u32, u8), u32> = HashMap::new();
+        let mut seqs: HashMap<(SocketAddr, SocketAddr), u32> = HashMap::new();
+        let mut reader = file.frames()?;
+        let mut app = Vec::new();
+        let mut diags = Vec::new();
+        while let Some(frame) = reader.next_frame() {
+            reader.diagnostics.clear();
+            // Key logs inside the capture, as the analysis used them.
+            for (block, text) in reader.secrets.drain(..) {
+                Arc::make_mut(&mut keys).add_keylog(
+                    "pcapng-dsb",
+                    &format!("pcapng secrets block {block}"),
+                    &text,
+                    false,
+                );
+                tcp.set_keys(keys.clone());
             }
-            summary.sip_messages += 1;
-            let frames: Vec<String> = m.frames.iter().map(u64::to_string).collect();
-            let ack = seqs.get(&(m.dst, m.src)).copied().unwrap_or(1);
-            for chunk in m.data.chunks(MAX_SEGMENT) {
-                let seq = seqs.entry((m.src, m.dst)).or_insert(1);
-                let pkt = tcp_packet(m.src, m.dst, *seq, ack, chunk);
-                *seq = seq.wrapping_add(chunk.len() as u32);
-                let id = iface(1, 9, &mut w).map_err(perr)?;
+            let digits = reader.interface_ts_digits(frame.interface);
+            let Ok(ts) = u64::try_from(frame.ts_nanos) else {
+                continue;
+            };
+            let ticks = if digits == 9 { ts } else { ts / 1000 };
+            let mut iface = |link: u32, digits: u8, w: &mut PcapNgWriter<BufWriter<File>>| {
+                let next = u32::try_from(interfaces.len()).unwrap_or(u32::MAX);
+                if let Some(&id) = interfaces.get(&(link, digits)) {
+                    return Ok(id);
+                }
+                let idb = InterfaceDescriptionBlock {
+                    linktype: DataLink::from(link),
+                    snaplen: 0,
+                    options: vec![InterfaceDescriptionOption::IfTsResol(digits)],
+                };
+                w.write_pcapng_block(idb)?;
+                interfaces.insert((link, digits), next);
+                Ok(next)
+            };
+            let mut replaced = false;
+            if let NetOutcome::Packet(p) = net::decode_frame(frame.link_type, &frame.data)
+                && let L4::Tcp(seg) = &p.l4
+            {
+                let s = SocketAddr::new(p.src, seg.src_port);
+                let d = SocketAddr::new(p.dst, seg.dst_port);
+                if pairs.contains(&(s, d)) {
+                    replaced = true;
+                    let meta = PacketMeta {
+                        frame: frame.number,
+                        ts_nanos: frame.ts_nanos,
+                        src: s,
+                        dst: d,
+                    };
+                    tcp.push(meta, seg, &mut app, &mut diags);
+                    diags.clear();
+                }
+            }
+            if replaced {
+                summary.tls_frames_replaced += 1;
+            } else {
+                let id = iface(frame.link_type, digits, &mut w).map_err(perr)?;
                 w.write_pcapng_block(EnhancedPacketBlock {
+                    interface_id: id,
+                    timestamp: Duration::from_nanos(ticks),
+                    original_len: frame.orig_len,
+                    data: frame.data.clone(),
+                    options: vec![EnhancedPacketOption::Comment(
+                        format!("source frame {}", frame.number).into(),
+                    )],
+                })
+                .map_err(perr)?;
+                summary.frames_copied += 1;
+            }
+            for m in app.drain(..) {
+                if !matches!(m.transport, Transport::Tls | Transport::Wss) {
+                    continue;
+                }
+                summary.sip_messages += 1;
+                let frames: Vec<String> = m.frames.iter().map(u64::to_string).collect();
+                let ack = seqs.get(&(m.dst, m.src)).copied().unwrap_or(1);
+                for chunk in m.data.chunks(MAX_SEGMENT) {
+                    let seq = seqs.entry((m.src, m.dst)).or_insert(1);
+                    let pkt = tcp_packet(m.src, m.dst, *seq, ack, chunk);
+                    *seq = seq.wrapping_add(chunk.len() as u32);
+                    let id = iface(1, 9, &mut w).map_err(perr)?;
+                    w.write_pcapng_block(EnhancedPacketBlock {
                     interface_id: id,
                     timestamp: Duration::from_nanos(u64::try_from(m.ts_nanos).unwrap_or(ts)),
                     original_len: pkt.len() as u32,
@@ -295,18 +297,30 @@ pub fn write_decrypted_pcapng(
                     )],
                 })
                 .map_err(perr)?;
-                summary.plaintext_packets += 1;
+                    summary.plaintext_packets += 1;
+                }
             }
         }
-    }
-    let mut buf = w.into_inner();
-    buf.flush().map_err(werr)?;
-    let f = buf.into_inner().map_err(|e| werr(e.into_error()))?;
-    f.sync_all().map_err(werr)?;
-    drop(f);
-    std::fs::rename(&tmp, out).map_err(|source| ExtractError::Write {
-        path: out.to_path_buf(),
-        source,
+        let mut buf = w.into_inner();
+        buf.flush().map_err(werr)?;
+        let f = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+        f.sync_all().map_err(werr)?;
+        drop(f);
+        Ok(summary)
+    })();
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&tmp, out).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        ExtractError::Write {
+            path: out.to_path_buf(),
+            source,
+        }
     })?;
     Ok(summary)
 }

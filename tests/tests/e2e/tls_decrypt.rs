@@ -622,3 +622,23 @@ fn per_call_extract_of_an_rsa_session_opens_without_the_rsa_key() {
     assert!(text.contains("CLIENT_RANDOM "));
     assert!(!text.contains("PRIVATE KEY"));
 }
+
+#[test]
+fn a_failed_decrypted_view_leaves_no_half_file() {
+    // The input opens but is no capture: the error is said and neither the output nor its `.part` is left.
+    let dir = std::env::temp_dir().join(format!("earshot-decrypt-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("notes.pcap");
+    std::fs::write(&input, b"not a capture at all, only text").unwrap();
+    let out = dir.join("plain.pcapng");
+    let keys = std::sync::Arc::new(earshot_core::tls::Keys::new());
+    let r =
+        earshot_core::decrypted::write_decrypted_pcapng(&input, &Default::default(), keys, &out);
+    assert!(r.is_err());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["notes.pcap"], "nothing but the input");
+    let _ = std::fs::remove_dir_all(&dir);
+}
