@@ -329,7 +329,7 @@ pub fn plan_case(paths: &[PathBuf], opts: &CaseOptions) -> CasePlan {
     }
     let mut point_order: Vec<(&str, Option<i64>)> = keys.into_iter().collect();
     point_order.sort_by(|a, b| (a.1.is_none(), a.1, a.0).cmp(&(b.1.is_none(), b.1, b.0)));
-    let points: Vec<String> = point_order.iter().map(|(k, _)| point_name(k)).collect();
+    let points: Vec<String> = point_order.iter().map(|(k, _)| (*k).to_string()).collect();
     let point_of: HashMap<String, usize> = point_order
         .iter()
         .enumerate()
@@ -513,10 +513,6 @@ fn natural_key(path: &Path) -> Vec<(String, u128)> {
     }
     out.push((text, digits.parse().unwrap_or(0)));
     out
-}
-
-fn point_name(key: &str) -> String {
-    key.to_string()
 }
 
 /// Progress of a case: the files' sizes stand for their share of the work.

@@ -356,15 +356,15 @@ fn score_pair(p: &LegFacts<'_>, q: &LegFacts<'_>) -> Option<(f64, Vec<String>)> 
             anchored = true;
             ev.push(format!("same called number {y}"));
         }
-        (Some(x), Some(y)) => {
-            if q.diverted_from.iter().any(|d| same_number(d, x)) {
-                score += 0.35;
-                anchored = true;
-                ev.push(format!("the second leg's Diversion/History-Info names the first leg's called number {x}"));
-            } else {
+        (Some(x), Some(_)) => {
+            if !q.diverted_from.iter().any(|d| same_number(d, x)) {
                 return None;
             }
-            let _ = y;
+            score += 0.35;
+            anchored = true;
+            ev.push(format!(
+                "the second leg's Diversion/History-Info names the first leg's called number {x}"
+            ));
         }
         _ => {}
     }
