@@ -17,7 +17,7 @@
 
 use regex::Regex;
 
-use crate::model::{Analysis, Call, split_frame};
+use crate::model::{Analysis, Call};
 
 /// The fields a filter can name, with what they hold.
 pub const FIELDS: &[(&str, &str)] = &[
@@ -55,7 +55,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("rule", "rule ids of the call's findings"),
     ("severity", "severities of the call's findings"),
     ("legs", "number of other legs linked to the call"),
-    ("file", "case files the call's frames are in (file names)"),
+    (
+        "file",
+        "case files the call's frames are in (file names; a stream's files from its first to its last)",
+    ),
     ("point", "capture points that saw the call"),
 ];
 
@@ -511,24 +514,21 @@ fn values(field: &str, ctx: &Context<'_>, c: &Call) -> Vec<Val> {
             let Some(case) = &a.case else {
                 return Vec::new();
             };
-            let mut files: Vec<u32> = c.frames.iter().map(|f| split_frame(*f).0).collect();
-            for s in streams() {
-                files.push(split_frame(s.first_frame).0);
-                files.push(split_frame(s.last_frame).0);
-            }
-            files.sort_unstable();
-            files.dedup();
-            let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
-            let mut out: Vec<String> = files
+            let mut out: Vec<String> = case
+                .call_files(c, &a.streams)
                 .iter()
-                .filter_map(|n| case.files.iter().find(|f| f.number == *n))
-                .map(|f| {
+                .filter_map(|&n| {
                     if field == "file" {
-                        base(&f.file)
+                        let f = case.files.iter().find(|f| f.number == n)?;
+                        Some(
+                            f.file
+                                .rsplit(['/', '\\'])
+                                .next()
+                                .unwrap_or(&f.file)
+                                .to_string(),
+                        )
                     } else {
-                        case.points
-                            .get(f.point)
-                            .map_or(String::new(), |p| base(&p.name))
+                        Some(case.point_label(case.point_of(n)?).to_string())
                     }
                 })
                 .collect();

@@ -1133,19 +1133,13 @@ pub struct CaseInfo {
 }
 
 impl CaseInfo {
-    /// Where `frames` were captured, by capture point and file number: `sbc 3,4; pbx 7` (points in case order,
-    /// the last path component of their names).
-    pub fn seen_at(&self, frames: &[FrameNo]) -> String {
-        self.seen_at_spans(frames, &[])
-    }
-
-    /// [`CaseInfo::seen_at`] with spans of frames (a media stream's first and last): every file of the span's
-    /// capture point between them counts.
-    pub fn seen_at_spans(&self, frames: &[FrameNo], spans: &[(FrameNo, FrameNo)]) -> String {
-        let mut files: Vec<u32> = frames.iter().map(|f| split_frame(*f).0).collect();
-        for &(a, b) in spans {
-            let (fa, fb) = (split_frame(a).0, split_frame(b).0);
-            let point = self.files.iter().find(|f| f.number == fa).map(|f| f.point);
+    /// The case files holding a call's frames, ascending: its SIP messages' files and, for each of its media
+    /// streams, every file of the stream's capture point from its first frame's file to its last's.
+    pub fn call_files(&self, call: &Call, streams: &[MediaStream]) -> Vec<u32> {
+        let mut files: Vec<u32> = call.frames.iter().map(|f| split_frame(*f).0).collect();
+        for s in call.streams.iter().filter_map(|&i| streams.get(i)) {
+            let (fa, fb) = (split_frame(s.first_frame).0, split_frame(s.last_frame).0);
+            let point = self.point_of(fa);
             files.extend(
                 self.files
                     .iter()
@@ -1158,19 +1152,36 @@ impl CaseInfo {
         }
         files.sort_unstable();
         files.dedup();
+        files
+    }
+
+    /// The capture point (index into `points`) of case file `file`.
+    pub fn point_of(&self, file: u32) -> Option<usize> {
+        self.files
+            .iter()
+            .find(|f| f.number == file)
+            .map(|f| f.point)
+    }
+
+    /// A capture point's name without its folders.
+    pub fn point_label(&self, point: usize) -> &str {
+        let name = self.points.get(point).map_or("?", |p| p.name.as_str());
+        name.rsplit(['/', '\\']).next().unwrap_or(name)
+    }
+
+    /// Where `files` were captured, by capture point: `sbc 3,4; pbx 7` (points in case order).
+    pub fn seen_at(&self, files: &[u32]) -> String {
         let mut by_point: std::collections::BTreeMap<usize, Vec<u32>> = Default::default();
-        for n in files {
-            if let Some(f) = self.files.iter().find(|f| f.number == n) {
-                by_point.entry(f.point).or_default().push(n);
+        for &n in files {
+            if let Some(p) = self.point_of(n) {
+                by_point.entry(p).or_default().push(n);
             }
         }
         by_point
             .iter()
             .map(|(p, files)| {
-                let name = self.points.get(*p).map_or("?", |p| p.name.as_str());
-                let short = name.rsplit(['/', '\\']).next().unwrap_or(name);
                 let list: Vec<String> = files.iter().map(u32::to_string).collect();
-                format!("{short} {}", list.join(","))
+                format!("{} {}", self.point_label(*p), list.join(","))
             })
             .collect::<Vec<_>>()
             .join("; ")

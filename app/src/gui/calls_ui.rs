@@ -171,15 +171,7 @@ fn derive_rows(a: &Analysis) -> Vec<CallRow> {
             let seen_at = a
                 .case
                 .as_ref()
-                .map(|k| {
-                    let spans: Vec<(u64, u64)> = a
-                        .streams
-                        .iter()
-                        .filter(|s| s.call_id.as_deref() == Some(c.call_id.as_str()))
-                        .map(|s| (s.first_frame, s.last_frame))
-                        .collect();
-                    k.seen_at_spans(&c.frames, &spans)
-                })
+                .map(|k| k.seen_at(&k.call_files(c, &a.streams)))
                 .unwrap_or_default();
             let haystack = if seen_at.is_empty() {
                 haystack

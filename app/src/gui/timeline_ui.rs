@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use earshot_core::model::{Analysis, Severity, split_frame};
+use earshot_core::model::{Analysis, Severity};
 use earshot_core::report::terminal_safe;
 use egui::{Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
@@ -38,16 +38,8 @@ pub struct Lane {
 /// The lanes of an analysis: one per capture point of a case, else one.
 pub fn lanes(a: &Analysis) -> Vec<Lane> {
     let names: Vec<String> = match &a.case {
-        Some(c) if !c.points.is_empty() => c
-            .points
-            .iter()
-            .map(|p| {
-                p.name
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&p.name)
-                    .to_string()
-            })
+        Some(c) if !c.points.is_empty() => (0..c.points.len())
+            .map(|p| c.point_label(p).to_string())
             .collect(),
         _ => vec![String::from("capture")],
     };
@@ -55,20 +47,11 @@ pub fn lanes(a: &Analysis) -> Vec<Lane> {
     for (i, c) in a.calls.iter().enumerate().filter(|(_, c)| c.kind.is_call()) {
         let end = c.end_ts_nanos.max(c.start_ts_nanos);
         let mut points: Vec<usize> = match &a.case {
-            Some(case) => {
-                let mut frames: Vec<u64> = c.frames.clone();
-                for s in c.streams.iter().filter_map(|&s| a.streams.get(s)) {
-                    frames.push(s.first_frame);
-                    frames.push(s.last_frame);
-                }
-                frames
-                    .iter()
-                    .filter_map(|f| {
-                        let n = split_frame(*f).0;
-                        case.files.iter().find(|x| x.number == n).map(|x| x.point)
-                    })
-                    .collect()
-            }
+            Some(case) => case
+                .call_files(c, &a.streams)
+                .iter()
+                .filter_map(|&n| case.point_of(n))
+                .collect(),
             None => vec![0],
         };
         points.sort_unstable();
