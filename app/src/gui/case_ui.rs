@@ -207,6 +207,32 @@ mod tests {
         );
     }
 
+    /// Clicks "Analyse again" and waits for the new analysis (not the one shown before the click).
+    fn reanalyse(h: &mut egui_kittest::Harness<'static, AppState>) {
+        use egui_kittest::kittest::Queryable;
+        let before = h.state().analysis.clone();
+        h.get_by_label("Analyse again with these settings").click();
+        let start = std::time::Instant::now();
+        loop {
+            h.step();
+            let s = h.state();
+            let new = match (&before, &s.analysis) {
+                (Some(a), Some(b)) => !std::sync::Arc::ptr_eq(a, b),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if new && !s.is_loading() {
+                break;
+            }
+            assert!(
+                start.elapsed().as_secs() < 30,
+                "the case was not analysed again"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        h.run();
+    }
+
     #[test]
     fn the_case_window_regroups_the_points_and_corrects_a_clock() {
         use egui_kittest::Harness;
@@ -245,9 +271,7 @@ mod tests {
             .find(|(p, _)| *p == b)
             .unwrap();
         *text = "-1.5".into();
-        h.get_by_label("Analyse again with these settings").click();
-        h.run_steps(2);
-        super::super::calls_ui::tests::wait_loaded(&mut h);
+        reanalyse(&mut h);
         let shifted = h.state().analysis.clone().unwrap();
         let sc = shifted.case.as_ref().unwrap();
         // Points are ordered by their first packet: the corrected tap may now come first.
@@ -259,9 +283,7 @@ mod tests {
             .unwrap();
         assert_eq!(fb.offset_nanos, -1_500_000_000);
         h.get_by_label("all one stream").click();
-        h.get_by_label("Analyse again with these settings").click();
-        h.run_steps(2);
-        super::super::calls_ui::tests::wait_loaded(&mut h);
+        reanalyse(&mut h);
         let one = h.state().analysis.clone().unwrap();
         let case = one.case.as_ref().unwrap();
         assert_eq!((case.points.len(), case.duplicate_frames), (1, 0));
