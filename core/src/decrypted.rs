@@ -12,13 +12,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
-use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
-use pcap_file::{DataLink, Endianness};
 
 use crate::capture::CaptureFile;
 use crate::extract::ExtractError;
@@ -180,20 +179,7 @@ pub fn write_decrypted_pcapng(
     // Everything from here writes `tmp`: on any error it is removed, so a failed run leaves no half file.
     let result = (|| -> Result<DecryptedSummary, ExtractError> {
         let f = File::create(&tmp).map_err(werr)?;
-        let shb = SectionHeaderBlock {
-            endianness: Endianness::Little,
-            major_version: 1,
-            minor_version: 0,
-            section_length: -1,
-            options: vec![
-                SectionHeaderOption::Comment(comment.into()),
-                SectionHeaderOption::UserApplication(
-                    format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
-                ),
-            ],
-        };
-        let mut w = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
-            .map_err(perr)?;
+        let mut w = crate::extract::evidence_writer(f, comment).map_err(perr)?;
         let mut summary = DecryptedSummary {
             connections: pairs.len() / 2,
             ..DecryptedSummary::default()

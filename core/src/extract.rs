@@ -322,6 +322,27 @@ pub fn write_calls_pcapng_from(
     }
 }
 
+/// A pcapng writer over `f` whose section header carries `comment` and names Earshot as the writing application
+/// (the per-call extract's and the decrypted view's).
+pub(crate) fn evidence_writer(
+    f: File,
+    comment: String,
+) -> Result<PcapNgWriter<BufWriter<File>>, pcap_file::PcapError> {
+    let shb = SectionHeaderBlock {
+        endianness: Endianness::Little,
+        major_version: 1,
+        minor_version: 0,
+        section_length: -1,
+        options: vec![
+            SectionHeaderOption::Comment(comment.into()),
+            SectionHeaderOption::UserApplication(
+                format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
+            ),
+        ],
+    };
+    PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
+}
+
 /// True when both paths name the same existing file.
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
@@ -861,20 +882,7 @@ fn write_frames(
         // Debug formatting escapes quotes and control characters: a Call-ID cannot forge lines in a reader.
         comment.push_str(&format!(" {id:?}"));
     }
-    let shb = SectionHeaderBlock {
-        endianness: Endianness::Little,
-        major_version: 1,
-        minor_version: 0,
-        section_length: -1,
-        options: vec![
-            SectionHeaderOption::Comment(comment.into()),
-            SectionHeaderOption::UserApplication(
-                format!("Earshot {}", env!("CARGO_PKG_VERSION")).into(),
-            ),
-        ],
-    };
-    let mut writer = PcapNgWriter::with_section_header(BufWriter::with_capacity(1 << 20, f), shb)
-        .map_err(perr)?;
+    let mut writer = evidence_writer(f, comment).map_err(perr)?;
     if !key_log.is_empty() {
         // Decryption Secrets Block (pcapng §4.7): secrets type TLSK, length, the key log, padding.
         let mut body = Vec::with_capacity(key_log.len() + 12);
