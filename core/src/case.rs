@@ -579,6 +579,35 @@ impl Source {
         }
     }
 
+    /// Every file's absolute path (as given when it cannot be resolved), indexed by its case file number: index 0
+    /// is a capture analysed alone; in a case, numbers start at 1 and index 0 is empty.
+    pub fn numbered_paths(&self) -> Vec<String> {
+        let abs = |p: &Path| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        };
+        match self {
+            Source::File(p) => vec![abs(p)],
+            Source::Case { plan, .. } => {
+                let n = plan
+                    .files
+                    .iter()
+                    .map(|f| f.number as usize)
+                    .max()
+                    .unwrap_or(0);
+                let mut out = vec![String::new(); n.saturating_add(1)];
+                for f in &plan.files {
+                    if let Some(slot) = out.get_mut(f.number as usize) {
+                        *slot = abs(&f.path);
+                    }
+                }
+                out
+            }
+        }
+    }
+
     pub fn analyze(
         &self,
         opts: &AnalyzeOptions,

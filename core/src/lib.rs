@@ -22,6 +22,7 @@ pub mod net;
 pub mod pipeline;
 pub mod report;
 pub mod sip;
+pub mod store;
 #[cfg(test)]
 mod testutil;
 pub mod time;

@@ -246,6 +246,16 @@ pub enum SipParser {
     Tolerant,
 }
 
+impl SipParser {
+    /// As serialised: `rsip`, `tolerant`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SipParser::Rsip => "rsip",
+            SipParser::Tolerant => "tolerant",
+        }
+    }
+}
+
 /// A SIP message as decoded from bytes, before it is placed in a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SipMessage {
@@ -557,7 +567,7 @@ impl Serialize for CallKind {
 }
 
 /// A Call-ID's worth of SIP: an INVITE dialog (call) or non-INVITE traffic (REGISTER, OPTIONS, ...).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Call {
     pub call_id: String,
     /// `call` when the Call-ID carries an INVITE request, otherwise the first request's method lower-cased
@@ -657,6 +667,17 @@ pub enum MediaCarrier {
     TurnUdp,
     /// TURN ChannelData or Send/Data indication over TCP.
     TurnTcp,
+}
+
+impl MediaCarrier {
+    /// As serialised: `udp`, `turn-udp`, `turn-tcp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaCarrier::Udp => "udp",
+            MediaCarrier::TurnUdp => "turn-udp",
+            MediaCarrier::TurnTcp => "turn-tcp",
+        }
+    }
 }
 
 /// One DTMF key press.
@@ -843,6 +864,16 @@ pub enum StreamKind {
     Rtp,
     /// T.38 fax over UDPTL.
     T38,
+}
+
+impl StreamKind {
+    /// As serialised: `rtp`, `t38`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::Rtp => "rtp",
+            StreamKind::T38 => "t38",
+        }
+    }
 }
 
 /// One media stream: packets from one source address/port to one destination with one SSRC (Wireshark's
@@ -1427,6 +1458,17 @@ pub enum Confidence {
     Low,
     Medium,
     High,
+}
+
+impl Confidence {
+    /// As serialised: `low`, `medium`, `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
 }
 
 /// Evidence frames kept per finding; the total is in `evidence_frames_total`.
