@@ -50,6 +50,14 @@ pub struct AnalyzeArgs {
     /// (`from ~ "^\+882" && mos < 3 && file == "eth1_0042.pcap"`; docs/filter.md). The other tables are whole.
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Also write the analysis into the case store at DIR (Parquet tables, docs/store.md; created when missing).
+    /// The store holds the whole analysis: --filter does not apply to it. Query it with `earshot query DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// With --store: analyse every input file as a capture of its own (one partition each) instead of as one
+    /// case; folders and patterns are expanded first. One line per file is printed.
+    #[arg(long, requires = "store", conflicts_with_all = ["json", "csv", "filter"])]
+    pub each: bool,
     #[command(flatten)]
     pub keys: crate::keys::KeyArgs,
 }
@@ -82,6 +90,9 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         .as_deref()
         .map(earshot_core::filter::Filter::parse)
         .transpose()?;
+    if args.each {
+        return crate::store_cmd::analyze_each(args, &opts);
+    }
     let source = args.case.source(&args.files)?;
     let file = source.first_path();
     let started = Instant::now();
@@ -121,6 +132,9 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context("unusable input")),
     };
+    if let Some(dir) = &args.store {
+        crate::store_cmd::write(dir, &analysis, &source.numbered_paths(), &file)?;
+    }
     let analysis = match &filter {
         Some(f) => {
             let keep = f.select(&analysis);

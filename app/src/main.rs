@@ -12,6 +12,7 @@ mod keys;
 mod live;
 mod player;
 mod report_cmd;
+mod store_cmd;
 
 use std::process::ExitCode;
 
@@ -66,6 +67,11 @@ enum Command {
     /// Exit codes: 0 every TLS connection decrypted; 1 written, but some connection could not be decrypted (the
     /// reason is printed); 2 nothing written.
     Decrypt(decrypt::DecryptArgs),
+    /// Run read-only SQL (or a saved hunt) over a case store written by `earshot analyze --store DIR`.
+    ///
+    /// Exit codes: 0 the query ran over the whole store; 1 it ran, but some partitions were left out (damaged,
+    /// newer schema, interrupted write: each is named on stderr); 2 the store or the SQL was refused.
+    Query(store_cmd::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report_cmd::run(&args),
         Some(Command::Capture(args)) => capture::run(&args),
         Some(Command::Decrypt(args)) => decrypt::run(&args),
+        Some(Command::Query(args)) => store_cmd::query(&args),
         None => match gui::run(
             cli.files,
             cli.keys

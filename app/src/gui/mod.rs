@@ -13,6 +13,7 @@ mod keys_ui;
 mod ladder_ui;
 mod packet_ui;
 pub mod settings_ui;
+mod store_ui;
 mod streams_ui;
 mod timeline_ui;
 mod traffic_ui;
@@ -140,6 +141,8 @@ pub struct AppState {
     /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
     pub keys: Option<Arc<earshot_core::tls::Keys>>,
     pub keys_view: keys_ui::KeysView,
+    /// The Store window: SQL over a case store.
+    pub store_view: store_ui::StoreView,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
 }
@@ -184,6 +187,7 @@ impl AppState {
             ladder_view: Default::default(),
             timeline_view: Default::default(),
             case_view: Default::default(),
+            store_view: Default::default(),
             streams_view: Default::default(),
             export_view: Default::default(),
             settings_view: Default::default(),
@@ -303,6 +307,7 @@ impl AppState {
         }
         audio_job::poll(self);
         export_ui::poll(self);
+        self.poll_store();
         settings_ui::poll(self);
         if self.player.is_playing()
             && let Some(a) = self.player.audio()
@@ -584,6 +589,21 @@ impl AppState {
                     ui.close();
                     self.case_view.open = true;
                 }
+                if ui.button("Open store…").clicked() {
+                    ui.close();
+                    self.open_store_dialog();
+                }
+                if ui
+                    .add_enabled(
+                        self.complete && self.analysis.is_some(),
+                        egui::Button::new("Write to store…"),
+                    )
+                    .on_hover_text("Add this capture or case to a case store (Parquet tables)")
+                    .clicked()
+                {
+                    ui.close();
+                    self.write_store_dialog();
+                }
                 ui.menu_button("Recent", |ui| {
                     let recent = self.persisted.recent.clone();
                     if recent.is_empty() {
@@ -721,6 +741,7 @@ impl AppState {
         settings_ui::settings_window(ctx, self);
         keys_ui::keys_window(ctx, self);
         case_ui::case_window(ctx, self);
+        store_ui::store_window(ctx, self);
     }
 
     /// Files dropped on the window: key logs and PEM keys join the session's keys; the first capture is opened.

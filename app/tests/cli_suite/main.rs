@@ -12,6 +12,7 @@ mod cli;
 mod export_audio;
 mod live_capture;
 mod report_cli;
+mod store_cli;
 
 use std::path::PathBuf;
 use std::process::Command;
