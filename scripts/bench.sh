@@ -64,6 +64,13 @@ for t in 1 2; do
     done | median_of_3)
     rows+=("  same, --no-hash ($t thr)|$wall|$rss")
 done
+# The same on 2 threads, also writing the case store (`--store`, Parquet): the cost of the store.
+read -r wall rss < <(for _ in 1 2 3; do
+    rm -rf "$out/store"
+    timeit "$bindir/earshot" analyze "$cap" --quiet --threads 2 --store "$out/store"
+done | median_of_3)
+rows+=("  same, + --store (2 thr)|$wall|$rss")
+rm -rf "$out/store"
 if command -v tshark >/dev/null; then
     read -r wall rss < <(timeit tshark -r "$cap" -q -z sip,stat -z rtp,streams)
     rows+=("tshark -z sip,stat -z rtp,streams|$wall|$rss")
@@ -91,11 +98,15 @@ for r in rows:
     name, wall, rss = r.split("|")
     parsed.append((name, float(wall), int(rss)))
 tshark = next((w for n, w, _ in parsed if n.startswith("tshark")), None)
+two = next((w for n, w, _ in parsed if n.startswith("earshot") and "2 thr" in n), None)
+store = next((w for n, w, _ in parsed if "--store" in n), None)
 print(f"{'tool':<40} {'wall s':>8} {'MB/s':>9} {'packets/s':>12} {'peak RSS MiB':>12} {'vs tshark':>10}")
 for name, wall, rss in parsed:
     w = max(wall, 0.005)
     ratio = f"{tshark / w:.1f}x" if tshark else "-"
     print(f"{name:<40} {wall:>8.2f} {size/1e6/w:>9.1f} {exp['frames']/w:>12.0f} {rss/1024:>12.1f} {ratio:>10}")
+if two and store:
+    print(f"store writing adds {100 * (store - two) / two:+.1f} % to the 2-thread analysis (target: at most +10 %)")
 bad = []
 for path in (j1, j2):
     doc = json.load(open(path))
@@ -131,6 +142,16 @@ print("counts: equal to the generator's (calls, answered, SIP messages, Call-IDs
       "scanner found; JSON identical on 1 and 2 threads")
 PY
 [ "$keep" = 1 ] || rm -f "$cap"
+
+# The store's query side: a store of ≥ 1 M calls (copies of one analysed SIP-only capture under distinct capture
+# names), `SELECT count(*)` and every saved hunt through Earshot's engine (target: each under 1 s).
+if [ "$calls" -ge 300 ]; then scalls=10000 copies=100; else scalls=500 copies=4; fi
+scap="$out/sip-${scalls}.pcap"
+"$bindir/samplegen" bench --calls "$scalls" --talk-secs 1 --stagger-ms 5 --dns-every-ms 0 -o "$scap" >/dev/null
+echo
+echo "store: $copies copies of $scap ($scalls calls) in $out/query.store"
+"$bindir/storebench" "$scap" "$out/query.store" "$copies" | sed 's/^/  /'
+[ "$keep" = 1 ] || rm -rf "$scap" "$out/query.store"
 
 # Audio: one long call decoded to WAV.
 acap="$out/call-${audio_mins}min.pcap"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What CI runs: formatting, lints, the dependency-direction check, every test, the .deb, and the small benchmark.
+# What CI runs: formatting, lints, the dependency-direction check, every test, the .deb, the store's Spark recipe in
+# local mode, and the small benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ echo "== .deb of the test build's binary (no second build; packaging/build-deb.s
 deb="$(packaging/build-deb.sh --binary "${CARGO_TARGET_DIR:-target}/debug/earshot" -o "${CARGO_TARGET_DIR:-target}/deb" \
     | tail -n1)"
 packaging/check-deb.sh "$deb"
+
+echo "== the store on Spark (local mode): scale/spark/test.sh"
+scale/spark/test.sh --profile dev
 
 echo "== benchmark (small, counts asserted)"
 scripts/bench.sh --small --profile dev
