@@ -102,6 +102,8 @@ type CredCounts = (u64, u64, u64, bool, bool);
 #[derive(Default)]
 struct Expected {
     counts: BTreeMap<&'static str, u64>,
+    /// Calls per file (absolute path), as each file's own JSON has them.
+    calls_per_file: BTreeMap<String, u64>,
     /// repeat-attackers: source → captures it attacked in.
     attackers: BTreeMap<String, BTreeSet<String>>,
     /// clear-credentials: (user, realm) → (captures, sources, responses, cracked, proven).
@@ -148,6 +150,10 @@ fn expected_from_json(files: &[PathBuf]) -> Expected {
             .as_array()
             .cloned()
             .unwrap_or_default();
+        e.calls_per_file.insert(
+            std::fs::canonicalize(f).unwrap().display().to_string(),
+            calls.len() as u64,
+        );
         for (t, n) in [
             ("captures", 1),
             ("calls", calls.len()),
@@ -420,6 +426,68 @@ fn the_shared_captures_as_one_store_agree_with_their_json_and_with_duckdb_and_py
         .collect();
     assert_eq!(low, e.low_mos, "low-mos-routes");
     let _ = std::fs::remove_dir_all(&store);
+
+    // The same files as one case (one capture of the store, a `file` number each): the calls of each file equal
+    // that file's own JSON, through Earshot's engine and through DuckDB.
+    let case = scratch("shared-case");
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        "--quiet".into(),
+        "--store".into(),
+        case.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let out = earshot().args(&args).output().unwrap();
+    assert!(
+        out.status.code() != Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let per_file = "SELECT p.path AS path, count(c.call_id) AS n FROM captures p \
+                    LEFT JOIN calls c ON c.capture_sha256 = p.capture_sha256 AND c.file = p.file \
+                    GROUP BY p.path ORDER BY p.path";
+    let (rows, out) = query(&case, per_file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mine: BTreeMap<String, u64> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine, e.calls_per_file,
+        "calls per file of the case, Earshot's engine"
+    );
+    let duck = Command::new("python3")
+        .args([
+            "-c",
+            "import duckdb, sys, json\n\
+             s = sys.argv[1]\n\
+             con = duckdb.connect()\n\
+             for t in ('captures', 'calls'):\n\
+             \x20   con.execute(f\"CREATE VIEW {t} AS SELECT * FROM read_parquet('{s}/{t}/*/*.parquet')\")\n\
+             print(json.dumps(dict(con.execute(sys.argv[2]).fetchall())))",
+        ])
+        .arg(&case)
+        .arg(per_file)
+        .output()
+        .unwrap();
+    assert!(
+        duck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&duck.stderr)
+    );
+    let duck: BTreeMap<String, u64> = serde_json::from_slice(&duck.stdout).unwrap();
+    assert_eq!(duck, e.calls_per_file, "calls per file of the case, DuckDB");
+    assert_eq!(count(&case, "captures"), files.len() as u64);
+    let _ = std::fs::remove_dir_all(&case);
 }
 
 fn sample(name: &str) -> PathBuf {
