@@ -28,7 +28,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Capture to open in the desktop app (without a subcommand); several files or a folder open as a case.
+    /// Capture to open in the desktop app (without a subcommand); several files or a folder open as a case; a
+    /// case store (`analyze --store`) opens in the Store window.
     #[arg(value_name = "FILE")]
     files: Vec<std::path::PathBuf>,
     /// Keys for the desktop app's session (key logs and RSA keys, as File > Keys...).

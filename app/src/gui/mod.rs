@@ -857,9 +857,11 @@ impl EarshotApp {
         for k in &keys {
             state.add_key_file(k);
         }
-        // `earshot A B` or `earshot FOLDER`: a case.
-        if !files.is_empty() {
-            state.open_case(&files);
+        // `earshot STORE`: the Store window on a case store; `earshot A B` or `earshot FOLDER`: a case.
+        match files.as_slice() {
+            [one] if one.join(earshot_core::store::MARKER).is_file() => state.open_store(one),
+            [] => {}
+            _ => state.open_case(&files),
         }
         EarshotApp { state, bench }
     }

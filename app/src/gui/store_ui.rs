@@ -15,6 +15,13 @@ use earshot_core::store::query::{self, HUNTS};
 use super::AppState;
 use super::job::{Job, Poll};
 
+/// The first query of a store opened: its files, with their calls and findings.
+const OVERVIEW: &str = "SELECT p.capture_sha256, p.file, p.file_name, p.path, p.first_ts, p.packets, p.status, \
+     count(c.call_id) AS calls FROM captures p \
+     LEFT JOIN calls c ON c.capture_sha256 = p.capture_sha256 AND c.file = p.file \
+     GROUP BY p.capture_sha256, p.file, p.file_name, p.path, p.first_ts, p.packets, p.status \
+     ORDER BY p.first_ts, p.capture_sha256, p.file";
+
 /// A finished query, kept as text cells for drawing.
 pub struct Shown {
     pub columns: Vec<String>,
@@ -56,11 +63,11 @@ impl AppState {
                 self.store_view.error = None;
                 self.store_view.shown = None;
                 if self.store_view.sql.is_empty() {
-                    self.store_view.sql =
-                        "SELECT capture_sha256, file, count(*) AS calls FROM calls GROUP BY \
-                                           capture_sha256, file ORDER BY calls DESC"
-                            .into();
+                    self.store_view.sql = OVERVIEW.into();
                 }
+                // What is in it, at once: the query in the editor (at first, the overview of its files).
+                let sql = self.store_view.sql.clone();
+                self.run_store_query(&sql);
             }
             Err(e) => self
                 .toasts
@@ -293,6 +300,7 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
         .open(&mut open)
         .default_width(1000.0)
         .default_height(600.0)
+        .max_width(ctx.content_rect().width() - 40.0)
         .show(ctx, |ui| {
             let Some(store) = st.store_view.store.clone() else {
                 ui.label("No store is open: File → Open store…");
@@ -349,7 +357,9 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
             ));
             let col = |name: &str| shown.columns.iter().position(|c| c == name);
             let links = col("capture_sha256").map(|s| (s, col("call_id")));
-            result_table(ui, shown, links, &mut open_call, &mut pull_call);
+            egui::ScrollArea::horizontal().show(ui, |ui| {
+                result_table(ui, shown, links, &mut open_call, &mut pull_call);
+            });
         });
     st.store_view.open = open;
     if let Some(sql) = run {
@@ -397,8 +407,21 @@ fn result_table(
     if links.is_some() {
         table = table.column(Column::auto());
     }
-    for _ in &shown.columns {
-        table = table.column(Column::auto().at_most(400.0).clip(true));
+    // Each column as wide as its header or its widest cell among the first rows (in characters of the body
+    // font), within 3..40 characters; the user resizes from there.
+    for (i, name) in shown.columns.iter().enumerate() {
+        let chars = shown
+            .cells
+            .iter()
+            .take(200)
+            .filter_map(|r| r.get(i).cloned().flatten())
+            .map(|c| c.chars().count())
+            .chain([name.chars().count()])
+            .max()
+            .unwrap_or(3)
+            .clamp(3, 40);
+        let w = chars as f32 * 7.5 + 8.0;
+        table = table.column(Column::initial(w).at_least(24.0).clip(true));
     }
     table
         .header(20.0, |mut h| {
@@ -556,10 +579,24 @@ mod tests {
             "one partition per capture, however often written"
         );
 
-        // Open it, and run a query with the Run button.
+        // Open it: the overview of its files at once (the sample: one file, one call). Then a query with Run.
         harness.state_mut().open_store(&store);
-        harness.run();
+        wait_until(&mut harness, "overview", |st| st.store_view.job.is_none());
         assert!(harness.state().store_view.open);
+        let shown = harness
+            .state()
+            .store_view
+            .shown
+            .as_ref()
+            .expect("the overview");
+        assert_eq!(shown.cells.len(), 1, "{:?}", shown.cells);
+        let calls = shown.columns.iter().position(|c| c == "calls").unwrap();
+        assert_eq!(shown.cells[0][calls].as_deref(), Some("1"));
+        let path = shown.columns.iter().position(|c| c == "path").unwrap();
+        assert_eq!(
+            shown.cells[0][path].as_deref(),
+            Some(std::fs::canonicalize(clean).unwrap().to_str().unwrap())
+        );
         harness.state_mut().store_view.sql =
             "SELECT capture_sha256, call_id, from_user, to_user, answered FROM calls".into();
         harness.run();
