@@ -630,6 +630,24 @@ pub(super) mod tests {
         harness
     }
 
+    /// Steps the UI until `done` holds (a background job finished), then lets it settle; fails after 120 s.
+    pub(crate) fn wait_until(
+        harness: &mut Harness<'static, AppState>,
+        what: &str,
+        done: impl Fn(&AppState) -> bool,
+    ) {
+        let start = Instant::now();
+        while !done(harness.state()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "{what} timed out"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+            harness.step();
+        }
+        harness.run();
+    }
+
     /// Waits until the open capture or case has been analysed.
     pub(crate) fn wait_loaded(harness: &mut Harness<'static, AppState>) {
         let start = Instant::now();

@@ -520,11 +520,10 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::time::{Duration, Instant};
 
     use egui_kittest::kittest::Queryable;
 
-    use super::super::calls_ui::tests::{CLEAN_CALL, loaded};
+    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, wait_until};
     use crate::audit::AuditLog;
 
     fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -534,21 +533,14 @@ mod tests {
     }
 
     /// Runs the export the window is set up for and waits for it; returns the toasts.
-    fn run_export(harness: &mut egui_kittest::Harness<'_, crate::gui::AppState>) -> Vec<String> {
+    fn run_export(
+        harness: &mut egui_kittest::Harness<'static, crate::gui::AppState>,
+    ) -> Vec<String> {
         harness
             .get_by_role_and_label(egui::accesskit::Role::Button, "Export")
             .click();
         harness.step();
-        let start = Instant::now();
-        while harness.state().export.is_some() {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "export timed out"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-            harness.step();
-        }
-        harness.run();
+        wait_until(harness, "export", |st| st.export.is_none());
         harness
             .state()
             .toasts

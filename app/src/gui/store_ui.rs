@@ -477,37 +477,18 @@ fn result_table(
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-    use std::time::{Duration, Instant};
-
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
 
-    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, wait_loaded};
+    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, wait_loaded, wait_until};
     use super::super::{AppState, View};
 
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("earshot-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
-    }
-
-    fn wait_until(
-        harness: &mut Harness<'static, AppState>,
-        what: &str,
-        done: impl Fn(&AppState) -> bool,
-    ) {
-        let start = Instant::now();
-        while !done(harness.state()) {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "{what} timed out"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-            harness.step();
-        }
-        harness.run();
     }
 
     fn toasts(harness: &Harness<'static, AppState>) -> Vec<String> {

@@ -320,18 +320,7 @@ fn a_folder_a_glob_or_several_files_analyse_as_one_case() {
     // quoted pattern or the files listed; frames as file:frame; each file's SHA-256 (sha256sum) in the JSON.
     let dir = tmpdir("case");
     let whole = shared("sip-rtp-g711.pcap");
-    let st = Command::new("editcap")
-        .args(["-c", "300"])
-        .arg(&whole)
-        .arg(dir.join("tap.pcapng"))
-        .status()
-        .expect("editcap (scripts/setup.sh installs it)");
-    assert!(st.success());
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    parts.sort();
+    let parts = crate::editcap_split(&whole, 300, &dir, "tap.pcapng");
     assert_eq!(parts.len(), 3);
     let read = |args: &[std::ffi::OsString]| -> serde_json::Value {
         let out = earshot()

@@ -30,3 +30,26 @@ pub fn earshot() -> Command {
 }
 
 pub use earshot_e2e::sha256sum;
+
+/// Cuts `capture` with `editcap -c packets` into `dir/<name>` pieces (editcap numbers them); returns them sorted.
+pub fn editcap_split(
+    capture: &std::path::Path,
+    packets: u32,
+    dir: &std::path::Path,
+    name: &str,
+) -> Vec<PathBuf> {
+    let st = Command::new("editcap")
+        .args(["-c", &packets.to_string()])
+        .arg(capture)
+        .arg(dir.join(name))
+        .status()
+        .expect("editcap (scripts/setup.sh installs it)");
+    assert!(st.success());
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    parts.sort();
+    parts
+}

@@ -226,6 +226,25 @@ fn expected_from_json(files: &[PathBuf]) -> Expected {
     e
 }
 
+/// `earshot analyze FLAG --store STORE FILES…` (FLAG: `--each`, or `--quiet` for one capture or case); the
+/// command's output, asserted not refused (exit code 2).
+fn write_store(store: &Path, flag: &str, files: &[PathBuf]) -> Output {
+    let mut args: Vec<String> = vec![
+        "analyze".into(),
+        flag.into(),
+        "--store".into(),
+        store.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let out = earshot().args(&args).output().unwrap();
+    assert!(
+        out.status.code() != Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn hunt_rows(store: &Path, name: &str) -> Vec<serde_json::Map<String, Value>> {
     let out = run(&[
         "query",
@@ -267,19 +286,7 @@ fn the_shared_captures_as_one_store_agree_with_their_json_and_with_duckdb_and_py
     let files = shared_captures();
     assert!(files.len() >= 20, "the shared captures: {}", files.len());
     let store = scratch("shared");
-    let mut args: Vec<String> = vec![
-        "analyze".into(),
-        "--each".into(),
-        "--store".into(),
-        store.display().to_string(),
-    ];
-    args.extend(files.iter().map(|f| f.display().to_string()));
-    let out = earshot().args(&args).output().unwrap();
-    assert!(
-        out.status.code() != Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = write_store(&store, "--each", &files);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().count(),
         files.len()
@@ -287,8 +294,7 @@ fn the_shared_captures_as_one_store_agree_with_their_json_and_with_duckdb_and_py
 
     let e = expected_from_json(&files);
     // Writing the same captures again replaces them: no row is counted twice.
-    let again = earshot().args(&args).output().unwrap();
-    assert!(again.status.code() != Some(2));
+    let again = write_store(&store, "--each", &files);
     assert!(
         String::from_utf8_lossy(&again.stdout)
             .lines()
@@ -430,19 +436,7 @@ fn the_shared_captures_as_one_store_agree_with_their_json_and_with_duckdb_and_py
     // The same files as one case (one capture of the store, a `file` number each): the calls of each file equal
     // that file's own JSON, through Earshot's engine and through DuckDB.
     let case = scratch("shared-case");
-    let mut args: Vec<String> = vec![
-        "analyze".into(),
-        "--quiet".into(),
-        "--store".into(),
-        case.display().to_string(),
-    ];
-    args.extend(files.iter().map(|f| f.display().to_string()));
-    let out = earshot().args(&args).output().unwrap();
-    assert!(
-        out.status.code() != Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_store(&case, "--quiet", &files);
     let per_file = "SELECT p.path AS path, count(c.call_id) AS n FROM captures p \
                     LEFT JOIN calls c ON c.capture_sha256 = p.capture_sha256 AND c.file = p.file \
                     GROUP BY p.path ORDER BY p.path";
@@ -624,32 +618,9 @@ fn a_case_is_one_capture_of_the_store_with_a_row_per_file() {
     let dir = scratch("case");
     std::fs::create_dir_all(&dir).unwrap();
     let whole = sample("brute-force-success");
-    let st = Command::new("editcap")
-        .args(["-c", "40"])
-        .arg(&whole)
-        .arg(dir.join("part.pcap"))
-        .status()
-        .expect("editcap");
-    assert!(st.success());
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    parts.sort();
+    let parts = crate::editcap_split(&whole, 40, &dir, "part.pcap");
     let store = dir.join("store");
-    let mut args = vec![
-        "analyze".to_string(),
-        "--quiet".into(),
-        "--store".into(),
-        store.display().to_string(),
-    ];
-    args.extend(parts.iter().map(|p| p.display().to_string()));
-    let out = earshot().args(&args).output().unwrap();
-    assert!(
-        out.status.code() != Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    write_store(&store, "--quiet", &parts);
     let (rows, _) = query(
         &store,
         "SELECT file, sha256, path FROM captures ORDER BY file",
