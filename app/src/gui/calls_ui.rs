@@ -630,6 +630,16 @@ pub(super) mod tests {
         harness
     }
 
+    /// The toasts on screen, oldest first.
+    pub(crate) fn toasts(harness: &Harness<'static, AppState>) -> Vec<String> {
+        harness
+            .state()
+            .toasts
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
     /// Steps the UI until `done` holds (a background job finished), then lets it settle; fails after 120 s.
     pub(crate) fn wait_until(
         harness: &mut Harness<'static, AppState>,

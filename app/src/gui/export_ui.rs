@@ -523,7 +523,7 @@ mod tests {
 
     use egui_kittest::kittest::Queryable;
 
-    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, wait_until};
+    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, toasts, wait_until};
     use crate::audit::AuditLog;
 
     fn temp_dir(name: &str) -> std::path::PathBuf {
@@ -541,12 +541,7 @@ mod tests {
             .click();
         harness.step();
         wait_until(harness, "export", |st| st.export.is_none());
-        harness
-            .state()
-            .toasts
-            .iter()
-            .map(|(t, _)| t.clone())
-            .collect()
+        toasts(harness)
     }
 
     #[test]

@@ -477,27 +477,17 @@ fn result_table(
 
 #[cfg(test)]
 mod tests {
-    use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
     use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, wait_loaded, wait_until};
-    use super::super::{AppState, View};
+    use super::super::View;
+    use super::super::calls_ui::tests::{CLEAN_CALL, loaded, toasts, wait_loaded, wait_until};
 
     fn temp_dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("earshot-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
-    }
-
-    fn toasts(harness: &Harness<'static, AppState>) -> Vec<String> {
-        harness
-            .state()
-            .toasts
-            .iter()
-            .map(|(t, _)| t.clone())
-            .collect()
     }
 
     /// The SHA-256 of a file by coreutils, not by Earshot.

@@ -25,10 +25,9 @@ fn run(args: &[&str]) -> Output {
     earshot().args(args).output().unwrap()
 }
 
-/// `earshot query STORE SQL --format json`: the rows as JSON objects (nulls are absent keys).
-fn query(store: &Path, sql: &str) -> (Vec<serde_json::Map<String, Value>>, Output) {
-    let out = run(&["query", store.to_str().unwrap(), sql, "--format", "json"]);
-    let rows = String::from_utf8_lossy(&out.stdout)
+/// The rows of `earshot query --format json` output (one JSON object per line; nulls are absent keys).
+fn json_rows(out: &Output) -> Vec<serde_json::Map<String, Value>> {
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -38,8 +37,13 @@ fn query(store: &Path, sql: &str) -> (Vec<serde_json::Map<String, Value>>, Outpu
                 .unwrap()
                 .clone()
         })
-        .collect();
-    (rows, out)
+        .collect()
+}
+
+/// `earshot query STORE SQL --format json`: the rows, and the command's output.
+fn query(store: &Path, sql: &str) -> (Vec<serde_json::Map<String, Value>>, Output) {
+    let out = run(&["query", store.to_str().unwrap(), sql, "--format", "json"]);
+    (json_rows(&out), out)
 }
 
 fn count(store: &Path, table: &str) -> u64 {
@@ -259,16 +263,7 @@ fn hunt_rows(store: &Path, name: &str) -> Vec<serde_json::Map<String, Value>> {
         "hunt {name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .clone()
-        })
-        .collect()
+    json_rows(&out)
 }
 
 /// A row's value as JSON, with an absent key (null) as null and integers as floats (readers differ there).
