@@ -102,22 +102,37 @@ pub struct Written {
 }
 
 impl Store {
-    /// Open the store at `root`, creating it (and its marker) when the folder is missing or empty.
+    /// Open the store at `root`, creating it (and its marker) when the folder is missing or empty. Safe when
+    /// several processes create the same store at once (a cluster's executors): the marker is written under a
+    /// name of its own and renamed into place, and a folder that another creator has just started counts as
+    /// a store once its marker is there.
     pub fn create(root: &Path) -> Result<Store, StoreError> {
         fs::create_dir_all(root).map_err(io(root))?;
         let marker = root.join(MARKER);
         if !marker.exists() {
-            let empty = fs::read_dir(root).map_err(io(root))?.next().is_none();
-            if !empty {
+            // Anything but the marker and its temporary twins makes the folder someone else's.
+            let foreign = fs::read_dir(root)
+                .map_err(io(root))?
+                .filter_map(Result::ok)
+                .any(|e| !e.file_name().to_string_lossy().starts_with(MARKER));
+            if foreign && !marker.exists() {
                 return Err(StoreError::NotAStore {
                     path: root.to_path_buf(),
                     reason: format!("the folder is not empty and has no {MARKER}"),
                 });
             }
-            let text = format!(
-                "{{\"format\": \"earshot-store\", \"schema_version\": {SCHEMA_VERSION}}}\n"
-            );
-            write_synced(&marker, text.as_bytes())?;
+            if !marker.exists() {
+                let text = format!(
+                    "{{\"format\": \"earshot-store\", \"schema_version\": {SCHEMA_VERSION}}}\n"
+                );
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let tmp = root.join(format!("{MARKER}.{}.{nanos}", std::process::id()));
+                write_synced(&tmp, text.as_bytes())?;
+                // Atomic; a concurrent creator's rename puts the same bytes in place.
+                fs::rename(&tmp, &marker).map_err(io(&marker))?;
+            }
         }
         Store::open(root)
     }
@@ -375,6 +390,35 @@ mod tests {
         store.write(&analysis(&"cd".repeat(32), 1), &[]).unwrap();
         assert_eq!(fs::read_dir(dir.join("calls")).unwrap().count(), 2);
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn executors_creating_and_writing_one_store_at_once_all_succeed() {
+        // What a cluster does: every executor creates the (shared) store and writes its captures into it.
+        for round in 0..20 {
+            let dir = scratch(&format!("race-{round}"));
+            fs::create_dir_all(&dir).unwrap();
+            let done: Vec<Result<Written, String>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|t| {
+                        let dir = &dir;
+                        s.spawn(move || {
+                            let store = Store::create(dir).map_err(|e| e.to_string())?;
+                            store
+                                .write(&analysis(&format!("{t:02}{round:062}"), 2), &[])
+                                .map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for d in &done {
+                assert!(d.is_ok(), "round {round}: {d:?}");
+            }
+            let calls = fs::read_dir(dir.join("calls")).unwrap().count();
+            assert_eq!(calls, 4, "round {round}: a partition per capture");
+            let _ = fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]
