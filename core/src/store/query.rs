@@ -217,7 +217,24 @@ pub fn run(root: &Path, sql: &str) -> Result<QueryResult, QueryError> {
         .enable_all()
         .build()
         .map_err(|e| QueryError::Sql(format!("cannot start the query engine: {e}")))?;
-    let mut result = rt.block_on(run_async(&parts, sql))?;
+    // The engine decodes files anyone could have written: a panic in it (a damaged page past a sound footer)
+    // is this query's error, never the caller's crash.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(run_async(&parts, sql))
+    }));
+    let mut result = match ran {
+        Ok(r) => r?,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            return Err(QueryError::Sql(format!(
+                "the query engine failed reading the store (a damaged file?): {why}"
+            )));
+        }
+    };
     result.skipped = skipped;
     Ok(result)
 }
