@@ -64,13 +64,13 @@ for t in 1 2; do
     done | median_of_3)
     rows+=("  same, --no-hash ($t thr)|$wall|$rss")
 done
-# The same on 2 threads, also writing the case store (`--store`, Parquet): the cost of the store.
+# The 2-thread run again (JSON included), also writing the case store (`--store`, Parquet): the store's cost.
 read -r wall rss < <(for _ in 1 2 3; do
     rm -rf "$out/store"
-    timeit "$bindir/earshot" analyze "$cap" --quiet --threads 2 --store "$out/store"
+    timeit "$bindir/earshot" analyze "$cap" --quiet --threads 2 --json "$out/earshot-store.json" --store "$out/store"
 done | median_of_3)
 rows+=("  same, + --store (2 thr)|$wall|$rss")
-rm -rf "$out/store"
+rm -rf "$out/store" "$out/earshot-store.json"
 if command -v tshark >/dev/null; then
     read -r wall rss < <(timeit tshark -r "$cap" -q -z sip,stat -z rtp,streams)
     rows+=("tshark -z sip,stat -z rtp,streams|$wall|$rss")
@@ -143,11 +143,11 @@ print("counts: equal to the generator's (calls, answered, SIP messages, Call-IDs
 PY
 [ "$keep" = 1 ] || rm -f "$cap"
 
-# The store's query side: a store of ≥ 1 M calls (copies of one analysed SIP-only capture under distinct capture
+# The store's query side: a store of ≥ 1 M calls (copies of one analysed --mix capture under distinct capture
 # names), `SELECT count(*)` and every saved hunt through Earshot's engine (target: each under 1 s).
 if [ "$calls" -ge 300 ]; then scalls=10000 copies=100; else scalls=500 copies=4; fi
 scap="$out/sip-${scalls}.pcap"
-"$bindir/samplegen" bench --calls "$scalls" --talk-secs 1 --stagger-ms 5 --dns-every-ms 0 -o "$scap" >/dev/null
+"$bindir/samplegen" bench --mix --calls "$scalls" --talk-secs 1 --stagger-ms 5 -o "$scap" >/dev/null
 echo
 echo "store: $copies copies of $scap ($scalls calls) in $out/query.store"
 "$bindir/storebench" "$scap" "$out/query.store" "$copies" | sed 's/^/  /'

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares two Earshot stores table by table (row counts and a SHA-256 of the sorted key columns, read with
 pyarrow, an independent Parquet reader), and the saved hunts' answers given by Spark SQL (CSV folders), Earshot's
-own engine (`earshot query --hunt`) and DuckDB. Exits 1 on any difference.
+own engine (`earshot query --hunt`, on both stores) and DuckDB. Exits 1 on any difference.
 
 usage: compare.py REFERENCE_STORE OTHER_STORE [--hunts SPARK_HUNTS_DIR --earshot BIN]
 """
@@ -101,17 +101,20 @@ def main():
             dcols = [d[0] for d in cur.description]
             duck = [[norm(v) for v in r] for r in cur.fetchall()]
             mine_rows = [[norm(r.get(c)) for c in dcols] for r in mine]
+            # Earshot opens the store the cluster made, too (what the desktop app does with it).
+            theirs = [[norm(r.get(c)) for c in dcols] for r in earshot_hunt(args.earshot, args.other, name)]
             spark_rows = []
             for f in sorted(glob.glob(f"{args.hunts}/{name}/*.csv")):
                 with open(f, newline="") as fh:
                     rd = csv.DictReader(fh)
                     spark_rows += [[norm(r.get(c)) for c in dcols] for r in rd]
-            ok = same(mine_rows, duck) and same(mine_rows, spark_rows)
+            ok = same(mine_rows, duck) and same(mine_rows, spark_rows) and same(mine_rows, theirs)
             bad += not ok
-            print(f"{'ok ' if ok else 'DIFF'} hunt {name:24} earshot {len(mine_rows):>5} rows, duckdb {len(duck):>5}, "
-                  f"spark {len(spark_rows):>5}")
+            print(f"{'ok ' if ok else 'DIFF'} hunt {name:24} earshot {len(mine_rows):>5} rows "
+                  f"(on Spark's store {len(theirs):>5}), duckdb {len(duck):>5}, spark {len(spark_rows):>5}")
             if not ok:
-                print("  earshot:", mine_rows[:5], "\n  duckdb: ", duck[:5], "\n  spark:  ", spark_rows[:5])
+                print("  earshot:", mine_rows[:5], "\n  earshot on Spark's store:", theirs[:5],
+                      "\n  duckdb: ", duck[:5], "\n  spark:  ", spark_rows[:5])
     return 1 if bad else 0
 
 
