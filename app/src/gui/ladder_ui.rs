@@ -1,12 +1,14 @@
 //! Ladder diagram of the selected call: one column per signalling (or media) address, one row per SIP message
 //! (an arrow from source to destination) and per media stream (a band at its start time). Other calls that share
-//! an endpoint or a user (B2BUA legs) can be merged in; their messages interleave by time.
+//! an endpoint or a user (B2BUA legs) can be merged in; their messages interleave by time. The layout is core's
+//! `report::ladder::Ladder` (unbounded here), the one the SVG/PNG/text exports draw: the same order on screen and
+//! on paper.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
 use earshot_core::calls::legs;
-use earshot_core::model::{Analysis, Call, LinkMethod, MessageRecord, StartLine, Transport};
+use earshot_core::model::{Analysis, Call, LinkMethod, Transport};
+use earshot_core::report::ladder::{Bounds, Ladder, Row, message_label, relative_time};
 use earshot_core::report::terminal_safe;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
@@ -44,132 +46,6 @@ impl LadderView {
             self.zoom.clamp(MIN_ROW, MAX_ROW)
         }
     }
-}
-
-/// One row of the ladder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Row {
-    /// Index into `Analysis::messages`.
-    Message(usize),
-    /// Index into `Analysis::streams`.
-    Stream(usize),
-}
-
-/// What the ladder draws: columns (addresses) and rows in time order.
-#[derive(Debug, Default)]
-pub struct Ladder {
-    pub hosts: Vec<SocketAddr>,
-    /// User agent (or Server) first seen from each host, same order as `hosts`.
-    pub agents: Vec<Option<String>>,
-    pub rows: Vec<Row>,
-    /// Time of the first message (relative times are from here).
-    pub t0: i64,
-}
-
-impl Ladder {
-    /// Builds the ladder for `calls` (indices into `a.calls`).
-    pub fn build(a: &Analysis, calls: &[usize]) -> Ladder {
-        let mut msgs: Vec<&MessageRecord> = calls
-            .iter()
-            .filter_map(|&c| a.calls.get(c))
-            .flat_map(|c| c.messages.iter().filter_map(|&m| a.messages.get(m)))
-            .collect();
-        msgs.sort_by_key(|m| (m.ts_nanos, m.frame, m.index));
-        msgs.dedup_by_key(|m| m.index);
-        let mut streams: Vec<&earshot_core::model::MediaStream> = calls
-            .iter()
-            .filter_map(|&c| a.calls.get(c))
-            .flat_map(|c| c.streams.iter().filter_map(|&s| a.streams.get(s)))
-            .collect();
-        streams.sort_by_key(|s| (s.first_ts_nanos, s.first_frame, s.index));
-        streams.dedup_by_key(|s| s.index);
-
-        let mut l = Ladder {
-            t0: msgs
-                .first()
-                .map(|m| m.ts_nanos)
-                .or_else(|| streams.first().map(|s| s.first_ts_nanos))
-                .unwrap_or(0),
-            ..Default::default()
-        };
-        for m in &msgs {
-            let ua = m
-                .message
-                .user_agent
-                .clone()
-                .or_else(|| m.message.server.clone());
-            l.add_host(m.src, ua);
-            l.add_host(m.dst, None);
-        }
-        for st in &streams {
-            for addr in [st.src, st.dst].into_iter().flatten() {
-                l.add_host(addr, None);
-            }
-        }
-        // Messages and streams interleaved by time (a stream goes after the messages of its instant).
-        let (mut i, mut j) = (0, 0);
-        while i < msgs.len() || j < streams.len() {
-            match (msgs.get(i), streams.get(j)) {
-                (Some(m), Some(s)) if m.ts_nanos <= s.first_ts_nanos => {
-                    l.rows.push(Row::Message(m.index));
-                    i += 1;
-                }
-                (Some(m), None) => {
-                    l.rows.push(Row::Message(m.index));
-                    i += 1;
-                }
-                (_, Some(s)) => {
-                    l.rows.push(Row::Stream(s.index));
-                    j += 1;
-                }
-                (None, None) => break,
-            }
-        }
-        l
-    }
-
-    fn add_host(&mut self, addr: SocketAddr, ua: Option<String>) {
-        match self.hosts.iter().position(|h| *h == addr) {
-            Some(i) => {
-                if let Some(slot) = self.agents.get_mut(i)
-                    && slot.is_none()
-                {
-                    *slot = ua;
-                }
-            }
-            None => {
-                self.hosts.push(addr);
-                self.agents.push(ua);
-            }
-        }
-    }
-
-    fn column(&self, addr: Option<SocketAddr>) -> Option<usize> {
-        let addr = addr?;
-        self.hosts.iter().position(|h| *h == addr)
-    }
-}
-
-/// The arrow label of a message: the method, or "code reason" (escaped).
-pub fn message_label(m: &MessageRecord) -> String {
-    match &m.message.start {
-        StartLine::Request { method, .. } => terminal_safe(method, 40),
-        StartLine::Response { code, reason } => {
-            format!("{code} {}", terminal_safe(reason, 40))
-        }
-    }
-}
-
-/// `+s.mmm` relative to `t0`.
-pub fn relative_time(ts: i64, t0: i64) -> String {
-    let d = ts - t0;
-    let sign = if d < 0 { "-" } else { "+" };
-    let d = d.unsigned_abs();
-    format!(
-        "{sign}{}.{:03}",
-        d / 1_000_000_000,
-        (d % 1_000_000_000) / 1_000_000
-    )
 }
 
 /// The calls linked to `call` as legs of one call (by header, proposal or the analyst; not rejected links).
@@ -227,7 +103,7 @@ pub fn move_selection(st: &mut AppState, step: isize) {
     let (Some(a), Some(calls)) = (st.analysis.clone(), ladder_calls(st)) else {
         return;
     };
-    let msgs: Vec<usize> = Ladder::build(&a, &calls)
+    let msgs: Vec<usize> = Ladder::for_calls(&a, &calls, Bounds::ALL)
         .rows
         .iter()
         .filter_map(|r| match r {
@@ -310,7 +186,7 @@ pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
 
     let mut calls = vec![call];
     calls.extend(st.ladder_view.merged.iter().copied());
-    let ladder = Ladder::build(&a, &calls);
+    let ladder = Ladder::for_calls(&a, &calls, Bounds::ALL);
     let row_h = st.ladder_view.row_height();
 
     // Ctrl+wheel zooms (row height) while the pointer is over the ladder.
@@ -527,14 +403,7 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 };
                 let stroke = Stroke::new(1.5, color);
                 draw_arrow(&painter, xs, xd, y, stroke, m.retransmission);
-                let mut label = message_label(m);
-                if matches!(m.transport, Transport::Tls | Transport::Wss) {
-                    // An encrypted leg, read with the keys given.
-                    label.push_str(" [TLS]");
-                }
-                if m.retransmission {
-                    label.push_str(" (retransmission)");
-                }
+                let label = message_label(m, 80);
                 let mid = (xs + xd) / 2.0;
                 let lr = Rect::from_center_size(
                     Pos2::new(mid, rect.center().y - row_h * 0.15),
@@ -772,8 +641,11 @@ mod tests {
             h.state().ladder_view.merged.contains(&other),
             "the other leg is merged"
         );
-        // Both legs' INVITEs are drawn.
-        assert_eq!(h.query_all_by_label("INVITE").count(), 2);
+        // Both legs' INVITEs are drawn (labelled as on paper: with their SDP).
+        let invites = |h: &Harness<'_, AppState>| {
+            h.query_all_by_label("INVITE").count() + h.query_all_by_label("INVITE (SDP)").count()
+        };
+        assert_eq!(invites(&h), 2);
         h.get_by_label_contains("proposed (score").hover();
         h.get_by_label("Reject").click();
         h.run_steps(3);
@@ -783,7 +655,7 @@ mod tests {
             !h.state().ladder_view.merged.contains(&other),
             "a rejected leg is not merged"
         );
-        assert_eq!(h.query_all_by_label("INVITE").count(), 1);
+        assert_eq!(invites(&h), 1);
         h.get_by_label("Confirm").click();
         h.run_steps(3);
         let a = h.state().analysis.clone().unwrap();
@@ -803,17 +675,25 @@ mod tests {
         st.select_call(Some(0));
         st.view = View::Ladder;
         let mut h = harness(st);
-        for l in ["INVITE", "100 Trying", "180 Ringing", "ACK", "BYE"] {
+        // The sample's README: INVITE and the 200 OK that answers it carry SDP; the BYE's 200 OK does not.
+        for l in [
+            "INVITE (SDP)",
+            "100 Trying",
+            "180 Ringing",
+            "200 OK (SDP)",
+            "ACK",
+            "BYE",
+            "200 OK",
+        ] {
             assert_eq!(h.query_all_by_label(l).count(), 1, "label {l}");
         }
-        assert_eq!(h.query_all_by_label("200 OK").count(), 2);
         assert!(
             h.query_all_by_label_contains("RTP ").count() >= 1,
             "RTP band"
         );
         // Columns: the caller's address first, with the user agent it announced.
         let a = h.state().analysis.clone().unwrap();
-        let l = Ladder::build(&a, &[0]);
+        let l = Ladder::for_calls(&a, &[0], Bounds::ALL);
         let first = &a.messages[a.calls[0].messages[0]];
         assert_eq!(l.hosts[0], first.src);
         assert_eq!(l.rows.len(), 7 + a.calls[0].streams.len());
@@ -849,7 +729,7 @@ mod tests {
             .expect("two related calls in the sample");
         assert!(cands.len() <= MAX_MERGE_CANDIDATES && !cands.contains(&call));
         let other = cands[0];
-        let l = Ladder::build(&a, &[call, other]);
+        let l = Ladder::for_calls(&a, &[call, other], Bounds::ALL);
         let n = |c: usize| a.calls[c].messages.len() + a.calls[c].streams.len();
         assert_eq!(l.rows.len(), n(call) + n(other));
         let times: Vec<i64> = l
@@ -870,8 +750,15 @@ mod tests {
         st.ladder_view.merged_for = Some(call);
         st.ladder_view.merged.insert(other);
         let h = harness(st);
-        let shown = h.query_all_by_label("INVITE").count()
-            + h.query_all_by_label("INVITE (retransmission)").count();
+        let shown = [
+            "INVITE",
+            "INVITE (SDP)",
+            "INVITE (retransmission)",
+            "INVITE (SDP) (retransmission)",
+        ]
+        .iter()
+        .map(|l| h.query_all_by_label(l).count())
+        .sum::<usize>();
         let invites = l
             .rows
             .iter()
@@ -948,7 +835,7 @@ mod tests {
         st.select_call(Some(0));
         st.view = View::Ladder;
         let a = st.analysis.clone().unwrap();
-        let l = Ladder::build(&a, &[0]);
+        let l = Ladder::for_calls(&a, &[0], Bounds::ALL);
         // The cursor at the 180 Ringing's time sits on that row's centre.
         let (row, ringing) = l
             .rows

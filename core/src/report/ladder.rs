@@ -1,17 +1,24 @@
 //! Ladder diagrams of one or more calls (merged B2BUA legs): SVG, PNG and a plain-text ladder for tickets.
 //! Reads only the model.
 //!
-//! Columns are the signalling (and media) addresses in order of first appearance — each message's source, then its
-//! destination, then the media streams' addresses — as the GUI's ladder (`app/src/gui/ladder_ui.rs`) orders them.
-//! Rows are the messages of all the given Call-IDs in frame order, with each media stream after the messages up to
-//! its first frame. At most [`MAX_ROWS`] rows and [`MAX_COLUMNS`] columns are drawn; the rest is counted in a final
-//! line (rows) or gathered into one "other addresses" column.
+//! One layout, [`Ladder`], serves the screen (the app draws it with egui) and paper (SVG, PNG, text), so a call
+//! shows the same way in both. The order is decided here, once:
+//! - Rows are the messages of all the given calls in capture-time order (ties: frame, then message index), each
+//!   media stream after the messages up to its first packet's time (ties: first frame, index). Time, not frame
+//!   number: in a case, frame numbers are per file (`file × 10^10 + frame`) and say nothing about which of two
+//!   capture points saw a packet first.
+//! - Columns are the signalling addresses in order of first appearance among those rows (each message's source
+//!   with its User-Agent or Server, then its destination), then the media streams' addresses.
+//! - [`Bounds`]: exports draw at most [`MAX_ROWS`] rows and [`MAX_COLUMNS`] columns (the rest is counted in a final
+//!   line, or gathered into one "other addresses" column); the app draws all of them ([`Bounds::ALL`]).
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::model::{Analysis, Encryption, MediaStream, MessageRecord, StartLine, StreamKind};
+use crate::model::{
+    Analysis, Encryption, MediaStream, MessageRecord, StartLine, StreamKind, Transport,
+};
 use crate::time::format_utc;
 
 use super::{ReportError, terminal_safe};
@@ -32,7 +39,7 @@ pub enum Row {
     Stream(usize),
 }
 
-/// What a ladder shows: columns (addresses) and rows, already bounded.
+/// What a ladder shows: columns (addresses) and rows, in the one order of this module's header, bounded.
 #[derive(Debug, Default)]
 pub struct Ladder {
     pub hosts: Vec<SocketAddr>,
@@ -46,30 +53,70 @@ pub struct Ladder {
     pub more_streams: usize,
     /// Time of the first message (or stream): relative times are from here.
     pub t0: i64,
-    /// The Call-IDs that matched a call, in the order given.
+    /// The Call-IDs that matched a call, in the order given (exports' titles).
     pub call_ids: Vec<String>,
+    /// Columns laid out at most ([`Bounds::columns`]).
+    max_columns: usize,
+}
+
+/// How much of a ladder is laid out: exports are bounded, the app's scrolling view is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub rows: usize,
+    pub columns: usize,
+}
+
+impl Bounds {
+    /// What the exports draw: [`MAX_ROWS`] rows, [`MAX_COLUMNS`] columns.
+    pub const EXPORT: Bounds = Bounds {
+        rows: MAX_ROWS,
+        columns: MAX_COLUMNS,
+    };
+    /// Everything (the app: its rows are drawn only where visible).
+    pub const ALL: Bounds = Bounds {
+        rows: usize::MAX,
+        columns: usize::MAX,
+    };
 }
 
 impl Ladder {
-    /// The ladder of the calls whose Call-ID is in `call_ids`.
+    /// The exports' ladder of the calls whose Call-ID is in `call_ids` ([`Bounds::EXPORT`]).
     pub fn build(a: &Analysis, call_ids: &[&str]) -> Ladder {
         let wanted: BTreeSet<&str> = call_ids.iter().copied().collect();
-        let calls: Vec<_> = a
+        let calls: Vec<usize> = a
             .calls
             .iter()
-            .filter(|c| wanted.contains(c.call_id.as_str()))
+            .enumerate()
+            .filter(|(_, c)| wanted.contains(c.call_id.as_str()))
+            .map(|(i, _)| i)
             .collect();
+        let mut l = Ladder::for_calls(a, &calls, Bounds::EXPORT);
+        l.call_ids = call_ids
+            .iter()
+            .filter(|id| {
+                calls
+                    .iter()
+                    .any(|&c| a.calls.get(c).is_some_and(|c| c.call_id == **id))
+            })
+            .map(|id| id.to_string())
+            .collect();
+        l
+    }
+
+    /// The ladder of `calls` (indices into `a.calls`), laid out within `bounds`.
+    pub fn for_calls(a: &Analysis, calls: &[usize], bounds: Bounds) -> Ladder {
+        let calls: Vec<_> = calls.iter().filter_map(|&c| a.calls.get(c)).collect();
         let mut msgs: Vec<&MessageRecord> = calls
             .iter()
             .flat_map(|c| c.messages.iter().filter_map(|&m| a.messages.get(m)))
             .collect();
-        msgs.sort_by_key(|m| (m.frame, m.index));
+        msgs.sort_by_key(|m| (m.ts_nanos, m.frame, m.index));
         msgs.dedup_by_key(|m| m.index);
         let mut streams: Vec<&MediaStream> = calls
             .iter()
             .flat_map(|c| c.streams.iter().filter_map(|&s| a.streams.get(s)))
             .collect();
-        streams.sort_by_key(|s| (s.first_frame, s.index));
+        streams.sort_by_key(|s| (s.first_ts_nanos, s.first_frame, s.index));
         streams.dedup_by_key(|s| s.index);
 
         let mut l = Ladder {
@@ -78,24 +125,20 @@ impl Ladder {
                 .map(|m| m.ts_nanos)
                 .or_else(|| streams.first().map(|s| s.first_ts_nanos))
                 .unwrap_or(0),
-            call_ids: call_ids
-                .iter()
-                .filter(|id| calls.iter().any(|c| c.call_id == **id))
-                .map(|id| id.to_string())
-                .collect(),
+            max_columns: bounds.columns,
             ..Default::default()
         };
-        // Messages and streams interleaved by frame (a stream goes after the messages up to its first frame).
+        // Messages and streams interleaved by time (a stream goes after the messages of its instant).
         let (mut i, mut j) = (0, 0);
         while i < msgs.len() || j < streams.len() {
             let take_msg = match (msgs.get(i), streams.get(j)) {
-                (Some(m), Some(s)) => m.frame <= s.first_frame,
+                (Some(m), Some(s)) => m.ts_nanos <= s.first_ts_nanos,
                 (Some(_), None) => true,
                 _ => false,
             };
-            if l.rows.len() >= MAX_ROWS {
-                l.more_messages = msgs.len() - i;
-                l.more_streams = streams.len() - j;
+            if l.rows.len() >= bounds.rows {
+                l.more_messages = msgs.len().saturating_sub(i);
+                l.more_streams = streams.len().saturating_sub(j);
                 break;
             }
             if take_msg {
@@ -110,7 +153,7 @@ impl Ladder {
                 j += 1;
             }
         }
-        // Columns: as the GUI, from the messages (source with its user agent, then destination), then streams.
+        // Columns: from the messages drawn (source with its user agent, then destination), then the streams.
         let mut all = BTreeSet::new();
         let rows = std::mem::take(&mut l.rows);
         for row in &rows {
@@ -132,7 +175,7 @@ impl Ladder {
             }
         }
         l.rows = rows;
-        l.other_hosts = all.len() - l.hosts.len();
+        l.other_hosts = all.len().saturating_sub(l.hosts.len());
         l
     }
 
@@ -147,7 +190,7 @@ impl Ladder {
             }
             None => {
                 all.insert(addr);
-                if self.hosts.len() < MAX_COLUMNS {
+                if self.hosts.len() < self.max_columns {
                     self.hosts.push(addr);
                     self.agents.push(ua.cloned());
                 }
@@ -170,7 +213,7 @@ impl Ladder {
     }
 }
 
-/// `+s.mmm` relative to `t0` (as the GUI shows it).
+/// `+s.mmm` relative to `t0` (screen and paper).
 pub fn relative_time(ts: i64, t0: i64) -> String {
     let d = i128::from(ts) - i128::from(t0);
     let sign = if d < 0 { "-" } else { "+" };
@@ -216,8 +259,10 @@ fn xml(s: &str, max: usize) -> String {
     out
 }
 
-/// The arrow label of a message: the method, or "code reason", with `(SDP)` when it carries a session description.
-fn message_label(m: &MessageRecord, max: usize) -> String {
+/// The arrow label of a message (screen and paper): the method, or "code reason", then `(SDP)` when it carries a
+/// session description, `[TLS]` when it was read from an encrypted leg with the keys given, `(retransmission)`;
+/// terminal-safe and cut to `max` characters.
+pub fn message_label(m: &MessageRecord, max: usize) -> String {
     let base = match &m.message.start {
         StartLine::Request { method, .. } => safe(method, 40),
         StartLine::Response { code, reason } => format!("{code} {}", safe(reason, 40)),
@@ -225,6 +270,9 @@ fn message_label(m: &MessageRecord, max: usize) -> String {
     let mut label = base;
     if m.message.sdp.is_some() {
         label.push_str(" (SDP)");
+    }
+    if matches!(m.transport, Transport::Tls | Transport::Wss) {
+        label.push_str(" [TLS]");
     }
     if m.retransmission {
         label.push_str(" (retransmission)");
@@ -382,10 +430,11 @@ pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
         let _ = writeln!(
             o,
             r##"<text x="{MARGIN}" y="{:.1}" font-size="10" fill="#1d2733">{}</text>
-<text x="72" y="{:.1}" font-size="9" fill="#5a6570">#{frame}</text>"##,
+<text x="72" y="{:.1}" font-size="9" fill="#5a6570">#{}</text>"##,
             y0 + ROW * 0.62,
             relative_time(ts, l.t0),
-            y0 + ROW * 0.62
+            y0 + ROW * 0.62,
+            crate::model::frame_label(frame)
         );
         match *row {
             Row::Message(mi) => {
@@ -727,7 +776,7 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -756,6 +805,103 @@ mod tests {
         t_arrow(&mut line, 1, 0, '-', " 200 OK ");
         let s: String = line.into_iter().collect();
         assert!(s.contains("|<-------- 200 OK ----------|"), "{s}");
+    }
+
+    fn message(index: usize, frame: u64, ts: i64, src: &str, dst: &str) -> MessageRecord {
+        let raw =
+            b"OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
+                    From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\n\
+                    CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+        MessageRecord {
+            index,
+            frame,
+            frames: vec![frame],
+            ts_nanos: ts,
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            transport: Transport::Udp,
+            encapsulation: Default::default(),
+            retransmission: false,
+            retransmission_of: None,
+            message: crate::sip::parse_message(raw, &Default::default()).unwrap(),
+            size: raw.len(),
+        }
+    }
+
+    #[test]
+    fn rows_follow_capture_time_across_case_files_and_bounds_cut_them() {
+        // A case: file 2's point saw the first message; frame numbers (file-major) would put it second.
+        const FILE: u64 = 10_000_000_000;
+        let a = Analysis {
+            messages: vec![
+                message(0, FILE + 1, 200, "10.0.0.1:5060", "10.0.0.2:5060"),
+                message(1, 2 * FILE + 1, 100, "10.0.0.3:5060", "10.0.0.1:5060"),
+                message(2, FILE + 2, 300, "10.0.0.2:5060", "10.0.0.1:5060"),
+            ],
+            streams: vec![MediaStream {
+                index: 0,
+                first_frame: FILE + 3,
+                first_ts_nanos: 150,
+                src: Some("10.0.0.4:4000".parse().unwrap()),
+                dst: Some("10.0.0.1:4000".parse().unwrap()),
+                ..Default::default()
+            }],
+            calls: vec![crate::model::Call {
+                call_id: "c".into(),
+                messages: vec![0, 1, 2],
+                streams: vec![0],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let all = Ladder::for_calls(&a, &[0], Bounds::ALL);
+        assert_eq!(
+            all.rows,
+            [
+                Row::Message(1),
+                Row::Stream(0),
+                Row::Message(0),
+                Row::Message(2)
+            ]
+        );
+        assert_eq!(all.t0, 100);
+        // Columns in order of first appearance among the rows: 10.0.0.3, 10.0.0.1, 10.0.0.2, then the stream's.
+        let hosts: Vec<String> = all.hosts.iter().map(|h| h.to_string()).collect();
+        assert_eq!(
+            hosts,
+            [
+                "10.0.0.3:5060",
+                "10.0.0.1:5060",
+                "10.0.0.2:5060",
+                "10.0.0.4:4000",
+                "10.0.0.1:4000"
+            ]
+        );
+        // The exports' ladder is the same layout (by Call-ID), and the text draws it in that order.
+        assert_eq!(Ladder::build(&a, &["c"]).rows, all.rows);
+        let text = ladder_text(&a, &["c"]);
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in\n{text}"))
+        };
+        assert!(
+            at("#2:1 ") < at("#1:1 ") && at("#1:1 ") < at("#1:2 "),
+            "{text}"
+        );
+        // Bounds: two rows, two columns; the rest counted.
+        let cut = Ladder::for_calls(
+            &a,
+            &[0],
+            Bounds {
+                rows: 2,
+                columns: 2,
+            },
+        );
+        assert_eq!(cut.rows, [Row::Message(1), Row::Stream(0)]);
+        assert_eq!((cut.more_messages, cut.more_streams), (2, 0));
+        assert_eq!(cut.hosts.len(), 2);
+        assert_eq!(cut.other_hosts, 2);
+        assert_eq!(cut.columns(), 3);
     }
 
     #[test]
