@@ -675,7 +675,7 @@ mod tests {
         st.select_call(Some(0));
         st.view = View::Ladder;
         let mut h = harness(st);
-        // The sample's README: INVITE and the 200 OK that answers it carry SDP; the BYE's 200 OK does not.
+        // tshark -Y sdp: the INVITE (frame 1) and the 200 OK that answers it (frame 4) carry SDP; the BYE's does not.
         for l in [
             "INVITE (SDP)",
             "100 Trying",
