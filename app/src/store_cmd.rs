@@ -18,16 +18,11 @@ pub fn write(dir: &Path, a: &Analysis, paths: &[String], file: &Path) -> Result<
     let w = store
         .write(a, paths)
         .with_context(|| format!("writing {} into the store", file.display()))?;
-    let calls = w
-        .rows
-        .iter()
-        .find(|(t, _)| *t == "calls")
-        .map_or(0, |r| r.1);
     eprintln!(
         "store: {} {} ({} calls) in {}",
         if w.replaced { "replaced" } else { "added" },
         terminal_safe(&a.capture.file, 200),
-        calls,
+        w.rows_of("calls"),
         dir.display()
     );
     crate::audit::cli_record(
@@ -58,9 +53,9 @@ pub fn analyze_each(args: &crate::analyze::AnalyzeArgs, opts: &AnalyzeOptions) -
                 continue;
             }
         };
-        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        let paths = earshot_core::case::Source::File(path.clone()).numbered_paths();
         let w = store
-            .write(&a, &[abs.display().to_string()])
+            .write(&a, &paths)
             .with_context(|| format!("writing {} into the store", path.display()))?;
         crate::audit::cli_record(
             "store",
@@ -69,15 +64,14 @@ pub fn analyze_each(args: &crate::analyze::AnalyzeArgs, opts: &AnalyzeOptions) -
             vec![("store", serde_json::Value::from(dir.display().to_string()))],
         );
         if !args.quiet {
-            let rows = |t: &str| w.rows.iter().find(|(n, _)| *n == t).map_or(0, |r| r.1);
             let _ = writeln!(
                 out,
                 "{}\t{}\t{} calls\t{} streams\t{} findings\t{}",
                 terminal_safe(&path.display().to_string(), 300),
                 a.capture.sha256,
-                rows("calls"),
-                rows("streams"),
-                rows("findings"),
+                w.rows_of("calls"),
+                w.rows_of("streams"),
+                w.rows_of("findings"),
                 if w.replaced { "replaced" } else { "added" }
             );
         }

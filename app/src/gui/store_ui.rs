@@ -184,11 +184,7 @@ impl AppState {
             let store = Store::create(&target).map_err(|e| e.to_string())?;
             let w = store.write(&a, &paths).map_err(|e| e.to_string())?;
             Ok(Written {
-                calls: w
-                    .rows
-                    .iter()
-                    .find(|(t, _)| *t == "calls")
-                    .map_or(0, |r| r.1),
+                calls: w.rows_of("calls"),
                 replaced: w.replaced,
                 partition: format!("capture={}", w.capture_sha256),
             })
@@ -370,25 +366,14 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
     }
     if let Some((sha, id)) = pull_call
         && let Some(out) = rfd::FileDialog::new()
-            .set_file_name(format!("call-{}.pcapng", sanitize(&id)))
+            .set_file_name(format!(
+                "call-{}.pcapng",
+                earshot_core::audio::safe_file_stem(&id)
+            ))
             .save_file()
     {
         st.pull_store_call(&sha, &id, &out);
     }
-}
-
-/// A file-name-safe form of a Call-ID (capture text: hostile).
-fn sanitize(id: &str) -> String {
-    id.chars()
-        .take(40)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn result_table(

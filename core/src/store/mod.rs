@@ -101,6 +101,28 @@ pub struct Written {
     pub replaced: bool,
 }
 
+impl Written {
+    /// Rows written into `table` (0 for a table the store does not have).
+    pub fn rows_of(&self, table: &str) -> usize {
+        self.rows
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map_or(0, |r| r.1)
+    }
+}
+
+/// A name part no other write, in this process or another, uses at the same time: process id, clock, and a
+/// per-process counter (two threads in one nanosecond still differ).
+fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}.{nanos}.{n}", std::process::id())
+}
+
 impl Store {
     /// Open the store at `root`, creating it (and its marker) when the folder is missing or empty. Safe when
     /// several processes create the same store at once (a cluster's executors): the marker is written under a
@@ -125,10 +147,7 @@ impl Store {
                 let text = format!(
                     "{{\"format\": \"earshot-store\", \"schema_version\": {SCHEMA_VERSION}}}\n"
                 );
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
-                let tmp = root.join(format!("{MARKER}.{}.{nanos}", std::process::id()));
+                let tmp = root.join(format!("{MARKER}.{}", unique_suffix()));
                 write_synced(&tmp, text.as_bytes())?;
                 // Atomic; a concurrent creator's rename puts the same bytes in place.
                 fs::rename(&tmp, &marker).map_err(io(&marker))?;
@@ -186,11 +205,7 @@ impl Store {
         let ctx = tables::Context { sha256: sha, paths };
         let stage_root = self.root.join(STAGING);
         fs::create_dir_all(&stage_root).map_err(io(&stage_root))?;
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let stage = stage_root.join(format!("{sha}.{}.{nonce}", std::process::id()));
+        let stage = stage_root.join(format!("{sha}.{}", unique_suffix()));
         let result = self.write_staged(a, &ctx, &stage);
         // Whatever happened, nothing of this write stays under _tmp.
         let _ = fs::remove_dir_all(&stage);
