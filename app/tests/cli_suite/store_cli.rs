@@ -676,5 +676,52 @@ fn a_case_is_one_capture_of_the_store_with_a_row_per_file() {
             file.display()
         );
     }
+
+    // The call's evidence pulled from the original files: every SIP frame tshark finds for its Call-ID in the
+    // pieces is in the pcapng.
+    let (rows, _) = query(&store, "SELECT call_id FROM calls WHERE kind = 'call'");
+    let id = rows[0]["call_id"].as_str().unwrap().to_string();
+    let out = dir.join("call.pcapng");
+    let pulled = run(&[
+        "query",
+        store.to_str().unwrap(),
+        "--pull",
+        &id,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    let filter = format!("sip.Call-ID == \"{id}\"");
+    let in_parts: usize = parts
+        .iter()
+        .map(|p| earshot_e2e::tshark_fields(p, &[], &filter, &["frame.number"]).len())
+        .sum();
+    let in_pull = earshot_e2e::tshark_fields(&out, &[], &filter, &["frame.number"]).len();
+    assert!(in_parts > 0);
+    assert_eq!(in_pull, in_parts);
+    // A piece changed since the store was written: refused, naming it.
+    let changed = &parts[0];
+    let mut bytes = std::fs::read(changed).unwrap();
+    bytes.push(0);
+    std::fs::write(changed, &bytes).unwrap();
+    let refused = run(&[
+        "query",
+        store.to_str().unwrap(),
+        "--pull",
+        &id,
+        "-o",
+        dir.join("again.pcapng").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is no longer the analysed file")
+            && err.contains(std::fs::canonicalize(changed).unwrap().to_str().unwrap()),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

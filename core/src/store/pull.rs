@@ -1,7 +1,8 @@
 //! A call's evidence from the original capture, found through the store: the `captures` partition names each
 //! analysed file's path and SHA-256; when the files are reachable (the same path, on this machine or a shared
-//! file system) and still hash to what the store recorded, the capture is analysed again and the call's frames
-//! are cut into a pcapng by `extract` (which checks the hashes once more while reading).
+//! file system), the capture is analysed again, its files' SHA-256s (computed by that analysis) must be those the
+//! store recorded, and the call's frames are cut into a pcapng by `extract` (which checks the hashes once more
+//! while reading).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -108,24 +109,13 @@ pub fn pull_call(
     opts: &AnalyzeOptions,
 ) -> Result<ExtractSummary, PullError> {
     let originals = store.originals(capture_sha256)?;
-    for o in originals
-        .iter()
-        .filter(|o| !o.status.starts_with("unreadable"))
-    {
-        if !o.path.is_file() {
-            return Err(PullError::Unreachable(o.path.clone()));
-        }
-        let actual = fs::File::open(&o.path)
-            .and_then(crate::hash::sha256_hex)
-            .map(|(h, _)| h)
-            .map_err(|_| PullError::Unreachable(o.path.clone()))?;
-        if actual != o.sha256 {
-            return Err(PullError::Changed {
-                path: o.path.clone(),
-                expected: o.sha256.clone(),
-                actual,
-            });
-        }
+    let readable = || {
+        originals
+            .iter()
+            .filter(|o| !o.status.starts_with("unreadable"))
+    };
+    if let Some(o) = readable().find(|o| !o.path.is_file()) {
+        return Err(PullError::Unreachable(o.path.clone()));
     }
     let source = match originals.as_slice() {
         [one] if one.file == 0 => Source::File(one.path.clone()),
@@ -134,7 +124,26 @@ pub fn pull_call(
             Source::from_inputs(&paths, CaseOptions::default())?
         }
     };
+    // The analysis hashes every file as it reads it: its SHA-256s say whether the files still hold the bytes the
+    // store was made from (no separate read to hash them first).
     let analysis = source.analyze(opts, &mut |_| {})?;
+    for o in readable() {
+        let actual = match &analysis.case {
+            None => Some(analysis.capture.sha256.as_str()),
+            Some(case) => case
+                .files
+                .iter()
+                .find(|f| Path::new(&f.file) == o.path)
+                .map(|f| f.sha256.as_str()),
+        };
+        if actual != Some(o.sha256.as_str()) {
+            return Err(PullError::Changed {
+                path: o.path.clone(),
+                expected: o.sha256.clone(),
+                actual: actual.unwrap_or_default().to_string(),
+            });
+        }
+    }
     Ok(crate::extract::write_calls_pcapng_from(
         &source,
         &analysis,
