@@ -37,23 +37,25 @@ impl AudioState {
 
 /// Starts decoding the audio of `call_id` (no-op if it is already loaded or loading in that mode).
 pub fn request(st: &mut AppState, call_id: &str, mode: TimingMode) {
-    if st.audio.call_id.as_deref() == Some(call_id) && st.audio.mode == Some(mode) {
+    if st.services.audio.call_id.as_deref() == Some(call_id) && st.services.audio.mode == Some(mode)
+    {
         return;
     }
-    let (Some(source), Some(analysis)) = (st.source.clone(), st.analysis.clone()) else {
+    let (Some(source), Some(analysis)) = (st.session.source.clone(), st.session.analysis.clone())
+    else {
         return;
     };
-    st.audio.call_id = Some(call_id.to_string());
-    st.audio.mode = Some(mode);
-    st.audio.error = None;
+    st.services.audio.call_id = Some(call_id.to_string());
+    st.services.audio.mode = Some(mode);
+    st.services.audio.error = None;
     let call = call_id.to_string();
-    match Job::spawn("audio", st.waker.clone(), move || {
+    match Job::spawn("audio", st.services.waker.clone(), move || {
         decode(&source, &analysis, &call, mode)
     }) {
-        Ok(j) => st.audio.job = Some(j),
+        Ok(j) => st.services.audio.job = Some(j),
         Err(e) => {
-            st.audio.job = None;
-            st.audio.error = Some(e);
+            st.services.audio.job = None;
+            st.services.audio.error = Some(e);
         }
     }
 }
@@ -89,7 +91,7 @@ fn decode(
 
 /// Takes a finished decode, if any, and loads it into the player.
 pub fn poll(st: &mut AppState) {
-    let Some(job) = &st.audio.job else {
+    let Some(job) = &st.services.audio.job else {
         return;
     };
     let res = match job.poll() {
@@ -97,13 +99,13 @@ pub fn poll(st: &mut AppState) {
         Poll::Done(r) => r,
         Poll::Failed(e) => Err(e),
     };
-    st.audio.job = None;
+    st.services.audio.job = None;
     match res {
-        Ok(d) if st.audio.call_id.as_deref() == Some(d.call_id.as_str()) => {
-            st.player.load(d.audio.clone());
-            st.audio.loaded = Some(d);
+        Ok(d) if st.services.audio.call_id.as_deref() == Some(d.call_id.as_str()) => {
+            st.services.player.load(d.audio.clone());
+            st.services.audio.loaded = Some(d);
         }
         Ok(_) => {}
-        Err(e) => st.audio.error = Some(e),
+        Err(e) => st.services.audio.error = Some(e),
     }
 }

@@ -9,7 +9,7 @@ use earshot_core::model::{Analysis, Call, CallState, Encryption, NameAddr, Trans
 use earshot_core::report::terminal_safe;
 use egui_extras::{Column, TableBuilder};
 
-use super::{AppState, View};
+use super::{Action, Cx, Session, View};
 
 /// Column the calls table is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -335,22 +335,24 @@ impl CallsView {
 
 /// Up/Down: the previous/next shown call becomes the selection (the first one when none is selected), and its
 /// row is scrolled into view.
-pub fn move_selection(st: &mut AppState, step: isize) {
-    let Some(a) = st.analysis.clone() else {
-        return;
-    };
-    st.calls_view.refresh(&a);
-    let shown = st.calls_view.shown();
+pub fn move_selection(session: &Session, view: &mut CallsView, step: isize) -> Option<Action> {
+    let a = session.analysis.as_ref()?;
+    view.refresh(a);
+    let shown = view.shown();
     if shown.is_empty() {
-        return;
+        return None;
     }
-    let pos = match st.sel.call.and_then(|c| shown.iter().position(|&s| s == c)) {
+    let pos = match session
+        .sel
+        .call
+        .and_then(|c| shown.iter().position(|&s| s == c))
+    {
         Some(p) => p.saturating_add_signed(step).min(shown.len() - 1),
         None if step < 0 => shown.len() - 1,
         None => 0,
     };
-    st.select_call(shown.get(pos).copied());
-    st.calls_view.scroll_to = Some(pos);
+    view.scroll_to = Some(pos);
+    Some(Action::SelectCall(shown.get(pos).copied()))
 }
 
 fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
@@ -371,41 +373,41 @@ fn filter_help() -> String {
     s
 }
 
-pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
-    st.calls_view.refresh(&a);
+    view.refresh(&a);
 
     // Filter bar.
     ui.horizontal_wrapped(|ui| {
         ui.label("Search:");
         let search = ui.add(
-            egui::TextEdit::singleline(&mut st.calls_view.filter)
+            egui::TextEdit::singleline(&mut view.filter)
                 .id_salt("calls_search")
                 .hint_text("Call-ID, from, to, user agent (Ctrl+F)")
                 .desired_width(240.0),
         );
-        if std::mem::take(&mut st.calls_view.focus_search) {
+        if std::mem::take(&mut view.focus_search) {
             search.request_focus();
         }
-        if !st.calls_view.filter.is_empty() && ui.small_button("Clear").clicked() {
-            st.calls_view.filter.clear();
+        if !view.filter.is_empty() && ui.small_button("Clear").clicked() {
+            view.filter.clear();
         }
         ui.separator();
         ui.label("Filter:");
         ui.add(
-            egui::TextEdit::singleline(&mut st.calls_view.expr)
+            egui::TextEdit::singleline(&mut view.expr)
                 .id_salt("calls_filter")
                 .hint_text("from ~ \"^\\+882\" && mos < 3")
                 .desired_width(260.0),
         )
         .on_hover_text(filter_help());
-        if let Some(e) = &st.calls_view.expr_error {
+        if let Some(e) = &view.expr_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
         ui.separator();
-        let q = &mut st.calls_view.quick;
+        let q = &mut view.quick;
         ui.toggle_value(&mut q.answered, "answered");
         ui.toggle_value(&mut q.failed, "failed");
         ui.toggle_value(&mut q.with_findings, "with findings");
@@ -415,9 +417,9 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
             .on_hover_text("plain SIP or a clear media stream");
     });
     // The filter may just have changed.
-    st.calls_view.refresh(&a);
+    view.refresh(&a);
 
-    let Some(cache) = st.calls_view.cache.as_ref() else {
+    let Some(cache) = view.cache.as_ref() else {
         return;
     };
     ui.label(format!(
@@ -426,8 +428,8 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
         cache.rows.len()
     ));
 
-    let sort = st.calls_view.sort;
-    let descending = st.calls_view.descending;
+    let sort = view.sort;
+    let descending = view.descending;
     let is_case = a.case.is_some();
     let mut sort_clicked = None;
     let mut clicked = None;
@@ -435,7 +437,7 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
 
     let mut table = TableBuilder::new(ui);
-    if let Some(r) = st.calls_view.scroll_to.take() {
+    if let Some(r) = view.scroll_to.take() {
         table = table.scroll_to_row(r, None);
     }
     table
@@ -510,8 +512,8 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 let Some(c) = a.calls.get(r.call) else {
                     return;
                 };
-                row.set_selected(st.sel.call == Some(r.call));
-                row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
+                row.set_selected(cx.session.sel.call == Some(r.call));
+                row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
                 row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
                 if is_case {
                     row.col(|ui| cell(ui, terminal_safe(&r.seen_at, 120)));
@@ -576,12 +578,12 @@ pub fn calls_ui(ui: &mut egui::Ui, st: &mut AppState) {
         });
 
     if let Some(key) = sort_clicked {
-        st.calls_view.click_sort(key);
+        view.click_sort(key);
     }
     if let Some(i) = clicked {
-        st.select_call(Some(i));
+        cx.act(Action::SelectCall(Some(i)));
         if double_clicked {
-            st.view = View::Ladder;
+            cx.act(Action::SetView(View::Ladder));
         }
     }
 }
@@ -623,7 +625,7 @@ pub(super) mod tests {
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
         wait_loaded(&mut harness);
         assert!(
-            harness.state().analysis.is_some(),
+            harness.state().session.analysis.is_some(),
             "{} did not load",
             path.display()
         );
@@ -634,6 +636,7 @@ pub(super) mod tests {
     pub(crate) fn toasts(harness: &Harness<'static, AppState>) -> Vec<String> {
         harness
             .state()
+            .services
             .toasts
             .iter()
             .map(|(t, _)| t.clone())
@@ -698,12 +701,12 @@ pub(super) mod tests {
             .with_size(egui::vec2(1600.0, 900.0))
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
         wait_loaded(&mut harness);
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         assert_eq!(a.case.as_ref().unwrap().files.len(), 2);
         harness.get_by_label("Seen at (point files)");
         harness.add_to_case_twin(&parts[2..]);
         wait_loaded(&mut harness);
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         let whole = earshot_core::analyze_file(&dtmf2(), &Default::default(), &mut |_| {}).unwrap();
         assert_eq!(a.case.as_ref().unwrap().files.len(), 3);
         assert_eq!(a.summary.packets, whole.summary.packets);
@@ -712,7 +715,8 @@ pub(super) mod tests {
         let file_of = |f: u64| (f - 1) / 500 + 1;
         let expected: Vec<String> = harness
             .state()
-            .calls_view
+            .views
+            .calls
             .shown()
             .iter()
             .map(|&i| {
@@ -737,11 +741,12 @@ pub(super) mod tests {
             .collect();
         let seen: Vec<String> = harness
             .state()
-            .calls_view
+            .views
+            .calls
             .shown()
             .iter()
             .map(|&i| {
-                let cache = harness.state().calls_view.cache.as_ref().unwrap();
+                let cache = harness.state().views.calls.cache.as_ref().unwrap();
                 cache
                     .rows
                     .iter()
@@ -772,13 +777,13 @@ pub(super) mod tests {
     fn gui_calls_filter_expression_keeps_matching_calls_and_says_what_is_wrong() {
         // DTMF2's first call was declined (603, as tshark shows: -Y "sip.Status-Code == 603").
         let mut harness = loaded(&dtmf2());
-        harness.state_mut().calls_view.expr = "state == rejected && !answered".into();
+        harness.state_mut().views.calls.expr = "state == rejected && !answered".into();
         harness.run();
         harness.get_by_label("1 of 2 calls");
-        let a = harness.state().analysis.clone().unwrap();
-        let shown = harness.state().calls_view.shown();
+        let a = harness.state().session.analysis.clone().unwrap();
+        let shown = harness.state().views.calls.shown();
         assert_eq!(a.calls[shown[0]].call_id, "5514@192.168.105.110");
-        harness.state_mut().calls_view.expr = "mos <".into();
+        harness.state_mut().views.calls.expr = "mos <".into();
         harness.run();
         harness.get_by_label("filter: expected a value after the operator (at character 5)");
         harness.get_by_label("2 of 2 calls");
@@ -787,30 +792,30 @@ pub(super) mod tests {
     #[test]
     fn gui_calls_clean_call_row_selects() {
         let mut harness = loaded(Path::new(CLEAN_CALL));
-        assert_eq!(harness.state().view, View::Calls);
+        assert_eq!(harness.state().views.current, View::Calls);
         harness.get_by_label("1 of 1 calls");
         harness.get_by_label("gen-0@example.org").click();
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(0));
-        assert_eq!(harness.state().view, View::Calls);
+        assert_eq!(harness.state().session.sel.call, Some(0));
+        assert_eq!(harness.state().views.current, View::Calls);
     }
 
     #[test]
     fn gui_calls_dtmf2_table_and_answered_filter() {
         let path = dtmf2();
         let mut harness = loaded(&path);
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         assert_eq!(a.summary.invite_dialogs, 2);
         harness.get_by_label("2 of 2 calls");
-        assert_eq!(harness.state().calls_view.shown().len(), 2);
-        for i in harness.state().calls_view.shown() {
+        assert_eq!(harness.state().views.calls.shown().len(), 2);
+        for i in harness.state().views.calls.shown() {
             harness.get_by_label(&a.calls[i].call_id);
         }
         harness.get_by_label("answered").click();
         harness.run();
-        assert!(harness.state().calls_view.quick.answered);
+        assert!(harness.state().views.calls.quick.answered);
         harness.get_by_label("1 of 2 calls");
-        let shown = harness.state().calls_view.shown();
+        let shown = harness.state().views.calls.shown();
         assert_eq!(shown.len(), 1);
         assert!(a.calls[shown[0]].answered);
     }
@@ -818,8 +823,8 @@ pub(super) mod tests {
     #[test]
     fn gui_calls_sort_and_search() {
         let mut harness = loaded(&dtmf2());
-        let a = harness.state().analysis.clone().unwrap();
-        let before = harness.state().calls_view.shown();
+        let a = harness.state().session.analysis.clone().unwrap();
+        let before = harness.state().views.calls.shown();
         // Time ascending by default; clicking the active header reverses it.
         assert!(
             before
@@ -828,46 +833,46 @@ pub(super) mod tests {
         );
         harness.get_by_label("Time ^").click();
         harness.run();
-        assert!(harness.state().calls_view.descending);
-        let mut rev = harness.state().calls_view.shown();
+        assert!(harness.state().views.calls.descending);
+        let mut rev = harness.state().views.calls.shown();
         rev.reverse();
         assert_eq!(rev, before);
         // Search by Call-ID (case-insensitive) keeps just that call.
         let id = a.calls[before[0]].call_id.to_uppercase();
-        harness.state_mut().calls_view.filter = id;
+        harness.state_mut().views.calls.filter = id;
         harness.run();
-        assert_eq!(harness.state().calls_view.shown(), vec![before[0]]);
+        assert_eq!(harness.state().views.calls.shown(), vec![before[0]]);
         harness.get_by_label("1 of 2 calls");
     }
 
     #[test]
     fn gui_calls_keyboard_search_arrows_enter() {
         let mut harness = loaded(&dtmf2());
-        let shown = harness.state().calls_view.shown();
+        let shown = harness.state().views.calls.shown();
         assert_eq!(shown.len(), 2);
-        assert_eq!(harness.state().sel.call, None);
+        assert_eq!(harness.state().session.sel.call, None);
         // Down selects the first row, Down again the second, a third stays on the last; Up goes back.
         harness.key_press(egui::Key::ArrowDown);
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(shown[0]));
+        assert_eq!(harness.state().session.sel.call, Some(shown[0]));
         harness.key_press(egui::Key::ArrowDown);
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(shown[1]));
+        assert_eq!(harness.state().session.sel.call, Some(shown[1]));
         harness.key_press(egui::Key::ArrowDown);
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(shown[1]));
+        assert_eq!(harness.state().session.sel.call, Some(shown[1]));
         harness.key_press(egui::Key::ArrowUp);
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(shown[0]));
+        assert_eq!(harness.state().session.sel.call, Some(shown[0]));
         // Enter opens the selected call's ladder.
         harness.key_press(egui::Key::Enter);
         harness.run();
-        assert_eq!(harness.state().view, View::Ladder);
+        assert_eq!(harness.state().views.current, View::Ladder);
         // Ctrl+F goes back to the calls and focuses the search box: typing filters, arrows do not move.
         harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
         harness.run();
-        assert_eq!(harness.state().view, View::Calls);
-        let id = harness.state().analysis.clone().unwrap().calls[shown[1]]
+        assert_eq!(harness.state().views.current, View::Calls);
+        let id = harness.state().session.analysis.clone().unwrap().calls[shown[1]]
             .call_id
             .clone();
         // The search box is the first text input (the filter box follows it).
@@ -877,10 +882,10 @@ pub(super) mod tests {
             .unwrap()
             .type_text(&id);
         harness.run();
-        assert_eq!(harness.state().calls_view.filter, id);
-        assert_eq!(harness.state().calls_view.shown(), vec![shown[1]]);
+        assert_eq!(harness.state().views.calls.filter, id);
+        assert_eq!(harness.state().views.calls.shown(), vec![shown[1]]);
         harness.key_press(egui::Key::ArrowDown);
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(shown[0]));
+        assert_eq!(harness.state().session.sel.call, Some(shown[0]));
     }
 }

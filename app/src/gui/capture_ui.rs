@@ -106,22 +106,22 @@ impl CaptureWindow {
 
 /// Opens the window (the menu item).
 pub fn open(state: &mut AppState) {
-    state.capture.open = true;
-    if state.capture.interfaces.is_none() {
+    state.views.capture.open = true;
+    if state.views.capture.interfaces.is_none() {
         let list = live::list_interfaces().map_err(|e| format!("{e:#}"));
         if let Ok(l) = &list
-            && state.capture.interface.is_empty()
+            && state.views.capture.interface.is_empty()
             && let Some(first) = l.iter().find(|d| d.up && !d.loopback).or(l.first())
         {
-            state.capture.interface = first.name.clone();
+            state.views.capture.interface = first.name.clone();
         }
-        state.capture.interfaces = Some(list);
+        state.views.capture.interfaces = Some(list);
     }
 }
 
 /// Starts a capture with the window's settings; problems end up in the window's message.
 pub fn start(state: &mut AppState) {
-    let w = &mut state.capture;
+    let w = &mut state.views.capture;
     w.set_message(None);
     let interface = w.interface.trim().to_string();
     if interface.is_empty() {
@@ -158,8 +158,8 @@ pub fn start(state: &mut AppState) {
     if let Ok(mut c) = counters.lock() {
         *c = LiveCounters::default();
     }
-    let rules = state.rules.clone();
-    let waker = state.waker.clone();
+    let rules = state.services.rules.clone();
+    let waker = state.services.waker.clone();
     let thread_stop = stop.clone();
     let thread_done = done.clone();
     let spawned = std::thread::Builder::new()
@@ -229,25 +229,25 @@ pub fn start(state: &mut AppState) {
     if let Some(job) = &state.loading {
         job.cancel();
     }
-    state.file = Some(path.clone());
-    state.source = Some(earshot_core::case::Source::File(path.clone()));
-    state.analysis = None;
-    state.complete = false;
-    state.sel = Default::default();
-    state.audio = Default::default();
+    state.session.file = Some(path.clone());
+    state.session.source = Some(earshot_core::case::Source::File(path.clone()));
+    state.session.analysis = None;
+    state.session.complete = false;
+    state.session.sel = Default::default();
+    state.services.audio = Default::default();
     state.loading = Some(LoadJob::attach(path, stop, rx));
 }
 
 /// Stops the running capture (the evidence is flushed and the analysis finished on the capture's thread).
 pub fn stop(state: &mut AppState) {
-    if let Some(r) = &state.capture.running {
+    if let Some(r) = &state.views.capture.running {
         r.stop.store(true, Ordering::Relaxed);
     }
 }
 
 /// Draws the window when it is open.
 pub fn capture_window(ctx: &egui::Context, state: &mut AppState) {
-    if !state.capture.open {
+    if !state.views.capture.open {
         return;
     }
     let mut open = true;
@@ -255,16 +255,16 @@ pub fn capture_window(ctx: &egui::Context, state: &mut AppState) {
         .open(&mut open)
         .default_size([560.0, 420.0])
         .show(ctx, |ui| window_ui(ui, state));
-    state.capture.open = open;
-    if state.capture.is_running() {
+    state.views.capture.open = open;
+    if state.views.capture.is_running() {
         ctx.request_repaint_after(Duration::from_millis(250));
     }
 }
 
 fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let running = state.capture.is_running();
+    let running = state.views.capture.is_running();
     ui.label("Interface");
-    match &state.capture.interfaces {
+    match &state.views.capture.interfaces {
         Some(Ok(list)) => {
             let mut chosen = None;
             egui::ScrollArea::vertical()
@@ -285,7 +285,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
                             addrs.join("  ")
                         );
                         let r = ui
-                            .selectable_label(state.capture.interface == d.name, text)
+                            .selectable_label(state.views.capture.interface == d.name, text)
                             .on_hover_text(
                                 d.description.as_deref().map(live::safe).unwrap_or_default(),
                             );
@@ -295,7 +295,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
                     }
                 });
             if let Some(c) = chosen {
-                state.capture.interface = c;
+                state.views.capture.interface = c;
             }
         }
         Some(Err(e)) => {
@@ -307,7 +307,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         let l = ui.label("Name");
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.capture.interface).desired_width(200.0),
+            egui::TextEdit::singleline(&mut state.views.capture.interface).desired_width(200.0),
         )
         .labelled_by(l.id);
     });
@@ -315,7 +315,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         let l = ui.label("Filter").on_hover_text(FILTER_HELP);
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.capture.filter).desired_width(440.0),
+            egui::TextEdit::singleline(&mut state.views.capture.filter).desired_width(440.0),
         )
         .on_hover_text(FILTER_HELP)
         .labelled_by(l.id);
@@ -326,7 +326,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         );
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.capture.path).desired_width(400.0),
+            egui::TextEdit::singleline(&mut state.views.capture.path).desired_width(400.0),
         )
         .labelled_by(l.id);
     });
@@ -340,6 +340,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         }
     });
     let c = state
+        .views
         .capture
         .counters
         .lock()
@@ -357,7 +358,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
             c.findings
         ));
     }
-    if let Some(m) = state.capture.message() {
+    if let Some(m) = state.views.capture.message() {
         ui.separator();
         ui.colored_label(ui.visuals().error_fg_color, live::safe_multiline(&m));
     }
@@ -387,11 +388,11 @@ mod tests {
         h.run();
         h.get_by_label("Capture…").click();
         h.run();
-        assert!(h.state().capture.open);
+        assert!(h.state().views.capture.open);
         h.get_by_label("Capture");
         // The default filter, as documented.
         assert_eq!(
-            h.state().capture.filter,
+            h.state().views.capture.filter,
             "udp or tcp port 5060 or tcp port 5061 or (udp portrange 10000-65535)"
         );
         assert!(
@@ -404,18 +405,18 @@ mod tests {
 
         // No such interface: libpcap's refusal (or, unprivileged, the permission message) shows in the window.
         let dir = std::env::temp_dir().join(format!("earshot-gui-cap-{}", std::process::id()));
-        h.state_mut().capture.interface = "earshot-none0".into();
-        h.state_mut().capture.path = dir.join("ev.pcapng").display().to_string();
+        h.state_mut().views.capture.interface = "earshot-none0".into();
+        h.state_mut().views.capture.path = dir.join("ev.pcapng").display().to_string();
         h.run();
         h.get_by_label("Start").click();
         let start = Instant::now();
-        while h.state().capture.message().is_none() || h.state().capture.is_running() {
+        while h.state().views.capture.message().is_none() || h.state().views.capture.is_running() {
             assert!(start.elapsed() < Duration::from_secs(20), "no message");
             h.step();
             std::thread::sleep(Duration::from_millis(20));
         }
         h.run();
-        let m = h.state().capture.message().unwrap_or_default();
+        let m = h.state().views.capture.message().unwrap_or_default();
         assert!(
             m.contains("earshot-none0")
                 && (m.contains("No such device") || m.contains("CAP_NET_RAW")),
@@ -427,13 +428,13 @@ mod tests {
         );
 
         // Without the privilege: what is missing and how to grant it, in the window.
-        h.state_mut().capture.check =
+        h.state_mut().views.capture.check =
             || Err("this process lacks CAP_NET_RAW and CAP_NET_ADMIN".into());
-        h.state_mut().capture.interface = "lo".into();
+        h.state_mut().views.capture.interface = "lo".into();
         h.run();
         h.get_by_label("Start").click();
         h.run();
-        let m = h.state().capture.message().unwrap_or_default();
+        let m = h.state().views.capture.message().unwrap_or_default();
         assert!(
             m.contains("CAP_NET_RAW") && m.contains("CAP_NET_ADMIN"),
             "{m}"
@@ -443,7 +444,7 @@ mod tests {
             "{m}"
         );
         h.get_by_label_contains("sudo setcap cap_net_raw,cap_net_admin=eip");
-        assert!(!h.state().capture.is_running());
+        assert!(!h.state().views.capture.is_running());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

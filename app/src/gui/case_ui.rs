@@ -82,7 +82,7 @@ impl CaseView {
 }
 
 pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.case_view.open {
+    if !st.views.case.open {
         return;
     }
     let mut open = true;
@@ -91,7 +91,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
         .open(&mut open)
         .default_width(900.0)
         .show(ctx, |ui| {
-            let Some(a) = st.analysis.clone() else {
+            let Some(a) = st.session.analysis.clone() else {
                 ui.label("Nothing is open");
                 return;
             };
@@ -106,7 +106,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
             ));
             ui.horizontal(|ui| {
                 ui.label("Capture points:");
-                let g = &mut st.case_view.grouping;
+                let g = &mut st.views.case.grouping;
                 ui.radio_value(g, Grouping::Auto, "by folder and name (rotated files together)");
                 ui.radio_value(g, Grouping::PerFile, "each file");
                 ui.radio_value(g, Grouping::Single, "all one stream");
@@ -134,7 +134,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
                             CaseFileStatus::Unreadable { reason } => format!("not analysed: {}", terminal_safe(reason, 120)),
                         });
                         let path = PathBuf::from(&f.file);
-                        if let Some((_, text)) = st.case_view.offsets.iter_mut().find(|(p, _)| *p == path) {
+                        if let Some((_, text)) = st.views.case.offsets.iter_mut().find(|(p, _)| *p == path) {
                             ui.add(egui::TextEdit::singleline(text).desired_width(80.0).hint_text("0"));
                         } else {
                             ui.label("");
@@ -160,26 +160,31 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
                     case.duplicate_frames
                 ));
             }
-            if let Some(e) = &st.case_view.error {
+            if let Some(e) = &st.views.case.error {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
             if ui.button("Analyse again with these settings").clicked() {
                 apply = true;
             }
         });
-    st.case_view.open = open;
+    st.views.case.open = open;
     if apply {
-        let base = match &st.source {
+        let base = match &st.session.source {
             Some(Source::Case { options, .. }) => options.clone(),
             _ => CaseOptions::default(),
         };
-        match st.case_view.options(&base) {
+        match st.views.case.options(&base) {
             Ok(opts) => {
-                st.case_view.error = None;
-                let paths = st.source.as_ref().map(Source::paths).unwrap_or_default();
+                st.views.case.error = None;
+                let paths = st
+                    .session
+                    .source
+                    .as_ref()
+                    .map(Source::paths)
+                    .unwrap_or_default();
                 st.open_case_with(&paths, opts);
             }
-            Err(e) => st.case_view.error = Some(e),
+            Err(e) => st.views.case.error = Some(e),
         }
     }
 }
@@ -210,13 +215,13 @@ mod tests {
     /// Clicks "Analyse again" and waits for the new analysis (not the one shown before the click).
     fn reanalyse(h: &mut egui_kittest::Harness<'static, AppState>) {
         use egui_kittest::kittest::Queryable;
-        let before = h.state().analysis.clone();
+        let before = h.state().session.analysis.clone();
         h.get_by_label("Analyse again with these settings").click();
         let start = std::time::Instant::now();
         loop {
             h.step();
             let s = h.state();
-            let new = match (&before, &s.analysis) {
+            let new = match (&before, &s.session.analysis) {
                 (Some(a), Some(b)) => !std::sync::Arc::ptr_eq(a, b),
                 (None, Some(_)) => true,
                 _ => false,
@@ -244,12 +249,12 @@ mod tests {
         let b: PathBuf = format!("{dir}twopoint-b.pcapng").into();
         let mut st = AppState::new(Default::default(), std::sync::Arc::new(|| {}));
         st.open_case(&[a.clone(), b.clone()]);
-        st.case_view.open = true;
+        st.views.case.open = true;
         let mut h = Harness::builder()
             .with_size(egui::vec2(1400.0, 900.0))
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
         super::super::calls_ui::tests::wait_loaded(&mut h);
-        let first = h.state().analysis.clone().unwrap();
+        let first = h.state().session.analysis.clone().unwrap();
         let case = first.case.as_ref().unwrap();
         assert_eq!((case.points.len(), case.duplicate_frames), (2, 1995));
         let b_later = |c: &earshot_core::model::CaseInfo| {
@@ -265,14 +270,15 @@ mod tests {
         // A -1.5 s correction on the second tap (within the 2 s window the packets are still matched).
         let (_, text) = h
             .state_mut()
-            .case_view
+            .views
+            .case
             .offsets
             .iter_mut()
             .find(|(p, _)| *p == b)
             .unwrap();
         *text = "-1.5".into();
         reanalyse(&mut h);
-        let shifted = h.state().analysis.clone().unwrap();
+        let shifted = h.state().session.analysis.clone().unwrap();
         let sc = shifted.case.as_ref().unwrap();
         // Points are ordered by their first packet: the corrected tap may now come first.
         assert_eq!(b_later(sc), median - 1_500_000_000);
@@ -284,7 +290,7 @@ mod tests {
         assert_eq!(fb.offset_nanos, -1_500_000_000);
         h.get_by_label("all one stream").click();
         reanalyse(&mut h);
-        let one = h.state().analysis.clone().unwrap();
+        let one = h.state().session.analysis.clone().unwrap();
         let case = one.case.as_ref().unwrap();
         assert_eq!((case.points.len(), case.duplicate_frames), (1, 0));
         assert_eq!(one.summary.packets, 2 * 1995);

@@ -141,15 +141,15 @@ fn opt(s: &str) -> Option<String> {
 
 /// The selected call(s): the selected call, plus the legs merged into its ladder.
 pub fn selected_calls(st: &AppState) -> Vec<String> {
-    let Some(a) = &st.analysis else {
+    let Some(a) = &st.session.analysis else {
         return Vec::new();
     };
-    let Some(sel) = st.sel.call else {
+    let Some(sel) = st.session.sel.call else {
         return Vec::new();
     };
     let mut idx = vec![sel];
-    if st.ladder_view.merged_for == Some(sel) {
-        idx.extend(st.ladder_view.merged.iter().copied());
+    if st.views.ladder.merged_for == Some(sel) {
+        idx.extend(st.views.ladder.merged.iter().copied());
     }
     idx.iter()
         .filter_map(|&i| a.calls.get(i))
@@ -159,13 +159,14 @@ pub fn selected_calls(st: &AppState) -> Vec<String> {
 
 /// Starts the export chosen in the window (the Export button's action; tests call it directly too).
 pub fn start(st: &mut AppState) {
-    if st.export.is_some() {
+    if st.services.export.is_some() {
         st.toast("An export is already running");
         return;
     }
-    let v = st.export_view.clone();
+    let v = st.views.export.clone();
     let items = v.items();
-    let (Some(analysis), Some(source)) = (st.analysis.clone(), st.source.clone()) else {
+    let (Some(analysis), Some(source)) = (st.session.analysis.clone(), st.session.source.clone())
+    else {
         st.toast("Export: open a capture first");
         return;
     };
@@ -182,30 +183,30 @@ pub fn start(st: &mut AppState) {
         analyst: opt(&v.analyst),
         notes: opt(&v.notes),
         generated_at_nanos: now_nanos(),
-        settings_toml: toml::to_string_pretty(&st.rules).unwrap_or_default(),
+        settings_toml: toml::to_string_pretty(&st.services.rules).unwrap_or_default(),
         redacted: v.redact,
         selected_calls: selected_calls(st),
-        exports: st.exports.clone(),
+        exports: st.services.exports.clone(),
     };
     let req = Request {
         items,
         dir,
         source,
         analysis,
-        settings: st.rules.clone(),
+        settings: st.services.rules.clone(),
         calls: meta.selected_calls.clone(),
         meta,
-        keys: st.keys.clone(),
+        keys: st.session.keys.clone(),
     };
-    match super::job::Job::spawn("export", st.waker.clone(), move || run(&req)) {
-        Ok(job) => st.export = Some(ExportJob { job }),
+    match super::job::Job::spawn("export", st.services.waker.clone(), move || run(&req)) {
+        Ok(job) => st.services.export = Some(ExportJob { job }),
         Err(e) => st.toast(format!("Export failed: {e}")),
     }
 }
 
 /// Applies a finished export: toasts, session list, audit log.
 pub fn poll(st: &mut AppState) {
-    let Some(job) = &st.export else {
+    let Some(job) = &st.services.export else {
         return;
     };
     let outcomes = match job.job.poll() {
@@ -214,7 +215,7 @@ pub fn poll(st: &mut AppState) {
         // A worker that panicked: said, and the next export can start.
         super::job::Poll::Failed(e) => vec![Err(e)],
     };
-    st.export = None;
+    st.services.export = None;
     let (ok, failed): (Vec<Outcome>, Vec<Outcome>) = outcomes.into_iter().partition(Result::is_ok);
     // Failures last: they stay on screen longest.
     for o in ok.into_iter().chain(failed) {
@@ -227,10 +228,10 @@ pub fn poll(st: &mut AppState) {
                         ("kind", Value::from(rec.kind.clone())),
                         ("path", Value::from(rec.path.clone())),
                         ("path_sha256", Value::from(sha)),
-                        ("redacted", Value::from(st.export_view.redact)),
+                        ("redacted", Value::from(st.views.export.redact)),
                     ],
                 );
-                st.exports.push(rec);
+                st.services.exports.push(rec);
             }
             Err(e) => st.toast(format!("Export failed: {e}")),
         }
@@ -421,7 +422,7 @@ fn ladder_ids<'a>(a: &'a Analysis, req: &Request) -> Vec<&'a str> {
 
 /// The window.
 pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.export_view.open {
+    if !st.views.export.open {
         return;
     }
     let mut open = true;
@@ -439,7 +440,7 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
                     n - 1
                 ),
             };
-            let v = &mut st.export_view;
+            let v = &mut st.views.export;
             ui.strong("Whole capture");
             ui.checkbox(&mut v.pdf, "Report (PDF)");
             ui.checkbox(&mut v.csv, "Tables (CSV folder: calls, streams, messages, findings)");
@@ -500,7 +501,7 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
                 );
             ui.separator();
             ui.horizontal(|ui| {
-                let busy = st.export.is_some();
+                let busy = st.services.export.is_some();
                 if ui
                     .add_enabled(!busy, egui::Button::new("Export"))
                     .clicked()
@@ -511,10 +512,10 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
                     ui.spinner();
                     ui.label("Exporting…");
                 }
-                ui.label(format!("{} export(s) this session", st.exports.len()));
+                ui.label(format!("{} export(s) this session", st.services.exports.len()));
             });
         });
-    st.export_view.open = open;
+    st.views.export.open = open;
 }
 
 #[cfg(test)]
@@ -540,7 +541,7 @@ mod tests {
             .get_by_role_and_label(egui::accesskit::Role::Button, "Export")
             .click();
         harness.step();
-        wait_until(harness, "export", |st| st.export.is_none());
+        wait_until(harness, "export", |st| st.services.export.is_none());
         toasts(harness)
     }
 
@@ -549,23 +550,23 @@ mod tests {
         let dir = temp_dir("export");
         let log = dir.join("audit.jsonl");
         let mut harness = loaded(Path::new(CLEAN_CALL));
-        harness.state_mut().audit_log = AuditLog::at(&log);
+        harness.state_mut().services.audit_log = AuditLog::at(&log);
         // The open was logged (nowhere) before the test's log was set: log it again, as the load's end does.
         harness.state_mut().audit_opened();
         harness.state_mut().select_call(Some(0));
         harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
         harness.run();
-        assert!(harness.state().export_view.open);
+        assert!(harness.state().views.export.open);
         harness.get_by_label("Report (PDF)");
         {
             let st = harness.state_mut();
-            st.export_view.pdf = true;
-            st.export_view.csv = true;
-            st.export_view.json = true;
-            st.export_view.pcapng = true;
-            st.export_view.ladder_svg = true;
-            st.export_view.dir = dir.join("out").display().to_string();
-            st.export_view.case_id = "CASE-7".into();
+            st.views.export.pdf = true;
+            st.views.export.csv = true;
+            st.views.export.json = true;
+            st.views.export.pcapng = true;
+            st.views.export.ladder_svg = true;
+            st.views.export.dir = dir.join("out").display().to_string();
+            st.views.export.case_id = "CASE-7".into();
         }
         harness.run();
         let toasts = run_export(&mut harness);
@@ -602,7 +603,8 @@ mod tests {
         assert!(rows[0].iter().any(|c| c == "gen-0@example.org"));
         let st = harness.state();
         let by_kind = |k: &str| -> Vec<std::path::PathBuf> {
-            st.exports
+            st.services
+                .exports
                 .iter()
                 .filter(|e| e.kind == k)
                 .map(|e| e.path.clone().into())
@@ -610,7 +612,7 @@ mod tests {
         };
         // The PDF: a PDF whose text (pdftotext, when installed) names the case and the capture's SHA-256.
         let pdf = by_kind("pdf");
-        assert_eq!(pdf.len(), 1, "{:?}", st.exports);
+        assert_eq!(pdf.len(), 1, "{:?}", st.services.exports);
         let bytes = std::fs::read(&pdf[0]).unwrap();
         assert!(bytes.starts_with(b"%PDF-"));
         let sha = crate::audit::file_sha256(Path::new(CLEAN_CALL)).unwrap();
@@ -628,7 +630,7 @@ mod tests {
         }
         // The call's original frames: a pcapng (section header block magic) ...
         let pcap = by_kind("pcap");
-        assert_eq!(pcap.len(), 1, "{:?}", st.exports);
+        assert_eq!(pcap.len(), 1, "{:?}", st.services.exports);
         let bytes = std::fs::read(&pcap[0]).unwrap();
         assert_eq!(bytes.get(..4), Some(&[0x0a, 0x0d, 0x0d, 0x0a][..]));
         // ... that core reads back as the same call with its 7 messages (the sample's README).
@@ -638,13 +640,13 @@ mod tests {
         assert_eq!(back.calls[0].messages.len(), 7);
         // The ladder SVG names the call's INVITE and BYE.
         let svg = by_kind("ladder");
-        assert_eq!(svg.len(), 1, "{:?}", st.exports);
+        assert_eq!(svg.len(), 1, "{:?}", st.services.exports);
         let text = std::fs::read_to_string(&svg[0]).unwrap();
         assert!(text.starts_with("<svg") || text.starts_with("<?xml"));
         assert!(text.contains("INVITE") && text.contains("BYE"));
         // The manifest lists the ten files with their SHA-256 (sha256sum-checked by audit's hash of each).
         let m = by_kind("manifest");
-        assert_eq!(m.len(), 1, "{:?}", st.exports);
+        assert_eq!(m.len(), 1, "{:?}", st.services.exports);
         let mv: serde_json::Value = serde_json::from_slice(&std::fs::read(&m[0]).unwrap()).unwrap();
         assert_eq!(mv["evidence"]["sha256"], sha.as_str());
         let listed = mv["files"].as_array().unwrap();
@@ -657,7 +659,7 @@ mod tests {
             );
         }
         // 1 PDF + 6 CSV + 1 JSON + 1 pcapng + 1 ladder + the manifest, all in the session list.
-        assert_eq!(st.exports.len(), 11, "{:?}", st.exports);
+        assert_eq!(st.services.exports.len(), 11, "{:?}", st.services.exports);
         // Audit: the open, then one export line per file with its hash.
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
             .unwrap()
@@ -680,14 +682,14 @@ mod tests {
         );
         // A folder that cannot be created (below a regular file): an error toast, no crash, nothing recorded.
         std::fs::write(dir.join("plain-file"), "x").unwrap();
-        harness.state_mut().export_view.dir = dir.join("plain-file/out").display().to_string();
-        harness.state_mut().toasts.clear();
+        harness.state_mut().views.export.dir = dir.join("plain-file/out").display().to_string();
+        harness.state_mut().services.toasts.clear();
         let toasts = run_export(&mut harness);
         assert!(
             toasts.iter().any(|t| t.starts_with("Export failed")),
             "{toasts:?}"
         );
-        assert_eq!(harness.state().exports.len(), 11);
+        assert_eq!(harness.state().services.exports.len(), 11);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

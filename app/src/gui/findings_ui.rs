@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use earshot_core::model::{Analysis, Exposure, Finding, Severity};
 use egui::{Color32, Stroke};
 
-use super::AppState;
+use super::{Action, Cx};
 
 use super::safe;
 
@@ -52,8 +52,8 @@ fn list(items: impl IntoIterator<Item = String>, max: usize) -> String {
     s
 }
 
-pub fn findings_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+pub fn findings_ui(ui: &mut egui::Ui, cx: &mut Cx) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
     let filter_id = ui.scope_id().with("findings_filter");
@@ -118,16 +118,16 @@ pub fn findings_ui(ui: &mut egui::Ui, st: &mut AppState) {
         });
     ui.data_mut(|d| d.insert_temp(filter_id, filter));
     match clicked {
-        Some(Click::Frame(fr)) => st.select_frame(fr),
+        Some(Click::Frame(fr)) => cx.act(Action::SelectFrame(fr)),
         Some(Click::Stream(i)) => {
             if let Some(s) = a.streams.get(i) {
                 let call = s
                     .call_id
                     .as_ref()
                     .and_then(|id| a.calls.iter().position(|c| &c.call_id == id));
-                st.select_call(call);
-                st.sel.stream = Some(i);
-                st.view = super::View::Streams;
+                cx.act(Action::SelectCall(call));
+                cx.act(Action::SelectStream(Some(i)));
+                cx.act(Action::SetView(super::View::Streams));
             }
         }
         None => {}
@@ -416,21 +416,24 @@ pub(crate) mod tests {
             .with_size([1400.0, 2400.0])
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
         super::super::calls_ui::tests::wait_loaded(&mut harness);
-        assert!(harness.state().analysis.is_some(), "capture did not load");
+        assert!(
+            harness.state().session.analysis.is_some(),
+            "capture did not load"
+        );
         harness
     }
 
     #[test]
     fn gui_findings_show_titles_and_evidence_links_select_the_message() {
         let mut harness = loaded(CLEAN_CALL);
-        harness.state_mut().view = View::Findings;
+        harness.state_mut().views.current = View::Findings;
         harness.run_steps(3);
         harness.get_by_label("SIP signalling is not encrypted");
         harness.get_by_label("Call audio is not encrypted");
         harness.get_by_label("What an eavesdropper learns");
 
         // Narrow the list to the plaintext-sip finding, then follow its first evidence link.
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         let f = a
             .findings
             .iter()
@@ -453,19 +456,19 @@ pub(crate) mod tests {
         harness.get_by_label(&format!("frame {first}")).click();
         harness.run_steps(3);
         let st = harness.state();
-        assert_eq!(st.view, View::Ladder);
-        let m = &a.messages[st.sel.message.expect("a message is selected")];
+        assert_eq!(st.views.current, View::Ladder);
+        let m = &a.messages[st.session.sel.message.expect("a message is selected")];
         assert!(m.frame == first || m.frames.contains(&first));
         assert_eq!(first, 1);
-        assert_eq!(st.sel.message, Some(0));
+        assert_eq!(st.session.sel.message, Some(0));
     }
 
     #[test]
     fn gui_findings_stream_link_opens_the_stream() {
         let mut harness = loaded(CLEAN_CALL);
-        harness.state_mut().view = View::Findings;
+        harness.state_mut().views.current = View::Findings;
         harness.run_steps(3);
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         let f = a
             .findings
             .iter()
@@ -475,9 +478,9 @@ pub(crate) mod tests {
         harness.get_by_label(&format!("stream #{i}")).click();
         harness.run_steps(3);
         let st = harness.state();
-        assert_eq!(st.view, View::Streams);
-        assert_eq!(st.sel.stream, Some(i));
-        assert!(st.sel.call.is_some());
+        assert_eq!(st.views.current, View::Streams);
+        assert_eq!(st.session.sel.stream, Some(i));
+        assert!(st.session.sel.call.is_some());
     }
 
     #[test]
@@ -502,7 +505,7 @@ pub(crate) mod tests {
     #[test]
     fn gui_findings_filter_with_no_match_says_so() {
         let mut harness = loaded(CLEAN_CALL);
-        harness.state_mut().view = View::Findings;
+        harness.state_mut().views.current = View::Findings;
         harness.run_steps(2);
         harness
             .get_by_role(egui::accesskit::Role::TextInput)

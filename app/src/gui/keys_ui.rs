@@ -42,7 +42,7 @@ pub fn looks_like_key_file(path: &Path) -> bool {
 impl AppState {
     /// Adds a key log or an RSA key (PEM) to the session's keys and re-analyses the open capture with them.
     pub fn add_key_file(&mut self, path: &Path) {
-        let mut keys: Keys = self.keys.as_deref().cloned().unwrap_or_default();
+        let mut keys: Keys = self.session.keys.as_deref().cloned().unwrap_or_default();
         let before = keys.sources.len();
         let result = if is_pem_key(&head(path)) {
             keys.load_rsa_key(path).map(|()| 1)
@@ -76,8 +76,8 @@ impl AppState {
                         ),
                     ],
                 );
-                self.keys = Some(Arc::new(keys));
-                if !self.capture.is_running() {
+                self.session.keys = Some(Arc::new(keys));
+                if !self.views.capture.is_running() {
                     self.reopen();
                 }
             }
@@ -87,14 +87,14 @@ impl AppState {
 
     /// Forgets every key of the session and re-analyses the open capture without them.
     pub fn clear_keys(&mut self) {
-        self.keys = None;
+        self.session.keys = None;
         self.audit("keys-cleared", Vec::new());
         self.reopen();
     }
 
     /// Analyses the open capture or case again (new keys or settings).
     pub fn reopen(&mut self) {
-        match self.source.clone() {
+        match self.session.source.clone() {
             Some(Source::Case { plan, options }) => {
                 let paths: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
                 self.open_case_with(&paths, options);
@@ -106,7 +106,7 @@ impl AppState {
 }
 
 pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.keys_view.open {
+    if !st.views.keys.open {
         return;
     }
     let mut open = true;
@@ -122,7 +122,7 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                  are not saved. Key logs inside a pcapng are used without this.",
             );
             ui.separator();
-            match st.keys.as_deref() {
+            match st.session.keys.as_deref() {
                 Some(k) if !k.sources.is_empty() => {
                     egui::Grid::new("keys").striped(true).show(ui, |ui| {
                         ui.strong("Kind");
@@ -145,7 +145,7 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                     ui.label("No key given.");
                 }
             }
-            if let Some(a) = st.analysis.as_deref() {
+            if let Some(a) = st.session.analysis.as_deref() {
                 let opened = a.tls.iter().filter(|t| t.decrypted).count()
                     + a.dtls.iter().filter(|d| d.srtp_keys_derived).count();
                 ui.label(format!(
@@ -170,19 +170,19 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                     add = Some(p);
                 }
                 let l = ui.label("or path:");
-                ui.text_edit_singleline(&mut st.keys_view.path_text)
+                ui.text_edit_singleline(&mut st.views.keys.path_text)
                     .labelled_by(l.id);
-                if ui.button("Add").clicked() && !st.keys_view.path_text.trim().is_empty() {
-                    add = Some(PathBuf::from(st.keys_view.path_text.trim()));
+                if ui.button("Add").clicked() && !st.views.keys.path_text.trim().is_empty() {
+                    add = Some(PathBuf::from(st.views.keys.path_text.trim()));
                 }
                 if ui.button("Clear keys").clicked() {
                     clear = true;
                 }
             });
         });
-    st.keys_view.open = open;
+    st.views.keys.open = open;
     if let Some(p) = add {
-        st.keys_view.path_text.clear();
+        st.views.keys.path_text.clear();
         st.add_key_file(&p);
     }
     if clear {
@@ -214,7 +214,12 @@ mod tests {
     fn gui_key_log_opens_the_tls_call() {
         let mut harness = loaded(Path::new(TLS_CALL));
         assert_eq!(
-            harness.state().analysis.as_ref().map(|a| a.calls.len()),
+            harness
+                .state()
+                .session
+                .analysis
+                .as_ref()
+                .map(|a| a.calls.len()),
             Some(0)
         );
         assert!(super::looks_like_key_file(Path::new(TLS_KEYS)));
@@ -230,10 +235,10 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         harness.run();
-        let a = harness.state().analysis.clone().expect("analysis");
+        let a = harness.state().session.analysis.clone().expect("analysis");
         assert_eq!(a.calls.len(), 2);
         assert!(a.tls[0].decrypted);
-        harness.state_mut().keys_view.open = true;
+        harness.state_mut().views.keys.open = true;
         harness.run();
         harness.get_by_label("benign-tls-call.keys");
         let sha = a.key_sources[0].sha256.clone();
@@ -250,7 +255,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(
-            harness.state().analysis.as_ref().map(|a| a.calls.len()),
+            harness
+                .state()
+                .session
+                .analysis
+                .as_ref()
+                .map(|a| a.calls.len()),
             Some(0)
         );
     }

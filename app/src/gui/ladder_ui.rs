@@ -12,7 +12,7 @@ use earshot_core::report::ladder::{Bounds, Ladder, Row, message_label, relative_
 use earshot_core::report::terminal_safe;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
-use super::AppState;
+use super::{Action, Cx, Session};
 
 /// Row height bounds (px) for the zoom.
 pub const MIN_ROW: f32 = 16.0;
@@ -89,21 +89,21 @@ pub fn merge_candidates(a: &Analysis, call: usize) -> Vec<usize> {
 }
 
 /// The calls the ladder shows: the selected one and the legs merged into it.
-fn ladder_calls(st: &AppState) -> Option<Vec<usize>> {
-    let call = st.sel.call?;
+fn ladder_calls(session: &Session, view: &LadderView) -> Option<Vec<usize>> {
+    let call = session.sel.call?;
     let mut calls = vec![call];
-    if st.ladder_view.merged_for == Some(call) {
-        calls.extend(st.ladder_view.merged.iter().copied());
+    if view.merged_for == Some(call) {
+        calls.extend(view.merged.iter().copied());
     }
     Some(calls)
 }
 
 /// Up/Down in the ladder: the previous/next message becomes the selection (and the cursor), kept in view.
-pub fn move_selection(st: &mut AppState, step: isize) {
-    let (Some(a), Some(calls)) = (st.analysis.clone(), ladder_calls(st)) else {
-        return;
+pub fn move_selection(session: &Session, view: &mut LadderView, step: isize) -> Vec<Action> {
+    let (Some(a), Some(calls)) = (session.analysis.as_ref(), ladder_calls(session, view)) else {
+        return Vec::new();
     };
-    let msgs: Vec<usize> = Ladder::for_calls(&a, &calls, Bounds::ALL)
+    let msgs: Vec<usize> = Ladder::for_calls(a, &calls, Bounds::ALL)
         .rows
         .iter()
         .filter_map(|r| match r {
@@ -112,9 +112,9 @@ pub fn move_selection(st: &mut AppState, step: isize) {
         })
         .collect();
     if msgs.is_empty() {
-        return;
+        return Vec::new();
     }
-    let pos = match st
+    let pos = match session
         .sel
         .message
         .and_then(|m| msgs.iter().position(|&x| x == m))
@@ -123,11 +123,14 @@ pub fn move_selection(st: &mut AppState, step: isize) {
         None if step < 0 => msgs.len() - 1,
         None => 0,
     };
-    if let Some(&m) = msgs.get(pos) {
-        st.sel.message = Some(m);
-        st.cursor = a.messages.get(m).map(|m| m.ts_nanos);
-        st.ladder_view.scroll_to_selected = true;
-    }
+    let Some(&m) = msgs.get(pos) else {
+        return Vec::new();
+    };
+    view.scroll_to_selected = true;
+    vec![
+        Action::SelectMessage(Some(m)),
+        Action::SetCursor(a.messages.get(m).map(|m| m.ts_nanos)),
+    ]
 }
 
 /// Row position (fractional, from the first row) of time `t` in the ladder: between the rows whose times bracket
@@ -169,8 +172,8 @@ pub fn cursor_row(a: &Analysis, l: &Ladder, t: i64) -> Option<f32> {
     Some(k as f32 - 0.5 + frac)
 }
 
-pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let (Some(a), Some(call)) = (st.analysis.clone(), st.sel.call) else {
+pub fn ladder_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut LadderView) {
+    let (Some(a), Some(call)) = (cx.analysis().cloned(), cx.session.sel.call) else {
         ui.label("Select a call in the Calls view");
         return;
     };
@@ -178,32 +181,32 @@ pub fn ladder_ui(ui: &mut egui::Ui, st: &mut AppState) {
         ui.label("Select a call in the Calls view");
         return;
     }
-    if st.ladder_view.merged_for != Some(call) {
-        st.ladder_view.merged_for = Some(call);
-        st.ladder_view.merged = linked_legs(&a, call);
+    if view.merged_for != Some(call) {
+        view.merged_for = Some(call);
+        view.merged = linked_legs(&a, call);
     }
-    controls_ui(ui, st, &a, call);
+    controls_ui(ui, cx, view, &a, call);
 
     let mut calls = vec![call];
-    calls.extend(st.ladder_view.merged.iter().copied());
+    calls.extend(view.merged.iter().copied());
     let ladder = Ladder::for_calls(&a, &calls, Bounds::ALL);
-    let row_h = st.ladder_view.row_height();
+    let row_h = view.row_height();
 
     // Ctrl+wheel zooms (row height) while the pointer is over the ladder.
     if ui.ui_contains_pointer() {
         let zoom = ui.input(|i| i.zoom_delta());
         if zoom != 1.0 {
-            st.ladder_view.zoom = (row_h * zoom).clamp(MIN_ROW, MAX_ROW);
+            view.zoom = (row_h * zoom).clamp(MIN_ROW, MAX_ROW);
         }
     }
 
     egui::ScrollArea::both()
         .id_salt("ladder")
         .auto_shrink([false, false])
-        .show(ui, |ui| draw_ladder(ui, st, &a, &ladder, row_h));
+        .show(ui, |ui| draw_ladder(ui, cx, view, &a, &ladder, row_h));
 }
 
-fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) {
+fn controls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut LadderView, a: &Analysis, call: usize) {
     let Some(c) = a.calls.get(call) else {
         return;
     };
@@ -215,12 +218,12 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
             c.streams.len()
         ));
         ui.separator();
-        let mut h = st.ladder_view.row_height();
+        let mut h = view.row_height();
         if ui
             .add(egui::Slider::new(&mut h, MIN_ROW..=MAX_ROW).text("row height (Ctrl+wheel)"))
             .changed()
         {
-            st.ladder_view.zoom = h;
+            view.zoom = h;
         }
         ui.separator();
         let mut decision = None;
@@ -250,14 +253,14 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
             }
             ui.separator();
         }
-        if let Some(d) = decision {
-            st.decide_leg(d);
+        if let Some((a, b, confirmed)) = decision {
+            cx.act(Action::DecideLeg(a, b, confirmed));
         }
         let cands = merge_candidates(a, call);
-        let title = if st.ladder_view.merged.is_empty() {
+        let title = if view.merged.is_empty() {
             format!("Merge with… ({} related)", cands.len())
         } else {
-            format!("Merge with… ({} merged)", st.ladder_view.merged.len())
+            format!("Merge with… ({} merged)", view.merged.len())
         };
         ui.menu_button(title, |ui| {
             if cands.is_empty() {
@@ -268,7 +271,7 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
                     n.as_ref()
                         .map_or("?".to_string(), |n| terminal_safe(&n.uri, 40))
                 };
-                let mut on = st.ladder_view.merged.contains(&i);
+                let mut on = view.merged.contains(&i);
                 let text = format!(
                     "{} ({} -> {})",
                     terminal_safe(&o.call_id, 40),
@@ -277,9 +280,9 @@ fn controls_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, call: usize) 
                 );
                 if ui.checkbox(&mut on, text).changed() {
                     if on {
-                        st.ladder_view.merged.insert(i);
+                        view.merged.insert(i);
                     } else {
-                        st.ladder_view.merged.remove(&i);
+                        view.merged.remove(&i);
                     }
                 }
             }
@@ -291,7 +294,14 @@ fn column_x(left: f32, col: usize) -> f32 {
     left + TIME_COL + HOST_COL * (col as f32 + 0.5)
 }
 
-fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, row_h: f32) {
+fn draw_ladder(
+    ui: &mut egui::Ui,
+    cx: &mut Cx,
+    view: &mut LadderView,
+    a: &Analysis,
+    l: &Ladder,
+    row_h: f32,
+) {
     let width = TIME_COL + HOST_COL * l.hosts.len().max(1) as f32;
     let visuals = ui.visuals().clone();
     let text_color = visuals.strong_text_color();
@@ -300,8 +310,8 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
 
     // Header: the address and the first user agent of each column.
     let (hdr, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), Sense::hover());
-    let cursor = st.cursor.and_then(|t| cursor_row(a, l, t));
-    st.ladder_view.cursor_row = cursor;
+    let cursor = cx.session.cursor.and_then(|t| cursor_row(a, l, t));
+    view.cursor_row = cursor;
     for (i, h) in l.hosts.iter().enumerate() {
         let x = column_x(hdr.left(), i);
         let r = Rect::from_center_size(
@@ -329,11 +339,11 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
     let top = ui.cursor().top();
     let clip = ui.clip_rect();
     let n = l.rows.len();
-    if std::mem::take(&mut st.ladder_view.scroll_to_selected)
+    if std::mem::take(&mut view.scroll_to_selected)
         && let Some(i) = l
             .rows
             .iter()
-            .position(|r| matches!(r, Row::Message(m) if st.sel.message == Some(*m)))
+            .position(|r| matches!(r, Row::Message(m) if cx.session.sel.message == Some(*m)))
     {
         let y = top + row_h * i as f32;
         ui.scroll_to_rect(
@@ -352,8 +362,8 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
         let (rect, resp) = ui.allocate_exact_size(Vec2::new(width, row_h), Sense::click());
         centres.push(rect.center().y);
         let selected = match row {
-            Row::Message(m) => st.sel.message == Some(*m),
-            Row::Stream(s) => st.sel.stream == Some(*s),
+            Row::Message(m) => cx.session.sel.message == Some(*m),
+            Row::Stream(s) => cx.session.sel.stream == Some(*s),
         };
         let painter = ui.painter_at(rect);
         if selected {
@@ -435,8 +445,8 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 ));
                 clicked |= lresp.clicked();
                 if clicked {
-                    st.sel.message = Some(m.index);
-                    set_cursor(st, m.ts_nanos);
+                    cx.act(Action::SelectMessage(Some(m.index)));
+                    cx.act(Action::CursorTo(m.ts_nanos));
                 }
             }
             Row::Stream(si) => {
@@ -505,7 +515,7 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
                 ));
                 clicked |= lresp.clicked();
                 if clicked {
-                    st.sel.stream = Some(s.index);
+                    cx.act(Action::SelectStream(Some(s.index)));
                 }
             }
         }
@@ -523,7 +533,10 @@ fn draw_ladder(ui: &mut egui::Ui, st: &mut AppState, a: &Analysis, l: &Ladder, r
             [Pos2::new(left, y), Pos2::new(left + width, y)],
             Stroke::new(1.5, red),
         );
-        let text = format!("cursor {}", relative_time(st.cursor.unwrap_or(l.t0), l.t0));
+        let text = format!(
+            "cursor {}",
+            relative_time(cx.session.cursor.unwrap_or(l.t0), l.t0)
+        );
         let lr = Rect::from_min_size(
             Pos2::new(left + 2.0, y - 14.0),
             Vec2::new(TIME_COL - 4.0, 14.0),
@@ -551,17 +564,6 @@ fn row_y(centres: &[f32], first: usize, r: f32) -> Option<f32> {
     Some(base + (pos - k as f32) * stride)
 }
 
-/// The cursor moves to `t`; if the call's audio is loaded the player seeks there too.
-fn set_cursor(st: &mut AppState, t: i64) {
-    st.cursor = Some(t);
-    if let Some(a) = st.player.audio() {
-        let secs = (t - a.start_ts_nanos) as f64 / 1e9;
-        if secs >= 0.0 && secs <= st.player.duration_secs() {
-            st.player.seek_secs(secs);
-        }
-    }
-}
-
 /// A horizontal arrow from `xs` to `xd` at `y` (a loop when both are the same column).
 fn draw_arrow(p: &egui::Painter, xs: f32, xd: f32, y: f32, stroke: Stroke, dashed: bool) {
     let (a, b) = if (xs - xd).abs() < 1.0 {
@@ -587,6 +589,7 @@ fn draw_arrow(p: &egui::Painter, xs: f32, xd: f32, y: f32, stroke: Stroke, dashe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gui::AppState;
     use crate::gui::View;
     use earshot_core::model::{Encapsulation, LinkStatus, MessageRecord, Transport};
     use egui_kittest::Harness;
@@ -602,7 +605,7 @@ mod tests {
             assert!(t.elapsed().as_secs() < 30, "capture did not load in 30 s");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert!(st.analysis.is_some(), "capture did not load");
+        assert!(st.session.analysis.is_some(), "capture did not load");
         st
     }
 
@@ -630,15 +633,15 @@ mod tests {
             assert!(t.elapsed().as_secs() < 30, "case did not load in 30 s");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        let a = st.analysis.clone().unwrap();
+        let a = st.session.analysis.clone().unwrap();
         let first = a.legs.first().unwrap().clone();
         let call = a.calls.iter().position(|c| c.call_id == first.a).unwrap();
         let other = a.calls.iter().position(|c| c.call_id == first.b).unwrap();
         st.select_call(Some(call));
-        st.view = View::Ladder;
+        st.views.current = View::Ladder;
         let mut h = harness(st);
         assert!(
-            h.state().ladder_view.merged.contains(&other),
+            h.state().views.ladder.merged.contains(&other),
             "the other leg is merged"
         );
         // Both legs' INVITEs are drawn (labelled as on paper: with their SDP).
@@ -649,19 +652,19 @@ mod tests {
         h.get_by_label_contains("proposed (score").hover();
         h.get_by_label("Reject").click();
         h.run_steps(3);
-        let a = h.state().analysis.clone().unwrap();
+        let a = h.state().session.analysis.clone().unwrap();
         assert_eq!(a.legs.first().unwrap().status, LinkStatus::Rejected);
         assert!(
-            !h.state().ladder_view.merged.contains(&other),
+            !h.state().views.ladder.merged.contains(&other),
             "a rejected leg is not merged"
         );
         assert_eq!(invites(&h), 1);
         h.get_by_label("Confirm").click();
         h.run_steps(3);
-        let a = h.state().analysis.clone().unwrap();
+        let a = h.state().session.analysis.clone().unwrap();
         assert_eq!(a.legs.first().unwrap().status, LinkStatus::Confirmed);
         assert_eq!(
-            h.state().leg_decisions,
+            h.state().session.leg_decisions,
             [(first.a.clone(), first.b.clone(), true)]
         );
     }
@@ -673,7 +676,7 @@ mod tests {
             "/../sample-captures/clean-call/clean-call.pcap"
         ));
         st.select_call(Some(0));
-        st.view = View::Ladder;
+        st.views.current = View::Ladder;
         let mut h = harness(st);
         // tshark -Y sdp: the INVITE (frame 1) and the 200 OK that answers it (frame 4) carry SDP; the BYE's does not.
         for l in [
@@ -692,7 +695,7 @@ mod tests {
             "RTP band"
         );
         // Columns: the caller's address first, with the user agent it announced.
-        let a = h.state().analysis.clone().unwrap();
+        let a = h.state().session.analysis.clone().unwrap();
         let l = Ladder::for_calls(&a, &[0], Bounds::ALL);
         let first = &a.messages[a.calls[0].messages[0]];
         assert_eq!(l.hosts[0], first.src);
@@ -708,8 +711,8 @@ mod tests {
         h.get_by_label("ACK").click();
         h.run_steps(3);
         let st = h.state();
-        let a = st.analysis.clone().unwrap();
-        let m = &a.messages[st.sel.message.expect("a message is selected")];
+        let a = st.session.analysis.clone().unwrap();
+        let m = &a.messages[st.session.sel.message.expect("a message is selected")];
         assert_eq!(m.message.method(), Some("ACK"));
         assert_eq!(m.frame, 5);
         h.get_by_label("frame 5");
@@ -721,7 +724,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../sample-captures/toll-fraud-night/toll-fraud-night.pcap"
         ));
-        let a = st.analysis.clone().unwrap();
+        let a = st.session.analysis.clone().unwrap();
         let (call, cands) = (0..a.calls.len())
             .filter(|&c| a.calls[c].kind.is_call())
             .map(|c| (c, merge_candidates(&a, c)))
@@ -746,9 +749,9 @@ mod tests {
         );
         // The UI draws the merged ladder.
         st.select_call(Some(call));
-        st.view = View::Ladder;
-        st.ladder_view.merged_for = Some(call);
-        st.ladder_view.merged.insert(other);
+        st.views.current = View::Ladder;
+        st.views.ladder.merged_for = Some(call);
+        st.views.ladder.merged.insert(other);
         let h = harness(st);
         let shown = [
             "INVITE",
@@ -773,7 +776,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../sample-captures/clean-call/clean-call.pcap"
         ));
-        st.view = View::Ladder;
+        st.views.current = View::Ladder;
         let h = harness(st);
         h.get_by_label("Select a call in the Calls view");
     }
@@ -803,10 +806,10 @@ mod tests {
             ..Default::default()
         };
         let mut st = AppState::new(Default::default(), Arc::new(|| {}));
-        st.analysis = Some(Arc::new(a));
-        st.complete = true;
-        st.view = View::Traffic;
-        st.sel.message = Some(0);
+        st.session.analysis = Some(Arc::new(a));
+        st.session.complete = true;
+        st.views.current = View::Traffic;
+        st.session.sel.message = Some(0);
         let h = harness(st);
         h.get_by_label("frame 1");
         assert!(
@@ -833,8 +836,8 @@ mod tests {
             "/../sample-captures/clean-call/clean-call.pcap"
         ));
         st.select_call(Some(0));
-        st.view = View::Ladder;
-        let a = st.analysis.clone().unwrap();
+        st.views.current = View::Ladder;
+        let a = st.session.analysis.clone().unwrap();
         let l = Ladder::for_calls(&a, &[0], Bounds::ALL);
         // The cursor at the 180 Ringing's time sits on that row's centre.
         let (row, ringing) = l
@@ -846,9 +849,9 @@ mod tests {
                 _ => None,
             })
             .unwrap();
-        st.cursor = Some(a.messages[ringing].ts_nanos);
+        st.session.cursor = Some(a.messages[ringing].ts_nanos);
         let mut h = harness(st);
-        let r = h.state().ladder_view.cursor_row.expect("cursor drawn");
+        let r = h.state().views.ladder.cursor_row.expect("cursor drawn");
         assert!((r - (row as f32 + 0.5)).abs() < 1e-3, "row {r} vs {row}");
         let label = h
             .get_by_label(&format!(
@@ -858,7 +861,7 @@ mod tests {
             .rect();
         // The line (the label's bottom edge) is on the 180's row centre, whose label sits 0.15 rows above it.
         let msg = h.get_by_label("180 Ringing").rect();
-        let row_h = h.state().ladder_view.row_height();
+        let row_h = h.state().views.ladder.row_height();
         assert!(
             (label.max.y - (msg.center().y + 0.15 * row_h)).abs() < 3.0,
             "cursor line at {} vs the 180's row centre {}",
@@ -868,16 +871,16 @@ mod tests {
         // Clicking the ACK arrow moves the cursor to the ACK's time (frame 5 of the sample).
         h.get_by_label("ACK").click();
         h.run_steps(3);
-        let ack = h.state().sel.message.unwrap();
+        let ack = h.state().session.sel.message.unwrap();
         assert_eq!(a.messages[ack].frame, 5);
-        assert_eq!(h.state().cursor, Some(a.messages[ack].ts_nanos));
+        assert_eq!(h.state().session.cursor, Some(a.messages[ack].ts_nanos));
         let ack_row = l.rows.iter().position(|r| *r == Row::Message(ack)).unwrap();
-        let r = h.state().ladder_view.cursor_row.unwrap();
+        let r = h.state().views.ladder.cursor_row.unwrap();
         assert!((r - (ack_row as f32 + 0.5)).abs() < 1e-3);
         // Outside the call's time span there is no marker.
-        h.state_mut().cursor = Some(l.t0 - 1_000_000_000);
+        h.state_mut().session.cursor = Some(l.t0 - 1_000_000_000);
         h.run_steps(2);
-        assert_eq!(h.state().ladder_view.cursor_row, None);
+        assert_eq!(h.state().views.ladder.cursor_row, None);
         assert_eq!(h.query_all_by_label_contains("cursor +").count(), 0);
     }
 
@@ -888,12 +891,13 @@ mod tests {
             "/../sample-captures/clean-call/clean-call.pcap"
         ));
         st.select_call(Some(0));
-        st.view = View::Ladder;
-        let a = st.analysis.clone().unwrap();
+        st.views.current = View::Ladder;
+        let a = st.session.analysis.clone().unwrap();
         let mut h = harness(st);
         // Messages in ladder order are the call's messages in time order; frames 1, 2, 3... in this sample.
-        let frames =
-            |h: &Harness<'static, AppState>| a.messages[h.state().sel.message.unwrap()].frame;
+        let frames = |h: &Harness<'static, AppState>| {
+            a.messages[h.state().session.sel.message.unwrap()].frame
+        };
         h.key_press(egui::Key::ArrowDown);
         h.run();
         assert_eq!(frames(&h), 1);
@@ -905,7 +909,7 @@ mod tests {
         h.key_press(egui::Key::ArrowUp);
         h.run();
         assert_eq!(frames(&h), 2);
-        let m = h.state().sel.message.unwrap();
-        assert_eq!(h.state().cursor, Some(a.messages[m].ts_nanos));
+        let m = h.state().session.sel.message.unwrap();
+        assert_eq!(h.state().session.cursor, Some(a.messages[m].ts_nanos));
     }
 }

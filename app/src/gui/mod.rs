@@ -2,6 +2,7 @@
 //! tests drive; panels live one per file (`*_ui`), share the selection in `AppState`, and never run analysis on the
 //! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
 
+pub mod action;
 pub mod audio_job;
 mod calls_ui;
 mod capture_ui;
@@ -32,6 +33,7 @@ use serde_json::Value;
 
 use crate::audit::AuditLog;
 use crate::player::Player;
+pub use action::{Action, Cx};
 use worker::{LoadEvent, LoadJob};
 
 /// What is kept between runs (eframe storage): one serde struct, everything defaulted.
@@ -98,10 +100,9 @@ pub struct Selection {
     pub finding: Option<usize>,
 }
 
-/// Everything the UI shows and edits; live state is never persisted.
-pub struct AppState {
-    pub persisted: Persisted,
-    pub rules: Settings,
+/// What is open and what the analyst is looking at: the one state every view reads (never writes: views return
+/// [`Action`]s, which [`AppState::apply`] carries out once per frame).
+pub struct Session {
     /// The capture open (for a case: its first file, as the audit log and titles name it).
     pub file: Option<PathBuf>,
     /// What is open: one capture, or a case of several (audio and exports read it again).
@@ -111,40 +112,75 @@ pub struct AppState {
     pub analysis: Option<Arc<Analysis>>,
     /// True once the whole file has been analysed (false while snapshots are shown).
     pub complete: bool,
-    pub loading: Option<LoadJob>,
-    pub view: View,
     pub sel: Selection,
+    /// The shared cursor (capture time, UTC ns): the playback position while audio plays or after a seek, or the
+    /// message last clicked in the ladder. Drawn on the plots and across the ladder.
+    pub cursor: Option<i64>,
+    /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
+    pub keys: Option<Arc<earshot_core::tls::Keys>>,
+}
+
+impl Session {
+    /// The selected call, if any.
+    pub fn call(&self) -> Option<&earshot_core::model::Call> {
+        self.analysis.as_ref()?.calls.get(self.sel.call?)
+    }
+
+    /// Time as the user wants to read it.
+    pub fn time(&self, ts_nanos: i64) -> String {
+        let digits = self
+            .analysis
+            .as_ref()
+            .map_or(6, |a| a.capture.ts_precision_digits);
+        earshot_core::time::format_utc(ts_nanos, digits)
+    }
+}
+
+/// What the app owns and runs for the session: settings, the player, the audit log, messages to the user, and the
+/// background jobs that are not a view's own. Only `AppState` changes them.
+pub struct Services {
+    pub persisted: Persisted,
+    pub rules: Settings,
     pub player: Player,
+    /// Decoded audio of the selected call (a background job while it decodes).
     pub audio: audio_job::AudioState,
-    pub show_diagnostics: bool,
     /// Messages for the user (errors, "exported to ..."), newest last, shown for a few seconds.
     pub toasts: Vec<(String, Instant)>,
-    /// View-local state the panels keep (filters, sort orders, zoom).
-    pub calls_view: calls_ui::CallsView,
-    pub ladder_view: ladder_ui::LadderView,
-    pub timeline_view: timeline_ui::TimelineView,
-    pub case_view: case_ui::CaseView,
-    pub streams_view: streams_ui::StreamsView,
-    pub export_view: export_ui::ExportView,
-    pub settings_view: settings_ui::SettingsView,
     /// The running export, if any.
     pub export: Option<export_ui::ExportJob>,
     /// Exports written in this session, oldest first (the PDF report lists them).
     pub exports: Vec<ExportRecord>,
     pub audit_log: AuditLog,
-    /// The shared cursor (capture time, UTC ns): the playback position while audio plays or after a seek, or the
-    /// message last clicked in the ladder. Drawn on the plots and across the ladder.
-    pub cursor: Option<i64>,
-    /// Bundled sample captures, looked up when the welcome screen is first shown.
-    pub samples: Option<Vec<welcome_ui::Sample>>,
-    pub capture: capture_ui::CaptureWindow,
-    /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
-    pub keys: Option<Arc<earshot_core::tls::Keys>>,
-    pub keys_view: keys_ui::KeysView,
-    /// The Store window: SQL over a case store.
-    pub store_view: store_ui::StoreView,
     /// Called when a background job has news (the eframe repaint request; a no-op in tests).
     pub waker: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// Each view's and window's own state (filters, sort orders, zoom, open or closed), and which main view shows.
+#[derive(Default)]
+pub struct Views {
+    pub current: View,
+    pub show_diagnostics: bool,
+    pub calls: calls_ui::CallsView,
+    pub ladder: ladder_ui::LadderView,
+    pub timeline: timeline_ui::TimelineView,
+    pub case: case_ui::CaseView,
+    pub streams: streams_ui::StreamsView,
+    pub export: export_ui::ExportView,
+    pub settings: settings_ui::SettingsView,
+    pub keys: keys_ui::KeysView,
+    /// The Store window: SQL over a case store.
+    pub store: store_ui::StoreView,
+    pub capture: capture_ui::CaptureWindow,
+    /// Bundled sample captures, looked up when the welcome screen is first shown.
+    pub samples: Option<Vec<welcome_ui::Sample>>,
+}
+
+/// The whole app: the session, the services, the views' state, and the capture being loaded.
+pub struct AppState {
+    pub session: Session,
+    pub services: Services,
+    pub views: Views,
+    pub loading: Option<LoadJob>,
 }
 
 impl AppState {
@@ -169,37 +205,29 @@ impl AppState {
         #[cfg(not(test))]
         let audit_log = AuditLog::from_env();
         AppState {
-            persisted,
-            rules,
-            file: None,
-            source: None,
-            leg_decisions: Vec::new(),
-            analysis: None,
-            complete: false,
+            session: Session {
+                file: None,
+                source: None,
+                leg_decisions: Vec::new(),
+                analysis: None,
+                complete: false,
+                sel: Selection::default(),
+                cursor: None,
+                keys: None,
+            },
+            services: Services {
+                persisted,
+                rules,
+                player,
+                audio: audio_job::AudioState::default(),
+                toasts: Vec::new(),
+                export: None,
+                exports: Vec::new(),
+                audit_log,
+                waker,
+            },
+            views: Views::default(),
             loading: None,
-            view: View::Calls,
-            sel: Selection::default(),
-            player,
-            audio: audio_job::AudioState::default(),
-            show_diagnostics: false,
-            toasts: Vec::new(),
-            calls_view: Default::default(),
-            ladder_view: Default::default(),
-            timeline_view: Default::default(),
-            case_view: Default::default(),
-            store_view: Default::default(),
-            streams_view: Default::default(),
-            export_view: Default::default(),
-            settings_view: Default::default(),
-            export: None,
-            exports: Vec::new(),
-            audit_log,
-            cursor: None,
-            samples: None,
-            capture: Default::default(),
-            keys: None,
-            keys_view: Default::default(),
-            waker,
         }
     }
 
@@ -224,37 +252,52 @@ impl AppState {
             }
         };
         // Decisions on leg links belong to the evidence they were made on.
-        if self.source.as_ref().map(Source::paths) != Some(source.paths()) {
-            self.leg_decisions.clear();
+        if self.session.source.as_ref().map(Source::paths) != Some(source.paths()) {
+            self.session.leg_decisions.clear();
         }
         let path = source.first_path();
         let path = path.as_path();
         if let Some(job) = &self.loading {
             job.cancel();
         }
-        self.case_view.load(Some(&source));
-        self.source = Some(source.clone());
-        self.file = Some(path.to_path_buf());
-        self.analysis = None;
-        self.complete = false;
-        self.sel = Selection::default();
-        self.audio = audio_job::AudioState::default();
-        self.player = Player::new();
-        self.player.set_device(self.persisted.audio_device.clone());
-        self.cursor = None;
-        let waker = self.waker.clone();
+        self.views.case.load(Some(&source));
+        self.session.source = Some(source.clone());
+        self.session.file = Some(path.to_path_buf());
+        self.session.analysis = None;
+        self.session.complete = false;
+        self.session.sel = Selection::default();
+        self.services.audio = audio_job::AudioState::default();
+        self.services.player = Player::new();
+        self.services
+            .player
+            .set_device(self.services.persisted.audio_device.clone());
+        self.session.cursor = None;
+        let waker = self.services.waker.clone();
         self.loading = Some(LoadJob::start(
             source,
-            self.rules.clone(),
-            self.keys.clone(),
+            self.services.rules.clone(),
+            self.session.keys.clone(),
             move || waker(),
         ));
         // A case is reopened from its files; only single captures go to the recent list.
         if let [one] = paths {
-            self.persisted.recent.retain(|p| p != one);
-            self.persisted.recent.insert(0, one.clone());
-            self.persisted.recent.truncate(10);
+            self.services.persisted.recent.retain(|p| p != one);
+            self.services.persisted.recent.insert(0, one.clone());
+            self.services.persisted.recent.truncate(10);
         }
+    }
+
+    /// Opens a capture and, first, the key log beside it (`NAME.keys`) when there is one: the real-tool samples
+    /// ship the key log their TLS/DTLS stack wrote.
+    pub fn open_sample(&mut self, path: &Path) {
+        let keys = path.with_extension("keys");
+        if keys.is_file() {
+            // The keys join the session without analysing the capture open now again.
+            self.session.file = None;
+            self.session.source = None;
+            self.add_key_file(&keys);
+        }
+        self.open(path);
     }
 
     /// True while a capture is loading.
@@ -263,10 +306,10 @@ impl AppState {
     }
 
     pub fn toast(&mut self, text: impl Into<String>) {
-        self.toasts.push((text.into(), Instant::now()));
+        self.services.toasts.push((text.into(), Instant::now()));
         // Enough for one export's files; the oldest go first.
-        if self.toasts.len() > 10 {
-            self.toasts.remove(0);
+        if self.services.toasts.len() > 10 {
+            self.services.toasts.remove(0);
         }
     }
 
@@ -278,24 +321,25 @@ impl AppState {
                 match ev {
                     LoadEvent::Progress(_) => {}
                     LoadEvent::Snapshot(a) => {
-                        if !self.complete {
-                            self.analysis = Some(a);
+                        if !self.session.complete {
+                            self.session.analysis = Some(a);
                         }
                     }
                     LoadEvent::Done(mut a) => {
-                        if !self.leg_decisions.is_empty() {
+                        if !self.session.leg_decisions.is_empty() {
                             earshot_core::calls::legs::apply_decisions(
                                 &mut Arc::make_mut(&mut a).legs,
-                                &self.leg_decisions,
+                                &self.session.leg_decisions,
                             );
                         }
-                        self.analysis = Some(a);
-                        self.complete = true;
+                        self.session.analysis = Some(a);
+                        self.session.complete = true;
                         done = true;
                         self.audit_opened();
                     }
                     LoadEvent::Failed(e) => {
-                        self.toasts
+                        self.services
+                            .toasts
                             .push((format!("Cannot open: {e}"), Instant::now()));
                         done = true;
                     }
@@ -309,12 +353,12 @@ impl AppState {
         export_ui::poll(self);
         self.poll_store();
         settings_ui::poll(self);
-        if self.player.is_playing()
-            && let Some(a) = self.player.audio()
+        if self.services.player.is_playing()
+            && let Some(a) = self.services.player.audio()
         {
-            self.cursor = Some(
+            self.session.cursor = Some(
                 a.start_ts_nanos
-                    .saturating_add((self.player.position_secs() * 1e9) as i64),
+                    .saturating_add((self.services.player.position_secs() * 1e9) as i64),
             );
         }
     }
@@ -322,40 +366,45 @@ impl AppState {
     /// Appends an audit line for `action`, naming the open capture and its SHA-256; a failure is a toast.
     pub fn audit(&mut self, action: &str, fields: Vec<(&str, Value)>) {
         let mut all = Vec::with_capacity(fields.len() + 2);
-        if let Some(f) = &self.file {
+        if let Some(f) = &self.session.file {
             all.push(("file", Value::from(f.display().to_string())));
         }
-        if let Some(a) = &self.analysis
+        if let Some(a) = &self.session.analysis
             && !a.capture.sha256.is_empty()
         {
             all.push(("sha256", Value::from(a.capture.sha256.clone())));
         }
         all.extend(fields);
-        if let Err(e) = self.audit_log.record(action, &all) {
+        if let Err(e) = self.services.audit_log.record(action, &all) {
             self.toast(format!("Audit log: {e:#}"));
         }
     }
 
     /// The `open` audit line, written when the capture has been read (its SHA-256 is known then).
     pub fn audit_opened(&mut self) {
-        let packets = self.analysis.as_ref().map_or(0, |a| a.summary.packets);
+        let packets = self
+            .session
+            .analysis
+            .as_ref()
+            .map_or(0, |a| a.summary.packets);
         self.audit("open", vec![("packets", Value::from(packets))]);
     }
 
     /// The analyst's decision on a proposed leg link (`(a, b, confirmed)`): applied to the open analysis (so the
     /// ladder, exports and reports record it), kept for the session and written to the audit log.
     pub fn decide_leg(&mut self, d: (String, String, bool)) {
-        self.leg_decisions
+        self.session
+            .leg_decisions
             .retain(|(a, b, _)| !((a == &d.0 && b == &d.1) || (a == &d.1 && b == &d.0)));
-        self.leg_decisions.push(d.clone());
-        if let Some(a) = self.analysis.as_mut() {
+        self.session.leg_decisions.push(d.clone());
+        if let Some(a) = self.session.analysis.as_mut() {
             earshot_core::calls::legs::apply_decisions(
                 &mut Arc::make_mut(a).legs,
                 std::slice::from_ref(&d),
             );
         }
         // The ladder follows the decision.
-        self.ladder_view.merged_for = None;
+        self.views.ladder.merged_for = None;
         self.audit(
             if d.2 { "leg-confirmed" } else { "leg-rejected" },
             vec![("a", Value::from(d.0)), ("b", Value::from(d.1))],
@@ -364,21 +413,21 @@ impl AppState {
 
     /// The selected call, if any.
     pub fn call(&self) -> Option<&earshot_core::model::Call> {
-        self.analysis.as_ref()?.calls.get(self.sel.call?)
+        self.session.call()
     }
 
     /// Selects a call (and clears what belonged to the previous one).
     pub fn select_call(&mut self, i: Option<usize>) {
-        if self.sel.call != i {
-            self.sel.call = i;
-            self.sel.message = None;
-            self.sel.stream = None;
+        if self.session.sel.call != i {
+            self.session.sel.call = i;
+            self.session.sel.message = None;
+            self.session.sel.stream = None;
         }
     }
 
     /// Selects the message at `frame` (and its call), as evidence links do.
     pub fn select_frame(&mut self, frame: u64) {
-        let Some(a) = self.analysis.clone() else {
+        let Some(a) = self.session.analysis.clone() else {
             return;
         };
         if let Some(m) = a
@@ -391,12 +440,13 @@ impl AppState {
                 .iter()
                 .position(|c| Some(c.call_id.as_str()) == m.message.call_id.as_deref());
             self.select_call(call);
-            self.sel.message = Some(m.index);
-            self.view = if call.is_some_and(|c| a.calls.get(c).is_some_and(|c| c.kind.is_call())) {
-                View::Ladder
-            } else {
-                View::Traffic
-            };
+            self.session.sel.message = Some(m.index);
+            self.views.current =
+                if call.is_some_and(|c| a.calls.get(c).is_some_and(|c| c.kind.is_call())) {
+                    View::Ladder
+                } else {
+                    View::Traffic
+                };
         } else if let Some(s) = a
             .streams
             .iter()
@@ -407,18 +457,59 @@ impl AppState {
                 .as_ref()
                 .and_then(|id| a.calls.iter().position(|c| &c.call_id == id));
             self.select_call(call);
-            self.sel.stream = Some(s.index);
-            self.view = View::Streams;
+            self.session.sel.stream = Some(s.index);
+            self.views.current = View::Streams;
         }
     }
 
     /// Time as the user wants to read it.
     pub fn time(&self, ts_nanos: i64) -> String {
-        let digits = self
-            .analysis
-            .as_ref()
-            .map_or(6, |a| a.capture.ts_precision_digits);
-        earshot_core::time::format_utc(ts_nanos, digits)
+        self.session.time(ts_nanos)
+    }
+
+    /// Carries out what the views asked for this frame, in order.
+    pub fn apply(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::SelectCall(i) => self.select_call(i),
+                Action::SelectMessage(i) => self.session.sel.message = i,
+                Action::SelectStream(i) => self.session.sel.stream = i,
+                Action::SelectFrame(f) => self.select_frame(f),
+                Action::SetView(v) => self.views.current = v,
+                Action::SetCursor(c) => self.session.cursor = c,
+                Action::CursorTo(t) => {
+                    self.session.cursor = Some(t);
+                    let p = &self.services.player;
+                    if let Some(a) = p.audio() {
+                        let secs = (t - a.start_ts_nanos) as f64 / 1e9;
+                        if secs >= 0.0 && secs <= p.duration_secs() {
+                            p.seek_secs(secs);
+                        }
+                    }
+                }
+                Action::DecideLeg(a, b, confirmed) => self.decide_leg((a, b, confirmed)),
+                Action::DecodeAudio { call_id, mode } => audio_job::request(self, &call_id, mode),
+                Action::RetryAudio => {
+                    if self.services.audio.error.is_some() {
+                        self.services.audio.call_id = None;
+                    }
+                }
+                Action::PlayPause => streams_ui::toggle_play(self, false),
+                Action::TogglePlay => streams_ui::toggle_play(self, true),
+                Action::Seek(secs) => {
+                    let p = &self.services.player;
+                    p.seek_secs(secs);
+                    self.session.cursor = p.audio().map(|a| {
+                        a.start_ts_nanos
+                            .saturating_add((p.position_secs() * 1e9) as i64)
+                    });
+                }
+                Action::SetMute(t, m) => self.services.player.set_mute(t, m),
+                Action::SetPan(t, pan) => self.services.player.set_pan(t, pan),
+                Action::OpenSample(p) => self.open_sample(&p),
+                Action::OpenDialog => self.open_dialog(),
+            }
+        }
     }
 
     /// The whole UI.
@@ -428,33 +519,43 @@ impl AppState {
         self.keyboard(ui.ctx());
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui));
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        if self.sel.message.is_some() && matches!(self.view, View::Ladder | View::Traffic) {
+        // The views draw from the session and ask for changes; the changes are made after they have drawn.
+        let mut cx = Cx::new(
+            &self.session,
+            &self.services,
+            self.loading.as_ref().map(|j| j.path.as_path()),
+        );
+        let views = &mut self.views;
+        if cx.session.sel.message.is_some() && matches!(views.current, View::Ladder | View::Traffic)
+        {
             egui::Panel::bottom("packet")
                 .resizable(true)
                 .default_size(220.0)
-                .show(ui, |ui| packet_ui::packet_ui(ui, self));
+                .show(ui, |ui| packet_ui::packet_ui(ui, &mut cx));
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            if self.analysis.is_none() {
-                welcome_ui::welcome_ui(ui, self);
+            if cx.session.analysis.is_none() {
+                welcome_ui::welcome_ui(ui, &mut cx, &mut views.samples);
                 return;
             }
-            match self.view {
-                View::Calls => calls_ui::calls_ui(ui, self),
-                View::Traffic => traffic_ui::traffic_ui(ui, self),
-                View::Ladder => ladder_ui::ladder_ui(ui, self),
-                View::Streams => streams_ui::streams_ui(ui, self),
-                View::Findings => findings_ui::findings_ui(ui, self),
-                View::Timeline => timeline_ui::timeline_ui(ui, self),
+            match views.current {
+                View::Calls => calls_ui::calls_ui(ui, &mut cx, &mut views.calls),
+                View::Traffic => traffic_ui::traffic_ui(ui, &mut cx, &mut views.calls),
+                View::Ladder => ladder_ui::ladder_ui(ui, &mut cx, &mut views.ladder),
+                View::Streams => streams_ui::streams_ui(ui, &mut cx, &mut views.streams),
+                View::Findings => findings_ui::findings_ui(ui, &mut cx),
+                View::Timeline => timeline_ui::timeline_ui(ui, &mut cx, &mut views.timeline),
             }
         });
+        let actions = cx.into_actions();
+        self.apply(actions);
         self.windows_ui(ui.ctx());
         capture_ui::capture_window(ui.ctx(), self);
-        if self.loading.is_some() || self.audio.busy() {
+        if self.loading.is_some() || self.services.audio.busy() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
         }
-        if self.player.is_playing() {
+        if self.services.player.is_playing() {
             ui.ctx().request_repaint();
         }
     }
@@ -466,18 +567,18 @@ impl AppState {
             self.open_dialog();
         }
         if cmd(Key::E) {
-            self.export_view.open = true;
+            self.views.export.open = true;
         }
-        if cmd(Key::F) && self.analysis.is_some() {
-            self.view = View::Calls;
-            self.calls_view.focus_search = true;
+        if cmd(Key::F) && self.session.analysis.is_some() {
+            self.views.current = View::Calls;
+            self.views.calls.focus_search = true;
         }
         if ctx.text_edit_focused() {
             return;
         }
         let key = |k| ctx.input_mut(|i| i.consume_key(Modifiers::NONE, k));
         if key(Key::Space) {
-            streams_ui::toggle_play(self);
+            self.apply(vec![Action::TogglePlay]);
         }
         let step = if key(Key::ArrowDown) {
             1
@@ -487,16 +588,23 @@ impl AppState {
             0
         };
         let enter = key(Key::Enter);
-        match self.view {
+        match self.views.current {
             View::Calls => {
-                if step != 0 {
-                    calls_ui::move_selection(self, step);
+                if step != 0
+                    && let Some(a) =
+                        calls_ui::move_selection(&self.session, &mut self.views.calls, step)
+                {
+                    self.apply(vec![a]);
                 }
-                if enter && self.sel.call.is_some() {
-                    self.view = View::Ladder;
+                if enter && self.session.sel.call.is_some() {
+                    self.views.current = View::Ladder;
                 }
             }
-            View::Ladder if step != 0 => ladder_ui::move_selection(self, step),
+            View::Ladder if step != 0 => {
+                let actions =
+                    ladder_ui::move_selection(&self.session, &mut self.views.ladder, step);
+                self.apply(actions);
+            }
             _ => {}
         }
     }
@@ -530,14 +638,19 @@ impl AppState {
 
     /// The open capture or case with `paths` added, analysed again as one case.
     pub fn add_to_case(&mut self, paths: &[PathBuf]) {
-        let mut all = self.source.as_ref().map(Source::paths).unwrap_or_default();
+        let mut all = self
+            .session
+            .source
+            .as_ref()
+            .map(Source::paths)
+            .unwrap_or_default();
         for p in paths {
             if !all.contains(p) {
                 all.push(p.clone());
             }
         }
         // The case keeps its settings (capture points, clock corrections) as it grows.
-        let options = match &self.source {
+        let options = match &self.session.source {
             Some(Source::Case { options, .. }) => options.clone(),
             _ => CaseOptions::default(),
         };
@@ -571,7 +684,7 @@ impl AppState {
                 }
                 if ui
                     .add_enabled(
-                        self.source.is_some(),
+                        self.session.source.is_some(),
                         egui::Button::new("Add files to case…"),
                     )
                     .clicked()
@@ -581,13 +694,16 @@ impl AppState {
                 }
                 if ui
                     .add_enabled(
-                        self.analysis.as_ref().is_some_and(|a| a.case.is_some()),
+                        self.session
+                            .analysis
+                            .as_ref()
+                            .is_some_and(|a| a.case.is_some()),
                         egui::Button::new("Case: files, capture points, clocks…"),
                     )
                     .clicked()
                 {
                     ui.close();
-                    self.case_view.open = true;
+                    self.views.case.open = true;
                 }
                 if ui.button("Open store…").clicked() {
                     ui.close();
@@ -595,7 +711,7 @@ impl AppState {
                 }
                 if ui
                     .add_enabled(
-                        self.complete && self.analysis.is_some(),
+                        self.session.complete && self.session.analysis.is_some(),
                         egui::Button::new("Write to store…"),
                     )
                     .on_hover_text("Add this capture or case to a case store (Parquet tables)")
@@ -605,7 +721,7 @@ impl AppState {
                     self.write_store_dialog();
                 }
                 ui.menu_button("Recent", |ui| {
-                    let recent = self.persisted.recent.clone();
+                    let recent = self.services.persisted.recent.clone();
                     if recent.is_empty() {
                         ui.label("(none)");
                     }
@@ -621,11 +737,11 @@ impl AppState {
                 });
                 if ui.button("Keys…").clicked() {
                     ui.close();
-                    self.keys_view.open = true;
+                    self.views.keys.open = true;
                 }
                 if ui.button("Export…  (Ctrl+E)").clicked() {
                     ui.close();
-                    self.export_view.open = true;
+                    self.views.export.open = true;
                 }
                 if ui.button("Capture…").clicked() {
                     ui.close();
@@ -633,12 +749,12 @@ impl AppState {
                 }
                 if ui.button("Settings…").clicked() {
                     ui.close();
-                    self.settings_view.open = true;
+                    self.views.settings.open = true;
                 }
             });
             ui.separator();
             for v in View::ALL {
-                let count = self.analysis.as_ref().map(|a| match v {
+                let count = self.session.analysis.as_ref().map(|a| match v {
                     View::Calls => a.calls.iter().filter(|c| c.kind.is_call()).count(),
                     View::Traffic => a.calls.iter().filter(|c| !c.kind.is_call()).count(),
                     View::Streams => a.streams.len(),
@@ -650,7 +766,7 @@ impl AppState {
                     Some(n) => format!("{} ({n})", v.label()),
                     None => v.label().to_string(),
                 };
-                ui.selectable_value(&mut self.view, v, label);
+                ui.selectable_value(&mut self.views.current, v, label);
             }
         });
     }
@@ -679,7 +795,7 @@ impl AppState {
                     job.cancel();
                 }
             }
-            if let Some(a) = self.analysis.clone() {
+            if let Some(a) = self.session.analysis.clone() {
                 let c = &a.capture;
                 ui.label(terminal_safe(&c.file, 80));
                 if !c.sha256.is_empty() {
@@ -696,25 +812,26 @@ impl AppState {
                     .on_hover_text("what could not be decoded, with frame numbers")
                     .clicked()
                 {
-                    self.show_diagnostics = true;
+                    self.views.show_diagnostics = true;
                 }
             }
-            self.toasts
+            self.services
+                .toasts
                 .retain(|(_, t)| t.elapsed() < std::time::Duration::from_secs(8));
-            for (t, _) in &self.toasts {
+            for (t, _) in &self.services.toasts {
                 ui.label(egui::RichText::new(terminal_safe(t, 200)).strong());
             }
         });
     }
 
     fn windows_ui(&mut self, ctx: &egui::Context) {
-        if self.show_diagnostics {
+        if self.views.show_diagnostics {
             let mut open = true;
             egui::Window::new("Diagnostics")
                 .open(&mut open)
                 .default_size([700.0, 400.0])
                 .show(ctx, |ui| {
-                    let Some(a) = self.analysis.clone() else {
+                    let Some(a) = self.session.analysis.clone() else {
                         return;
                     };
                     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -735,7 +852,7 @@ impl AppState {
                         }
                     });
                 });
-            self.show_diagnostics = open;
+            self.views.show_diagnostics = open;
         }
         export_ui::export_window(ctx, self);
         settings_ui::settings_window(ctx, self);
@@ -764,7 +881,13 @@ impl AppState {
         if !captures.is_empty() {
             let mut all = Vec::new();
             if ctx.input(|i| i.modifiers.shift) {
-                all.extend(self.source.as_ref().map(Source::paths).unwrap_or_default());
+                all.extend(
+                    self.session
+                        .source
+                        .as_ref()
+                        .map(Source::paths)
+                        .unwrap_or_default(),
+                );
             }
             all.extend(captures);
             self.open_case(&all);
@@ -816,6 +939,7 @@ impl FrameBench {
     fn frame(&mut self, st: &AppState, frame: std::time::Duration) -> bool {
         let t = self.start.elapsed().as_secs_f64();
         let calls = st
+            .session
             .analysis
             .as_ref()
             .map_or(0, |a| a.calls.iter().filter(|c| c.kind.is_call()).count());
@@ -825,7 +949,7 @@ impl FrameBench {
         }
         self.rows
             .push((t, frame.as_secs_f64() * 1e3, st.is_loading(), calls));
-        if !st.is_loading() && st.file.is_some() && self.loaded_at.is_none() {
+        if !st.is_loading() && st.session.file.is_some() && self.loaded_at.is_none() {
             self.loaded_at = Some(Instant::now());
             eprintln!("earshot: loaded after {t:.3} s");
         }
@@ -869,11 +993,12 @@ impl EarshotApp {
 
 impl eframe::App for EarshotApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        ui.ctx().set_theme(if self.state.persisted.light_theme {
-            egui::Theme::Light
-        } else {
-            egui::Theme::Dark
-        });
+        ui.ctx()
+            .set_theme(if self.state.services.persisted.light_theme {
+                egui::Theme::Light
+            } else {
+                egui::Theme::Dark
+            });
         let t = Instant::now();
         self.state.ui(ui);
         let dt = t.elapsed();
@@ -886,7 +1011,7 @@ impl eframe::App for EarshotApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.state.persisted);
+        eframe::set_value(storage, eframe::APP_KEY, &self.state.services.persisted);
     }
 }
 

@@ -6,18 +6,18 @@ use earshot_core::report::terminal_safe;
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, FontId};
 
-use super::AppState;
+use super::{Action, Cx};
 
 /// Body bytes shown in the hex dump at most.
 pub const MAX_DUMP_BYTES: usize = 64 * 1024;
 /// Characters of one header value shown at most.
 const MAX_VALUE_CHARS: usize = 2000;
 
-pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
-    let Some(m) = st.sel.message.and_then(|i| a.messages.get(i)) else {
+    let Some(m) = cx.session.sel.message.and_then(|i| a.messages.get(i)) else {
         return;
     };
     egui::ScrollArea::vertical()
@@ -35,7 +35,7 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 if m.frames.len() > 1 {
                     ui.label(format!("(carried in frames {})", frames_text(&m.frames)));
                 }
-                ui.label(st.time(m.ts_nanos));
+                ui.label(cx.time(m.ts_nanos));
                 ui.label(format!("{} -> {}", m.src, m.dst));
                 ui.label(match m.transport {
                     earshot_core::model::Transport::Tls => {
@@ -61,7 +61,7 @@ pub fn packet_ui(ui: &mut egui::Ui, st: &mut AppState) {
                     );
                 }
                 if ui.small_button("Close").clicked() {
-                    st.sel.message = None;
+                    cx.act(Action::SelectMessage(None));
                 }
             });
             ui.separator();

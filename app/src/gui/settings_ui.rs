@@ -55,55 +55,56 @@ pub fn parse(text: &str, wordlist: &str) -> Result<Settings, String> {
 /// analysis's findings are re-evaluated off the UI thread. Returns false (with the error in `status`) when invalid.
 pub fn apply(st: &mut AppState) -> bool {
     let text = st
-        .settings_view
+        .views
+        .settings
         .text
         .clone()
-        .unwrap_or_else(|| toml::to_string_pretty(&st.rules).unwrap_or_default());
-    let rules = match parse(&text, &st.settings_view.wordlist) {
+        .unwrap_or_else(|| toml::to_string_pretty(&st.services.rules).unwrap_or_default());
+    let rules = match parse(&text, &st.views.settings.wordlist) {
         Ok(r) => r,
         Err(e) => {
-            st.settings_view.status = Some(Err(e));
+            st.views.settings.status = Some(Err(e));
             return false;
         }
     };
-    st.rules = rules.clone();
-    st.persisted.rules_text = Some(text);
-    st.persisted.wordlist =
-        Some(st.settings_view.wordlist.trim().to_string()).filter(|w| !w.is_empty());
+    st.services.rules = rules.clone();
+    st.services.persisted.rules_text = Some(text);
+    st.services.persisted.wordlist =
+        Some(st.views.settings.wordlist.trim().to_string()).filter(|w| !w.is_empty());
     st.audit("settings", vec![("change", Value::from("rules applied"))]);
-    let Some(a) = st.analysis.clone() else {
-        st.settings_view.status = Some(Ok("Applied (used for the next capture opened)".into()));
+    let Some(a) = st.session.analysis.clone() else {
+        st.views.settings.status = Some(Ok("Applied (used for the next capture opened)".into()));
         return true;
     };
-    match super::job::Job::spawn("rules", st.waker.clone(), move || {
+    match super::job::Job::spawn("rules", st.services.waker.clone(), move || {
         let f = evaluate(&a, &rules);
         (a, f, earshot_core::findings::settings_json(&rules))
     }) {
         Ok(job) => {
-            st.settings_view.job = Some(job);
-            st.settings_view.status = Some(Ok("Applying…".into()));
+            st.views.settings.job = Some(job);
+            st.views.settings.status = Some(Ok("Applying…".into()));
         }
-        Err(e) => st.settings_view.status = Some(Err(e)),
+        Err(e) => st.views.settings.status = Some(Err(e)),
     }
     true
 }
 
 /// Takes re-evaluated findings, if ready, into the analysis they were computed for.
 pub fn poll(st: &mut AppState) {
-    let Some(job) = &st.settings_view.job else {
+    let Some(job) = &st.views.settings.job else {
         return;
     };
     let (from, findings, rules) = match job.poll() {
         super::job::Poll::Running => return,
         super::job::Poll::Done(r) => r,
         super::job::Poll::Failed(e) => {
-            st.settings_view.job = None;
-            st.settings_view.status = Some(Err(e));
+            st.views.settings.job = None;
+            st.views.settings.status = Some(Err(e));
             return;
         }
     };
-    st.settings_view.job = None;
-    let Some(cur) = &st.analysis else {
+    st.views.settings.job = None;
+    let Some(cur) = &st.session.analysis else {
         return;
     };
     if !Arc::ptr_eq(cur, &from) {
@@ -115,9 +116,9 @@ pub fn poll(st: &mut AppState) {
     a.findings = findings;
     a.rules = rules;
     let n = a.findings.len();
-    st.analysis = Some(Arc::new(a));
-    st.sel.finding = None;
-    st.settings_view.status = Some(Ok(format!("Applied: {n} findings")));
+    st.session.analysis = Some(Arc::new(a));
+    st.session.sel.finding = None;
+    st.views.settings.status = Some(Ok(format!("Applied: {n} findings")));
 }
 
 /// Lists the output devices by name (rodio's cpal); can be slow, so only on request.
@@ -126,17 +127,17 @@ pub fn list_devices() -> Result<Vec<String>, String> {
 }
 
 pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.settings_view.open {
+    if !st.views.settings.open {
         return;
     }
-    if st.settings_view.text.is_none() {
-        st.settings_view.text = Some(
-            st.persisted
-                .rules_text
-                .clone()
-                .unwrap_or_else(|| toml::to_string_pretty(&st.rules).unwrap_or_default()),
-        );
-        st.settings_view.wordlist = st.persisted.wordlist.clone().unwrap_or_default();
+    if st.views.settings.text.is_none() {
+        st.views.settings.text =
+            Some(
+                st.services.persisted.rules_text.clone().unwrap_or_else(|| {
+                    toml::to_string_pretty(&st.services.rules).unwrap_or_default()
+                }),
+            );
+        st.views.settings.wordlist = st.services.persisted.wordlist.clone().unwrap_or_default();
     }
     let mut open = true;
     egui::Window::new("Settings")
@@ -144,22 +145,25 @@ pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
         .default_size([640.0, 600.0])
         .show(ctx, |ui| {
             ui.strong("Display");
-            let (light, local) = (st.persisted.light_theme, st.persisted.local_time);
-            ui.checkbox(&mut st.persisted.light_theme, "Light theme");
+            let (light, local) = (
+                st.services.persisted.light_theme,
+                st.services.persisted.local_time,
+            );
+            ui.checkbox(&mut st.services.persisted.light_theme, "Light theme");
             ui.checkbox(
-                &mut st.persisted.local_time,
+                &mut st.services.persisted.local_time,
                 "Local time (times are UTC otherwise)",
             );
-            if light != st.persisted.light_theme {
-                let v = if st.persisted.light_theme {
+            if light != st.services.persisted.light_theme {
+                let v = if st.services.persisted.light_theme {
                     "light"
                 } else {
                     "dark"
                 };
                 st.audit("settings", vec![("theme", Value::from(v))]);
             }
-            if local != st.persisted.local_time {
-                let v = if st.persisted.local_time {
+            if local != st.services.persisted.local_time {
+                let v = if st.services.persisted.local_time {
                     "local"
                 } else {
                     "utc"
@@ -171,13 +175,14 @@ pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
             ui.separator();
             rules_ui(ui, st);
         });
-    st.settings_view.open = open;
+    st.views.settings.open = open;
 }
 
 fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
     ui.strong("Audio output");
     ui.horizontal_wrapped(|ui| {
         let current = st
+            .services
             .persisted
             .audio_device
             .clone()
@@ -186,19 +191,20 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
         egui::ComboBox::from_label("device")
             .selected_text(earshot_core::report::terminal_safe(&current, 60))
             .show_ui(ui, |ui| {
-                if st.settings_view.devices.is_none() {
-                    st.settings_view.devices = Some(list_devices());
+                if st.views.settings.devices.is_none() {
+                    st.views.settings.devices = Some(list_devices());
                 }
                 if ui
-                    .selectable_label(st.persisted.audio_device.is_none(), "default")
+                    .selectable_label(st.services.persisted.audio_device.is_none(), "default")
                     .clicked()
                 {
                     chosen = Some(None);
                 }
-                match &st.settings_view.devices {
+                match &st.views.settings.devices {
                     Some(Ok(list)) => {
                         for d in list {
-                            let on = st.persisted.audio_device.as_deref() == Some(d.as_str());
+                            let on =
+                                st.services.persisted.audio_device.as_deref() == Some(d.as_str());
                             if ui
                                 .selectable_label(on, earshot_core::report::terminal_safe(d, 60))
                                 .clicked()
@@ -214,13 +220,13 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 }
             });
         if ui.button("Refresh").clicked() {
-            st.settings_view.devices = Some(list_devices());
+            st.views.settings.devices = Some(list_devices());
         }
         if let Some(d) = chosen {
             set_device(st, d);
         }
     });
-    if let crate::player::OutputStatus::NoDevice(why) = st.player.output_status() {
+    if let crate::player::OutputStatus::NoDevice(why) = st.services.player.output_status() {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
@@ -233,11 +239,11 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
 
 /// Chooses the output device (`None`: the system default); the player reopens it on the next play.
 pub fn set_device(st: &mut AppState, device: Option<String>) {
-    if st.persisted.audio_device == device {
+    if st.services.persisted.audio_device == device {
         return;
     }
-    st.persisted.audio_device = device.clone();
-    st.player.set_device(device.clone());
+    st.services.persisted.audio_device = device.clone();
+    st.services.player.set_device(device.clone());
     st.audit(
         "settings",
         vec![(
@@ -252,7 +258,7 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Rules file");
         ui.add(
-            egui::TextEdit::singleline(&mut st.settings_view.rules_path)
+            egui::TextEdit::singleline(&mut st.views.settings.rules_path)
                 .hint_text("/path/to/rules.toml")
                 .desired_width(260.0),
         )
@@ -262,30 +268,30 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 .add_filter("TOML", &["toml"])
                 .pick_file()
         {
-            st.settings_view.rules_path = p.display().to_string();
+            st.views.settings.rules_path = p.display().to_string();
         }
         if ui.button("Load").clicked() {
-            let p = PathBuf::from(st.settings_view.rules_path.trim());
+            let p = PathBuf::from(st.views.settings.rules_path.trim());
             match std::fs::read_to_string(&p) {
                 Ok(t) => {
-                    st.settings_view.text = Some(t);
-                    st.persisted.rules_file = Some(p);
-                    st.settings_view.status = Some(Ok("Loaded: Validate or Apply".into()));
+                    st.views.settings.text = Some(t);
+                    st.services.persisted.rules_file = Some(p);
+                    st.views.settings.status = Some(Ok("Loaded: Validate or Apply".into()));
                 }
                 Err(e) => {
-                    st.settings_view.status =
+                    st.views.settings.status =
                         Some(Err(format!("cannot read rules file {}: {e}", p.display())))
                 }
             }
         }
         if ui.button("Defaults").clicked() {
-            st.settings_view.text = Some(Settings::defaults_toml());
+            st.views.settings.text = Some(Settings::defaults_toml());
         }
     });
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Wordlist");
         ui.add(
-            egui::TextEdit::singleline(&mut st.settings_view.wordlist)
+            egui::TextEdit::singleline(&mut st.views.settings.wordlist)
                 .hint_text("extra passwords to try, one per line (optional)")
                 .desired_width(260.0),
         )
@@ -293,25 +299,25 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
         if ui.button("Browse…").clicked()
             && let Some(p) = rfd::FileDialog::new().pick_file()
         {
-            st.settings_view.wordlist = p.display().to_string();
+            st.views.settings.wordlist = p.display().to_string();
         }
     });
     ui.horizontal(|ui| {
         if ui.button("Validate").clicked() {
-            let text = st.settings_view.text.clone().unwrap_or_default();
-            st.settings_view.status =
-                Some(parse(&text, &st.settings_view.wordlist).map(|_| "Valid".to_string()));
+            let text = st.views.settings.text.clone().unwrap_or_default();
+            st.views.settings.status =
+                Some(parse(&text, &st.views.settings.wordlist).map(|_| "Valid".to_string()));
         }
         if ui
-            .add_enabled(!st.settings_view.busy(), egui::Button::new("Apply"))
+            .add_enabled(!st.views.settings.busy(), egui::Button::new("Apply"))
             .clicked()
         {
             apply(st);
         }
-        if st.settings_view.busy() {
+        if st.views.settings.busy() {
             ui.spinner();
         }
-        match &st.settings_view.status {
+        match &st.views.settings.status {
             Some(Ok(m)) => {
                 ui.label(m.clone());
             }
@@ -325,7 +331,7 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
         .id_salt("rules_text")
         .max_height(360.0)
         .show(ui, |ui| {
-            if let Some(text) = st.settings_view.text.as_mut() {
+            if let Some(text) = st.views.settings.text.as_mut() {
                 ui.add(
                     egui::TextEdit::multiline(text)
                         .code_editor()
@@ -365,48 +371,48 @@ mod tests {
     #[test]
     fn gui_settings_apply_disables_a_rule_and_shows_errors() {
         let mut harness = loaded(Path::new(SCANNER));
-        let before = harness.state().analysis.clone().unwrap();
+        let before = harness.state().session.analysis.clone().unwrap();
         let scanner = before
             .findings
             .iter()
             .filter(|f| f.rule_id == "scanner")
             .count();
         assert!(scanner > 0, "the scanner sample should raise `scanner`");
-        harness.state_mut().settings_view.open = true;
+        harness.state_mut().views.settings.open = true;
         harness.run();
         // A bad value: inline error with toml's message, nothing applied.
-        harness.state_mut().settings_view.text = Some("scan_min_hosts = \"many\"\n".into());
+        harness.state_mut().views.settings.text = Some("scan_min_hosts = \"many\"\n".into());
         harness.run();
         harness.get_by_label("Validate").click();
         harness.run();
-        let err = match &harness.state().settings_view.status {
+        let err = match &harness.state().views.settings.status {
             Some(Err(e)) => e.clone(),
             other => panic!("expected an error, got {other:?}"),
         };
         assert!(err.contains("scan_min_hosts"), "{err}");
         harness.get_by_label_contains("Invalid: ");
         // Disable the rule and Apply: findings are re-evaluated off the UI thread.
-        harness.state_mut().settings_view.text = Some("disabled_rules = [\"scanner\"]\n".into());
+        harness.state_mut().views.settings.text = Some("disabled_rules = [\"scanner\"]\n".into());
         harness.run();
         harness.get_by_label("Apply").click();
         harness.step();
         let start = Instant::now();
-        while harness.state().settings_view.busy() {
+        while harness.state().views.settings.busy() {
             assert!(start.elapsed() < Duration::from_secs(30));
             std::thread::sleep(Duration::from_millis(10));
             harness.step();
         }
         harness.run();
-        let after = harness.state().analysis.clone().unwrap();
+        let after = harness.state().session.analysis.clone().unwrap();
         assert!(after.findings.iter().all(|f| f.rule_id != "scanner"));
         assert_eq!(after.findings.len(), before.findings.len() - scanner);
         assert_eq!(after.summary.findings, after.findings.len() as u64);
         assert_eq!(
-            harness.state().persisted.rules_text.as_deref(),
+            harness.state().services.persisted.rules_text.as_deref(),
             Some("disabled_rules = [\"scanner\"]\n")
         );
         assert_eq!(
-            harness.state().rules.disabled_rules,
+            harness.state().services.rules.disabled_rules,
             vec!["scanner".to_string()]
         );
     }

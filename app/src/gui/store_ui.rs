@@ -58,18 +58,19 @@ impl AppState {
     pub fn open_store(&mut self, path: &Path) {
         match Store::open(path) {
             Ok(_) => {
-                self.store_view.store = Some(path.to_path_buf());
-                self.store_view.open = true;
-                self.store_view.error = None;
-                self.store_view.shown = None;
-                if self.store_view.sql.is_empty() {
-                    self.store_view.sql = OVERVIEW.into();
+                self.views.store.store = Some(path.to_path_buf());
+                self.views.store.open = true;
+                self.views.store.error = None;
+                self.views.store.shown = None;
+                if self.views.store.sql.is_empty() {
+                    self.views.store.sql = OVERVIEW.into();
                 }
                 // What is in it, at once: the query in the editor (at first, the overview of its files).
-                let sql = self.store_view.sql.clone();
+                let sql = self.views.store.sql.clone();
                 self.run_store_query(&sql);
             }
             Err(e) => self
+                .services
                 .toasts
                 .push((format!("Cannot open store: {e}"), Instant::now())),
         }
@@ -83,13 +84,13 @@ impl AppState {
 
     /// Runs `sql` over the open store on a background thread.
     pub fn run_store_query(&mut self, sql: &str) {
-        let Some(store) = self.store_view.store.clone() else {
+        let Some(store) = self.views.store.store.clone() else {
             return;
         };
-        self.store_view.sql = sql.to_string();
+        self.views.store.sql = sql.to_string();
         let sql = sql.to_string();
         let started = Instant::now();
-        match Job::spawn("query", self.waker.clone(), move || {
+        match Job::spawn("query", self.services.waker.clone(), move || {
             let t = Instant::now();
             let r = query::run(&store, &sql).map_err(|e| e.to_string())?;
             Ok(Shown {
@@ -101,17 +102,17 @@ impl AppState {
             })
         }) {
             Ok(j) => {
-                self.store_view.error = None;
-                self.store_view.job = Some((j, started));
+                self.views.store.error = None;
+                self.views.store.job = Some((j, started));
             }
-            Err(e) => self.store_view.error = Some(e),
+            Err(e) => self.views.store.error = Some(e),
         }
     }
 
     /// Opens the capture (or case) the store says `capture_sha256` was made from; once loaded, selects `call_id`
     /// (the ladder) when given, else shows the calls table.
     pub fn open_store_capture(&mut self, capture_sha256: &str, call_id: Option<&str>) {
-        let Some(store) = self.store_view.store.clone() else {
+        let Some(store) = self.views.store.store.clone() else {
             return;
         };
         let originals = Store::open(&store)
@@ -120,12 +121,12 @@ impl AppState {
         let originals = match originals {
             Ok(o) => o,
             Err(e) => {
-                self.toasts.push((e, Instant::now()));
+                self.services.toasts.push((e, Instant::now()));
                 return;
             }
         };
         if let Some(o) = originals.iter().find(|o| !o.path.is_file()) {
-            self.toasts.push((
+            self.services.toasts.push((
                 format!(
                     "The original file {} is not reachable from here",
                     o.path.display()
@@ -135,13 +136,13 @@ impl AppState {
             return;
         }
         let paths: Vec<PathBuf> = originals.into_iter().map(|o| o.path).collect();
-        self.store_view.pending = Some(call_id.map(str::to_string));
+        self.views.store.pending = Some(call_id.map(str::to_string));
         self.open_case(&paths);
     }
 
     /// Cuts the call's evidence pcapng from its original capture into `out`, on a background thread.
     pub fn pull_store_call(&mut self, capture_sha256: &str, call_id: &str, out: &Path) {
-        let Some(store) = self.store_view.store.clone() else {
+        let Some(store) = self.views.store.store.clone() else {
             return;
         };
         let (sha, id, out) = (
@@ -150,11 +151,11 @@ impl AppState {
             out.to_path_buf(),
         );
         let opts = earshot_core::AnalyzeOptions {
-            rules: self.rules.clone(),
-            keys: self.keys.clone(),
+            rules: self.services.rules.clone(),
+            keys: self.session.keys.clone(),
             ..Default::default()
         };
-        match Job::spawn("pull", self.waker.clone(), move || {
+        match Job::spawn("pull", self.services.waker.clone(), move || {
             let s = Store::open(&store).map_err(|e| e.to_string())?;
             let summary = earshot_core::store::pull::pull_call(&s, &sha, &id, &out, &opts)
                 .map_err(|e| e.to_string())?;
@@ -164,23 +165,25 @@ impl AppState {
                 summary.frames_written
             ))
         }) {
-            Ok(j) => self.store_view.pull = Some(j),
-            Err(e) => self.toasts.push((e, Instant::now())),
+            Ok(j) => self.views.store.pull = Some(j),
+            Err(e) => self.services.toasts.push((e, Instant::now())),
         }
     }
 
     /// Writes the open analysis (a capture or a case, once completely analysed) into the store at `dir`, created
     /// when missing, on a background thread; the result is a toast and an audit record.
     pub fn write_store(&mut self, dir: &Path) {
-        let (Some(a), Some(source), true) =
-            (self.analysis.clone(), self.source.clone(), self.complete)
-        else {
+        let (Some(a), Some(source), true) = (
+            self.session.analysis.clone(),
+            self.session.source.clone(),
+            self.session.complete,
+        ) else {
             self.toast("Write to store: open a capture and let its analysis finish first");
             return;
         };
         let target = dir.to_path_buf();
         let paths = source.numbered_paths();
-        match Job::spawn("store", self.waker.clone(), move || {
+        match Job::spawn("store", self.services.waker.clone(), move || {
             let store = Store::create(&target).map_err(|e| e.to_string())?;
             let w = store.write(&a, &paths).map_err(|e| e.to_string())?;
             Ok(Written {
@@ -189,7 +192,7 @@ impl AppState {
                 partition: format!("capture={}", w.capture_sha256),
             })
         }) {
-            Ok(j) => self.store_view.write = Some((dir.to_path_buf(), j)),
+            Ok(j) => self.views.store.write = Some((dir.to_path_buf(), j)),
             Err(e) => self.toast(format!("Write to store failed: {e}")),
         }
     }
@@ -202,39 +205,40 @@ impl AppState {
 
     /// Once a frame: finished queries, pulls and writes, and what to show in a capture opened from the store.
     pub fn poll_store(&mut self) {
-        if let Some((job, _)) = &self.store_view.job {
+        if let Some((job, _)) = &self.views.store.job {
             match job.poll() {
                 Poll::Running => {}
                 Poll::Done(Ok(shown)) => {
-                    self.store_view.shown = Some(shown);
-                    self.store_view.job = None;
+                    self.views.store.shown = Some(shown);
+                    self.views.store.job = None;
                 }
                 Poll::Done(Err(e)) | Poll::Failed(e) => {
-                    self.store_view.error = Some(e);
-                    self.store_view.job = None;
+                    self.views.store.error = Some(e);
+                    self.views.store.job = None;
                 }
             }
         }
-        if let Some(job) = &self.store_view.pull {
+        if let Some(job) = &self.views.store.pull {
             match job.poll() {
                 Poll::Running => {}
                 Poll::Done(Ok(text)) => {
-                    self.toasts.push((text, Instant::now()));
-                    self.store_view.pull = None;
+                    self.services.toasts.push((text, Instant::now()));
+                    self.views.store.pull = None;
                 }
                 Poll::Done(Err(e)) | Poll::Failed(e) => {
-                    self.toasts
+                    self.services
+                        .toasts
                         .push((format!("Cannot cut the call: {e}"), Instant::now()));
-                    self.store_view.pull = None;
+                    self.views.store.pull = None;
                 }
             }
         }
-        if let Some((dir, job)) = &self.store_view.write {
+        if let Some((dir, job)) = &self.views.store.write {
             let dir = dir.clone();
             match job.poll() {
                 Poll::Running => {}
                 Poll::Done(Ok(w)) => {
-                    self.store_view.write = None;
+                    self.views.store.write = None;
                     self.toast(format!(
                         "{} {} ({} calls) in the store {}",
                         if w.replaced { "Replaced" } else { "Added" },
@@ -251,28 +255,29 @@ impl AppState {
                     );
                 }
                 Poll::Done(Err(e)) | Poll::Failed(e) => {
-                    self.store_view.write = None;
+                    self.views.store.write = None;
                     self.toast(format!("Write to store failed: {e}"));
                 }
             }
         }
-        if self.complete
-            && let Some(pending) = self.store_view.pending.take()
+        if self.session.complete
+            && let Some(pending) = self.views.store.pending.take()
         {
             let Some(id) = pending else {
-                self.view = super::View::Calls;
+                self.views.current = super::View::Calls;
                 return;
             };
             let idx = self
+                .session
                 .analysis
                 .as_ref()
                 .and_then(|a| a.calls.iter().position(|c| c.call_id == id));
             match idx {
                 Some(i) => {
                     self.select_call(Some(i));
-                    self.view = super::View::Ladder;
+                    self.views.current = super::View::Ladder;
                 }
-                None => self.toasts.push((
+                None => self.services.toasts.push((
                     format!(
                         "Call {} is not in the capture opened",
                         terminal_safe(&id, 80)
@@ -285,7 +290,7 @@ impl AppState {
 }
 
 pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.store_view.open {
+    if !st.views.store.open {
         return;
     }
     let mut open = true;
@@ -298,7 +303,7 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
         .default_height(600.0)
         .max_width(ctx.content_rect().width() - 40.0)
         .show(ctx, |ui| {
-            let Some(store) = st.store_view.store.clone() else {
+            let Some(store) = st.views.store.store.clone() else {
                 ui.label("No store is open: File → Open store…");
                 return;
             };
@@ -316,26 +321,26 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
             });
             let l = ui.label("SQL (read-only; tables: docs/store.md):");
             ui.add(
-                egui::TextEdit::multiline(&mut st.store_view.sql)
+                egui::TextEdit::multiline(&mut st.views.store.sql)
                     .code_editor()
                     .desired_rows(4)
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(l.id);
             ui.horizontal(|ui| {
-                let running = st.store_view.job.is_some();
+                let running = st.views.store.job.is_some();
                 if ui.add_enabled(!running, egui::Button::new("Run")).clicked() {
-                    run = Some(st.store_view.sql.clone());
+                    run = Some(st.views.store.sql.clone());
                 }
-                if let Some((_, t)) = &st.store_view.job {
+                if let Some((_, t)) = &st.views.store.job {
                     ui.spinner();
                     ui.label(format!("running… {:.1} s", t.elapsed().as_secs_f64()));
                 }
             });
-            if let Some(e) = &st.store_view.error {
+            if let Some(e) = &st.views.store.error {
                 ui.colored_label(ui.visuals().error_fg_color, terminal_safe(e, 2000));
             }
-            let Some(shown) = &st.store_view.shown else {
+            let Some(shown) = &st.views.store.shown else {
                 return;
             };
             for s in &shown.skipped {
@@ -357,7 +362,7 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
                 result_table(ui, shown, links, &mut open_call, &mut pull_call);
             });
         });
-    st.store_view.open = open;
+    st.views.store.open = open;
     if let Some(sql) = run {
         st.run_store_query(&sql);
     }
@@ -517,7 +522,7 @@ mod tests {
         // File → Write to store… (its twin): added, then the same capture again replaces its partition.
         for verb in ["Added", "Replaced"] {
             harness.state_mut().write_store(&store);
-            wait_until(&mut harness, "write", |st| st.store_view.write.is_none());
+            wait_until(&mut harness, "write", |st| st.views.store.write.is_none());
             let want = format!(
                 "{verb} capture={sha} (1 calls) in the store {}",
                 store.display()
@@ -537,11 +542,12 @@ mod tests {
 
         // Open it: the overview of its files at once (the sample: one file, one call). Then a query with Run.
         harness.state_mut().open_store(&store);
-        wait_until(&mut harness, "overview", |st| st.store_view.job.is_none());
-        assert!(harness.state().store_view.open);
+        wait_until(&mut harness, "overview", |st| st.views.store.job.is_none());
+        assert!(harness.state().views.store.open);
         let shown = harness
             .state()
-            .store_view
+            .views
+            .store
             .shown
             .as_ref()
             .expect("the overview");
@@ -553,15 +559,21 @@ mod tests {
             shown.cells[0][path].as_deref(),
             Some(std::fs::canonicalize(clean).unwrap().to_str().unwrap())
         );
-        harness.state_mut().store_view.sql =
+        harness.state_mut().views.store.sql =
             "SELECT capture_sha256, call_id, from_user, to_user, answered FROM calls".into();
         harness.run();
         harness
             .get_by_role_and_label(egui::accesskit::Role::Button, "Run")
             .click();
         harness.step();
-        wait_until(&mut harness, "query", |st| st.store_view.job.is_none());
-        let shown = harness.state().store_view.shown.as_ref().expect("a result");
+        wait_until(&mut harness, "query", |st| st.views.store.job.is_none());
+        let shown = harness
+            .state()
+            .views
+            .store
+            .shown
+            .as_ref()
+            .expect("a result");
         assert_eq!(
             shown.columns,
             [
@@ -584,7 +596,7 @@ mod tests {
         );
 
         // The row's Open button: the original capture again, the call selected on its ladder.
-        harness.state_mut().view = View::Streams;
+        harness.state_mut().views.current = View::Streams;
         harness.state_mut().select_call(None);
         harness
             .get_by_role_and_label(egui::accesskit::Role::Button, "Open")
@@ -592,17 +604,17 @@ mod tests {
         harness.step();
         wait_loaded(&mut harness);
         wait_until(&mut harness, "the pending call", |st| {
-            st.store_view.pending.is_none()
+            st.views.store.pending.is_none()
         });
-        assert_eq!(harness.state().view, View::Ladder);
-        assert_eq!(harness.state().sel.call, Some(0));
+        assert_eq!(harness.state().views.current, View::Ladder);
+        assert_eq!(harness.state().session.sel.call, Some(0));
 
         // Its evidence pcapng, cut from the original: every SIP frame tshark sees in the original is there.
         let out = dir.join("call.pcapng");
         harness
             .state_mut()
             .pull_store_call(&sha, "gen-0@example.org", &out);
-        wait_until(&mut harness, "pull", |st| st.store_view.pull.is_none());
+        wait_until(&mut harness, "pull", |st| st.views.store.pull.is_none());
         assert!(
             toasts(&harness)
                 .iter()
@@ -615,7 +627,7 @@ mod tests {
         assert_eq!(pulled.len(), 7, "the README's 7 SIP messages");
 
         // A folder that is not a store: refused with a message, nothing opened.
-        let before = harness.state().store_view.store.clone();
+        let before = harness.state().views.store.store.clone();
         harness.state_mut().open_store(&dir);
         assert!(
             toasts(&harness)
@@ -624,7 +636,7 @@ mod tests {
             "{:?}",
             toasts(&harness)
         );
-        assert_eq!(harness.state().store_view.store, before);
+        assert_eq!(harness.state().views.store.store, before);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,7 +8,7 @@ use earshot_core::media::stream::{FLAG_MARKER, FLAG_WRONG_SEQ};
 use earshot_core::model::{Analysis, MediaStream};
 use egui::{Color32, Sense, Stroke};
 
-use super::{AppState, audio_job};
+use super::{Action, AppState, Cx};
 
 use super::safe;
 
@@ -83,22 +83,19 @@ fn opt_ms(v: Option<f64>) -> String {
     v.map_or("–".to_string(), |v| format!("{v:.1}"))
 }
 
-pub fn streams_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+pub fn streams_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
-    let call_id = st.call().map(|c| c.call_id.clone());
+    let call_id = cx.call().map(|c| c.call_id.clone());
     ui.horizontal(|ui| {
         if call_id.is_some() {
-            ui.checkbox(
-                &mut st.streams_view.only_call,
-                "Only the selected call's streams",
-            );
+            ui.checkbox(&mut view.only_call, "Only the selected call's streams");
         } else {
             ui.label("All streams (select a call to see only its streams)");
         }
     });
-    let filter_call = call_id.as_deref().filter(|_| st.streams_view.only_call);
+    let filter_call = call_id.as_deref().filter(|_| view.only_call);
     let rows: Vec<&MediaStream> = a
         .streams
         .iter()
@@ -107,19 +104,19 @@ pub fn streams_ui(ui: &mut egui::Ui, st: &mut AppState) {
     egui::ScrollArea::vertical()
         .id_salt("streams_outer")
         .show(ui, |ui| {
-            table_ui(ui, st, &rows);
+            table_ui(ui, cx, &rows);
             ui.separator();
-            if let Some(s) = st.sel.stream.and_then(|i| a.streams.get(i)) {
-                plots_ui(ui, s, st.cursor, st.loading.is_some());
+            if let Some(s) = cx.session.sel.stream.and_then(|i| a.streams.get(i)) {
+                plots_ui(ui, s, cx.session.cursor, cx.loading.is_some());
             } else {
                 ui.label("Select a stream to plot its jitter and packet deltas.");
             }
             ui.separator();
-            audio_ui(ui, st, &a);
+            audio_ui(ui, cx, view, &a);
         });
 }
 
-fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
+fn table_ui(ui: &mut egui::Ui, cx: &mut Cx, rows: &[&MediaStream]) {
     use egui_extras::{Column, TableBuilder};
     ui.label(format!("{} streams", rows.len()));
     let headers = [
@@ -161,7 +158,7 @@ fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
                         let Some(&s) = rows.get(row.index()) else {
                             return;
                         };
-                        let selected = st.sel.stream == Some(s.index);
+                        let selected = cx.session.sel.stream == Some(s.index);
                         row.set_selected(selected);
                         row.col(|ui| {
                             ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
@@ -194,7 +191,7 @@ fn table_ui(ui: &mut egui::Ui, st: &mut AppState, rows: &[&MediaStream]) {
                 });
         });
     if clicked.is_some() {
-        st.sel.stream = clicked;
+        cx.act(Action::SelectStream(clicked));
     }
 }
 
@@ -293,52 +290,52 @@ fn plots_ui(ui: &mut egui::Ui, s: &MediaStream, cursor: Option<i64>, loading: bo
         });
 }
 
-fn audio_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Arc<Analysis>) {
+fn audio_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, a: &Arc<Analysis>) {
     ui.heading("Audio");
-    let Some(call_id) = st.call().map(|c| c.call_id.clone()) else {
+    let Some(call_id) = cx.call().map(|c| c.call_id.clone()) else {
         ui.label("Select a call to decode and play its audio.");
         return;
     };
     ui.horizontal_wrapped(|ui| {
         egui::ComboBox::from_label("timing")
-            .selected_text(st.streams_view.mode.label())
+            .selected_text(view.mode.label())
             .show_ui(ui, |ui| {
                 for m in [
                     ModeChoice::JitterBuffer,
                     ModeChoice::RtpTimestamp,
                     ModeChoice::Uninterrupted,
                 ] {
-                    ui.selectable_value(&mut st.streams_view.mode, m, m.label());
+                    ui.selectable_value(&mut view.mode, m, m.label());
                 }
             });
-        if st.streams_view.mode == ModeChoice::JitterBuffer {
+        if view.mode == ModeChoice::JitterBuffer {
             ui.add(
-                egui::DragValue::new(&mut st.streams_view.jitter_ms)
+                egui::DragValue::new(&mut view.jitter_ms)
                     .range(0..=2000)
                     .suffix(" ms"),
             );
         }
-        let busy = st.audio.busy();
+        let busy = cx.audio().busy();
         if ui
             .add_enabled(!busy, egui::Button::new("Decode audio"))
             .clicked()
         {
-            let mode = st.streams_view.timing_mode();
-            if st.audio.error.is_some() {
-                // Allow a retry of a failed decode.
-                st.audio.call_id = None;
-            }
-            audio_job::request(st, &call_id, mode);
+            // A failed decode may be asked for again.
+            cx.act(Action::RetryAudio);
+            cx.act(Action::DecodeAudio {
+                call_id: call_id.clone(),
+                mode: view.timing_mode(),
+            });
         }
         if busy {
             ui.spinner();
             ui.label("Decoding…");
         }
     });
-    if let Some(e) = &st.audio.error {
+    if let Some(e) = &cx.audio().error {
         ui.colored_label(Color32::RED, safe(e, 300));
     }
-    let audio = match &st.audio.loaded {
+    let audio = match &cx.audio().loaded {
         Some(d) if d.call_id == call_id => d.audio.clone(),
         Some(_) => {
             ui.label("The loaded audio belongs to another call: decode this one.");
@@ -346,8 +343,8 @@ fn audio_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Arc<Analysis>) {
         }
         None => return,
     };
-    player_ui(ui, st, &audio);
-    if let Some(d) = &st.audio.loaded {
+    player_ui(ui, cx, view, &audio);
+    if let Some(d) = &cx.audio().loaded {
         ui.label("Streams:");
         for (idx, playable, status) in &d.streams {
             let name = a.streams.get(*idx).map_or(String::new(), endpoints);
@@ -365,18 +362,18 @@ fn audio_ui(ui: &mut egui::Ui, st: &mut AppState, a: &Arc<Analysis>) {
     }
 }
 
-fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
+fn player_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, audio: &Arc<CallAudio>) {
     ui.horizontal_wrapped(|ui| {
-        let playing = st.player.is_playing();
+        let playing = cx.player().is_playing();
         if ui.button(if playing { "Pause" } else { "Play" }).clicked() {
-            play_pause(st);
+            cx.act(Action::PlayPause);
         }
         ui.label(format!(
             "{:.2} / {:.2} s",
-            st.player.position_secs(),
-            st.player.duration_secs()
+            cx.player().position_secs(),
+            cx.player().duration_secs()
         ));
-        if let Some(e) = &st.streams_view.play_error {
+        if let Some(e) = &view.play_error {
             ui.colored_label(Color32::RED, e.clone());
         }
     });
@@ -386,34 +383,33 @@ fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
     }
     let width = ui.available_width().max(50.0);
     let cols = width as usize;
-    let stale = st
-        .streams_view
+    let stale = view
         .wave
         .as_ref()
         .is_none_or(|w| w.width != cols || !Arc::ptr_eq(&w.audio, audio));
     if stale {
-        st.streams_view.wave = Some(WaveCache {
+        view.wave = Some(WaveCache {
             audio: audio.clone(),
             width: cols,
             columns: waveform_columns(audio, cols),
         });
     }
-    let duration = st.player.duration_secs();
-    let position = st.player.position_secs();
+    let duration = cx.player().duration_secs();
+    let position = cx.player().position_secs();
     let mut seek = None;
     for (i, track) in audio.tracks.iter().enumerate() {
         ui.horizontal_wrapped(|ui| {
             ui.label(safe(&track.label, 120));
-            let mut muted = st.player.is_muted(i);
+            let mut muted = cx.player().is_muted(i);
             if ui.checkbox(&mut muted, "mute").changed() {
-                st.player.set_mute(i, muted);
+                cx.act(Action::SetMute(i, muted));
             }
-            let mut pan = st.player.pan(i);
+            let mut pan = cx.player().pan(i);
             if ui
                 .add(egui::Slider::new(&mut pan, -1.0..=1.0).text("pan"))
                 .changed()
             {
-                st.player.set_pan(i, pan);
+                cx.act(Action::SetPan(i, pan));
             }
         });
         let (rect, resp) = ui.allocate_exact_size(egui::vec2(width, 60.0), Sense::click_and_drag());
@@ -425,7 +421,7 @@ fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
         let color = ui.visuals().text_color();
         let mid = rect.center().y;
         let half = rect.height() / 2.0;
-        if let Some(cols) = st.streams_view.wave.as_ref().and_then(|w| w.columns.get(i)) {
+        if let Some(cols) = view.wave.as_ref().and_then(|w| w.columns.get(i)) {
             for (x, (lo, hi)) in cols.iter().enumerate() {
                 let x = rect.left() + x as f32 + 0.5;
                 painter.line_segment(
@@ -452,12 +448,7 @@ fn player_ui(ui: &mut egui::Ui, st: &mut AppState, audio: &Arc<CallAudio>) {
         }
     }
     if let Some(s) = seek {
-        st.player.seek_secs(s);
-        st.cursor = Some(
-            audio
-                .start_ts_nanos
-                .saturating_add((st.player.position_secs() * 1e9) as i64),
-        );
+        cx.act(Action::Seek(s));
     }
 }
 
@@ -487,24 +478,10 @@ fn waveform_columns(audio: &CallAudio, cols: usize) -> Vec<Vec<(f32, f32)>> {
         .collect()
 }
 
-fn play_pause(st: &mut AppState) {
-    if st.player.is_playing() {
-        st.player.pause();
-        return;
-    }
-    match st.player.play() {
-        Ok(()) => {
-            st.streams_view.play_error = None;
-            audit_play(st);
-        }
-        Err(e) => st.streams_view.play_error = Some(e.to_string()),
-    }
-}
-
 /// The audit line of a playback start: which call, from where.
 fn audit_play(st: &mut AppState) {
-    let call = st.audio.loaded.as_ref().map(|d| d.call_id.clone());
-    let from = st.player.position_secs();
+    let call = st.services.audio.loaded.as_ref().map(|d| d.call_id.clone());
+    let from = st.services.player.position_secs();
     st.audit(
         "play",
         vec![
@@ -514,15 +491,18 @@ fn audit_play(st: &mut AppState) {
     );
 }
 
-/// Space: play or pause the loaded audio.
-pub fn toggle_play(st: &mut AppState) {
-    if st.player.is_playing() {
-        st.player.pause();
-    } else if let Err(e) = st.player.play() {
-        st.streams_view.play_error = Some(e.to_string());
-        st.toast(e.to_string());
+/// Play or pause the loaded audio ([`Action::PlayPause`] from the button, [`Action::TogglePlay`] from Space, which
+/// also says a failure in a toast since the view may not be on screen).
+pub(super) fn toggle_play(st: &mut AppState, toast: bool) {
+    if st.services.player.is_playing() {
+        st.services.player.pause();
+    } else if let Err(e) = st.services.player.play() {
+        st.views.streams.play_error = Some(e.to_string());
+        if toast {
+            st.toast(e.to_string());
+        }
     } else {
-        st.streams_view.play_error = None;
+        st.views.streams.play_error = None;
         audit_play(st);
     }
 }
@@ -543,12 +523,13 @@ mod tests {
         {
             let st = harness.state_mut();
             st.select_call(Some(0));
-            st.view = View::Streams;
+            st.views.current = View::Streams;
         }
         harness.run_steps(2);
         let call_id = harness.state().call().unwrap().call_id.clone();
         let n = harness
             .state()
+            .session
             .analysis
             .as_ref()
             .unwrap()
@@ -560,11 +541,11 @@ mod tests {
 
         harness.get_by_label("Decode audio").click();
         let start = Instant::now();
-        while harness.state().audio.loaded.is_none() {
+        while harness.state().services.audio.loaded.is_none() {
             assert!(
-                harness.state().audio.error.is_none(),
+                harness.state().services.audio.error.is_none(),
                 "decode failed: {:?}",
-                harness.state().audio.error
+                harness.state().services.audio.error
             );
             assert!(
                 start.elapsed() < Duration::from_secs(30),
@@ -574,16 +555,16 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         harness.run_steps(2);
-        assert!(harness.state().player.duration_secs() > 0.0);
+        assert!(harness.state().services.player.duration_secs() > 0.0);
 
         harness.get_by_label("Play").click();
         harness.run_steps(2);
-        let playing = harness.state().player.is_playing();
+        let playing = harness.state().services.player.is_playing();
         let no_device = harness.query_by_label("no audio output device").is_some();
         assert!(
             playing || no_device,
             "neither playing nor showing the device error: {:?}",
-            harness.state().streams_view.play_error
+            harness.state().views.streams.play_error
         );
         // The app keeps running either way.
         harness.step();
@@ -592,21 +573,31 @@ mod tests {
         harness.get_by_label("waveform 0").click();
         harness.run_steps(2);
         let (pos, dur) = (
-            harness.state().player.position_secs(),
-            harness.state().player.duration_secs(),
+            harness.state().services.player.position_secs(),
+            harness.state().services.player.duration_secs(),
         );
         assert!(
             (pos - dur / 2.0).abs() < dur * 0.1,
             "seek to the middle: {pos} of {dur}"
         );
         // The seek moved the shared cursor to the same instant of the capture.
-        let start_ts = harness.state().player.audio().unwrap().start_ts_nanos;
-        let cursor = harness.state().cursor.expect("cursor set by the seek");
+        let start_ts = harness
+            .state()
+            .services
+            .player
+            .audio()
+            .unwrap()
+            .start_ts_nanos;
+        let cursor = harness
+            .state()
+            .session
+            .cursor
+            .expect("cursor set by the seek");
         assert!(((cursor - start_ts) as f64 / 1e9 - pos).abs() < 0.05);
         if playing {
             harness.get_by_label("Pause").click();
             harness.run_steps(2);
-            assert!(!harness.state().player.is_playing());
+            assert!(!harness.state().services.player.is_playing());
         } else {
             harness.get_by_label("Play");
         }
@@ -615,13 +606,13 @@ mod tests {
     #[test]
     fn gui_streams_row_click_selects_the_stream_and_plots_it() {
         let mut harness = loaded(CLEAN_CALL);
-        harness.state_mut().view = View::Streams;
+        harness.state_mut().views.current = View::Streams;
         harness.run_steps(2);
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         let s = &a.streams[0];
         harness.get_by_label(&endpoints(s)).click();
         harness.run_steps(2);
-        assert_eq!(harness.state().sel.stream, Some(0));
+        assert_eq!(harness.state().session.sel.stream, Some(0));
         harness.get_by_label("Jitter (ms) over time (s)");
         // The shared cursor maps to seconds from the stream's first packet, and only inside the stream.
         assert_eq!(

@@ -9,7 +9,7 @@ use earshot_core::model::{Analysis, Severity};
 use earshot_core::report::terminal_safe;
 use egui::{Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use super::{AppState, View};
+use super::{Action, Cx, View};
 
 /// Left margin for lane names.
 const LABEL_W: f32 = 140.0;
@@ -90,8 +90,8 @@ pub fn lanes(a: &Analysis) -> Vec<Lane> {
         .collect()
 }
 
-pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
     let lanes = lanes(&a);
@@ -102,10 +102,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
     let span = ((t1 - t0) as f32 / 1e9).max(1.0);
     let fit = ((ui.available_width() - LABEL_W - 20.0) / span).max(0.001);
     ui.horizontal(|ui| {
-        let mut px = if st.timeline_view.px_per_sec <= 0.0 {
+        let mut px = if view.px_per_sec <= 0.0 {
             fit
         } else {
-            st.timeline_view.px_per_sec
+            view.px_per_sec
         };
         if ui
             .add(
@@ -115,10 +115,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
             )
             .changed()
         {
-            st.timeline_view.px_per_sec = px;
+            view.px_per_sec = px;
         }
         if ui.button("Fit").clicked() {
-            st.timeline_view.px_per_sec = 0.0;
+            view.px_per_sec = 0.0;
         }
         ui.label(format!(
             "{} lane(s), {} calls, {} findings; bars: calls (red: a high finding, orange: medium, blue: \
@@ -131,18 +131,18 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
     if ui.ui_contains_pointer() {
         let zoom = ui.input(|i| i.zoom_delta());
         if zoom != 1.0 {
-            let cur = if st.timeline_view.px_per_sec <= 0.0 {
+            let cur = if view.px_per_sec <= 0.0 {
                 fit
             } else {
-                st.timeline_view.px_per_sec
+                view.px_per_sec
             };
-            st.timeline_view.px_per_sec = (cur * zoom).clamp(fit / 4.0, fit * 2000.0);
+            view.px_per_sec = (cur * zoom).clamp(fit / 4.0, fit * 2000.0);
         }
     }
-    let px = if st.timeline_view.px_per_sec <= 0.0 {
+    let px = if view.px_per_sec <= 0.0 {
         fit
     } else {
-        st.timeline_view.px_per_sec
+        view.px_per_sec
     };
     // The worst finding on each call colours its bar.
     let mut worst: std::collections::HashMap<&str, Severity> = std::collections::HashMap::new();
@@ -230,7 +230,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
                             _ if c.answered => Color32::from_rgb(70, 130, 180),
                             _ => visuals.weak_text_color().gamma_multiply(0.6),
                         };
-                        if st.sel.call == Some(i) {
+                        if cx.session.sel.call == Some(i) {
                             fill = visuals.selection.bg_fill;
                         }
                         painter.rect_filled(rect, 2.0, fill);
@@ -258,7 +258,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
                                 c.to.as_ref()
                                     .map_or("?".into(), |n| terminal_safe(&n.uri, 60)),
                                 terminal_safe(&c.call_id, 80),
-                                st.time(c.start_ts_nanos)
+                                cx.time(c.start_ts_nanos)
                             );
                             resp.clone().on_hover_text_at_pointer(tip);
                             if resp.clicked() {
@@ -287,10 +287,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, st: &mut AppState) {
             }
         });
     if let Some(i) = clicked.or(opened) {
-        st.select_call(Some(i));
+        cx.act(Action::SelectCall(Some(i)));
     }
     if opened.is_some() {
-        st.view = View::Ladder;
+        cx.act(Action::SetView(View::Ladder));
     }
 }
 

@@ -9,8 +9,9 @@ use earshot_core::model::Analysis;
 use earshot_core::report::terminal_safe;
 use egui_extras::{Column, TableBuilder};
 
-use super::AppState;
+use super::calls_ui::CallsView;
 use super::calls_ui::party;
+use super::{Action, Cx};
 
 /// One source address and what it sent.
 #[derive(Debug)]
@@ -85,22 +86,22 @@ fn header(g: &Group) -> String {
     )
 }
 
-pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let Some(a) = st.analysis.clone() else {
+/// Non-call SIP (registrations, options, scans) grouped by method; shares the calls view's state.
+pub fn traffic_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
+    let Some(a) = cx.analysis().cloned() else {
         return;
     };
-    if st
-        .calls_view
+    if view
         .traffic
         .as_ref()
         .is_none_or(|t| !Arc::ptr_eq(&t.analysis, &a))
     {
-        st.calls_view.traffic = Some(TrafficCache {
+        view.traffic = Some(TrafficCache {
             analysis: a.clone(),
             groups: group(&a),
         });
     }
-    let Some(cache) = st.calls_view.traffic.as_ref() else {
+    let Some(cache) = view.traffic.as_ref() else {
         return;
     };
     let total: usize = cache.groups.iter().map(|g| g.calls.len()).sum();
@@ -176,11 +177,11 @@ pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
                                     else {
                                         return;
                                     };
-                                    row.set_selected(st.sel.call == Some(i));
+                                    row.set_selected(cx.session.sel.call == Some(i));
                                     let cell = |ui: &mut egui::Ui, s: String| {
                                         ui.add(egui::Label::new(s).selectable(false).truncate());
                                     };
-                                    row.col(|ui| cell(ui, st.time(c.start_ts_nanos)));
+                                    row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
                                     row.col(|ui| {
                                         cell(ui, terminal_safe(&c.kind.as_str().to_uppercase(), 20))
                                     });
@@ -204,8 +205,10 @@ pub fn traffic_ui(ui: &mut egui::Ui, st: &mut AppState) {
         });
 
     if let Some(i) = clicked {
-        st.select_call(Some(i));
-        st.sel.message = a.calls.get(i).and_then(|c| c.messages.first().copied());
+        cx.act(Action::SelectCall(Some(i)));
+        cx.act(Action::SelectMessage(
+            a.calls.get(i).and_then(|c| c.messages.first().copied()),
+        ));
     }
 }
 
@@ -219,14 +222,14 @@ mod tests {
     #[test]
     fn gui_traffic_dtmf2_lists_registers_by_source() {
         let mut harness = loaded(&dtmf2());
-        harness.state_mut().view = View::Traffic;
+        harness.state_mut().views.current = View::Traffic;
         harness.run();
-        let a = harness.state().analysis.clone().unwrap();
+        let a = harness.state().session.analysis.clone().unwrap();
         let registers: Vec<usize> = (0..a.calls.len())
             .filter(|&i| a.calls[i].kind.is_method("register"))
             .collect();
         assert_eq!(registers.len(), 3);
-        let groups = &harness.state().calls_view.traffic.as_ref().unwrap().groups;
+        let groups = &harness.state().views.calls.traffic.as_ref().unwrap().groups;
         for &i in &registers {
             let c = &a.calls[i];
             let src = a.messages[c.messages[0]].src.ip();
@@ -242,9 +245,9 @@ mod tests {
         let i = registers[0];
         harness.get_by_label(&a.calls[i].call_id).click();
         harness.run();
-        assert_eq!(harness.state().sel.call, Some(i));
+        assert_eq!(harness.state().session.sel.call, Some(i));
         assert_eq!(
-            harness.state().sel.message,
+            harness.state().session.sel.message,
             a.calls[i].messages.first().copied()
         );
     }

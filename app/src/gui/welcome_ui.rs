@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use earshot_core::report::terminal_safe;
 
-use super::AppState;
+use super::{Action, Cx};
 
 /// One bundled sample capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,9 +93,8 @@ fn sample_in(dir: &Path) -> Option<Sample> {
     })
 }
 
-pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
-    let samples = st
-        .samples
+pub fn welcome_ui(ui: &mut egui::Ui, cx: &mut Cx, samples: &mut Option<Vec<Sample>>) {
+    let samples = samples
         .get_or_insert_with(|| find_samples(&sample_roots()))
         .clone();
     let mut open: Option<PathBuf> = None;
@@ -107,16 +106,12 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 ui.heading("Earshot");
                 ui.label("Forensic analysis of VoIP captures");
                 ui.add_space(16.0);
-                if st.is_loading() {
-                    let name = st
-                        .loading
-                        .as_ref()
-                        .map(|j| j.path.display().to_string())
-                        .unwrap_or_default();
+                if let Some(path) = cx.loading {
+                    let name = path.display().to_string();
                     ui.label(format!("Loading {}…", terminal_safe(&name, 120)));
                 } else {
                     if ui.button("Open a capture…  (Ctrl+O)").clicked() {
-                        st.open_dialog();
+                        cx.act(Action::OpenDialog);
                     }
                     ui.label("or drop a .pcap / .pcapng file here");
                 }
@@ -127,10 +122,10 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
                     return;
                 };
                 left.heading("Recent files");
-                if st.persisted.recent.is_empty() {
+                if cx.persisted().recent.is_empty() {
                     left.label("(none yet)");
                 }
-                for p in &st.persisted.recent {
+                for p in &cx.persisted().recent {
                     let text = terminal_safe(&p.display().to_string(), 100);
                     if left.link(text).clicked() {
                         open = Some(p.clone());
@@ -159,20 +154,14 @@ pub fn welcome_ui(ui: &mut egui::Ui, st: &mut AppState) {
             });
         });
     if let Some(p) = open {
-        // A real-tool sample ships the key log its TLS/DTLS stack wrote (NAME.keys): it joins the session's keys.
-        let keys = p.with_extension("keys");
-        if keys.is_file() {
-            st.file = None;
-            st.source = None;
-            st.add_key_file(&keys);
-        }
-        st.open(&p);
+        cx.act(Action::OpenSample(p));
     }
     // Dropped files are handled for every view by `AppState::dropped_files`.
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::gui::AppState;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -211,7 +200,7 @@ mod tests {
     #[test]
     fn gui_welcome_lists_samples_and_opens_one() {
         let mut st = AppState::new(Default::default(), Arc::new(|| {}));
-        st.samples = Some(find_samples(&[PathBuf::from(SAMPLES)]));
+        st.views.samples = Some(find_samples(&[PathBuf::from(SAMPLES)]));
         let mut h = Harness::builder()
             .with_size(egui::vec2(1280.0, 800.0))
             .build_ui_state(|ui, st: &mut AppState| st.ui(ui), st);
@@ -229,13 +218,20 @@ mod tests {
         h.run();
         let st = h.state();
         assert!(
-            st.file
+            st.session
+                .file
                 .as_ref()
                 .unwrap()
                 .ends_with("clean-call/clean-call.pcap")
         );
-        assert_eq!(st.analysis.as_ref().unwrap().summary.invite_dialogs, 1);
-        assert_eq!(st.persisted.recent.first(), st.file.as_ref());
+        assert_eq!(
+            st.session.analysis.as_ref().unwrap().summary.invite_dialogs,
+            1
+        );
+        assert_eq!(
+            st.services.persisted.recent.first(),
+            st.session.file.as_ref()
+        );
         h.get_by_label("1 of 1 calls");
     }
 }
