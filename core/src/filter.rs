@@ -385,7 +385,17 @@ impl Filter {
 
     /// Indices of the calls of `a` the filter keeps, in order.
     pub fn select(&self, a: &Analysis) -> Vec<usize> {
-        let ctx = Context::new(a);
+        self.select_with_findings(a, &a.findings)
+    }
+
+    /// [`Filter::select`] with `findings` standing for the analysis's own (the app's findings of rules
+    /// re-evaluated after loading, kept beside the analysis).
+    pub fn select_with_findings(
+        &self,
+        a: &Analysis,
+        findings: &[crate::model::Finding],
+    ) -> Vec<usize> {
+        let ctx = Context::new(a, findings);
         a.calls
             .iter()
             .enumerate()
@@ -398,7 +408,7 @@ impl Filter {
     pub fn matches(&self, a: &Analysis, call: usize) -> bool {
         a.calls
             .get(call)
-            .is_some_and(|c| eval(&self.root, &Context::new(a), c))
+            .is_some_and(|c| eval(&self.root, &Context::new(a, &a.findings), c))
     }
 }
 
@@ -409,10 +419,10 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(a: &'a Analysis) -> Context<'a> {
+    fn new(a: &'a Analysis, all: &'a [crate::model::Finding]) -> Context<'a> {
         let mut findings: std::collections::HashMap<&str, Vec<&crate::model::Finding>> =
             Default::default();
-        for f in &a.findings {
+        for f in all {
             for id in &f.call_ids {
                 findings.entry(id.as_str()).or_default().push(f);
             }

@@ -5,11 +5,11 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use earshot_core::model::{Analysis, Call, CallState, Encryption, NameAddr, Transport};
+use earshot_core::model::{Analysis, Call, CallState, Encryption, Finding, NameAddr, Transport};
 use earshot_core::report::terminal_safe;
 use egui_extras::{Column, TableBuilder};
 
-use super::{Action, Cx, Session, View};
+use super::{Action, Cx, Reevaluated, Session, View};
 
 /// Column the calls table is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,6 +80,8 @@ impl CallRow {
 #[derive(Debug)]
 struct Cache {
     analysis: Arc<Analysis>,
+    /// The session's re-evaluated findings the rows count (`None`: the analysis's own).
+    reevaluated: Option<Arc<Reevaluated>>,
     rows: Vec<CallRow>,
     filter: String,
     expr: String,
@@ -133,9 +135,9 @@ fn search_text(n: Option<&NameAddr>) -> String {
     })
 }
 
-fn derive_rows(a: &Analysis) -> Vec<CallRow> {
+fn derive_rows(a: &Analysis, all_findings: &[Finding]) -> Vec<CallRow> {
     let mut findings: HashMap<&str, usize> = HashMap::new();
-    for f in &a.findings {
+    for f in all_findings {
         for id in &f.call_ids {
             *findings.entry(id.as_str()).or_default() += 1;
         }
@@ -249,16 +251,25 @@ fn visible_rows(
 }
 
 impl CallsView {
-    /// Brings the cache up to date with `a` and the current filter and sort; cheap when nothing changed.
-    fn refresh(&mut self, a: &Arc<Analysis>) {
-        let stale_analysis = self
-            .cache
-            .as_ref()
-            .is_none_or(|c| !Arc::ptr_eq(&c.analysis, a));
+    /// Brings the cache up to date with the session's analysis and findings and the current filter and sort;
+    /// cheap when nothing changed.
+    fn refresh(&mut self, session: &Session) {
+        let Some(a) = &session.analysis else {
+            return;
+        };
+        let same = |x: &Option<Arc<Reevaluated>>, y: &Option<Arc<Reevaluated>>| match (x, y) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            (None, None) => true,
+            _ => false,
+        };
+        let stale_analysis = self.cache.as_ref().is_none_or(|c| {
+            !Arc::ptr_eq(&c.analysis, a) || !same(&c.reevaluated, &session.reevaluated)
+        });
         if stale_analysis {
             self.cache = Some(Cache {
                 analysis: a.clone(),
-                rows: derive_rows(a),
+                reevaluated: session.reevaluated.clone(),
+                rows: derive_rows(a, session.findings()),
                 filter: String::new(),
                 expr: String::new(),
                 quick: QuickFilter::default(),
@@ -285,7 +296,7 @@ impl CallsView {
                     Ok(f) => {
                         self.expr_error = None;
                         Some(
-                            f.select(a)
+                            f.select_with_findings(a, session.findings())
                                 .into_iter()
                                 .collect::<std::collections::HashSet<usize>>(),
                         )
@@ -336,8 +347,8 @@ impl CallsView {
 /// Up/Down: the previous/next shown call becomes the selection (the first one when none is selected), and its
 /// row is scrolled into view.
 pub fn move_selection(session: &Session, view: &mut CallsView, step: isize) -> Option<Action> {
-    let a = session.analysis.as_ref()?;
-    view.refresh(a);
+    session.analysis.as_ref()?;
+    view.refresh(session);
     let shown = view.shown();
     if shown.is_empty() {
         return None;
@@ -377,7 +388,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
     let Some(a) = cx.analysis().cloned() else {
         return;
     };
-    view.refresh(&a);
+    view.refresh(cx.session);
 
     // Filter bar.
     ui.horizontal_wrapped(|ui| {
@@ -417,7 +428,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
             .on_hover_text("plain SIP or a clear media stream");
     });
     // The filter may just have changed.
-    view.refresh(&a);
+    view.refresh(cx.session);
 
     let Some(cache) = view.cache.as_ref() else {
         return;

@@ -231,7 +231,7 @@ pub fn start(state: &mut AppState) {
     }
     state.session.file = Some(path.clone());
     state.session.source = Some(earshot_core::case::Source::File(path.clone()));
-    state.session.analysis = None;
+    state.session.set_analysis(None);
     state.session.complete = false;
     state.session.sel = Default::default();
     state.services.audio = Default::default();

@@ -165,8 +165,7 @@ pub fn start(st: &mut AppState) {
     }
     let v = st.views.export.clone();
     let items = v.items();
-    let (Some(analysis), Some(source)) = (st.session.analysis.clone(), st.session.source.clone())
-    else {
+    let (Some(evidence), Some(source)) = (st.session.evidence(), st.session.source.clone()) else {
         st.toast("Export: open a capture first");
         return;
     };
@@ -188,17 +187,21 @@ pub fn start(st: &mut AppState) {
         selected_calls: selected_calls(st),
         exports: st.services.exports.clone(),
     };
-    let req = Request {
+    let mut req = Request {
         items,
         dir,
         source,
-        analysis,
+        analysis: evidence.analysis.clone(),
         settings: st.services.rules.clone(),
         calls: meta.selected_calls.clone(),
         meta,
         keys: st.session.keys.clone(),
     };
-    match super::job::Job::spawn("export", st.services.waker.clone(), move || run(&req)) {
+    match super::job::Job::spawn("export", st.services.waker.clone(), move || {
+        // With the session's findings (re-evaluated rules), resolved here rather than on the UI thread.
+        req.analysis = evidence.resolve();
+        run(&req)
+    }) {
         Ok(job) => st.services.export = Some(ExportJob { job }),
         Err(e) => st.toast(format!("Export failed: {e}")),
     }

@@ -56,6 +56,7 @@ pub fn findings_ui(ui: &mut egui::Ui, cx: &mut Cx) {
     let Some(a) = cx.analysis().cloned() else {
         return;
     };
+    let session = cx.session;
     let filter_id = ui.scope_id().with("findings_filter");
     let mut filter: String = ui.data_mut(|d| d.get_temp(filter_id).unwrap_or_default());
     let mut clicked = None;
@@ -85,8 +86,8 @@ pub fn findings_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                 Severity::Low,
                 Severity::Info,
             ] {
-                let group: Vec<&Finding> = a
-                    .findings
+                let group: Vec<&Finding> = session
+                    .findings()
                     .iter()
                     .filter(|f| f.severity == sev && matches(f, &needle))
                     .collect();
@@ -109,7 +110,7 @@ pub fn findings_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                     });
             }
             if shown == 0 {
-                ui.label(if a.findings.is_empty() {
+                ui.label(if session.findings().is_empty() {
                     "No findings."
                 } else {
                     "No finding matches the filter."

@@ -110,6 +110,10 @@ pub struct Session {
     /// The analyst's decisions on proposed leg links this session, re-applied when the capture is analysed again.
     pub leg_decisions: Vec<(String, String, bool)>,
     pub analysis: Option<Arc<Analysis>>,
+    /// Findings of the rules re-evaluated this session (Settings → Apply), for `analysis`; `None`: the analysis's
+    /// own. Their own `Arc`, so that a rules change never copies the analysis; read them with
+    /// [`Session::findings`], hand the whole to a job with [`Session::evidence`].
+    pub reevaluated: Option<Arc<Reevaluated>>,
     /// True once the whole file has been analysed (false while snapshots are shown).
     pub complete: bool,
     pub sel: Selection,
@@ -120,7 +124,60 @@ pub struct Session {
     pub keys: Option<Arc<earshot_core::tls::Keys>>,
 }
 
+/// Findings of re-evaluated rules, and the rules (as the JSON's `rules` object) that made them.
+#[derive(Debug)]
+pub struct Reevaluated {
+    pub findings: Vec<earshot_core::model::Finding>,
+    pub rules: Value,
+}
+
+/// The analysis and the session's findings, as a job takes them (an export, a store write): resolved into one
+/// analysis on the job's thread, never on the UI thread.
+#[derive(Clone)]
+pub struct Evidence {
+    pub analysis: Arc<Analysis>,
+    pub reevaluated: Option<Arc<Reevaluated>>,
+}
+
+impl Evidence {
+    /// The analysis with the session's findings: the same `Arc` when the rules were not re-evaluated, a copy
+    /// otherwise (the only place the analysis is copied for them).
+    pub fn resolve(&self) -> Arc<Analysis> {
+        let Some(r) = &self.reevaluated else {
+            return self.analysis.clone();
+        };
+        let mut a = (*self.analysis).clone();
+        a.summary.findings = r.findings.len() as u64;
+        a.findings.clone_from(&r.findings);
+        a.rules = r.rules.clone();
+        Arc::new(a)
+    }
+}
+
 impl Session {
+    /// A new analysis (a snapshot, or the end of a load): its findings are those of the rules in force.
+    pub fn set_analysis(&mut self, a: Option<Arc<Analysis>>) {
+        self.analysis = a;
+        self.reevaluated = None;
+    }
+
+    /// The findings shown and exported: those of the rules re-evaluated this session, or the analysis's own.
+    pub fn findings(&self) -> &[earshot_core::model::Finding] {
+        match (&self.reevaluated, &self.analysis) {
+            (Some(r), _) => &r.findings,
+            (None, Some(a)) => &a.findings,
+            (None, None) => &[],
+        }
+    }
+
+    /// What a job needs to write the session's evidence (see [`Evidence::resolve`]).
+    pub fn evidence(&self) -> Option<Evidence> {
+        Some(Evidence {
+            analysis: self.analysis.clone()?,
+            reevaluated: self.reevaluated.clone(),
+        })
+    }
+
     /// The selected call, if any.
     pub fn call(&self) -> Option<&earshot_core::model::Call> {
         self.analysis.as_ref()?.calls.get(self.sel.call?)
@@ -210,6 +267,7 @@ impl AppState {
                 source: None,
                 leg_decisions: Vec::new(),
                 analysis: None,
+                reevaluated: None,
                 complete: false,
                 sel: Selection::default(),
                 cursor: None,
@@ -263,7 +321,7 @@ impl AppState {
         self.views.case.load(Some(&source));
         self.session.source = Some(source.clone());
         self.session.file = Some(path.to_path_buf());
-        self.session.analysis = None;
+        self.session.set_analysis(None);
         self.session.complete = false;
         self.session.sel = Selection::default();
         self.services.audio = audio_job::AudioState::default();
@@ -322,7 +380,7 @@ impl AppState {
                     LoadEvent::Progress(_) => {}
                     LoadEvent::Snapshot(a) => {
                         if !self.session.complete {
-                            self.session.analysis = Some(a);
+                            self.session.set_analysis(Some(a));
                         }
                     }
                     LoadEvent::Done(mut a) => {
@@ -332,7 +390,7 @@ impl AppState {
                                 &self.session.leg_decisions,
                             );
                         }
-                        self.session.analysis = Some(a);
+                        self.session.set_analysis(Some(a));
                         self.session.complete = true;
                         done = true;
                         self.audit_opened();
@@ -758,7 +816,7 @@ impl AppState {
                     View::Calls => a.calls.iter().filter(|c| c.kind.is_call()).count(),
                     View::Traffic => a.calls.iter().filter(|c| !c.kind.is_call()).count(),
                     View::Streams => a.streams.len(),
-                    View::Findings => a.findings.len(),
+                    View::Findings => self.session.findings().len(),
                     View::Ladder => self.call().map_or(0, |c| c.messages.len()),
                     View::Timeline => a.case.as_ref().map_or(1, |c| c.points.len()),
                 });

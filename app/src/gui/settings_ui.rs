@@ -111,12 +111,9 @@ pub fn poll(st: &mut AppState) {
         // Another capture (or snapshot) arrived meanwhile; its worker used the new rules already.
         return;
     }
-    let mut a = (**cur).clone();
-    a.summary.findings = findings.len() as u64;
-    a.findings = findings;
-    a.rules = rules;
-    let n = a.findings.len();
-    st.session.analysis = Some(Arc::new(a));
+    let n = findings.len();
+    // The findings join the session beside the analysis, which is not copied.
+    st.session.reevaluated = Some(Arc::new(super::Reevaluated { findings, rules }));
     st.session.sel.finding = None;
     st.views.settings.status = Some(Ok(format!("Applied: {n} findings")));
 }
@@ -403,10 +400,17 @@ mod tests {
             harness.step();
         }
         harness.run();
-        let after = harness.state().session.analysis.clone().unwrap();
+        // The findings changed beside the analysis, which was not copied; exports take both.
+        assert!(std::sync::Arc::ptr_eq(
+            harness.state().session.analysis.as_ref().unwrap(),
+            &before
+        ));
+        let after = harness.state().session.evidence().unwrap().resolve();
         assert!(after.findings.iter().all(|f| f.rule_id != "scanner"));
         assert_eq!(after.findings.len(), before.findings.len() - scanner);
         assert_eq!(after.summary.findings, after.findings.len() as u64);
+        // The views count the session's findings, not the analysis's own.
+        harness.get_by_label(&format!("Findings ({})", after.findings.len()));
         assert_eq!(
             harness.state().services.persisted.rules_text.as_deref(),
             Some("disabled_rules = [\"scanner\"]\n")

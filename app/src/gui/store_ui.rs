@@ -173,8 +173,8 @@ impl AppState {
     /// Writes the open analysis (a capture or a case, once completely analysed) into the store at `dir`, created
     /// when missing, on a background thread; the result is a toast and an audit record.
     pub fn write_store(&mut self, dir: &Path) {
-        let (Some(a), Some(source), true) = (
-            self.session.analysis.clone(),
+        let (Some(evidence), Some(source), true) = (
+            self.session.evidence(),
             self.session.source.clone(),
             self.session.complete,
         ) else {
@@ -184,6 +184,8 @@ impl AppState {
         let target = dir.to_path_buf();
         let paths = source.numbered_paths();
         match Job::spawn("store", self.services.waker.clone(), move || {
+            // With the session's findings (re-evaluated rules), resolved on this thread.
+            let a = evidence.resolve();
             let store = Store::create(&target).map_err(|e| e.to_string())?;
             let w = store.write(&a, &paths).map_err(|e| e.to_string())?;
             Ok(Written {

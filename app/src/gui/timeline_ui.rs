@@ -125,7 +125,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
              answered, grey: not answered), ticks: findings",
             lanes.len(),
             a.calls.iter().filter(|c| c.kind.is_call()).count(),
-            a.findings.len()
+            cx.session.findings().len()
         ));
     });
     if ui.ui_contains_pointer() {
@@ -146,7 +146,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
     };
     // The worst finding on each call colours its bar.
     let mut worst: std::collections::HashMap<&str, Severity> = std::collections::HashMap::new();
-    for f in &a.findings {
+    for f in cx.session.findings() {
         for id in &f.call_ids {
             let e = worst.entry(id.as_str()).or_insert(f.severity);
             *e = (*e).max(f.severity);
@@ -277,7 +277,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
                 y += LANE_GAP;
             }
             // Findings: a tick at their first time across all lanes.
-            for f in &a.findings {
+            for f in cx.session.findings() {
                 let Some(ts) = f.first_ts_nanos else { continue };
                 let x = x_of(ts);
                 painter.line_segment(
