@@ -5,14 +5,13 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use earshot_core::Progress;
 
 use super::AppState;
-use super::worker::{LoadEvent, LoadJob};
+use super::worker::{LoadJob, LoadUpdate};
 use crate::live::{self, InterfaceInfo, LiveConfig, LiveError, LiveStats, privilege};
 
 /// What the hover text over the filter explains.
@@ -150,28 +149,24 @@ pub fn start(state: &mut AppState) {
         duration: None,
         promisc: true,
     };
-    let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = channel();
     let message = w.message.clone();
     let counters = w.counters.clone();
     if let Ok(mut c) = counters.lock() {
         *c = LiveCounters::default();
     }
     let rules = state.services.rules.clone();
-    let waker = state.services.waker.clone();
-    let thread_stop = stop.clone();
     let thread_done = done.clone();
-    let spawned = std::thread::Builder::new()
-        .name("earshot-live".into())
-        .spawn(move || {
+    let job = LoadJob::spawn(
+        "live",
+        path.clone(),
+        state.services.waker.clone(),
+        move |up| {
             let opts = earshot_core::AnalyzeOptions {
                 rules,
                 ..Default::default()
             };
-            let tick_tx = tx.clone();
-            let tick_wake = waker.clone();
-            let result = live::run(&cfg, opts, thread_stop, &mut |st, snap| {
+            let result = live::run(&cfg, opts, up.cancel_flag(), &mut |st, snap| {
                 if let Ok(mut c) = counters.lock() {
                     *c = LiveCounters {
                         stats: *st,
@@ -180,17 +175,16 @@ pub fn start(state: &mut AppState) {
                         findings: snap.findings.len(),
                     };
                 }
-                let _ = tick_tx.send(LoadEvent::Progress(Progress {
+                up.send(LoadUpdate::Progress(Progress {
                     bytes_done: st.evidence_bytes,
                     bytes_total: 0,
                     frames: st.packets,
                     sip_messages: snap.summary.sip_messages,
                     calls: snap.summary.invite_dialogs,
                 }));
-                let _ = tick_tx.send(LoadEvent::Snapshot(snap.clone()));
-                tick_wake();
+                up.send(LoadUpdate::Snapshot(snap.clone()));
             });
-            let ev = match result {
+            let end = match result {
                 Ok(out) => {
                     if let Ok(mut c) = counters.lock() {
                         c.stats = out.stats;
@@ -201,7 +195,7 @@ pub fn start(state: &mut AppState) {
                     if let (Some(e), Ok(mut m)) = (&out.error, message.lock()) {
                         *m = Some(format!("The capture stopped early: {e}"));
                     }
-                    LoadEvent::Done(Arc::new(out.analysis))
+                    Ok(Arc::new(out.analysis))
                 }
                 Err(e) => {
                     let text = match &e {
@@ -211,31 +205,31 @@ pub fn start(state: &mut AppState) {
                     if let Ok(mut m) = message.lock() {
                         *m = Some(text.clone());
                     }
-                    LoadEvent::Failed(text)
+                    Err(text)
                 }
             };
-            let _ = tx.send(ev);
             thread_done.store(true, Ordering::Relaxed);
-            waker();
-        });
-    if let Err(e) = spawned {
-        w.set_message(Some(format!("cannot start the capture thread: {e}")));
-        return;
-    }
-    w.running = Some(Running {
-        stop: stop.clone(),
-        done,
-    });
+            end
+        },
+    );
+    let stop = match job.cancel_flag() {
+        Ok(stop) => stop,
+        Err(e) => {
+            w.set_message(Some(e));
+            return;
+        }
+    };
+    w.running = Some(Running { stop, done });
     if let Some(job) = &state.loading {
         job.cancel();
     }
     state.session.file = Some(path.clone());
-    state.session.source = Some(earshot_core::case::Source::File(path.clone()));
+    state.session.source = Some(earshot_core::case::Source::File(path));
     state.session.set_analysis(None);
     state.session.complete = false;
     state.session.sel = Default::default();
     state.services.audio = Default::default();
-    state.loading = Some(LoadJob::attach(path, stop, rx));
+    state.loading = Some(job);
 }
 
 /// Stops the running capture (the evidence is flushed and the analysis finished on the capture's thread).

@@ -377,7 +377,6 @@ impl AppState {
             let mut done = false;
             for ev in job.poll() {
                 match ev {
-                    LoadEvent::Progress(_) => {}
                     LoadEvent::Snapshot(a) => {
                         if !self.session.complete {
                             self.session.set_analysis(Some(a));

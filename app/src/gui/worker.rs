@@ -1,11 +1,10 @@
-//! Loading a capture or a case off the UI thread: a named thread runs `Source::analyze` and sends progress, progressive
-//! snapshots (calls appear while the file loads) and the final analysis over a channel; the UI polls it each frame
-//! and requests a repaint when something arrives. Cancel sets a flag the analysis checks after every batch.
+//! Loading a capture or a case off the UI thread: a [`Job`] runs `Source::analyze` and sends progress and
+//! progressive snapshots (calls appear while the file loads) as updates, then the final analysis; the UI polls it
+//! each frame and requests a repaint when something arrives. Cancel sets the job's flag, which the analysis checks
+//! after every batch. The live capture (`capture_ui`) is a `LoadJob` too, fed by `crate::live::run`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
 use earshot_core::case::Source;
@@ -13,20 +12,29 @@ use earshot_core::findings::Settings;
 use earshot_core::model::Analysis;
 use earshot_core::{AnalyzeOptions, Progress, SnapshotSink};
 
-/// What the loading thread reports.
+use super::job::{Job, Poll, Updates};
+
+/// What a poll of a load finds (its progress is in `LoadJob::progress`).
 pub enum LoadEvent {
-    Progress(Progress),
     Snapshot(Arc<Analysis>),
     Done(Arc<Analysis>),
     Failed(String),
 }
 
+/// What a load sends on the way.
+pub enum LoadUpdate {
+    Progress(Progress),
+    Snapshot(Arc<Analysis>),
+}
+
+/// The work's side of a load: where progress and snapshots go.
+pub type LoadUpdates = Updates<Result<Arc<Analysis>, String>, LoadUpdate>;
+
 /// A capture being loaded.
 pub struct LoadJob {
     pub path: PathBuf,
     pub progress: Progress,
-    cancel: Arc<AtomicBool>,
-    rx: Receiver<LoadEvent>,
+    job: Result<Job<Result<Arc<Analysis>, String>, LoadUpdate>, String>,
 }
 
 impl LoadJob {
@@ -37,70 +45,71 @@ impl LoadJob {
         keys: Option<Arc<earshot_core::tls::Keys>>,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> LoadJob {
-        let (tx, rx) = channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let wake = Arc::new(wake);
-        let job = LoadJob {
-            path: source.first_path(),
-            progress: Progress::default(),
-            cancel: cancel.clone(),
-            rx,
-        };
-        let spawn = std::thread::Builder::new()
-            .name("earshot-load".into())
-            .spawn(move || run(source, rules, keys, cancel, tx, wake));
-        if let Err(e) = spawn {
-            // The job reports the failure through its channel on the next poll.
-            let (tx2, rx2) = channel();
-            let _ = tx2.send(LoadEvent::Failed(format!(
-                "cannot start the loading thread: {e}"
-            )));
-            return LoadJob { rx: rx2, ..job };
-        }
-        job
+        let path = source.first_path();
+        LoadJob::spawn("load", path, Arc::new(wake), move |up| {
+            run(source, rules, keys, up)
+        })
     }
 
-    /// A job fed by another producer through the same events (the live capture: `capture_ui`).
-    pub fn attach(path: PathBuf, cancel: Arc<AtomicBool>, rx: Receiver<LoadEvent>) -> LoadJob {
+    /// A load whose analysis `work` makes itself, reporting through the same updates (the live capture).
+    pub fn spawn(
+        name: &'static str,
+        path: PathBuf,
+        wake: Arc<dyn Fn() + Send + Sync>,
+        work: impl FnOnce(LoadUpdates) -> Result<Arc<Analysis>, String> + Send + 'static,
+    ) -> LoadJob {
         LoadJob {
             path,
             progress: Progress::default(),
-            cancel,
-            rx,
+            // A thread that cannot start is reported on the next poll.
+            job: Job::spawn_with_updates(name, wake, work),
         }
     }
 
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        if let Ok(j) = &self.job {
+            j.cancel();
+        }
     }
 
-    /// Events that arrived since the last poll. A producer that went away without `Done` or `Failed` (a thread
-    /// that died) is reported as `Failed`, so the load never stays "loading…" forever.
+    /// The flag `cancel` sets, or why the thread could not start.
+    pub fn cancel_flag(&self) -> Result<Arc<std::sync::atomic::AtomicBool>, String> {
+        self.job
+            .as_ref()
+            .map(|j| j.cancel_flag())
+            .map_err(Clone::clone)
+    }
+
+    /// Events that arrived since the last poll. A worker that panicked, or went away without a result, is reported
+    /// as `Failed`, so the load never stays "loading…" forever.
     pub fn poll(&mut self) -> Vec<LoadEvent> {
-        let mut events: Vec<LoadEvent> = Vec::new();
-        loop {
-            match self.rx.try_recv() {
-                Ok(e) => events.push(e),
-                Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    if !events
-                        .iter()
-                        .any(|e| matches!(e, LoadEvent::Done(_) | LoadEvent::Failed(_)))
-                    {
-                        events.push(LoadEvent::Failed(
-                            "the loading thread stopped without a result".into(),
-                        ));
-                    }
-                    break;
-                }
+        let (updates, end) = match &self.job {
+            Ok(j) => j.poll_updates(),
+            Err(e) => (Vec::new(), Poll::Failed(e.clone())),
+        };
+        let mut events = Vec::new();
+        for u in updates {
+            match u {
+                LoadUpdate::Progress(p) => self.progress = p,
+                LoadUpdate::Snapshot(a) => events.push(LoadEvent::Snapshot(a)),
             }
         }
-        for e in &events {
-            if let LoadEvent::Progress(p) = e {
-                self.progress = *p;
-            }
+        match end {
+            Poll::Running => {}
+            Poll::Done(Ok(a)) => events.push(LoadEvent::Done(a)),
+            Poll::Done(Err(e)) | Poll::Failed(e) => events.push(LoadEvent::Failed(e)),
         }
         events
+    }
+
+    /// A load whose worker vanished after sending `updates` (tests of the failure path).
+    #[cfg(test)]
+    pub fn vanished(path: PathBuf, updates: Vec<LoadUpdate>) -> LoadJob {
+        LoadJob {
+            path,
+            progress: Progress::default(),
+            job: Ok(Job::vanished("load", updates)),
+        }
     }
 }
 
@@ -108,46 +117,36 @@ fn run(
     source: Source,
     rules: Settings,
     keys: Option<Arc<earshot_core::tls::Keys>>,
-    cancel: Arc<AtomicBool>,
-    tx: Sender<LoadEvent>,
-    wake: Arc<dyn Fn() + Send + Sync>,
-) {
-    let snap_tx = tx.clone();
-    let snap_wake = wake.clone();
+    up: LoadUpdates,
+) -> Result<Arc<Analysis>, String> {
+    let snap_up = up.clone();
     let opts = AnalyzeOptions {
-        cancel: Some(cancel),
+        cancel: Some(up.cancel_flag()),
         rules,
         keys,
         snapshots: Some(SnapshotSink {
             every: Duration::from_millis(400),
-            sink: Arc::new(move |a| {
-                let _ = snap_tx.send(LoadEvent::Snapshot(Arc::new(a)));
-                snap_wake();
-            }),
+            sink: Arc::new(move |a| snap_up.send(LoadUpdate::Snapshot(Arc::new(a)))),
         }),
         ..AnalyzeOptions::default()
     };
     let mut last = std::time::Instant::now();
-    let progress_tx = tx.clone();
-    let progress_wake = wake.clone();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         source.analyze(&opts, &mut |p| {
             if last.elapsed() >= Duration::from_millis(50) {
-                let _ = progress_tx.send(LoadEvent::Progress(*p));
-                progress_wake();
+                up.send(LoadUpdate::Progress(*p));
                 last = std::time::Instant::now();
             }
         })
     }));
-    let _ = tx.send(match result {
-        Ok(Ok(a)) => LoadEvent::Done(Arc::new(a)),
-        Ok(Err(e)) => LoadEvent::Failed(e.to_string()),
-        Err(p) => LoadEvent::Failed(format!(
+    match result {
+        Ok(Ok(a)) => Ok(Arc::new(a)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(p) => Err(format!(
             "the analysis stopped: {} (please report it with the capture)",
             super::job::panic_text(&*p)
         )),
-    });
-    wake();
+    }
 }
 
 #[cfg(test)]
@@ -159,7 +158,7 @@ mod tests {
 
     use earshot_e2e::r#gen::{BenchSpec, write_bench};
 
-    use super::{LoadEvent, LoadJob};
+    use super::{LoadEvent, LoadJob, LoadUpdate};
 
     /// The largest shared capture with calls (FAX-Call-t38…, 7217 frames, its call starting at frame 23; the larger
     /// marseillaise-srtp.pcap holds no SIP): its calls are in a snapshot delivered before the load is done, because
@@ -246,7 +245,6 @@ mod tests {
                     }
                     LoadEvent::Done(a) => finished = Some(a),
                     LoadEvent::Failed(e) => panic!("load failed: {e}"),
-                    LoadEvent::Progress(_) => {}
                 }
             }
             if let Some(a) = finished {
@@ -273,14 +271,10 @@ mod tests {
     /// A producer that goes away without a result (a thread that died): the job fails instead of loading forever.
     #[test]
     fn a_vanished_producer_is_a_failure() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut job = LoadJob::attach(
+        let mut job = LoadJob::vanished(
             PathBuf::from("x.pcap"),
-            Arc::new(std::sync::atomic::AtomicBool::new(false)),
-            rx,
+            vec![LoadUpdate::Progress(Default::default())],
         );
-        tx.send(LoadEvent::Progress(Default::default())).unwrap();
-        drop(tx);
         let events = job.poll();
         assert!(
             matches!(events.last(), Some(LoadEvent::Failed(m)) if m.contains("stopped without a result"))
