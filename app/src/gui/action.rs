@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use earshot_core::audio::TimingMode;
+use earshot_core::case::CaseOptions;
 use earshot_core::model::{Analysis, Call};
 
 use super::audio_job::AudioState;
@@ -18,7 +19,7 @@ use super::{Services, Session, View};
 use crate::player::Player;
 
 /// A change a view asks for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Action {
     /// Selects a call (index into `Analysis::calls`) and clears the message and stream of the previous one.
     SelectCall(Option<usize>),
@@ -52,6 +53,43 @@ pub enum Action {
     SetMute(usize, bool),
     /// Pans one track (-1 left … 1 right).
     SetPan(usize, f32),
+    /// Opens captures as one case with these options (the Case window's "Analyse again").
+    OpenCase(Vec<PathBuf>, CaseOptions),
+    /// Adds a TLS key log or a PEM key to the session's keys (the open capture is analysed again with them).
+    AddKeyFile(PathBuf),
+    /// Forgets the session's keys (the open capture is analysed again without them).
+    ClearKeys,
+    /// Starts the export the Export window describes.
+    Export,
+    /// Light or dark theme (persisted, audited).
+    SetTheme {
+        light: bool,
+    },
+    /// Times in local time or UTC (persisted, audited).
+    SetLocalTime(bool),
+    /// The audio output device (`None`: the system default).
+    SetDevice(Option<String>),
+    /// The rules file last loaded in Settings (persisted).
+    SetRulesFile(PathBuf),
+    /// Applies the Settings window's rules: persisted, and the open analysis's findings re-evaluated.
+    ApplyRules,
+    /// Runs SQL over the open store.
+    StoreQuery(String),
+    /// Opens the capture of a store row (and its call's ladder).
+    OpenStoreCapture {
+        sha256: String,
+        call_id: Option<String>,
+    },
+    /// Cuts a store row's call out of its original capture into a pcapng.
+    PullStoreCall {
+        sha256: String,
+        call_id: String,
+        out: PathBuf,
+    },
+    /// Starts the live capture the Capture window describes.
+    StartCapture,
+    /// Stops the live capture (its evidence is flushed and its analysis finished).
+    StopCapture,
     /// Opens a capture with the key log its TLS/DTLS stack wrote beside it (`NAME.keys`), if there is one: the
     /// real-tool samples ship theirs.
     OpenSample(PathBuf),
@@ -62,7 +100,8 @@ pub enum Action {
 /// What a view draws from this frame, and the actions it asks for.
 pub struct Cx<'a> {
     pub session: &'a Session,
-    services: &'a Services,
+    /// The services' state, to show (changes go through [`Action`]s).
+    pub services: &'a Services,
     /// The capture being loaded, if one is.
     pub loading: Option<&'a Path>,
     actions: Vec<Action>,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use earshot_core::Progress;
 
-use super::AppState;
 use super::worker::{LoadJob, LoadUpdate};
+use super::{Action, AppState, Cx};
 use crate::live::{self, InterfaceInfo, LiveConfig, LiveError, LiveStats, privilege};
 
 /// What the hover text over the filter explains.
@@ -240,25 +240,25 @@ pub fn stop(state: &mut AppState) {
 }
 
 /// Draws the window when it is open.
-pub fn capture_window(ctx: &egui::Context, state: &mut AppState) {
-    if !state.views.capture.open {
+pub fn capture_window(ctx: &egui::Context, cx: &mut Cx, view: &mut CaptureWindow) {
+    if !view.open {
         return;
     }
     let mut open = true;
     egui::Window::new("Capture")
         .open(&mut open)
         .default_size([560.0, 420.0])
-        .show(ctx, |ui| window_ui(ui, state));
-    state.views.capture.open = open;
-    if state.views.capture.is_running() {
+        .show(ctx, |ui| window_ui(ui, cx, view));
+    view.open = open;
+    if view.is_running() {
         ctx.request_repaint_after(Duration::from_millis(250));
     }
 }
 
-fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
-    let running = state.views.capture.is_running();
+fn window_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CaptureWindow) {
+    let running = view.is_running();
     ui.label("Interface");
-    match &state.views.capture.interfaces {
+    match &view.interfaces {
         Some(Ok(list)) => {
             let mut chosen = None;
             egui::ScrollArea::vertical()
@@ -279,7 +279,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
                             addrs.join("  ")
                         );
                         let r = ui
-                            .selectable_label(state.views.capture.interface == d.name, text)
+                            .selectable_label(view.interface == d.name, text)
                             .on_hover_text(
                                 d.description.as_deref().map(live::safe).unwrap_or_default(),
                             );
@@ -289,7 +289,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
                     }
                 });
             if let Some(c) = chosen {
-                state.views.capture.interface = c;
+                view.interface = c;
             }
         }
         Some(Err(e)) => {
@@ -301,7 +301,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         let l = ui.label("Name");
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.views.capture.interface).desired_width(200.0),
+            egui::TextEdit::singleline(&mut view.interface).desired_width(200.0),
         )
         .labelled_by(l.id);
     });
@@ -309,7 +309,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         let l = ui.label("Filter").on_hover_text(FILTER_HELP);
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.views.capture.filter).desired_width(440.0),
+            egui::TextEdit::singleline(&mut view.filter).desired_width(440.0),
         )
         .on_hover_text(FILTER_HELP)
         .labelled_by(l.id);
@@ -320,26 +320,20 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
         );
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut state.views.capture.path).desired_width(400.0),
+            egui::TextEdit::singleline(&mut view.path).desired_width(400.0),
         )
         .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
         if running {
             if ui.button("Stop").clicked() {
-                stop(state);
+                cx.act(Action::StopCapture);
             }
         } else if ui.button("Start").clicked() {
-            start(state);
+            cx.act(Action::StartCapture);
         }
     });
-    let c = state
-        .views
-        .capture
-        .counters
-        .lock()
-        .map(|c| *c)
-        .unwrap_or_default();
+    let c = view.counters.lock().map(|c| *c).unwrap_or_default();
     if running || c.stats.packets > 0 {
         ui.label(format!(
             "{:.0} s   packets {}   bytes {}   dropped {}   calls {}   streams {}   findings {}",
@@ -352,7 +346,7 @@ fn window_ui(ui: &mut egui::Ui, state: &mut AppState) {
             c.findings
         ));
     }
-    if let Some(m) = state.views.capture.message() {
+    if let Some(m) = view.message() {
         ui.separator();
         ui.colored_label(ui.visuals().error_fg_color, live::safe_multiline(&m));
     }

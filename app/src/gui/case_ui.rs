@@ -9,7 +9,7 @@ use earshot_core::case::{CaseOptions, Grouping, Source};
 use earshot_core::model::CaseFileStatus;
 use earshot_core::report::terminal_safe;
 
-use super::AppState;
+use super::{Action, Cx};
 
 /// The window's state: the settings being edited.
 #[derive(Debug, Default)]
@@ -81,8 +81,8 @@ impl CaseView {
     }
 }
 
-pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.views.case.open {
+pub fn case_window(ctx: &egui::Context, cx: &mut Cx, view: &mut CaseView) {
+    if !view.open {
         return;
     }
     let mut open = true;
@@ -91,7 +91,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
         .open(&mut open)
         .default_width(900.0)
         .show(ctx, |ui| {
-            let Some(a) = st.session.analysis.clone() else {
+            let Some(a) = cx.analysis().cloned() else {
                 ui.label("Nothing is open");
                 return;
             };
@@ -106,7 +106,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
             ));
             ui.horizontal(|ui| {
                 ui.label("Capture points:");
-                let g = &mut st.views.case.grouping;
+                let g = &mut view.grouping;
                 ui.radio_value(g, Grouping::Auto, "by folder and name (rotated files together)");
                 ui.radio_value(g, Grouping::PerFile, "each file");
                 ui.radio_value(g, Grouping::Single, "all one stream");
@@ -134,7 +134,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
                             CaseFileStatus::Unreadable { reason } => format!("not analysed: {}", terminal_safe(reason, 120)),
                         });
                         let path = PathBuf::from(&f.file);
-                        if let Some((_, text)) = st.views.case.offsets.iter_mut().find(|(p, _)| *p == path) {
+                        if let Some((_, text)) = view.offsets.iter_mut().find(|(p, _)| *p == path) {
                             ui.add(egui::TextEdit::singleline(text).desired_width(80.0).hint_text("0"));
                         } else {
                             ui.label("");
@@ -160,31 +160,31 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
                     case.duplicate_frames
                 ));
             }
-            if let Some(e) = &st.views.case.error {
+            if let Some(e) = &view.error {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
             if ui.button("Analyse again with these settings").clicked() {
                 apply = true;
             }
         });
-    st.views.case.open = open;
+    view.open = open;
     if apply {
-        let base = match &st.session.source {
+        let base = match &cx.session.source {
             Some(Source::Case { options, .. }) => options.clone(),
             _ => CaseOptions::default(),
         };
-        match st.views.case.options(&base) {
+        match view.options(&base) {
             Ok(opts) => {
-                st.views.case.error = None;
-                let paths = st
+                view.error = None;
+                let paths = cx
                     .session
                     .source
                     .as_ref()
                     .map(Source::paths)
                     .unwrap_or_default();
-                st.open_case_with(&paths, opts);
+                cx.act(Action::OpenCase(paths, opts));
             }
-            Err(e) => st.views.case.error = Some(e),
+            Err(e) => view.error = Some(e),
         }
     }
 }
@@ -192,6 +192,7 @@ pub fn case_window(ctx: &egui::Context, st: &mut AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gui::AppState;
 
     #[test]
     fn offsets_typed_in_seconds_become_nanoseconds_and_bad_ones_are_refused() {

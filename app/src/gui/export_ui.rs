@@ -16,7 +16,8 @@ use earshot_core::report::{
 };
 use serde_json::Value;
 
-use super::AppState;
+use super::ladder_ui::LadderView;
+use super::{Action, AppState, Cx, Session};
 use crate::audit::{file_sha256, now_nanos};
 use crate::files::LadderKind;
 
@@ -140,16 +141,16 @@ fn opt(s: &str) -> Option<String> {
 }
 
 /// The selected call(s): the selected call, plus the legs merged into its ladder.
-pub fn selected_calls(st: &AppState) -> Vec<String> {
-    let Some(a) = &st.session.analysis else {
+pub fn selected_calls(session: &Session, ladder: &LadderView) -> Vec<String> {
+    let Some(a) = &session.analysis else {
         return Vec::new();
     };
-    let Some(sel) = st.session.sel.call else {
+    let Some(sel) = session.sel.call else {
         return Vec::new();
     };
     let mut idx = vec![sel];
-    if st.views.ladder.merged_for == Some(sel) {
-        idx.extend(st.views.ladder.merged.iter().copied());
+    if ladder.merged_for == Some(sel) {
+        idx.extend(ladder.merged.iter().copied());
     }
     idx.iter()
         .filter_map(|&i| a.calls.get(i))
@@ -184,7 +185,7 @@ pub fn start(st: &mut AppState) {
         generated_at_nanos: now_nanos(),
         settings_toml: toml::to_string_pretty(&st.services.rules).unwrap_or_default(),
         redacted: v.redact,
-        selected_calls: selected_calls(st),
+        selected_calls: selected_calls(&st.session, &st.views.ladder),
         exports: st.services.exports.clone(),
     };
     let mut req = Request {
@@ -424,8 +425,8 @@ fn ladder_ids<'a>(a: &'a Analysis, req: &Request) -> Vec<&'a str> {
 }
 
 /// The window.
-pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.views.export.open {
+pub fn export_window(ctx: &egui::Context, cx: &mut Cx, view: &mut ExportView, ladder: &LadderView) {
+    if !view.open {
         return;
     }
     let mut open = true;
@@ -433,7 +434,7 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
         .open(&mut open)
         .default_width(520.0)
         .show(ctx, |ui| {
-            let calls = selected_calls(st);
+            let calls = selected_calls(cx.session, ladder);
             let call_text = match (calls.first(), calls.len()) {
                 (None, _) => "no call selected (select one in the Calls view)".to_string(),
                 (Some(c), 1) => earshot_core::report::terminal_safe(c, 60),
@@ -443,7 +444,7 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
                     n - 1
                 ),
             };
-            let v = &mut st.views.export;
+            let v = &mut *view;
             ui.strong("Whole capture");
             ui.checkbox(&mut v.pdf, "Report (PDF)");
             ui.checkbox(&mut v.csv, "Tables (CSV folder: calls, streams, messages, findings)");
@@ -504,21 +505,21 @@ pub fn export_window(ctx: &egui::Context, st: &mut AppState) {
                 );
             ui.separator();
             ui.horizontal(|ui| {
-                let busy = st.services.export.is_some();
+                let busy = cx.services.export.is_some();
                 if ui
                     .add_enabled(!busy, egui::Button::new("Export"))
                     .clicked()
                 {
-                    start(st);
+                    cx.act(Action::Export);
                 }
                 if busy {
                     ui.spinner();
                     ui.label("Exporting…");
                 }
-                ui.label(format!("{} export(s) this session", st.services.exports.len()));
+                ui.label(format!("{} export(s) this session", cx.services.exports.len()));
             });
         });
-    st.views.export.open = open;
+    view.open = open;
 }
 
 #[cfg(test)]

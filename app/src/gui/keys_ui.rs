@@ -8,7 +8,7 @@ use earshot_core::report::terminal_safe;
 use earshot_core::tls::Keys;
 use serde_json::Value;
 
-use super::AppState;
+use super::{Action, AppState, Cx};
 use earshot_core::case::Source;
 
 #[derive(Default)]
@@ -105,8 +105,8 @@ impl AppState {
     }
 }
 
-pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.views.keys.open {
+pub fn keys_window(ctx: &egui::Context, cx: &mut Cx, view: &mut KeysView) {
+    if !view.open {
         return;
     }
     let mut open = true;
@@ -122,7 +122,7 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                  are not saved. Key logs inside a pcapng are used without this.",
             );
             ui.separator();
-            match st.session.keys.as_deref() {
+            match cx.session.keys.as_deref() {
                 Some(k) if !k.sources.is_empty() => {
                     egui::Grid::new("keys").striped(true).show(ui, |ui| {
                         ui.strong("Kind");
@@ -145,7 +145,7 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                     ui.label("No key given.");
                 }
             }
-            if let Some(a) = st.session.analysis.as_deref() {
+            if let Some(a) = cx.session.analysis.as_deref() {
                 let opened = a.tls.iter().filter(|t| t.decrypted).count()
                     + a.dtls.iter().filter(|d| d.srtp_keys_derived).count();
                 ui.label(format!(
@@ -170,23 +170,23 @@ pub fn keys_window(ctx: &egui::Context, st: &mut AppState) {
                     add = Some(p);
                 }
                 let l = ui.label("or path:");
-                ui.text_edit_singleline(&mut st.views.keys.path_text)
+                ui.text_edit_singleline(&mut view.path_text)
                     .labelled_by(l.id);
-                if ui.button("Add").clicked() && !st.views.keys.path_text.trim().is_empty() {
-                    add = Some(PathBuf::from(st.views.keys.path_text.trim()));
+                if ui.button("Add").clicked() && !view.path_text.trim().is_empty() {
+                    add = Some(PathBuf::from(view.path_text.trim()));
                 }
                 if ui.button("Clear keys").clicked() {
                     clear = true;
                 }
             });
         });
-    st.views.keys.open = open;
+    view.open = open;
     if let Some(p) = add {
-        st.views.keys.path_text.clear();
-        st.add_key_file(&p);
+        view.path_text.clear();
+        cx.act(Action::AddKeyFile(p));
     }
     if clear {
-        st.clear_keys();
+        cx.act(Action::ClearKeys);
     }
 }
 

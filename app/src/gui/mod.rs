@@ -122,6 +122,8 @@ pub struct Session {
     pub cursor: Option<i64>,
     /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
     pub keys: Option<Arc<earshot_core::tls::Keys>>,
+    /// Times shown in the machine's local time (with its offset) instead of UTC (Settings; persisted).
+    pub local_time: bool,
 }
 
 /// Findings of re-evaluated rules, and the rules (as the JSON's `rules` object) that made them.
@@ -183,14 +185,47 @@ impl Session {
         self.analysis.as_ref()?.calls.get(self.sel.call?)
     }
 
-    /// Time as the user wants to read it.
+    /// Time as the user wants to read it: UTC, or local time with its offset, at the capture's precision.
     pub fn time(&self, ts_nanos: i64) -> String {
         let digits = self
             .analysis
             .as_ref()
             .map_or(6, |a| a.capture.ts_precision_digits);
-        earshot_core::time::format_utc(ts_nanos, digits)
+        if self.local_time {
+            format_in_zone(ts_nanos, digits, &chrono::Local)
+        } else {
+            earshot_core::time::format_utc(ts_nanos, digits)
+        }
     }
+}
+
+/// `ts_nanos` in `zone` as RFC 3339 with the zone's offset at that instant (`2026-03-29T03:30:00.250+02:00`), with
+/// `digits` fraction digits as [`earshot_core::time::format_utc`]; UTC's form for an instant the zone cannot
+/// represent.
+pub fn format_in_zone<Z: chrono::TimeZone>(ts_nanos: i64, digits: u8, zone: &Z) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    let secs = ts_nanos.div_euclid(1_000_000_000);
+    let nanos = ts_nanos.rem_euclid(1_000_000_000);
+    let Some(utc) = u32::try_from(nanos)
+        .ok()
+        .and_then(|n| chrono::DateTime::from_timestamp(secs, n))
+    else {
+        return earshot_core::time::format_utc(ts_nanos, digits);
+    };
+    let t = utc.with_timezone(zone);
+    let digits = u32::from(digits.min(9));
+    let offset = t.format("%:z");
+    if digits == 0 {
+        return format!("{}{offset}", t.format("%Y-%m-%dT%H:%M:%S"));
+    }
+    let frac = nanos / 10_i64.pow(9 - digits);
+    format!(
+        "{}.{frac:0width$}{offset}",
+        t.format("%Y-%m-%dT%H:%M:%S"),
+        width = digits as usize
+    )
 }
 
 /// What the app owns and runs for the session: settings, the player, the audit log, messages to the user, and the
@@ -272,6 +307,7 @@ impl AppState {
                 sel: Selection::default(),
                 cursor: None,
                 keys: None,
+                local_time: persisted.local_time,
             },
             services: Services {
                 persisted,
@@ -564,6 +600,28 @@ impl AppState {
                 Action::SetMute(t, m) => self.services.player.set_mute(t, m),
                 Action::SetPan(t, pan) => self.services.player.set_pan(t, pan),
                 Action::OpenSample(p) => self.open_sample(&p),
+                Action::OpenCase(paths, options) => self.open_case_with(&paths, options),
+                Action::AddKeyFile(p) => self.add_key_file(&p),
+                Action::ClearKeys => self.clear_keys(),
+                Action::Export => export_ui::start(self),
+                Action::SetTheme { light } => settings_ui::set_theme(self, light),
+                Action::SetLocalTime(local) => settings_ui::set_local_time(self, local),
+                Action::SetDevice(d) => settings_ui::set_device(self, d),
+                Action::SetRulesFile(p) => self.services.persisted.rules_file = Some(p),
+                Action::ApplyRules => {
+                    settings_ui::apply(self);
+                }
+                Action::StoreQuery(sql) => self.run_store_query(&sql),
+                Action::OpenStoreCapture { sha256, call_id } => {
+                    self.open_store_capture(&sha256, call_id.as_deref())
+                }
+                Action::PullStoreCall {
+                    sha256,
+                    call_id,
+                    out,
+                } => self.pull_store_call(&sha256, &call_id, &out),
+                Action::StartCapture => capture_ui::start(self),
+                Action::StopCapture => capture_ui::stop(self),
                 Action::OpenDialog => self.open_dialog(),
             }
         }
@@ -604,10 +662,9 @@ impl AppState {
                 View::Timeline => timeline_ui::timeline_ui(ui, &mut cx, &mut views.timeline),
             }
         });
+        windows_ui(ui.ctx(), &mut cx, views);
         let actions = cx.into_actions();
         self.apply(actions);
-        self.windows_ui(ui.ctx());
-        capture_ui::capture_window(ui.ctx(), self);
         if self.loading.is_some() || self.services.audio.busy() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(100));
@@ -881,43 +938,6 @@ impl AppState {
         });
     }
 
-    fn windows_ui(&mut self, ctx: &egui::Context) {
-        if self.views.show_diagnostics {
-            let mut open = true;
-            egui::Window::new("Diagnostics")
-                .open(&mut open)
-                .default_size([700.0, 400.0])
-                .show(ctx, |ui| {
-                    let Some(a) = self.session.analysis.clone() else {
-                        return;
-                    };
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        for d in &a.diagnostics {
-                            ui.label(format!(
-                                "{} {:?} {:?}: {}",
-                                d.frame.map_or("-".to_string(), |f| format!(
-                                    "frame {}",
-                                    earshot_core::model::frame_label(f)
-                                )),
-                                d.level,
-                                d.layer,
-                                terminal_safe(&d.message, 300)
-                            ));
-                        }
-                        if a.diagnostics_dropped > 0 {
-                            ui.label(format!("… and {} more (not stored)", a.diagnostics_dropped));
-                        }
-                    });
-                });
-            self.views.show_diagnostics = open;
-        }
-        export_ui::export_window(ctx, self);
-        settings_ui::settings_window(ctx, self);
-        keys_ui::keys_window(ctx, self);
-        case_ui::case_window(ctx, self);
-        store_ui::store_window(ctx, self);
-    }
-
     /// Files dropped on the window: key logs and PEM keys join the session's keys; the first capture is opened.
     fn dropped_files(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -950,6 +970,51 @@ impl AppState {
             self.open_case(&all);
         }
     }
+}
+
+/// The windows (dialogs) over the views: each draws from `cx` and its own state and asks for changes with actions,
+/// like the views.
+fn windows_ui(ctx: &egui::Context, cx: &mut Cx, views: &mut Views) {
+    if views.show_diagnostics {
+        views.show_diagnostics = diagnostics_window(ctx, cx);
+    }
+    export_ui::export_window(ctx, cx, &mut views.export, &views.ladder);
+    settings_ui::settings_window(ctx, cx, &mut views.settings);
+    keys_ui::keys_window(ctx, cx, &mut views.keys);
+    case_ui::case_window(ctx, cx, &mut views.case);
+    store_ui::store_window(ctx, cx, &mut views.store);
+    capture_ui::capture_window(ctx, cx, &mut views.capture);
+}
+
+/// What could not be decoded, with frame numbers; false once closed.
+fn diagnostics_window(ctx: &egui::Context, cx: &Cx) -> bool {
+    let mut open = true;
+    egui::Window::new("Diagnostics")
+        .open(&mut open)
+        .default_size([700.0, 400.0])
+        .show(ctx, |ui| {
+            let Some(a) = cx.analysis() else {
+                return;
+            };
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                for d in &a.diagnostics {
+                    ui.label(format!(
+                        "{} {:?} {:?}: {}",
+                        d.frame.map_or("-".to_string(), |f| format!(
+                            "frame {}",
+                            earshot_core::model::frame_label(f)
+                        )),
+                        d.level,
+                        d.layer,
+                        terminal_safe(&d.message, 300)
+                    ));
+                }
+                if a.diagnostics_dropped > 0 {
+                    ui.label(format!("… and {} more (not stored)", a.diagnostics_dropped));
+                }
+            });
+        });
+    open
 }
 
 /// eframe's side: persistence, theme, and the root `ui`.

@@ -9,7 +9,7 @@ use earshot_core::findings::{Settings, evaluate};
 use earshot_core::model::{Analysis, Finding};
 use serde_json::Value;
 
-use super::AppState;
+use super::{Action, AppState, Cx};
 
 /// What the rules thread sends back: the analysis it evaluated, its findings, and the settings used (as JSON).
 type Reevaluated = (Arc<Analysis>, Vec<Finding>, serde_json::Value);
@@ -123,18 +123,19 @@ pub fn list_devices() -> Result<Vec<String>, String> {
     crate::player::output_devices().map_err(|e| e.to_string())
 }
 
-pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.views.settings.open {
+pub fn settings_window(ctx: &egui::Context, cx: &mut Cx, view: &mut SettingsView) {
+    if !view.open {
         return;
     }
-    if st.views.settings.text.is_none() {
-        st.views.settings.text =
-            Some(
-                st.services.persisted.rules_text.clone().unwrap_or_else(|| {
-                    toml::to_string_pretty(&st.services.rules).unwrap_or_default()
-                }),
-            );
-        st.views.settings.wordlist = st.services.persisted.wordlist.clone().unwrap_or_default();
+    let persisted = &cx.services.persisted;
+    if view.text.is_none() {
+        view.text = Some(
+            persisted
+                .rules_text
+                .clone()
+                .unwrap_or_else(|| toml::to_string_pretty(&cx.services.rules).unwrap_or_default()),
+        );
+        view.wordlist = persisted.wordlist.clone().unwrap_or_default();
     }
     let mut open = true;
     egui::Window::new("Settings")
@@ -142,45 +143,30 @@ pub fn settings_window(ctx: &egui::Context, st: &mut AppState) {
         .default_size([640.0, 600.0])
         .show(ctx, |ui| {
             ui.strong("Display");
-            let (light, local) = (
-                st.services.persisted.light_theme,
-                st.services.persisted.local_time,
-            );
-            ui.checkbox(&mut st.services.persisted.light_theme, "Light theme");
-            ui.checkbox(
-                &mut st.services.persisted.local_time,
-                "Local time (times are UTC otherwise)",
-            );
-            if light != st.services.persisted.light_theme {
-                let v = if st.services.persisted.light_theme {
-                    "light"
-                } else {
-                    "dark"
-                };
-                st.audit("settings", vec![("theme", Value::from(v))]);
+            let mut light = cx.services.persisted.light_theme;
+            if ui.checkbox(&mut light, "Light theme").changed() {
+                cx.act(Action::SetTheme { light });
             }
-            if local != st.services.persisted.local_time {
-                let v = if st.services.persisted.local_time {
-                    "local"
-                } else {
-                    "utc"
-                };
-                st.audit("settings", vec![("time_display", Value::from(v))]);
+            let mut local = cx.services.persisted.local_time;
+            if ui
+                .checkbox(&mut local, "Local time (times are UTC otherwise)")
+                .changed()
+            {
+                cx.act(Action::SetLocalTime(local));
             }
             ui.separator();
-            device_ui(ui, st);
+            device_ui(ui, cx, view);
             ui.separator();
-            rules_ui(ui, st);
+            rules_ui(ui, cx, view);
         });
-    st.views.settings.open = open;
+    view.open = open;
 }
 
-fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
+fn device_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut SettingsView) {
     ui.strong("Audio output");
+    let persisted = &cx.services.persisted;
     ui.horizontal_wrapped(|ui| {
-        let current = st
-            .services
-            .persisted
+        let current = persisted
             .audio_device
             .clone()
             .unwrap_or_else(|| "default".into());
@@ -188,20 +174,19 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
         egui::ComboBox::from_label("device")
             .selected_text(earshot_core::report::terminal_safe(&current, 60))
             .show_ui(ui, |ui| {
-                if st.views.settings.devices.is_none() {
-                    st.views.settings.devices = Some(list_devices());
+                if view.devices.is_none() {
+                    view.devices = Some(list_devices());
                 }
                 if ui
-                    .selectable_label(st.services.persisted.audio_device.is_none(), "default")
+                    .selectable_label(persisted.audio_device.is_none(), "default")
                     .clicked()
                 {
                     chosen = Some(None);
                 }
-                match &st.views.settings.devices {
+                match &view.devices {
                     Some(Ok(list)) => {
                         for d in list {
-                            let on =
-                                st.services.persisted.audio_device.as_deref() == Some(d.as_str());
+                            let on = persisted.audio_device.as_deref() == Some(d.as_str());
                             if ui
                                 .selectable_label(on, earshot_core::report::terminal_safe(d, 60))
                                 .clicked()
@@ -217,13 +202,13 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 }
             });
         if ui.button("Refresh").clicked() {
-            st.views.settings.devices = Some(list_devices());
+            view.devices = Some(list_devices());
         }
         if let Some(d) = chosen {
-            set_device(st, d);
+            cx.act(Action::SetDevice(d));
         }
     });
-    if let crate::player::OutputStatus::NoDevice(why) = st.services.player.output_status() {
+    if let crate::player::OutputStatus::NoDevice(why) = cx.player().output_status() {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
@@ -232,6 +217,27 @@ fn device_ui(ui: &mut egui::Ui, st: &mut AppState) {
             ),
         );
     }
+}
+
+/// Light or dark theme, persisted and audited.
+pub fn set_theme(st: &mut AppState, light: bool) {
+    if st.services.persisted.light_theme == light {
+        return;
+    }
+    st.services.persisted.light_theme = light;
+    let v = if light { "light" } else { "dark" };
+    st.audit("settings", vec![("theme", Value::from(v))]);
+}
+
+/// Local time or UTC, persisted and audited.
+pub fn set_local_time(st: &mut AppState, local: bool) {
+    if st.services.persisted.local_time == local {
+        return;
+    }
+    st.services.persisted.local_time = local;
+    st.session.local_time = local;
+    let v = if local { "local" } else { "utc" };
+    st.audit("settings", vec![("time_display", Value::from(v))]);
 }
 
 /// Chooses the output device (`None`: the system default); the player reopens it on the next play.
@@ -250,12 +256,12 @@ pub fn set_device(st: &mut AppState, device: Option<String>) {
     );
 }
 
-fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
+fn rules_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut SettingsView) {
     let title = ui.strong("Rules: thresholds and lists (TOML, as `earshot analyze --rules FILE`)");
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Rules file");
         ui.add(
-            egui::TextEdit::singleline(&mut st.views.settings.rules_path)
+            egui::TextEdit::singleline(&mut view.rules_path)
                 .hint_text("/path/to/rules.toml")
                 .desired_width(260.0),
         )
@@ -265,30 +271,29 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
                 .add_filter("TOML", &["toml"])
                 .pick_file()
         {
-            st.views.settings.rules_path = p.display().to_string();
+            view.rules_path = p.display().to_string();
         }
         if ui.button("Load").clicked() {
-            let p = PathBuf::from(st.views.settings.rules_path.trim());
+            let p = PathBuf::from(view.rules_path.trim());
             match std::fs::read_to_string(&p) {
                 Ok(t) => {
-                    st.views.settings.text = Some(t);
-                    st.services.persisted.rules_file = Some(p);
-                    st.views.settings.status = Some(Ok("Loaded: Validate or Apply".into()));
+                    view.text = Some(t);
+                    cx.act(Action::SetRulesFile(p));
+                    view.status = Some(Ok("Loaded: Validate or Apply".into()));
                 }
                 Err(e) => {
-                    st.views.settings.status =
-                        Some(Err(format!("cannot read rules file {}: {e}", p.display())))
+                    view.status = Some(Err(format!("cannot read rules file {}: {e}", p.display())))
                 }
             }
         }
         if ui.button("Defaults").clicked() {
-            st.views.settings.text = Some(Settings::defaults_toml());
+            view.text = Some(Settings::defaults_toml());
         }
     });
     ui.horizontal_wrapped(|ui| {
         let l = ui.label("Wordlist");
         ui.add(
-            egui::TextEdit::singleline(&mut st.views.settings.wordlist)
+            egui::TextEdit::singleline(&mut view.wordlist)
                 .hint_text("extra passwords to try, one per line (optional)")
                 .desired_width(260.0),
         )
@@ -296,25 +301,24 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
         if ui.button("Browse…").clicked()
             && let Some(p) = rfd::FileDialog::new().pick_file()
         {
-            st.views.settings.wordlist = p.display().to_string();
+            view.wordlist = p.display().to_string();
         }
     });
     ui.horizontal(|ui| {
         if ui.button("Validate").clicked() {
-            let text = st.views.settings.text.clone().unwrap_or_default();
-            st.views.settings.status =
-                Some(parse(&text, &st.views.settings.wordlist).map(|_| "Valid".to_string()));
+            let text = view.text.clone().unwrap_or_default();
+            view.status = Some(parse(&text, &view.wordlist).map(|_| "Valid".to_string()));
         }
         if ui
-            .add_enabled(!st.views.settings.busy(), egui::Button::new("Apply"))
+            .add_enabled(!view.busy(), egui::Button::new("Apply"))
             .clicked()
         {
-            apply(st);
+            cx.act(Action::ApplyRules);
         }
-        if st.views.settings.busy() {
+        if view.busy() {
             ui.spinner();
         }
-        match &st.views.settings.status {
+        match &view.status {
             Some(Ok(m)) => {
                 ui.label(m.clone());
             }
@@ -328,7 +332,7 @@ fn rules_ui(ui: &mut egui::Ui, st: &mut AppState) {
         .id_salt("rules_text")
         .max_height(360.0)
         .show(ui, |ui| {
-            if let Some(text) = st.views.settings.text.as_mut() {
+            if let Some(text) = view.text.as_mut() {
                 ui.add(
                     egui::TextEdit::multiline(text)
                         .code_editor()
@@ -353,6 +357,64 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../sample-captures/scanner-sweep/scanner-sweep.pcap"
     );
+
+    /// `date`'s rendering of an instant in the process's zone (TZ or /etc/localtime), `digits` fraction digits.
+    fn date_oracle(ts_nanos: i64, digits: u8) -> String {
+        let secs = ts_nanos.div_euclid(1_000_000_000);
+        let nanos = ts_nanos.rem_euclid(1_000_000_000);
+        let out = std::process::Command::new("date")
+            .arg("-d")
+            .arg(format!("@{secs}.{nanos:09}"))
+            .arg(format!("+%Y-%m-%dT%H:%M:%S.%{digits}N%:z"))
+            .output()
+            .expect("date");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn local_time_is_the_zone_offset_at_that_instant() {
+        // 2021-03-28T01:30:00.25Z in a zone two hours ahead (`date -u -d @1616895000` says 01:30:00 UTC).
+        let ts = 1_616_895_000_250_000_000;
+        let plus2 = chrono::FixedOffset::east_opt(7200).unwrap();
+        assert_eq!(
+            crate::gui::format_in_zone(ts, 3, &plus2),
+            "2021-03-28T03:30:00.250+02:00"
+        );
+        assert_eq!(
+            crate::gui::format_in_zone(ts, 0, &plus2),
+            "2021-03-28T03:30:00+02:00"
+        );
+        // Before 1970, as format_utc handles it.
+        assert_eq!(
+            crate::gui::format_in_zone(-1_500_000_000, 6, &chrono::Utc),
+            "1969-12-31T23:59:58.500000+00:00"
+        );
+        // The machine's zone as `date` renders it, on either side of a daylight-saving change in most zones.
+        for ts in [ts, 1_635_643_800_000_000_000] {
+            assert_eq!(
+                crate::gui::format_in_zone(ts, 6, &chrono::Local),
+                date_oracle(ts, 6)
+            );
+        }
+    }
+
+    #[test]
+    fn gui_local_time_setting_shows_the_calls_in_local_time() {
+        let mut harness = loaded(&super::super::calls_ui::tests::dtmf2());
+        let a = harness.state().session.analysis.clone().unwrap();
+        let c = a.calls.iter().find(|c| c.kind.is_call()).unwrap();
+        let digits = a.capture.ts_precision_digits;
+        let utc = earshot_core::time::format_utc(c.start_ts_nanos, digits);
+        harness.get_by_label(&utc);
+        harness.state_mut().views.settings.open = true;
+        harness.run();
+        harness
+            .get_by_label("Local time (times are UTC otherwise)")
+            .click();
+        harness.run();
+        assert!(harness.state().services.persisted.local_time);
+        harness.get_by_label(&date_oracle(c.start_ts_nanos, digits));
+    }
 
     #[test]
     fn parse_rejects_unknown_keys_and_bad_values() {

@@ -12,8 +12,8 @@ use earshot_core::report::terminal_safe;
 use earshot_core::store::Store;
 use earshot_core::store::query::{self, HUNTS};
 
-use super::AppState;
 use super::job::{Job, Poll};
+use super::{Action, AppState, Cx};
 
 /// The first query of a store opened: its files, with their calls and findings.
 const OVERVIEW: &str = "SELECT p.capture_sha256, p.file, p.file_name, p.path, p.first_ts, p.packets, p.status, \
@@ -291,8 +291,8 @@ impl AppState {
     }
 }
 
-pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
-    if !st.views.store.open {
+pub fn store_window(ctx: &egui::Context, cx: &mut Cx, view: &mut StoreView) {
+    if !view.open {
         return;
     }
     let mut open = true;
@@ -305,7 +305,7 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
         .default_height(600.0)
         .max_width(ctx.content_rect().width() - 40.0)
         .show(ctx, |ui| {
-            let Some(store) = st.views.store.store.clone() else {
+            let Some(store) = view.store.clone() else {
                 ui.label("No store is open: File → Open store…");
                 return;
             };
@@ -323,26 +323,26 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
             });
             let l = ui.label("SQL (read-only; tables: docs/store.md):");
             ui.add(
-                egui::TextEdit::multiline(&mut st.views.store.sql)
+                egui::TextEdit::multiline(&mut view.sql)
                     .code_editor()
                     .desired_rows(4)
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(l.id);
             ui.horizontal(|ui| {
-                let running = st.views.store.job.is_some();
+                let running = view.job.is_some();
                 if ui.add_enabled(!running, egui::Button::new("Run")).clicked() {
-                    run = Some(st.views.store.sql.clone());
+                    run = Some(view.sql.clone());
                 }
-                if let Some((_, t)) = &st.views.store.job {
+                if let Some((_, t)) = &view.job {
                     ui.spinner();
                     ui.label(format!("running… {:.1} s", t.elapsed().as_secs_f64()));
                 }
             });
-            if let Some(e) = &st.views.store.error {
+            if let Some(e) = &view.error {
                 ui.colored_label(ui.visuals().error_fg_color, terminal_safe(e, 2000));
             }
-            let Some(shown) = &st.views.store.shown else {
+            let Some(shown) = &view.shown else {
                 return;
             };
             for s in &shown.skipped {
@@ -364,22 +364,26 @@ pub fn store_window(ctx: &egui::Context, st: &mut AppState) {
                 result_table(ui, shown, links, &mut open_call, &mut pull_call);
             });
         });
-    st.views.store.open = open;
+    view.open = open;
     if let Some(sql) = run {
-        st.run_store_query(&sql);
+        cx.act(Action::StoreQuery(sql));
     }
-    if let Some((sha, id)) = open_call {
-        st.open_store_capture(&sha, id.as_deref());
+    if let Some((sha256, call_id)) = open_call {
+        cx.act(Action::OpenStoreCapture { sha256, call_id });
     }
-    if let Some((sha, id)) = pull_call
+    if let Some((sha256, call_id)) = pull_call
         && let Some(out) = rfd::FileDialog::new()
             .set_file_name(format!(
                 "call-{}.pcapng",
-                earshot_core::audio::safe_file_stem(&id)
+                earshot_core::audio::safe_file_stem(&call_id)
             ))
             .save_file()
     {
-        st.pull_store_call(&sha, &id, &out);
+        cx.act(Action::PullStoreCall {
+            sha256,
+            call_id,
+            out,
+        });
     }
 }
 
