@@ -277,10 +277,26 @@ fn render_case(s: &mut String, case: &earshot_core::model::CaseInfo, digits: u8)
 
 /// The terminal summary: capture facts, counts, the call table and the first diagnostics.
 pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> String {
-    use std::fmt::Write as _;
     let mut s = String::new();
+    render_capture(&mut s, a);
+    render_counts(&mut s, a, elapsed);
+    render_calls(&mut s, a, max_rows);
+    render_streams(&mut s, a, max_rows);
+    render_fax_and_dtmf(&mut s, a);
+    render_tls(&mut s, a, max_rows);
+    render_dtls(&mut s, a, max_rows);
+    render_keys(&mut s, a);
+    render_exposure(&mut s, a);
+    render_findings(&mut s, a, max_rows);
+    render_diagnostics(&mut s, a);
+    s
+}
+
+/// Capture facts: file, hash, format, time span, the case's files and the legs.
+fn render_capture(s: &mut String, a: &Analysis) {
+    use std::fmt::Write as _;
+    let digits = a.capture.ts_precision_digits;
     let c = &a.capture;
-    let digits = c.ts_precision_digits;
     let _ = writeln!(s, "File      {}", terminal_safe(&c.file, 200));
     let sha = if c.sha256.is_empty() {
         "not computed (--no-hash)"
@@ -305,7 +321,7 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         );
     }
     if let Some(case) = &a.case {
-        render_case(&mut s, case, digits);
+        render_case(s, case, digits);
     }
     for l in a.legs.iter().take(50) {
         let how = match (&l.header, l.method) {
@@ -324,6 +340,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
     if a.legs.len() > 50 {
         let _ = writeln!(s, "Legs      ... {} more (--json)", a.legs.len() - 50);
     }
+}
+
+/// Packet, message and call counts, and the analysis speed.
+fn render_counts(s: &mut String, a: &Analysis, elapsed: Duration) {
+    use std::fmt::Write as _;
     let m = &a.summary;
     let _ = writeln!(
         s,
@@ -340,9 +361,14 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         s,
         "Analysed  in {:.3} s ({:.1} MB/s)",
         secs,
-        c.size_bytes as f64 / 1e6 / secs
+        a.capture.size_bytes as f64 / 1e6 / secs
     );
     let _ = writeln!(s);
+}
+
+/// The call table (`max_rows` rows; 0: all).
+fn render_calls(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
     let calls: Vec<_> = a.calls.iter().collect();
     if !calls.is_empty() {
         let _ = writeln!(
@@ -385,6 +411,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// The stream table (`max_rows` rows; 0: all).
+fn render_streams(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
     if !a.streams.is_empty() {
         let unsignalled = a.streams.iter().filter(|st| !st.signalled).count();
         let _ = writeln!(
@@ -434,6 +465,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// T.38 and DTMF seen on calls.
+fn render_fax_and_dtmf(s: &mut String, a: &Analysis) {
+    use std::fmt::Write as _;
     let noted: Vec<_> = a
         .calls
         .iter()
@@ -458,6 +494,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// TLS connections and whether the keys opened them.
+fn render_tls(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
     if !a.tls.is_empty() {
         let decrypted = a.tls.iter().filter(|t| t.decrypted).count();
         let _ = writeln!(
@@ -504,6 +545,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// DTLS associations and their SRTP keys.
+fn render_dtls(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
     if !a.dtls.is_empty() {
         let _ = writeln!(s, "DTLS      {} association(s)", a.dtls.len());
         for d in a
@@ -532,6 +578,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// The key files given, with their SHA-256 (keys are evidence).
+fn render_keys(s: &mut String, a: &Analysis) {
+    use std::fmt::Write as _;
     if !a.key_sources.is_empty() {
         let _ = writeln!(
             s,
@@ -551,6 +602,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// What an eavesdropper learns.
+fn render_exposure(s: &mut String, a: &Analysis) {
+    use std::fmt::Write as _;
     let x = &a.exposure;
     if x.plaintext_sip_messages > 0 || x.reconstructable_streams > 0 {
         let _ = writeln!(s, "What an eavesdropper learns");
@@ -593,6 +649,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// Findings, most severe first as the analysis orders them.
+fn render_findings(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
     if a.findings.is_empty() {
         let _ = writeln!(s, "Findings  none\n");
     } else {
@@ -612,6 +673,11 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
         }
         let _ = writeln!(s);
     }
+}
+
+/// Diagnostics worth attention (the first ten).
+fn render_diagnostics(s: &mut String, a: &Analysis) {
+    use std::fmt::Write as _;
     let worth = a
         .diagnostics
         .iter()
@@ -647,5 +713,4 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
             terminal_safe(&d.message, 200)
         );
     }
-    s
 }
