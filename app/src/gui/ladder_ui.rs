@@ -294,6 +294,14 @@ fn column_x(left: f32, col: usize) -> f32 {
     left + TIME_COL + HOST_COL * (col as f32 + 0.5)
 }
 
+/// Colours and sizes of one frame's ladder.
+struct Style {
+    row_h: f32,
+    font: FontId,
+    text: Color32,
+    weak: Color32,
+}
+
 fn draw_ladder(
     ui: &mut egui::Ui,
     cx: &mut Cx,
@@ -304,35 +312,15 @@ fn draw_ladder(
 ) {
     let width = TIME_COL + HOST_COL * l.hosts.len().max(1) as f32;
     let visuals = ui.visuals().clone();
-    let text_color = visuals.strong_text_color();
-    let weak = visuals.weak_text_color();
-    let font = FontId::proportional((row_h * 0.45).clamp(10.0, 14.0));
-
-    // Header: the address and the first user agent of each column.
-    let (hdr, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), Sense::hover());
+    let style = Style {
+        row_h,
+        font: FontId::proportional((row_h * 0.45).clamp(10.0, 14.0)),
+        text: visuals.strong_text_color(),
+        weak: visuals.weak_text_color(),
+    };
+    header_ui(ui, l, width, style.weak);
     let cursor = cx.session.cursor.and_then(|t| cursor_row(a, l, t));
     view.cursor_row = cursor;
-    for (i, h) in l.hosts.iter().enumerate() {
-        let x = column_x(hdr.left(), i);
-        let r = Rect::from_center_size(
-            Pos2::new(x, hdr.top() + 10.0),
-            Vec2::new(HOST_COL - 8.0, 18.0),
-        );
-        ui.put(
-            r,
-            egui::Label::new(egui::RichText::new(h.to_string()).strong()).truncate(),
-        );
-        let ua = l
-            .agents
-            .get(i)
-            .and_then(|u| u.as_deref())
-            .map_or(String::new(), |u| terminal_safe(u, 40));
-        let r = r.translate(Vec2::new(0.0, 18.0));
-        ui.put(
-            r,
-            egui::Label::new(egui::RichText::new(ua).small().color(weak)).truncate(),
-        );
-    }
 
     // Only the rows in view are laid out (a flood can put thousands of messages in one call); the rest is space.
     ui.spacing_mut().item_spacing.y = 0.0;
@@ -380,142 +368,26 @@ fn draw_ladder(
             let x = column_x(rect.left(), i);
             painter.line_segment(
                 [Pos2::new(x, rect.top()), Pos2::new(x, rect.bottom())],
-                Stroke::new(1.0, weak.gamma_multiply(0.5)),
+                Stroke::new(1.0, style.weak.gamma_multiply(0.5)),
             );
         }
-        let mut clicked = resp.clicked();
+        // A row is clicked on its background or its label; a row whose ends have no column is not clickable.
         match *row {
             Row::Message(mi) => {
-                let Some(m) = a.messages.get(mi) else {
-                    continue;
-                };
-                let ts = relative_time(m.ts_nanos, l.t0);
-                painter.text(
-                    Pos2::new(rect.left() + 4.0, rect.center().y),
-                    Align2::LEFT_CENTER,
-                    ts,
-                    font.clone(),
-                    weak,
-                );
-                let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) else {
-                    continue;
-                };
-                let y = rect.center().y + row_h * 0.2;
-                let (xs, xd) = (column_x(rect.left(), s), column_x(rect.left(), d));
-                let color = if m.retransmission {
-                    Color32::GRAY
-                } else if m.message.is_request() {
-                    text_color
-                } else if m.message.status().is_some_and(|c| c >= 300) {
-                    Color32::from_rgb(220, 90, 80)
-                } else {
-                    Color32::from_rgb(90, 170, 230)
-                };
-                let stroke = Stroke::new(1.5, color);
-                draw_arrow(&painter, xs, xd, y, stroke, m.retransmission);
-                let label = message_label(m, 80);
-                let mid = (xs + xd) / 2.0;
-                let lr = Rect::from_center_size(
-                    Pos2::new(mid, rect.center().y - row_h * 0.15),
-                    Vec2::new(((xd - xs).abs() - 12.0).max(60.0), (row_h * 0.6).max(12.0)),
-                );
-                let rich = egui::RichText::new(label).color(color).font(font.clone());
-                let lresp = ui.put(
-                    lr,
-                    egui::Label::new(rich)
-                        .sense(Sense::click())
-                        .selectable(false)
-                        .truncate(),
-                );
-                let lresp = lresp.on_hover_text(format!(
-                    "frame {} — {} -> {} ({}){}",
-                    earshot_core::model::frame_label(m.frame),
-                    m.src,
-                    m.dst,
-                    match m.transport {
-                        Transport::Tls => "TLS, decrypted",
-                        Transport::Wss => "WSS, decrypted",
-                        t => t.as_str(),
-                    },
-                    if m.retransmission {
-                        ", retransmission"
-                    } else {
-                        ""
-                    }
-                ));
-                clicked |= lresp.clicked();
-                if clicked {
+                if let Some(m) = a.messages.get(mi)
+                    && let Some(label) = message_row(ui, &painter, rect, l, m, &style)
+                    && (label || resp.clicked())
+                {
                     cx.act(Action::SelectMessage(Some(m.index)));
                     cx.act(Action::CursorTo(m.ts_nanos));
                 }
             }
             Row::Stream(si) => {
-                let Some(s) = a.streams.get(si) else {
-                    continue;
-                };
-                painter.text(
-                    Pos2::new(rect.left() + 4.0, rect.center().y),
-                    Align2::LEFT_CENTER,
-                    relative_time(s.first_ts_nanos, l.t0),
-                    font.clone(),
-                    weak,
-                );
-                let (Some(c1), Some(c2)) = (l.column(s.src), l.column(s.dst)) else {
-                    continue;
-                };
-                let (xs, xd) = (column_x(rect.left(), c1), column_x(rect.left(), c2));
-                let green = Color32::from_rgb(80, 170, 90);
-                let band = Rect::from_min_max(
-                    Pos2::new(xs.min(xd), rect.top() + row_h * 0.15),
-                    Pos2::new(
-                        xs.max(xd).max(xs.min(xd) + 4.0),
-                        rect.bottom() - row_h * 0.15,
-                    ),
-                );
-                painter.rect_filled(band, 3.0, green.gamma_multiply(0.35));
-                draw_arrow(
-                    &painter,
-                    xs,
-                    xd,
-                    band.bottom() - 1.0,
-                    Stroke::new(1.0, green),
-                    false,
-                );
-                let kind = match s.kind {
-                    earshot_core::model::StreamKind::Rtp => "RTP",
-                    earshot_core::model::StreamKind::T38 => "T.38",
-                };
-                let enc = match s.encryption {
-                    earshot_core::model::Encryption::None => String::new(),
-                    e => format!(" ({})", e.as_str()),
-                };
-                let text = format!(
-                    "{kind} {} {} pkts, lost {}{enc}",
-                    terminal_safe(&s.codec, 24),
-                    s.packets,
-                    s.lost
-                );
-                let lr = Rect::from_center_size(
-                    band.center(),
-                    Vec2::new(band.width().max(120.0) - 8.0, (row_h * 0.6).max(12.0)),
-                );
-                let lresp = ui.put(
-                    lr,
-                    egui::Label::new(egui::RichText::new(text).font(font.clone()))
-                        .sense(Sense::click())
-                        .selectable(false)
-                        .truncate(),
-                );
-                let lresp = lresp.on_hover_text(format!(
-                    "frames {}–{}, {} – {}",
-                    earshot_core::model::frame_label(s.first_frame),
-                    earshot_core::model::frame_label(s.last_frame),
-                    relative_time(s.first_ts_nanos, l.t0),
-                    relative_time(s.last_ts_nanos, l.t0)
-                ));
-                clicked |= lresp.clicked();
-                if clicked {
-                    cx.act(Action::SelectStream(Some(s.index)));
+                if let Some(st) = a.streams.get(si)
+                    && let Some(label) = stream_row(ui, &painter, rect, l, st, &style)
+                    && (label || resp.clicked())
+                {
+                    cx.act(Action::SelectStream(Some(st.index)));
                 }
             }
         }
@@ -523,29 +395,205 @@ fn draw_ladder(
     if last < n {
         ui.allocate_exact_size(Vec2::new(width, row_h * (n - last) as f32), Sense::hover());
     }
-    // The shared cursor: a horizontal line across the ladder at its time, labelled for screen readers and tests.
     if let Some(r) = cursor
         && let Some(y) = row_y(&centres, first, r)
     {
-        let left = ui.min_rect().left();
-        let red = Color32::from_rgb(230, 60, 60);
-        ui.painter().line_segment(
-            [Pos2::new(left, y), Pos2::new(left + width, y)],
-            Stroke::new(1.5, red),
-        );
-        let text = format!(
-            "cursor {}",
-            relative_time(cx.session.cursor.unwrap_or(l.t0), l.t0)
-        );
-        let lr = Rect::from_min_size(
-            Pos2::new(left + 2.0, y - 14.0),
-            Vec2::new(TIME_COL - 4.0, 14.0),
+        cursor_line(ui, y, width, cx.session.cursor.unwrap_or(l.t0), l.t0);
+    }
+}
+
+/// The header: the address and the first user agent of each column.
+fn header_ui(ui: &mut egui::Ui, l: &Ladder, width: f32, weak: Color32) {
+    let (hdr, _) = ui.allocate_exact_size(Vec2::new(width, 40.0), Sense::hover());
+    for (i, h) in l.hosts.iter().enumerate() {
+        let x = column_x(hdr.left(), i);
+        let r = Rect::from_center_size(
+            Pos2::new(x, hdr.top() + 10.0),
+            Vec2::new(HOST_COL - 8.0, 18.0),
         );
         ui.put(
-            lr,
-            egui::Label::new(egui::RichText::new(text).small().color(red)).selectable(false),
+            r,
+            egui::Label::new(egui::RichText::new(h.to_string()).strong()).truncate(),
+        );
+        let ua = l
+            .agents
+            .get(i)
+            .and_then(|u| u.as_deref())
+            .map_or(String::new(), |u| terminal_safe(u, 40));
+        let r = r.translate(Vec2::new(0.0, 18.0));
+        ui.put(
+            r,
+            egui::Label::new(egui::RichText::new(ua).small().color(weak)).truncate(),
         );
     }
+}
+
+/// A message's row: its time, its arrow and its label; `Some(label clicked)`, or `None` when its ends have no
+/// column (then only the time is drawn).
+fn message_row(
+    ui: &mut egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    l: &Ladder,
+    m: &earshot_core::model::MessageRecord,
+    style: &Style,
+) -> Option<bool> {
+    let row_h = style.row_h;
+    painter.text(
+        Pos2::new(rect.left() + 4.0, rect.center().y),
+        Align2::LEFT_CENTER,
+        relative_time(m.ts_nanos, l.t0),
+        style.font.clone(),
+        style.weak,
+    );
+    let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) else {
+        return None;
+    };
+    let y = rect.center().y + row_h * 0.2;
+    let (xs, xd) = (column_x(rect.left(), s), column_x(rect.left(), d));
+    let color = if m.retransmission {
+        Color32::GRAY
+    } else if m.message.is_request() {
+        style.text
+    } else if m.message.status().is_some_and(|c| c >= 300) {
+        Color32::from_rgb(220, 90, 80)
+    } else {
+        Color32::from_rgb(90, 170, 230)
+    };
+    draw_arrow(
+        painter,
+        xs,
+        xd,
+        y,
+        Stroke::new(1.5, color),
+        m.retransmission,
+    );
+    let mid = (xs + xd) / 2.0;
+    let lr = Rect::from_center_size(
+        Pos2::new(mid, rect.center().y - row_h * 0.15),
+        Vec2::new(((xd - xs).abs() - 12.0).max(60.0), (row_h * 0.6).max(12.0)),
+    );
+    let rich = egui::RichText::new(message_label(m, 80))
+        .color(color)
+        .font(style.font.clone());
+    let lresp = ui.put(
+        lr,
+        egui::Label::new(rich)
+            .sense(Sense::click())
+            .selectable(false)
+            .truncate(),
+    );
+    let lresp = lresp.on_hover_text(format!(
+        "frame {} — {} -> {} ({}){}",
+        earshot_core::model::frame_label(m.frame),
+        m.src,
+        m.dst,
+        match m.transport {
+            Transport::Tls => "TLS, decrypted",
+            Transport::Wss => "WSS, decrypted",
+            t => t.as_str(),
+        },
+        if m.retransmission {
+            ", retransmission"
+        } else {
+            ""
+        }
+    ));
+    Some(lresp.clicked())
+}
+
+/// A media stream's row: its first time, a band between its ends and a label; `Some(label clicked)`, or `None`
+/// when its ends have no column.
+fn stream_row(
+    ui: &mut egui::Ui,
+    painter: &egui::Painter,
+    rect: Rect,
+    l: &Ladder,
+    s: &earshot_core::model::MediaStream,
+    style: &Style,
+) -> Option<bool> {
+    let row_h = style.row_h;
+    painter.text(
+        Pos2::new(rect.left() + 4.0, rect.center().y),
+        Align2::LEFT_CENTER,
+        relative_time(s.first_ts_nanos, l.t0),
+        style.font.clone(),
+        style.weak,
+    );
+    let (Some(c1), Some(c2)) = (l.column(s.src), l.column(s.dst)) else {
+        return None;
+    };
+    let (xs, xd) = (column_x(rect.left(), c1), column_x(rect.left(), c2));
+    let green = Color32::from_rgb(80, 170, 90);
+    let band = Rect::from_min_max(
+        Pos2::new(xs.min(xd), rect.top() + row_h * 0.15),
+        Pos2::new(
+            xs.max(xd).max(xs.min(xd) + 4.0),
+            rect.bottom() - row_h * 0.15,
+        ),
+    );
+    painter.rect_filled(band, 3.0, green.gamma_multiply(0.35));
+    draw_arrow(
+        painter,
+        xs,
+        xd,
+        band.bottom() - 1.0,
+        Stroke::new(1.0, green),
+        false,
+    );
+    let kind = match s.kind {
+        earshot_core::model::StreamKind::Rtp => "RTP",
+        earshot_core::model::StreamKind::T38 => "T.38",
+    };
+    let enc = match s.encryption {
+        earshot_core::model::Encryption::None => String::new(),
+        e => format!(" ({})", e.as_str()),
+    };
+    let text = format!(
+        "{kind} {} {} pkts, lost {}{enc}",
+        terminal_safe(&s.codec, 24),
+        s.packets,
+        s.lost
+    );
+    let lr = Rect::from_center_size(
+        band.center(),
+        Vec2::new(band.width().max(120.0) - 8.0, (row_h * 0.6).max(12.0)),
+    );
+    let lresp = ui.put(
+        lr,
+        egui::Label::new(egui::RichText::new(text).font(style.font.clone()))
+            .sense(Sense::click())
+            .selectable(false)
+            .truncate(),
+    );
+    let lresp = lresp.on_hover_text(format!(
+        "frames {}–{}, {} – {}",
+        earshot_core::model::frame_label(s.first_frame),
+        earshot_core::model::frame_label(s.last_frame),
+        relative_time(s.first_ts_nanos, l.t0),
+        relative_time(s.last_ts_nanos, l.t0)
+    ));
+    Some(lresp.clicked())
+}
+
+/// The shared cursor: a horizontal line across the ladder at `y`, labelled with its time for screen readers and
+/// tests.
+fn cursor_line(ui: &mut egui::Ui, y: f32, width: f32, cursor: i64, t0: i64) {
+    let left = ui.min_rect().left();
+    let red = Color32::from_rgb(230, 60, 60);
+    ui.painter().line_segment(
+        [Pos2::new(left, y), Pos2::new(left + width, y)],
+        Stroke::new(1.5, red),
+    );
+    let text = format!("cursor {}", relative_time(cursor, t0));
+    let lr = Rect::from_min_size(
+        Pos2::new(left + 2.0, y - 14.0),
+        Vec2::new(TIME_COL - 4.0, 14.0),
+    );
+    ui.put(
+        lr,
+        egui::Label::new(egui::RichText::new(text).small().color(red)).selectable(false),
+    );
 }
 
 /// The y of fractional row position `r` (row k's centre is at k + 0.5) from the centres of the rows laid out
