@@ -384,13 +384,8 @@ fn filter_help() -> String {
     s
 }
 
-pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
-    let Some(a) = cx.analysis().cloned() else {
-        return;
-    };
-    view.refresh(cx.session);
-
-    // Filter bar.
+/// Search box, filter expression and quick filters.
+fn filter_bar(ui: &mut egui::Ui, view: &mut CallsView) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Search:");
         let search = ui.add(
@@ -427,6 +422,78 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
         ui.toggle_value(&mut q.unencrypted, "unencrypted")
             .on_hover_text("plain SIP or a clear media stream");
     });
+}
+
+/// One call's cells, in the header's order.
+fn row_cells(
+    row: &mut egui_extras::TableRow<'_, '_>,
+    cx: &Cx,
+    c: &Call,
+    r: &CallRow,
+    is_case: bool,
+) {
+    row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
+    row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
+    if is_case {
+        row.col(|ui| cell(ui, terminal_safe(&r.seen_at, 120)));
+    }
+    row.col(|ui| cell(ui, party(c.from.as_ref())));
+    row.col(|ui| cell(ui, party(c.to.as_ref())));
+    row.col(|ui| cell(ui, terminal_safe(&c.user_agents.join(", "), 120)));
+    row.col(|ui| cell(ui, c.state.map_or("", |s| s.as_str())));
+    row.col(|ui| cell(ui, secs(c.duration_secs)));
+    row.col(|ui| cell(ui, secs(c.setup_time_secs)));
+    row.col(|ui| cell(ui, terminal_safe(&c.codecs.join(", "), 80)));
+    row.col(|ui| {
+        let t: Vec<&str> = c.transports.iter().map(|t| t.as_str()).collect();
+        cell(ui, t.join(", "));
+    });
+    row.col(|ui| {
+        let sip = egui::RichText::new(r.sip_badge());
+        cell(
+            ui,
+            if r.sip_tls {
+                sip
+            } else {
+                sip.color(ui.visuals().warn_fg_color)
+            },
+        );
+        let media = egui::RichText::new(r.media_badge());
+        cell(
+            ui,
+            if r.media_encrypted == Some(false) {
+                media.color(ui.visuals().warn_fg_color)
+            } else {
+                media
+            },
+        );
+    });
+    row.col(|ui| cell(ui, r.mos.map_or(String::new(), |m| format!("{m:.2}"))));
+    row.col(|ui| {
+        let legs = if r.leg_findings > 0 {
+            format!(" (+{} on its other legs)", r.leg_findings)
+        } else {
+            String::new()
+        };
+        if r.findings + r.leg_findings > 0 {
+            cell(
+                ui,
+                egui::RichText::new(format!("{}{legs}", r.findings))
+                    .color(ui.visuals().error_fg_color),
+            );
+        } else {
+            cell(ui, "0");
+        }
+    });
+}
+
+pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
+    let Some(a) = cx.analysis().cloned() else {
+        return;
+    };
+    view.refresh(cx.session);
+
+    filter_bar(ui, view);
     // The filter may just have changed.
     view.refresh(cx.session);
 
@@ -524,59 +591,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
                     return;
                 };
                 row.set_selected(cx.session.sel.call == Some(r.call));
-                row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
-                row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
-                if is_case {
-                    row.col(|ui| cell(ui, terminal_safe(&r.seen_at, 120)));
-                }
-                row.col(|ui| cell(ui, party(c.from.as_ref())));
-                row.col(|ui| cell(ui, party(c.to.as_ref())));
-                row.col(|ui| cell(ui, terminal_safe(&c.user_agents.join(", "), 120)));
-                row.col(|ui| cell(ui, c.state.map_or("", |s| s.as_str())));
-                row.col(|ui| cell(ui, secs(c.duration_secs)));
-                row.col(|ui| cell(ui, secs(c.setup_time_secs)));
-                row.col(|ui| cell(ui, terminal_safe(&c.codecs.join(", "), 80)));
-                row.col(|ui| {
-                    let t: Vec<&str> = c.transports.iter().map(|t| t.as_str()).collect();
-                    cell(ui, t.join(", "));
-                });
-                row.col(|ui| {
-                    let sip = egui::RichText::new(r.sip_badge());
-                    cell(
-                        ui,
-                        if r.sip_tls {
-                            sip
-                        } else {
-                            sip.color(ui.visuals().warn_fg_color)
-                        },
-                    );
-                    let media = egui::RichText::new(r.media_badge());
-                    cell(
-                        ui,
-                        if r.media_encrypted == Some(false) {
-                            media.color(ui.visuals().warn_fg_color)
-                        } else {
-                            media
-                        },
-                    );
-                });
-                row.col(|ui| cell(ui, r.mos.map_or(String::new(), |m| format!("{m:.2}"))));
-                row.col(|ui| {
-                    let legs = if r.leg_findings > 0 {
-                        format!(" (+{} on its other legs)", r.leg_findings)
-                    } else {
-                        String::new()
-                    };
-                    if r.findings + r.leg_findings > 0 {
-                        cell(
-                            ui,
-                            egui::RichText::new(format!("{}{legs}", r.findings))
-                                .color(ui.visuals().error_fg_color),
-                        );
-                    } else {
-                        cell(ui, "0");
-                    }
-                });
+                row_cells(&mut row, cx, c, r, is_case);
                 let resp = row.response();
                 if resp.clicked() {
                     clicked = Some(r.call);

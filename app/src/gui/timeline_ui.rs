@@ -90,17 +90,8 @@ pub fn lanes(a: &Analysis) -> Vec<Lane> {
         .collect()
 }
 
-pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
-    let Some(a) = cx.analysis().cloned() else {
-        return;
-    };
-    let lanes = lanes(&a);
-    let (Some(t0), Some(t1)) = (a.capture.first_ts_nanos, a.capture.last_ts_nanos) else {
-        ui.label("No packets");
-        return;
-    };
-    let span = ((t1 - t0) as f32 / 1e9).max(1.0);
-    let fit = ((ui.available_width() - LABEL_W - 20.0) / span).max(0.001);
+/// The zoom slider, Fit and the legend, and Ctrl+wheel over the view; the pixels per second to draw with.
+fn zoom_ui(ui: &mut egui::Ui, view: &mut TimelineView, fit: f32, legend: &str) -> f32 {
     ui.horizontal(|ui| {
         let mut px = if view.px_per_sec <= 0.0 {
             fit
@@ -120,13 +111,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
         if ui.button("Fit").clicked() {
             view.px_per_sec = 0.0;
         }
-        ui.label(format!(
-            "{} lane(s), {} calls, {} findings; bars: calls (red: a high finding, orange: medium, blue: \
-             answered, grey: not answered), ticks: findings",
-            lanes.len(),
-            a.calls.iter().filter(|c| c.kind.is_call()).count(),
-            cx.session.findings().len()
-        ));
+        ui.label(legend);
     });
     if ui.ui_contains_pointer() {
         let zoom = ui.input(|i| i.zoom_delta());
@@ -139,19 +124,54 @@ pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
             view.px_per_sec = (cur * zoom).clamp(fit / 4.0, fit * 2000.0);
         }
     }
-    let px = if view.px_per_sec <= 0.0 {
+    if view.px_per_sec <= 0.0 {
         fit
     } else {
         view.px_per_sec
-    };
-    // The worst finding on each call colours its bar.
+    }
+}
+
+/// The line beside the zoom: what is drawn and what the colours mean.
+fn legend(a: &Analysis, lanes: usize, findings: usize) -> String {
+    format!(
+        "{lanes} lane(s), {} calls, {findings} findings; bars: calls (red: a high finding, orange: medium, blue: \
+         answered, grey: not answered), ticks: findings",
+        a.calls.iter().filter(|c| c.kind.is_call()).count(),
+    )
+}
+
+/// The worst severity of the findings on each call (it colours the call's bar).
+fn worst_severities(
+    findings: &[earshot_core::model::Finding],
+) -> std::collections::HashMap<&str, Severity> {
     let mut worst: std::collections::HashMap<&str, Severity> = std::collections::HashMap::new();
-    for f in cx.session.findings() {
+    for f in findings {
         for id in &f.call_ids {
             let e = worst.entry(id.as_str()).or_insert(f.severity);
             *e = (*e).max(f.severity);
         }
     }
+    worst
+}
+
+pub fn timeline_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut TimelineView) {
+    let Some(a) = cx.analysis().cloned() else {
+        return;
+    };
+    let lanes = lanes(&a);
+    let (Some(t0), Some(t1)) = (a.capture.first_ts_nanos, a.capture.last_ts_nanos) else {
+        ui.label("No packets");
+        return;
+    };
+    let span = ((t1 - t0) as f32 / 1e9).max(1.0);
+    let fit = ((ui.available_width() - LABEL_W - 20.0) / span).max(0.001);
+    let px = zoom_ui(
+        ui,
+        view,
+        fit,
+        &legend(&a, lanes.len(), cx.session.findings().len()),
+    );
+    let worst = worst_severities(cx.session.findings());
     let rows_h: f32 = lanes
         .iter()
         .map(|l| l.rows.len().max(1) as f32 * (BAR_H + ROW_GAP) + LANE_GAP + 14.0)
