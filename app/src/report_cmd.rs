@@ -239,17 +239,8 @@ impl Outputs {
     }
 }
 
-fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
-    validate(args)?;
-    let source = args.case.source(&args.files)?;
-    let file = source.first_path();
-    let mut inputs = Vec::new();
-    for p in source.paths() {
-        inputs.push(
-            p.canonicalize()
-                .with_context(|| format!("cannot open capture {}", p.display()))?,
-        );
-    }
+/// The files and folders the command writes whatever the capture holds (each is refused if it is an input).
+fn fixed_outputs(args: &ReportArgs) -> Vec<PathBuf> {
     let mut fixed_outputs: Vec<PathBuf> = Vec::new();
     fixed_outputs.extend(args.pdf.iter().cloned());
     fixed_outputs.extend(args.json.iter().cloned());
@@ -267,6 +258,39 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         fixed_outputs.push(dir.join("earshot-blocklist.txt"));
     }
     fixed_outputs.extend(args.all_calls_pcap.iter().cloned());
+    fixed_outputs
+}
+
+/// Every CSV, pcapng and blocklist export gets the run's manifest beside it (tool, evidence SHA-256, settings, each
+/// file's SHA-256), so the set describes itself.
+fn write_manifests(args: &ReportArgs, view: &Analysis, out: &mut Outputs) {
+    let targets: Vec<PathBuf> = [&args.csv, &args.blocklist, &args.all_calls_pcap, &args.pcap]
+        .into_iter()
+        .flatten()
+        .filter(|p| p.exists())
+        .map(|p| manifest::beside(p))
+        .collect();
+    let records = out.records.clone();
+    for t in targets {
+        match manifest::write_manifest(&t, view, &records, now_nanos(), args.redact) {
+            Ok(()) => out.wrote("manifest", &t),
+            Err(e) => out.failed(anyhow::Error::new(e)),
+        }
+    }
+}
+
+fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
+    validate(args)?;
+    let source = args.case.source(&args.files)?;
+    let file = source.first_path();
+    let mut inputs = Vec::new();
+    for p in source.paths() {
+        inputs.push(
+            p.canonicalize()
+                .with_context(|| format!("cannot open capture {}", p.display()))?,
+        );
+    }
+    let fixed_outputs = fixed_outputs(args);
     for out in &fixed_outputs {
         for input in &inputs {
             check_not_input(input, out)?;
@@ -407,21 +431,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
     if out.records.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    // Every CSV, pcapng and blocklist export gets the run's manifest beside it (tool, evidence SHA-256, settings,
-    // each file's SHA-256), so the set describes itself.
-    let targets: Vec<PathBuf> = [&args.csv, &args.blocklist, &args.all_calls_pcap, &args.pcap]
-        .into_iter()
-        .flatten()
-        .filter(|p| p.exists())
-        .map(|p| manifest::beside(p))
-        .collect();
-    let records = out.records.clone();
-    for t in targets {
-        match manifest::write_manifest(&t, view, &records, now_nanos(), args.redact) {
-            Ok(()) => out.wrote("manifest", &t),
-            Err(e) => out.failed(anyhow::Error::new(e)),
-        }
-    }
+    write_manifests(args, view, &mut out);
     let attention = view
         .diagnostics
         .iter()
