@@ -28,6 +28,7 @@ mod version_disclosure;
 mod weak_password;
 
 use super::Rule;
+pub use weak_password::crack_benchmark;
 pub(crate) use weak_password::{Collected as Digests, collect as collect_digests, read_wordlist};
 
 /// Every rule, in the documented order.

@@ -5,8 +5,9 @@
 //! Each distinct digest (user name, realm, nonce, method, URI, qop, nc, cnonce, response, algorithm) is tried once
 //! (at most [`MAX_DIGESTS`]). Per account, HA1 = MD5(user:realm:password) is computed once per candidate and the
 //! fixed parts of the response (HA2 and the `:nonce:nc:cnonce:qop:` suffix) are precomputed, so a candidate costs two
-//! short MD5 computations per digest. Candidates are tried in parallel (rayon) and the first match, in list order,
-//! wins. SHA-256 and SHA-512-256 digests are not tried. The password is masked in the finding unless
+//! short MD5 computations per digest. Sixteen candidates are hashed at once ([`crate::md5x`]: SIMD lanes), batches
+//! run in parallel (rayon), the first match in list order wins, and a match is confirmed by RustCrypto's MD5 before
+//! it is reported. SHA-256 and SHA-512-256 digests are not tried. The password is masked in the finding unless
 //! [`Settings::reveal_passwords_in_exports`] is set.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ use std::net::IpAddr;
 
 use md5::{Digest, Md5};
 use rayon::prelude::*;
+
+use crate::md5x::{self, LANES};
 
 use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
@@ -91,22 +94,20 @@ impl Rule for WeakPassword {
             let cands = Candidates {
                 guesses: &guesses,
                 bundled: &bundled,
+                pins: PINS,
                 user: &user_words,
             };
-            let mut prefix = Md5::new();
-            prefix.update(user.as_bytes());
-            prefix.update(b":");
-            prefix.update(realm.as_bytes());
-            prefix.update(b":");
             let targets: Vec<&Target> = digests
                 .iter()
                 .take(MAX_TARGETS_PER_ACCOUNT)
                 .map(|d| &d.target)
                 .collect();
+            let cracker = Cracker::new(user, realm, &targets);
+            let prefix = &cracker.prefix;
             let per = u64::try_from(targets.len()).unwrap_or(u64::MAX).max(1);
             let affordable = usize::try_from(budget / per).unwrap_or(usize::MAX);
             let limit = cands.len().min(affordable);
-            let found = crack(&prefix, &targets, &cands, limit);
+            let found = crack(&cracker, &cands, limit);
             let tried = found.map_or(limit, |i| i.saturating_add(1));
             budget =
                 budget.saturating_sub(u64::try_from(tried).unwrap_or(u64::MAX).saturating_mul(per));
@@ -115,7 +116,7 @@ impl Rule for WeakPassword {
             let Some((password, kind)) = cands.get(index, &mut buf) else {
                 continue;
             };
-            let ha1 = ha1_from(&prefix, password);
+            let ha1 = ha1_from(prefix, password);
             let matched: Vec<&&Seen> = digests
                 .iter()
                 .filter(|d| d.target.response(&ha1) == d.target.expected)
@@ -378,17 +379,21 @@ pub(crate) fn attacker_guesses(
         .par_iter()
         .map(|&(d, src)| {
             let g = guesses(&d.key.username, &d.key.realm);
-            let mut prefix = Md5::new();
-            prefix.update(d.key.username.as_bytes());
-            prefix.update(b":");
-            prefix.update(d.key.realm.as_bytes());
-            prefix.update(b":");
-            let hit = g
-                .iter()
-                .map(Vec::as_slice)
-                .chain(bundled.iter().copied())
-                .chain(user_words.iter().copied())
-                .find(|w| d.target.response(&ha1_from(&prefix, w)) == d.target.expected);
+            let cands = Candidates {
+                guesses: &g,
+                bundled: &bundled,
+                pins: 0,
+                user: &user_words,
+            };
+            let cracker = Cracker::new(&d.key.username, &d.key.realm, &[&d.target]);
+            // One digest per task (the digests run in parallel): its batches in order.
+            let mut buf = [0u8; 6];
+            let hit = (0..cands.len())
+                .step_by(LANES)
+                .find_map(|start| {
+                    cracker.first_match(&cands, start, start.saturating_add(LANES).min(cands.len()))
+                })
+                .and_then(|i| cands.get(i, &mut buf).map(|(w, _)| w));
             let guess = hit.map(|w| {
                 let w = String::from_utf8_lossy(w);
                 Guess {
@@ -645,22 +650,215 @@ fn ha1_from(prefix: &Md5, password: &[u8]) -> [u8; 16] {
     h.finalize().into()
 }
 
-/// The index of the first candidate below `limit` that matches any target.
-fn crack(prefix: &Md5, targets: &[&Target], cands: &Candidates, limit: usize) -> Option<usize> {
-    if targets.is_empty() {
+/// The index of the first candidate below `limit` that matches any target: candidates are tried sixteen at a time
+/// ([`crate::md5x`]), the batches in parallel, and the first batch with a match (in list order) wins.
+fn crack(cracker: &Cracker<'_>, cands: &Candidates, limit: usize) -> Option<usize> {
+    if cracker.targets.is_empty() {
         return None;
     }
-    (0..limit)
+    (0..limit.div_ceil(LANES))
         .into_par_iter()
-        .with_min_len(4096)
-        .find_first(|&i| {
-            let mut buf = [0u8; 6];
-            let Some((password, _)) = cands.get(i, &mut buf) else {
-                return false;
-            };
-            let ha1 = ha1_from(prefix, password);
-            targets.iter().any(|t| t.response(&ha1) == t.expected)
+        .with_min_len(256)
+        .find_map_first(|batch| {
+            let start = batch.checked_mul(LANES)?;
+            cracker.first_match(cands, start, start.saturating_add(LANES).min(limit))
         })
+}
+
+/// One account's digests, prepared for sixteen candidates at a time: HA1 = MD5(user:realm:password) continues the
+/// state after `user:realm:`'s whole blocks, and each response (and MD5-sess's HA1) is MD5(hex(previous) || fixed
+/// tail), whose blocks are built once.
+struct Cracker<'t> {
+    prefix: Md5,
+    prefix_len: usize,
+    mid: [u32; 4],
+    rest: Vec<u8>,
+    targets: Vec<(&'t Target, Option<Tail>, Tail)>,
+}
+
+/// The blocks of `hex32 || tail` padded, every lane the same; the first eight words of the first block are each
+/// lane's hex digest.
+struct Tail(Vec<md5x::Block>);
+
+impl Tail {
+    fn new(tail: &[u8]) -> Tail {
+        let mut msg = vec![0u8; 32];
+        msg.extend_from_slice(tail);
+        let len = u64::try_from(msg.len()).unwrap_or(u64::MAX);
+        Tail(
+            md5x::padded(&msg, len)
+                .iter()
+                .map(md5x::splat_block)
+                .collect(),
+        )
+    }
+
+    /// MD5(hex(digest) || tail) for every lane's `heads` (hex digests as eight little-endian words).
+    fn digest(&self, heads: &[[u32; 8]; LANES]) -> md5x::State {
+        let mut s = md5x::State::splat(md5x::IV);
+        for (i, block) in self.0.iter().enumerate() {
+            if i == 0 {
+                let mut first = *block;
+                for (w, lanes) in first.iter_mut().take(8).enumerate() {
+                    for (slot, head) in lanes.iter_mut().zip(heads) {
+                        *slot = head.get(w).copied().unwrap_or(0);
+                    }
+                }
+                s.compress(&first);
+            } else {
+                s.compress(block);
+            }
+        }
+        s
+    }
+}
+
+/// Every lane's digest as 32 lowercase hex characters, in eight little-endian words.
+fn hex_heads(s: &md5x::State) -> [[u32; 8]; LANES] {
+    let mut out = [[0u32; 8]; LANES];
+    for (l, head) in out.iter_mut().enumerate() {
+        let d = s.digest(l).unwrap_or_default();
+        *head = hex_words(&d);
+    }
+    out
+}
+
+fn hex_words(d: &[u8; 16]) -> [u32; 8] {
+    let h = hex(d);
+    let mut w = [0u32; 8];
+    for (w, c) in w.iter_mut().zip(h.chunks_exact(4)) {
+        *w = u32::from_le_bytes([
+            c.first().copied().unwrap_or(0),
+            c.get(1).copied().unwrap_or(0),
+            c.get(2).copied().unwrap_or(0),
+            c.get(3).copied().unwrap_or(0),
+        ]);
+    }
+    w
+}
+
+impl<'t> Cracker<'t> {
+    fn new(user: &str, realm: &str, targets: &[&'t Target]) -> Cracker<'t> {
+        let text = format!("{user}:{realm}:");
+        let (mid, rest) = md5x::midstate(text.as_bytes());
+        let mut prefix = Md5::new();
+        prefix.update(text.as_bytes());
+        Cracker {
+            prefix,
+            prefix_len: text.len(),
+            mid,
+            rest: rest.to_vec(),
+            targets: targets
+                .iter()
+                .map(|t| (*t, t.sess.as_deref().map(Tail::new), Tail::new(&t.suffix)))
+                .collect(),
+        }
+    }
+
+    /// The first candidate of `start..end` (at most [`LANES`]) whose response matches a target, confirmed by the
+    /// one-at-a-time computation before it is reported.
+    fn first_match(&self, cands: &Candidates, start: usize, end: usize) -> Option<usize> {
+        let mut block: md5x::Block = [[0; LANES]; 16];
+        // Candidates whose HA1 needs more than one block after the midstate: computed one at a time.
+        let mut long: Vec<(usize, [u8; 16])> = Vec::new();
+        let mut buf = [0u8; 6];
+        let mut msg = Vec::with_capacity(64);
+        for (l, i) in (start..end).enumerate() {
+            let Some((password, _)) = cands.get(i, &mut buf) else {
+                continue;
+            };
+            msg.clear();
+            msg.extend_from_slice(&self.rest);
+            msg.extend_from_slice(password);
+            if msg.len() <= 55 {
+                let total = u64::try_from(self.prefix_len.saturating_add(password.len()))
+                    .unwrap_or(u64::MAX);
+                if let Some(b) = md5x::padded(&msg, total).first() {
+                    md5x::set_lane(&mut block, l, &md5x::words(b));
+                }
+            } else {
+                long.push((l, ha1_from(&self.prefix, password)));
+            }
+        }
+        let mut ha1 = md5x::State::splat(self.mid);
+        ha1.compress(&block);
+        let mut heads = hex_heads(&ha1);
+        for (l, d) in &long {
+            if let Some(h) = heads.get_mut(*l) {
+                *h = hex_words(d);
+            }
+        }
+        let mut best: Option<usize> = None;
+        for (_, sess, resp) in &self.targets {
+            let heads = match sess {
+                Some(sess) => hex_heads(&sess.digest(&heads)),
+                None => heads,
+            };
+            let out = resp.digest(&heads);
+            for l in 0..end.saturating_sub(start) {
+                if best.is_some_and(|b| b <= l) {
+                    break;
+                }
+                if out
+                    .digest(l)
+                    .is_some_and(|d| self.matches(cands, start + l, &d))
+                {
+                    best = Some(l);
+                }
+            }
+        }
+        best.map(|l| start + l)
+    }
+
+    /// True when lane digest `d` of candidate `i` equals a target's expected response, and the one-at-a-time
+    /// MD5 agrees (a claim of a cracked password rests on two computations).
+    fn matches(&self, cands: &Candidates, i: usize, d: &[u8; 16]) -> bool {
+        if !self.targets.iter().any(|(t, _, _)| &t.expected == d) {
+            return false;
+        }
+        let mut buf = [0u8; 6];
+        let Some((password, _)) = cands.get(i, &mut buf) else {
+            return false;
+        };
+        let ha1 = ha1_from(&self.prefix, password);
+        self.targets
+            .iter()
+            .any(|(t, _, _)| t.response(&ha1) == t.expected)
+    }
+}
+
+/// The cracker's speed, for `scripts/bench.sh` (`cryptobench`): every 4–6 digit PIN tried on the calling thread's
+/// rayon pool against `digests` RFC 2617 digest responses (qop=auth, the RFC's own parameters) that none of them
+/// matches, exactly as the rule tries them. Returns the candidate × digest computations made.
+pub fn crack_benchmark(digests: usize) -> u64 {
+    let keys: Vec<Key> = (0..digests.max(1))
+        .map(|i| Key {
+            username: "Mufasa".into(),
+            realm: "testrealm@host.com".into(),
+            nonce: format!("dcd98b7102dd2f0e8b11d0f600bfb0c0{i:02x}"),
+            method: "GET".into(),
+            uri: "/dir/index.html".into(),
+            qop: Some("auth".into()),
+            nc: "00000001".into(),
+            cnonce: "0a4f113b".into(),
+            // Not the response of any PIN (a PIN would have to give this MD5).
+            response: "00000000000000000000000000000000".into(),
+            algorithm: "md5".into(),
+            body: None,
+        })
+        .collect();
+    let targets: Vec<Target> = keys.iter().filter_map(Target::new).collect();
+    let refs: Vec<&Target> = targets.iter().collect();
+    let cracker = Cracker::new("Mufasa", "testrealm@host.com", &refs);
+    let cands = Candidates {
+        guesses: &[],
+        bundled: &[],
+        pins: PINS,
+        user: &[],
+    };
+    let found = crack(&cracker, &cands, cands.len());
+    let tried = if found.is_some() { 0 } else { cands.len() };
+    u64::try_from(tried.saturating_mul(refs.len())).unwrap_or(u64::MAX)
 }
 
 /// Which list a candidate came from.
@@ -676,6 +874,8 @@ enum Kind {
 struct Candidates<'a> {
     guesses: &'a [Vec<u8>],
     bundled: &'a [&'a [u8]],
+    /// How many of the [`PINS`] are tried: all of them, or none (the brute-force rule leaves them to this one).
+    pins: usize,
     user: &'a [&'a [u8]],
 }
 
@@ -684,7 +884,7 @@ impl<'a> Candidates<'a> {
         self.guesses
             .len()
             .saturating_add(self.bundled.len())
-            .saturating_add(PINS)
+            .saturating_add(self.pins)
             .saturating_add(self.user.len())
     }
 
@@ -698,7 +898,7 @@ impl<'a> Candidates<'a> {
             return Some((w, Kind::Bundled));
         }
         i = i.checked_sub(self.bundled.len())?;
-        if i < PINS {
+        if i < self.pins {
             let (digits, mut n) = if i < 10_000 {
                 (4, i)
             } else if i < 110_000 {
@@ -712,7 +912,7 @@ impl<'a> Candidates<'a> {
             }
             return Some((buf.get(..digits)?, Kind::Pin));
         }
-        i = i.checked_sub(PINS)?;
+        i = i.checked_sub(self.pins)?;
         self.user.get(i).map(|w| (*w, Kind::User))
     }
 }
@@ -863,14 +1063,80 @@ mod tests {
         let cands = Candidates {
             guesses: &g,
             bundled: &bundled,
+            pins: PINS,
             user: &user,
         };
-        let found = crack(&prefix(&k.username, &k.realm), &[&t], &cands, cands.len()).unwrap();
+        let found = crack(
+            &Cracker::new(&k.username, &k.realm, &[&t]),
+            &cands,
+            cands.len(),
+        )
+        .unwrap();
         let mut buf = [0u8; 6];
         let (pw, kind) = cands.get(found, &mut buf).unwrap();
         assert_eq!(pw, b"Circle Of Life");
         assert_eq!(kind, Kind::User);
         assert_eq!(found, g.len() + bundled.len() + PINS + 1);
+    }
+
+    /// The sixteen-lane search finds what a one-at-a-time search over the same list finds, for every response
+    /// form (qop=auth, no qop, MD5-sess), a user:realm: prefix longer than a block, passwords that overflow the
+    /// first block, and a match in the middle of a batch with a decoy target beside it.
+    #[test]
+    fn weak_password_lane_search_equals_one_at_a_time_search() {
+        let long_user = "u".repeat(70);
+        for (user, password, position) in [
+            ("Mufasa", "Circle Of Life", 37usize),
+            (long_user.as_str(), "Circle Of Life", 5),
+            ("Mufasa", &"x".repeat(80), 21),
+            ("Mufasa", "Circle Of Life", 0),
+        ] {
+            for form in ["auth", "none", "sess"] {
+                let mut k = rfc2617_key();
+                k.username = user.to_string();
+                match form {
+                    "none" => k.qop = None,
+                    "sess" => k.algorithm = "md5-sess".into(),
+                    _ => {}
+                }
+                // The expected response, made with RustCrypto's MD5 one step at a time.
+                k.response = "0".repeat(32);
+                let t = Target::new(&k).unwrap();
+                let ha1 = ha1_from(&prefix(user, &k.realm), password.as_bytes());
+                k.response = String::from_utf8(hex(&t.response(&ha1)).to_vec()).unwrap();
+                let t = Target::new(&k).unwrap();
+                let mut decoy = rfc2617_key();
+                decoy.response = "1".repeat(32);
+                let decoy = Target::new(&decoy).unwrap();
+                let mut list: Vec<Vec<u8>> = (0..60)
+                    .map(|i| format!("word{i}-{}", "y".repeat(i)).into_bytes())
+                    .collect();
+                list.insert(position, password.as_bytes().to_vec());
+                let user_words: Vec<&[u8]> = list.iter().map(Vec::as_slice).collect();
+                let cands = Candidates {
+                    guesses: &[],
+                    bundled: &[],
+                    pins: 0,
+                    user: &user_words,
+                };
+                let targets = [&decoy, &t];
+                let cracker = Cracker::new(user, &k.realm, &targets);
+                let scalar = (0..cands.len()).find(|&i| {
+                    let mut buf = [0u8; 6];
+                    let (w, _) = cands.get(i, &mut buf).unwrap();
+                    let h = ha1_from(&prefix(user, &k.realm), w);
+                    targets.iter().any(|t| t.response(&h) == t.expected)
+                });
+                assert_eq!(scalar, Some(position), "{form}");
+                assert_eq!(
+                    crack(&cracker, &cands, cands.len()),
+                    scalar,
+                    "{form} {user} {position}"
+                );
+                // Below the match's index, nothing is found.
+                assert_eq!(crack(&cracker, &cands, position), None);
+            }
+        }
     }
 
     #[test]
@@ -913,6 +1179,7 @@ mod tests {
         let cands = Candidates {
             guesses: &g,
             bundled: &bundled,
+            pins: PINS,
             user: &[],
         };
         assert_eq!(cands.len(), g.len() + bundled.len() + PINS);
