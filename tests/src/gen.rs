@@ -29,6 +29,8 @@ pub struct Expected {
     pub scan_probes: u64,
     /// UDP datagrams that are neither SIP, RTP, RTCP nor DNS (`mix`: QUIC-like, NTP), none of which is media.
     pub noise_packets: u64,
+    /// Accounts that registered with digest authentication (each: REGISTER, 401, REGISTER with credentials, 200).
+    pub registrations: u64,
 }
 
 /// Parameters of a benchmark-style capture.
@@ -47,6 +49,9 @@ pub struct BenchSpec {
     /// call, RTCP sender reports every 5 s per direction, a SIP scanner's OPTIONS sweep, QUIC-like and NTP noise,
     /// and DNS with random transaction IDs (a quarter of them start like RTP version 2).
     pub mix: bool,
+    /// Accounts registering with digest authentication (qop=auth), each with a random password no dictionary holds:
+    /// the weak-password rule spends its whole budget on them.
+    pub accounts: u32,
 }
 
 impl Default for BenchSpec {
@@ -58,6 +63,7 @@ impl Default for BenchSpec {
             dns_every_ms: 100,
             srtp: false,
             mix: false,
+            accounts: 0,
         }
     }
 }
@@ -114,6 +120,10 @@ enum Ev {
     },
     Ntp {
         n: u32,
+    },
+    Reg {
+        account: u32,
+        step: u8,
     },
 }
 
@@ -246,6 +256,76 @@ fn sip_msg(
     m
 }
 
+/// Registrar of the digest-authentication accounts.
+const REGISTRAR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+/// Step `step` of account `account`'s registration (REGISTER, 401 with a challenge, REGISTER answering it, 200)
+/// and the next step with its delay in ms. The password is 16 hex characters of a hash: in no wordlist.
+fn register(account: u32, step: u8) -> (Vec<u8>, Option<(i64, u8)>) {
+    use crate::samples::attacks::wire::{authorization, challenge};
+    let user = format!("{}", 200_000 + account);
+    let phone = Ipv4Addr::new(10, 7, (account / 250) as u8, (account % 250) as u8 + 1);
+    let realm = "bench.example.org";
+    let nonce = format!("{:08x}{:08x}", hash3(account, 1, 2), hash3(account, 3, 4));
+    let password = format!("{:08x}{:08x}", hash3(account, 5, 6), hash3(account, 7, 8));
+    let uri = "sip:bench.example.org";
+    let cseq = if step < 2 { 1 } else { 2 };
+    let head = |start: &str, extra: &str| {
+        format!(
+            "{start}\r\nVia: SIP/2.0/UDP {phone}:5060;branch=z9hG4bK-reg{account}-{cseq}\r\nMax-Forwards: 70\r\n\
+             From: <sip:{user}@bench.example.org>;tag=r{account}\r\nTo: <sip:{user}@bench.example.org>{}\r\n\
+             Call-ID: reg-{account}@{phone}\r\nCSeq: {cseq} REGISTER\r\nContact: <sip:{user}@{phone}:5060>\r\n\
+             User-Agent: earshot-samplegen\r\n{extra}Expires: 3600\r\nContent-Length: 0\r\n\r\n",
+            if start.starts_with("SIP/2.0") {
+                format!(";tag=s{account}")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let (text, up, next) = match step {
+        0 => (
+            head(&format!("REGISTER {uri} SIP/2.0"), ""),
+            true,
+            Some((5, 1)),
+        ),
+        1 => (
+            head(
+                "SIP/2.0 401 Unauthorized",
+                &format!("WWW-Authenticate: {}\r\n", challenge(realm, &nonce)),
+            ),
+            false,
+            Some((20, 2)),
+        ),
+        2 => (
+            head(
+                &format!("REGISTER {uri} SIP/2.0"),
+                &format!(
+                    "Authorization: {}\r\n",
+                    authorization(
+                        &user,
+                        realm,
+                        &password,
+                        "REGISTER",
+                        uri,
+                        &nonce,
+                        &format!("c{account}")
+                    )
+                ),
+            ),
+            true,
+            Some((5, 3)),
+        ),
+        _ => (head("SIP/2.0 200 OK", ""), false, None),
+    };
+    let frame = if up {
+        eth_udp4(phone, 5060, REGISTRAR, 5060, text.as_bytes())
+    } else {
+        eth_udp4(REGISTRAR, 5060, phone, 5060, text.as_bytes())
+    };
+    (frame, next)
+}
+
 /// Write a benchmark capture (classic pcap, µs) to `out` and return what it contains.
 pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
     let mut w = PcapWriter::new(out, 1, false, false)?;
@@ -274,6 +354,13 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
         push(&mut heap, EPOCH_2026 + 2000 * ms, Ev::Scan { n: 0 });
         push(&mut heap, EPOCH_2026 + 11 * ms, Ev::Quic { n: 0 });
         push(&mut heap, EPOCH_2026 + 13 * ms, Ev::Ntp { n: 0 });
+    }
+    for account in 0..spec.accounts {
+        push(
+            &mut heap,
+            EPOCH_2026 + (500 + i64::from(account) * 40) * ms,
+            Ev::Reg { account, step: 0 },
+        );
     }
     let mut dns_id = 0x5a5a_u32;
     let packets_per_dir = spec.talk_secs * 50;
@@ -561,6 +648,17 @@ pub fn write_bench<W: Write>(spec: &BenchSpec, out: W) -> io::Result<Expected> {
                     eth_udp4(client, 51_000, server, 443, &p)
                 }
             }
+            Ev::Reg { account, step } => {
+                let (frame, next) = register(account, step);
+                exp.sip_messages += 1;
+                if step == 3 {
+                    exp.registrations += 1;
+                }
+                if let Some((delay_ms, step)) = next {
+                    push(&mut heap, ts + delay_ms * ms, Ev::Reg { account, step });
+                }
+                frame
+            }
             Ev::Ntp { n } => {
                 // NTPv4 client request / server reply (48 bytes).
                 let mut p = vec![0u8; 48];
@@ -654,6 +752,7 @@ mod tests {
             dns_every_ms: 100,
             srtp: false,
             mix: false,
+            accounts: 0,
         };
         let mut a = Vec::new();
         let ea = write_bench(&spec, &mut a).unwrap();

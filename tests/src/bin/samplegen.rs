@@ -1,6 +1,6 @@
 //! `samplegen`: writes Earshot's deterministic generated captures.
 //!
-//! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] -o FILE`
+//! `samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] [--accounts N] -o FILE`
 //!   writes a benchmark capture (SIP calls with two-way G.711 RTP and DNS noise) and prints what it contains as
 //!   JSON on standard output, so the benchmark can check Earshot's counts.
 //! `samplegen clean-call -o FILE`
@@ -8,7 +8,8 @@
 //! `samplegen srtp-sdes-call -o FILE`
 //!   the same call with SRTP whose SDES keys travel in the plaintext SDP (`a=crypto`).
 //! `--srtp` makes any `bench` capture SRTP (SDES keys in the SDP). `--mix` adds the performance issue's realistic
-//! mix: RTP loss, RFC 4733 digits, RTCP, a SIP scanner, QUIC-like, NTP and random-ID DNS noise.
+//! mix: RTP loss, RFC 4733 digits, RTCP, a SIP scanner, QUIC-like, NTP and random-ID DNS noise. `--accounts N` adds N
+//! accounts registering with digest authentication (random passwords: the password cracker's worst case).
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -18,7 +19,7 @@ use earshot_e2e::r#gen::{BenchSpec, write_bench};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] -o FILE\n       samplegen clean-call|srtp-sdes-call -o FILE"
+        "usage: samplegen bench [--calls N] [--talk-secs S] [--stagger-ms M] [--dns-every-ms D] [--srtp] [--mix] [--accounts N] -o FILE\n       samplegen clean-call|srtp-sdes-call -o FILE"
     );
     ExitCode::from(2)
 }
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             dns_every_ms: 0,
             srtp: false,
             mix: false,
+            accounts: 0,
         },
         "srtp-sdes-call" => BenchSpec {
             calls: 1,
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
             dns_every_ms: 0,
             srtp: true,
             mix: false,
+            accounts: 0,
         },
         _ => return usage(),
     };
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             }
             "--srtp" => spec.srtp = true,
             "--mix" => spec.mix = true,
+            "--accounts" => spec.accounts = num("--accounts").unwrap_or(spec.accounts),
             "-o" => out = it.next().cloned(),
             _ => return usage(),
         }
@@ -87,7 +91,7 @@ fn main() -> ExitCode {
     match write_bench(&spec, BufWriter::with_capacity(1 << 20, file)) {
         Ok(exp) => {
             println!(
-                "{{\"frames\":{},\"bytes\":{},\"calls\":{},\"answered\":{},\"sip_messages\":{},\"rtp_streams\":{},\"rtp_packets\":{},\"dns_packets\":{},\"rtp_lost\":{},\"dtmf_events\":{},\"rtcp_packets\":{},\"scan_probes\":{},\"noise_packets\":{}}}",
+                "{{\"frames\":{},\"bytes\":{},\"calls\":{},\"answered\":{},\"sip_messages\":{},\"rtp_streams\":{},\"rtp_packets\":{},\"dns_packets\":{},\"rtp_lost\":{},\"dtmf_events\":{},\"rtcp_packets\":{},\"scan_probes\":{},\"noise_packets\":{},\"registrations\":{}}}",
                 exp.frames,
                 exp.bytes,
                 exp.calls,
@@ -100,7 +104,8 @@ fn main() -> ExitCode {
                 exp.dtmf_events,
                 exp.rtcp_packets,
                 exp.scan_probes,
-                exp.noise_packets
+                exp.noise_packets,
+                exp.registrations
             );
             ExitCode::SUCCESS
         }

@@ -5,7 +5,7 @@
 mod auth;
 mod calls;
 mod scan;
-mod wire;
+pub(crate) mod wire;
 
 use super::{Reproduce, Sample};
 

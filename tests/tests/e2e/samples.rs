@@ -17,6 +17,7 @@ fn sample_captures_regenerate_identically() {
         dns_every_ms: 0,
         srtp: false,
         mix: false,
+        accounts: 0,
     };
     let mut bytes = Vec::new();
     write_bench(&spec, &mut bytes).unwrap();
