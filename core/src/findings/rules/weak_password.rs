@@ -770,14 +770,11 @@ impl<'t> Cracker<'t> {
             msg.clear();
             msg.extend_from_slice(&self.rest);
             msg.extend_from_slice(password);
-            if msg.len() <= 55 {
-                let total = u64::try_from(self.prefix_len.saturating_add(password.len()))
-                    .unwrap_or(u64::MAX);
-                if let Some(b) = md5x::padded(&msg, total).first() {
-                    md5x::set_lane(&mut block, l, &md5x::words(b));
-                }
-            } else {
-                long.push((l, ha1_from(&self.prefix, password)));
+            let total =
+                u64::try_from(self.prefix_len.saturating_add(password.len())).unwrap_or(u64::MAX);
+            match md5x::padded_one(&msg, total) {
+                Some(b) => md5x::set_lane(&mut block, l, &md5x::words(&b)),
+                None => long.push((l, ha1_from(&self.prefix, password))),
             }
         }
         let mut ha1 = md5x::State::splat(self.mid);
