@@ -226,6 +226,27 @@ fn compress_lanes(state: &mut State, m: &Block) {
     }
 }
 
+/// Every lane's digest as 32 lowercase hex characters, in eight little-endian words (word-major, as a block's
+/// first eight words): the form digest authentication feeds HA1 and HA2 into the next MD5.
+pub fn hex_words(s: &State) -> [Word; 8] {
+    // A nibble's ASCII hex digit: '0'-'9', then 'a'-'f' ((x + 6) >> 4 is 1 from 10 on).
+    #[inline(always)]
+    fn c(x: u32) -> u32 {
+        x + 48 + 39 * ((x + 6) >> 4)
+    }
+    let mut out = [[0u32; LANES]; 8];
+    for (pair, w) in out.chunks_exact_mut(2).zip(&s.0) {
+        if let [lo, hi] = pair {
+            for ((lo, hi), &w) in lo.iter_mut().zip(hi.iter_mut()).zip(w) {
+                let n = |shift: u32| c((w >> shift) & 0xf);
+                *lo = n(4) | n(0) << 8 | n(12) << 16 | n(8) << 24;
+                *hi = n(20) | n(16) << 8 | n(28) << 16 | n(24) << 24;
+            }
+        }
+    }
+    out
+}
+
 /// The 64-byte blocks of `message` padded as MD5 pads it, for a message that is the tail of a longer one of
 /// `total_len` bytes (the whole message when they are equal).
 pub fn padded(message: &[u8], total_len: u64) -> Vec<[u8; 64]> {
@@ -335,6 +356,23 @@ mod tests {
                 let want: [u8; 16] = Md5::digest(m).into();
                 assert_eq!(s.digest(l), Some(want), "length {len}, lane {l}");
             }
+        }
+    }
+
+    #[test]
+    fn hex_words_spell_each_lanes_digest_in_lowercase_hex() {
+        let mut s = State::splat(IV);
+        let mut block = [[0u32; LANES]; 16];
+        let msgs: Vec<Vec<u8>> = (0..LANES).map(|l| bytes(l as u64 + 11, 20)).collect();
+        for (l, m) in msgs.iter().enumerate() {
+            set_lane(&mut block, l, &words(&padded(m, 20)[0]));
+        }
+        s.compress(&block);
+        let hex = hex_words(&s);
+        for (l, m) in msgs.iter().enumerate() {
+            let want: String = Md5::digest(m).iter().map(|b| format!("{b:02x}")).collect();
+            let got: Vec<u8> = hex.iter().flat_map(|w| w[l].to_le_bytes()).collect();
+            assert_eq!(String::from_utf8(got).unwrap(), want, "lane {l}");
         }
     }
 

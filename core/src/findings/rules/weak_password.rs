@@ -693,16 +693,14 @@ impl Tail {
         )
     }
 
-    /// MD5(hex(digest) || tail) for every lane's `heads` (hex digests as eight little-endian words).
-    fn digest(&self, heads: &[[u32; 8]; LANES]) -> md5x::State {
+    /// MD5(hex(digest) || tail) for every lane's `heads` (hex digests as eight little-endian words, word-major).
+    fn digest(&self, heads: &[md5x::Word; 8]) -> md5x::State {
         let mut s = md5x::State::splat(md5x::IV);
         for (i, block) in self.0.iter().enumerate() {
             if i == 0 {
                 let mut first = *block;
-                for (w, lanes) in first.iter_mut().take(8).enumerate() {
-                    for (slot, head) in lanes.iter_mut().zip(heads) {
-                        *slot = head.get(w).copied().unwrap_or(0);
-                    }
+                for (w, h) in first.iter_mut().zip(heads) {
+                    *w = *h;
                 }
                 s.compress(&first);
             } else {
@@ -713,16 +711,7 @@ impl Tail {
     }
 }
 
-/// Every lane's digest as 32 lowercase hex characters, in eight little-endian words.
-fn hex_heads(s: &md5x::State) -> [[u32; 8]; LANES] {
-    let mut out = [[0u32; 8]; LANES];
-    for (l, head) in out.iter_mut().enumerate() {
-        let d = s.digest(l).unwrap_or_default();
-        *head = hex_words(&d);
-    }
-    out
-}
-
+/// A digest as 32 lowercase hex characters in eight little-endian words (one lane's `md5x::hex_words`).
 fn hex_words(d: &[u8; 16]) -> [u32; 8] {
     let h = hex(d);
     let mut w = [0u32; 8];
@@ -735,6 +724,25 @@ fn hex_words(d: &[u8; 16]) -> [u32; 8] {
         ]);
     }
     w
+}
+
+/// The lanes of `s` equal to `expected`, as a bit mask (bit l: lane l).
+fn equal_lanes(s: &md5x::State, expected: &[u8; 16]) -> u32 {
+    let mut mask = u32::MAX >> (32 - LANES);
+    for (lanes, want) in s.0.iter().zip(expected.chunks_exact(4)) {
+        let want = u32::from_le_bytes([
+            want.first().copied().unwrap_or(0),
+            want.get(1).copied().unwrap_or(0),
+            want.get(2).copied().unwrap_or(0),
+            want.get(3).copied().unwrap_or(0),
+        ]);
+        for (l, w) in lanes.iter().enumerate() {
+            if *w != want {
+                mask &= !(1 << l);
+            }
+        }
+    }
+    mask
 }
 
 impl<'t> Cracker<'t> {
@@ -779,40 +787,41 @@ impl<'t> Cracker<'t> {
         }
         let mut ha1 = md5x::State::splat(self.mid);
         ha1.compress(&block);
-        let mut heads = hex_heads(&ha1);
+        let mut heads = md5x::hex_words(&ha1);
         for (l, d) in &long {
-            if let Some(h) = heads.get_mut(*l) {
-                *h = hex_words(d);
+            for (w, h) in heads.iter_mut().zip(hex_words(d)) {
+                if let Some(slot) = w.get_mut(*l) {
+                    *slot = h;
+                }
             }
         }
+        // Lanes past `end` hold no candidate.
+        let live = u32::MAX >> (32 - LANES) >> (LANES - end.saturating_sub(start).min(LANES));
         let mut best: Option<usize> = None;
-        for (_, sess, resp) in &self.targets {
+        for (t, sess, resp) in &self.targets {
             let heads = match sess {
-                Some(sess) => hex_heads(&sess.digest(&heads)),
+                Some(sess) => md5x::hex_words(&sess.digest(&heads)),
                 None => heads,
             };
-            let out = resp.digest(&heads);
-            for l in 0..end.saturating_sub(start) {
+            let mut hits = equal_lanes(&resp.digest(&heads), &t.expected) & live;
+            while hits != 0 {
+                let l = hits.trailing_zeros() as usize;
+                hits &= hits - 1;
                 if best.is_some_and(|b| b <= l) {
                     break;
                 }
-                if out
-                    .digest(l)
-                    .is_some_and(|d| self.matches(cands, start + l, &d))
-                {
+                if self.confirm(cands, start + l) {
                     best = Some(l);
+                    break;
                 }
             }
         }
         best.map(|l| start + l)
     }
 
-    /// True when lane digest `d` of candidate `i` equals a target's expected response, and the one-at-a-time
-    /// MD5 agrees (a claim of a cracked password rests on two computations).
-    fn matches(&self, cands: &Candidates, i: usize, d: &[u8; 16]) -> bool {
-        if !self.targets.iter().any(|(t, _, _)| &t.expected == d) {
-            return false;
-        }
+    /// True when candidate `i` matches a target by RustCrypto's MD5 too (a claim of a cracked password rests on
+    /// two computations).
+    fn confirm(&self, cands: &Candidates, i: usize) -> bool {
         let mut buf = [0u8; 6];
         let Some((password, _)) = cands.get(i, &mut buf) else {
             return false;
