@@ -20,7 +20,7 @@ use crate::calls::{CallLimits, CallTracker};
 use crate::capture::{CaptureFile, RawFrame};
 use crate::error::CaptureError;
 use crate::media::tracker::{
-    MediaLimits, MediaTracker, RtpTap, SeriesOut, UdpPreclass, t38_outcome,
+    Classified, MediaLimits, MediaTracker, RtpTap, SeriesOut, t38_outcome,
 };
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
@@ -149,8 +149,8 @@ enum UdpPre {
     /// SIP parsed from a payload that starts like SIP. Boxed: a parsed message is large, and every frame's
     /// `Decoded` is moved through the merge (unboxed, those moves were a tenth of the run time).
     Sip(Box<Result<SipMessage, SipError>>),
-    /// Not SIP: its media class (and RTP header).
-    Media(UdpPreclass),
+    /// Not SIP: its media class (and RTP header), the one classification the media route uses.
+    Media(Classified),
 }
 
 fn decode_borrowed<'a>(frame: &'a RawFrame<'_>, sip_limits: &SipLimits) -> Decoded<'a> {
@@ -176,7 +176,7 @@ fn decode_data<'a>(link_type: u32, data: &'a [u8], sip_limits: &SipLimits) -> De
             if transport::starts_like_sip(payload) {
                 UdpPre::Sip(Box::new(sip::parse_message(payload, sip_limits)))
             } else {
-                UdpPre::Media(UdpPreclass::of(payload))
+                UdpPre::Media(Classified::of(payload))
             }
         }
         _ => UdpPre::None,
@@ -541,8 +541,10 @@ impl Analyzer {
                     if crate::media::demux::dtls_content_type(&payload).is_some() {
                         self.dtls.push(frame_no, s, d, &payload);
                     }
-                    self.media
-                        .on_udp_preclassified(frame_no, ts, s, d, &payload, media_pre);
+                    // Classified here only when the parallel stage did not see the payload (reassembled
+                    // datagrams, frames that own their bytes).
+                    let class = media_pre.unwrap_or_else(|| Classified::of(&payload));
+                    self.media.on_udp(frame_no, ts, s, d, &payload, class);
                 }
             }
             L4::Tcp(seg) => {

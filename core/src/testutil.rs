@@ -39,3 +39,26 @@ pub(crate) fn hex(s: &str) -> Vec<u8> {
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()
 }
+
+/// A UDP [`MessageRecord`](crate::model::MessageRecord) of `message` from `src` to `dst` ("ip:port"): index 0, frame
+/// 1, time 0, size 0, no retransmission. Tests set the fields they care about with `..sip_record(...)`.
+pub(crate) fn sip_record(
+    src: &str,
+    dst: &str,
+    message: crate::model::SipMessage,
+) -> crate::model::MessageRecord {
+    crate::model::MessageRecord {
+        index: 0,
+        frame: 1,
+        frames: vec![1],
+        ts_nanos: 0,
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        transport: crate::model::Transport::Udp,
+        encapsulation: Default::default(),
+        retransmission: false,
+        retransmission_of: None,
+        message,
+        size: 0,
+    }
+}

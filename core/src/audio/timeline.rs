@@ -231,21 +231,16 @@ pub fn decode_stream(
     specs: &BTreeMap<u8, CodecSpec>,
     opts: &TimelineOptions,
 ) -> DecodedStream {
-    let mut out = DecodedStream::default();
+    let mut t = Timeline::new(output_rate(packets, specs), opts, packets.len());
     let mut pts: BTreeMap<u8, PtState> = BTreeMap::new();
-    let mut unwrap = Unwrap::default();
-    let mut cn = ComfortNoise::default();
-    let mut cn_active = false;
-    let mut seen: std::collections::HashSet<i64, SeqHash> = std::collections::HashSet::default();
-    // Anchor: (ext timestamp, clock rate, output sample index, arrival ns) of the packet that fixed the timeline.
-    let mut anchor: Option<(i64, u32, i64, i64)> = None;
-    let mut last_ext_seq: Option<i64> = None;
-    let mut pcm: Vec<i16> = Vec::with_capacity(4096);
-    let mut first_arrival: Option<i64> = None;
-    // A packet was dropped as late since the last one played: its slot is concealed like a loss.
-    let mut late_pending = false;
+    for p in packets {
+        t.packet(p, specs, &mut pts);
+    }
+    t.out
+}
 
-    // The output rate: the first decodable audio payload type's decoder rate.
+/// The output rate: the decoder rate of the first decodable audio payload type in the stream (8 kHz if none).
+fn output_rate(packets: &[PlainPacket<'_>], specs: &BTreeMap<u8, CodecSpec>) -> u32 {
     let mut pt_order: Vec<u8> = Vec::new();
     for h in packets
         .iter()
@@ -256,7 +251,7 @@ pub fn decode_stream(
             pt_order.push(h.payload_type);
         }
     }
-    let rate = pt_order
+    pt_order
         .iter()
         .find_map(|pt| {
             let spec = specs.get(pt)?;
@@ -266,35 +261,101 @@ pub fn decode_stream(
             codec::decoder_for(spec).ok().map(|d| d.sample_rate_hz())
         })
         .unwrap_or(8000)
-        .max(1);
-    out.rate_hz = rate;
+        .max(1)
+}
 
-    for p in packets {
-        out.stats.packets += 1;
-        if first_arrival.is_none() {
-            first_arrival = Some(p.ts_nanos);
-            out.start_ts_nanos = p.ts_nanos;
+/// (ext timestamp, clock rate, output sample index, arrival ns) of the packet that fixed the timeline.
+type Anchor = (i64, u32, i64, i64);
+
+/// Where an audio packet goes on the timeline ([`Timeline::place`]).
+enum Placement {
+    /// Uninterrupted mode: after what is there.
+    Next,
+    /// At this output sample (by RTP timestamp, or by arrival after a resync).
+    At(i64),
+    /// Too late for the jitter buffer: decoded (so the decoder follows the stream) but not played.
+    Late,
+}
+
+/// The state of one stream's decoding: the output so far and what placing the next packet needs.
+struct Timeline<'o> {
+    opts: &'o TimelineOptions,
+    rate: u32,
+    /// Packets in the stream (sizes the output once the first packet has decoded).
+    packets: usize,
+    out: DecodedStream,
+    unwrap: Unwrap,
+    cn: ComfortNoise,
+    cn_active: bool,
+    seen: std::collections::HashSet<i64, SeqHash>,
+    anchor: Option<Anchor>,
+    last_ext_seq: Option<i64>,
+    pcm: Vec<i16>,
+    first_arrival: Option<i64>,
+    /// A packet was dropped as late since the last one played: its slot is concealed like a loss.
+    late_pending: bool,
+}
+
+impl<'o> Timeline<'o> {
+    fn new(rate: u32, opts: &'o TimelineOptions, packets: usize) -> Self {
+        Timeline {
+            opts,
+            rate,
+            packets,
+            out: DecodedStream {
+                rate_hz: rate,
+                ..DecodedStream::default()
+            },
+            unwrap: Unwrap::default(),
+            cn: ComfortNoise::default(),
+            cn_active: false,
+            seen: std::collections::HashSet::default(),
+            anchor: None,
+            last_ext_seq: None,
+            pcm: Vec::with_capacity(4096),
+            first_arrival: None,
+            late_pending: false,
+        }
+    }
+
+    /// The highest extended sequence number seen moves up to `ext_seq`.
+    fn advance_seq(&mut self, ext_seq: i64) {
+        self.last_ext_seq = Some(self.last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+    }
+
+    /// One packet: counted, de-duplicated, and handled by its payload kind (events and comfort noise marked,
+    /// audio decoded onto the timeline).
+    fn packet(
+        &mut self,
+        p: &PlainPacket<'_>,
+        specs: &BTreeMap<u8, CodecSpec>,
+        pts: &mut BTreeMap<u8, PtState>,
+    ) {
+        self.out.stats.packets += 1;
+        if self.first_arrival.is_none() {
+            self.first_arrival = Some(p.ts_nanos);
+            self.out.start_ts_nanos = p.ts_nanos;
         }
         let Some(data) = p.data.as_deref() else {
-            out.stats.auth_failures += 1;
-            push_mark(&mut out, MarkKind::AuthFailed { frame: p.frame });
-            continue;
+            self.out.stats.auth_failures += 1;
+            push_mark(&mut self.out, MarkKind::AuthFailed { frame: p.frame });
+            return;
         };
         let Ok(h) = rtp::parse_rtp(data) else {
-            out.stats.malformed += 1;
-            continue;
+            self.out.stats.malformed += 1;
+            return;
         };
         let payload = rtp::payload(data, &h);
-        let ext_seq = unwrap.seq(h.seq);
-        if !seen.insert(ext_seq) {
-            out.stats.duplicates += 1;
-            continue;
+        let ext_seq = self.unwrap.seq(h.seq);
+        if !self.seen.insert(ext_seq) {
+            self.out.stats.duplicates += 1;
+            return;
         }
-        if last_ext_seq.is_some_and(|l| ext_seq < l) {
+        if self.last_ext_seq.is_some_and(|l| ext_seq < l) {
             // A reordered packet counted lost when the sequence jumped past it: it is not lost after all.
-            out.stats.lost = out.stats.lost.saturating_sub(1);
+            self.out.stats.lost = self.out.stats.lost.saturating_sub(1);
         }
-        let ext_ts = unwrap.ts(h.timestamp);
+        let ext_ts = self.unwrap.ts(h.timestamp);
         let st = pts.entry(h.payload_type).or_insert_with(|| {
             let spec = specs.get(&h.payload_type).cloned();
             let kind = spec
@@ -308,181 +369,222 @@ pub fn decode_stream(
         });
         match st.kind {
             PayloadKind::TelephoneEvent => {
-                out.stats.dtmf_packets += 1;
-                if h.marker || last_ext_seq.is_none_or(|l| ext_seq != l + 1) {
-                    let at = position(anchor, ext_ts, rate, out.samples.len());
-                    out.marks.push(Mark {
+                self.out.stats.dtmf_packets += 1;
+                if h.marker || self.last_ext_seq.is_none_or(|l| ext_seq != l + 1) {
+                    let at = position(self.anchor, ext_ts, self.rate, self.out.samples.len());
+                    self.out.marks.push(Mark {
                         sample: at,
                         kind: MarkKind::Dtmf { frame: p.frame },
                     });
                 }
-                last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
-                continue;
+                self.advance_seq(ext_seq);
             }
-            PayloadKind::Redundancy | PayloadKind::NotAudio => {
-                out.stats.other_packets += 1;
-                continue;
-            }
+            PayloadKind::Redundancy | PayloadKind::NotAudio => self.out.stats.other_packets += 1,
             PayloadKind::ComfortNoise => {
-                out.stats.cn_packets += 1;
-                if cn.update(payload).is_err() {
-                    out.stats.decode_errors += 1;
+                self.out.stats.cn_packets += 1;
+                if self.cn.update(payload).is_err() {
+                    self.out.stats.decode_errors += 1;
                 }
-                if !cn_active {
-                    push_mark(&mut out, MarkKind::ComfortNoise { frame: p.frame });
+                if !self.cn_active {
+                    push_mark(&mut self.out, MarkKind::ComfortNoise { frame: p.frame });
                 }
-                cn_active = true;
-                last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
-                continue;
+                self.cn_active = true;
+                self.advance_seq(ext_seq);
             }
-            PayloadKind::Audio => {}
+            PayloadKind::Audio => {
+                let Some((dec, clock)) = self.decoder(st, p.frame, h.payload_type) else {
+                    return;
+                };
+                let placement = self.place(dec, p, payload, ext_ts, clock);
+                let target = match placement {
+                    Placement::Late => {
+                        self.advance_seq(ext_seq);
+                        return;
+                    }
+                    Placement::Next => None,
+                    Placement::At(t) => Some(t),
+                };
+                self.fill_gap(dec, ext_seq, target);
+                self.play(dec, p.frame, payload, target);
+            }
         }
+    }
+
+    /// The payload type's decoder (made at its first packet) and clock rate, or `None` (counted undecodable, the
+    /// reason noted once) when it has none.
+    fn decoder<'s>(
+        &mut self,
+        st: &'s mut PtState,
+        frame: u64,
+        payload_type: u8,
+    ) -> Option<(&'s mut dyn Decoder, u32)> {
         let Some(spec) = st.spec.as_ref() else {
-            out.stats.undecodable += 1;
+            self.out.stats.undecodable += 1;
             note_no_decoder(
-                &mut out,
+                &mut self.out,
                 NoDecoder {
-                    codec: format!("payload type {}", h.payload_type),
+                    codec: format!("payload type {payload_type}"),
                     reason: "no decoder (dynamic payload type without SDP; give the codec by hand)"
                         .into(),
                 },
-                p.frame,
-                h.payload_type,
+                frame,
+                payload_type,
             );
-            continue;
+            return None;
         };
         if st.decoder.is_none() {
             match codec::decoder_for(spec) {
                 Ok(d) => {
                     st.decoder = Some(d);
-                    if !out.codecs.contains(&spec.name) {
-                        out.codecs.push(spec.name.clone());
+                    if !self.out.codecs.contains(&spec.name) {
+                        self.out.codecs.push(spec.name.clone());
                     }
                 }
                 Err(e) => {
-                    out.stats.undecodable += 1;
-                    note_no_decoder(&mut out, e, p.frame, h.payload_type);
-                    continue;
+                    self.out.stats.undecodable += 1;
+                    note_no_decoder(&mut self.out, e, frame, payload_type);
+                    return None;
                 }
             }
         }
         let clock = spec.clock_rate_hz.max(1);
-        let Some(dec) = st.decoder.as_mut() else {
-            continue;
-        };
-        let dec_rate = dec.sample_rate_hz().max(1);
+        let dec = st.decoder.as_deref_mut()?;
+        Some((dec, clock))
+    }
 
-        // Where this packet belongs.
+    /// Where an audio packet belongs: by its RTP timestamp from the anchor (re-anchored on arrival when the two
+    /// disagree by more than 10 s), or dropped as late by the jitter buffer.
+    fn place(
+        &mut self,
+        dec: &mut dyn Decoder,
+        p: &PlainPacket<'_>,
+        payload: &[u8],
+        ext_ts: i64,
+        clock: u32,
+    ) -> Placement {
+        let rate = self.rate;
         let arrival = p.ts_nanos;
-        let target: Option<i64> = match opts.mode {
-            TimingMode::Uninterrupted => None,
+        match self.opts.mode {
+            TimingMode::Uninterrupted => Placement::Next,
             TimingMode::RtpTimestamp | TimingMode::JitterBuffer { .. } => {
                 let (a_ts, a_clock, a_sample, a_arrival) =
-                    *anchor.get_or_insert((ext_ts, clock, 0, arrival));
+                    *self.anchor.get_or_insert((ext_ts, clock, 0, arrival));
                 let by_ts = a_sample + (ext_ts - a_ts) * i64::from(rate) / i64::from(a_clock);
                 let by_arrival =
                     a_sample + (arrival - a_arrival) / 1_000_000 * i64::from(rate) / 1000;
                 // A timestamp that disagrees with arrival by more than 10 s (either way) is a clock restart.
                 if (by_ts - by_arrival).abs() > 10 * i64::from(rate) {
-                    out.stats.resyncs += 1;
-                    let here = out.samples.len() as i64;
+                    self.out.stats.resyncs += 1;
+                    let here = self.out.samples.len() as i64;
                     let at = by_arrival.max(here);
-                    anchor = Some((ext_ts, clock, at, arrival));
-                    out.marks.push(Mark {
+                    self.anchor = Some((ext_ts, clock, at, arrival));
+                    self.out.marks.push(Mark {
                         sample: usize::try_from(at).unwrap_or(0),
                         kind: MarkKind::Resync { frame: p.frame },
                     });
-                    Some(at)
-                } else {
-                    if let TimingMode::JitterBuffer { ms } = opts.mode {
-                        let expected =
-                            a_arrival + (ext_ts - a_ts) * 1_000_000_000 / i64::from(a_clock);
-                        if arrival - expected > i64::from(ms) * 1_000_000 {
-                            out.stats.late_dropped += 1;
-                            push_mark(&mut out, MarkKind::Late { frame: p.frame });
-                            // The decoder still sees the packet so its state follows the stream.
-                            pcm.clear();
-                            let _ = dec.decode(payload, &mut pcm);
-                            late_pending = true;
-                            last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
-                            continue;
-                        }
-                    }
-                    Some(by_ts)
+                    return Placement::At(at);
                 }
+                if let TimingMode::JitterBuffer { ms } = self.opts.mode {
+                    let expected = a_arrival + (ext_ts - a_ts) * 1_000_000_000 / i64::from(a_clock);
+                    if arrival - expected > i64::from(ms) * 1_000_000 {
+                        self.out.stats.late_dropped += 1;
+                        push_mark(&mut self.out, MarkKind::Late { frame: p.frame });
+                        // The decoder still sees the packet so its state follows the stream.
+                        self.pcm.clear();
+                        let _ = dec.decode(payload, &mut self.pcm);
+                        self.late_pending = true;
+                        return Placement::Late;
+                    }
+                }
+                Placement::At(by_ts)
             }
-        };
+        }
+    }
 
-        // Gap before this packet: loss (sequence gap) or silence suppression.
-        let lost_packets = match last_ext_seq {
+    /// The gap before a packet placed at `target`: a sequence gap is a loss (marked, concealed by the codec up to
+    /// [`MAX_CONCEAL_MS`], then silence); a timestamp gap alone is silence suppression (comfort noise after a CN
+    /// packet, else silence).
+    fn fill_gap(&mut self, dec: &mut dyn Decoder, ext_seq: i64, target: Option<i64>) {
+        let (rate, dec_rate) = (self.rate, dec.sample_rate_hz().max(1));
+        let lost_packets = match self.last_ext_seq {
             Some(l) if ext_seq > l + 1 => (ext_seq - l - 1) as u64,
             _ => 0,
         };
         if lost_packets > 0 {
-            out.stats.lost += lost_packets;
+            self.out.stats.lost += lost_packets;
             push_mark(
-                &mut out,
+                &mut self.out,
                 MarkKind::Lost {
                     packets: lost_packets,
                 },
             );
         }
         if let Some(t) = target {
-            let here = out.samples.len() as i64;
+            let here = self.out.samples.len() as i64;
             if t > here {
                 let gap = usize::try_from(t - here).unwrap_or(0);
-                let room = opts.max_samples.saturating_sub(out.samples.len());
+                let room = self.opts.max_samples.saturating_sub(self.out.samples.len());
                 let gap_n = gap.min(room);
-                if lost_packets > 0 || late_pending {
+                if lost_packets > 0 || self.late_pending {
                     let conceal_max =
                         usize::try_from(MAX_CONCEAL_MS * u64::from(rate) / 1000).unwrap_or(0);
                     let c = gap_n.min(conceal_max);
-                    pcm.clear();
-                    dec.conceal(c * dec_rate as usize / rate as usize, &mut pcm);
-                    append_resampled(&mut out.samples, &pcm, dec_rate, rate, c);
-                    out.samples.resize(out.samples.len() + (gap_n - c), 0);
-                } else if cn_active {
-                    cn.fill(gap_n, rate, &mut out.samples);
+                    self.pcm.clear();
+                    dec.conceal(c * dec_rate as usize / rate as usize, &mut self.pcm);
+                    append_resampled(&mut self.out.samples, &self.pcm, dec_rate, rate, c);
+                    self.out
+                        .samples
+                        .resize(self.out.samples.len() + (gap_n - c), 0);
+                } else if self.cn_active {
+                    self.cn.fill(gap_n, rate, &mut self.out.samples);
                 } else {
-                    out.samples.resize(out.samples.len() + gap_n, 0);
+                    self.out.samples.resize(self.out.samples.len() + gap_n, 0);
                 }
-                out.stats.samples_cut += (gap - gap_n) as u64;
+                self.out.stats.samples_cut += (gap - gap_n) as u64;
             }
         }
-        cn_active = false;
-        late_pending = false;
-        last_ext_seq = Some(last_ext_seq.map_or(ext_seq, |l| l.max(ext_seq)));
+        self.cn_active = false;
+        self.late_pending = false;
+        self.advance_seq(ext_seq);
+    }
 
+    /// Decodes a packet's payload and writes it at `target` (over concealment or silence when it came late),
+    /// concealing its duration when it does not decode.
+    fn play(&mut self, dec: &mut dyn Decoder, frame: u64, payload: &[u8], target: Option<i64>) {
+        let (rate, dec_rate) = (self.rate, dec.sample_rate_hz().max(1));
+        let max_samples = self.opts.max_samples;
+        let out = &mut self.out;
         // The common case — same rate, in order, room left — decodes straight into the output.
         let here = out.samples.len();
-        if dec_rate == rate && target.is_none_or(|t| t == here as i64) && here < opts.max_samples {
+        if dec_rate == rate && target.is_none_or(|t| t == here as i64) && here < max_samples {
             let before = out.samples.len();
             if dec.decode(payload, &mut out.samples).is_ok() {
                 out.stats.decoded += 1;
                 let n = out.samples.len() - before;
                 if out.stats.decoded == 1 {
                     // Size the output once from the first packet instead of doubling it many times.
-                    let want = packets.len().saturating_mul(n).min(opts.max_samples);
+                    let want = self.packets.saturating_mul(n).min(max_samples);
                     out.samples.reserve(want.saturating_sub(out.samples.len()));
                 }
-                if out.samples.len() > opts.max_samples {
-                    out.stats.samples_cut += (out.samples.len() - opts.max_samples) as u64;
-                    out.samples.truncate(opts.max_samples);
+                if out.samples.len() > max_samples {
+                    out.stats.samples_cut += (out.samples.len() - max_samples) as u64;
+                    out.samples.truncate(max_samples);
                 }
-                continue;
+                return;
             }
             out.samples.truncate(before);
         }
+        let pcm = &mut self.pcm;
         pcm.clear();
-        match dec.decode(payload, &mut pcm) {
+        match dec.decode(payload, pcm) {
             Ok(_) => out.stats.decoded += 1,
             Err(_) => {
                 out.stats.decode_errors += 1;
-                push_mark(&mut out, MarkKind::DecodeError { frame: p.frame });
+                push_mark(out, MarkKind::DecodeError { frame });
                 // Conceal the packet's duration (from the timestamp step when known, else 20 ms).
                 let n = 20 * dec_rate as usize / 1000;
                 pcm.clear();
-                dec.conceal(n, &mut pcm);
+                dec.conceal(n, pcm);
             }
         }
         let n_out = if dec_rate == rate {
@@ -490,7 +592,7 @@ pub fn decode_stream(
         } else {
             pcm.len() * rate as usize / dec_rate as usize
         };
-        let room = opts.max_samples.saturating_sub(out.samples.len());
+        let room = max_samples.saturating_sub(out.samples.len());
         match target {
             Some(t) if t < 0 => {
                 // Reordered before the stream's first packet: nowhere to play it.
@@ -500,8 +602,8 @@ pub fn decode_stream(
                 // A late (reordered) packet: write over what was concealed or silent at its place.
                 let start = usize::try_from(t).unwrap_or(0);
                 let mut tmp = Vec::with_capacity(n_out);
-                append_resampled(&mut tmp, &pcm, dec_rate, rate, n_out);
-                let end = (start + tmp.len()).min(opts.max_samples);
+                append_resampled(&mut tmp, pcm, dec_rate, rate, n_out);
+                let end = (start + tmp.len()).min(max_samples);
                 if end > out.samples.len() {
                     out.samples.resize(end, 0);
                 }
@@ -514,15 +616,14 @@ pub fn decode_stream(
             }
             _ => {
                 let n = n_out.min(room);
-                append_resampled(&mut out.samples, &pcm, dec_rate, rate, n);
+                append_resampled(&mut out.samples, pcm, dec_rate, rate, n);
                 out.stats.samples_cut += (n_out - n) as u64;
             }
         }
     }
-    out
 }
 
-fn position(anchor: Option<(i64, u32, i64, i64)>, ext_ts: i64, rate: u32, here: usize) -> usize {
+fn position(anchor: Option<Anchor>, ext_ts: i64, rate: u32, here: usize) -> usize {
     match anchor {
         Some((a_ts, a_clock, a_sample, _)) => {
             let p = a_sample + (ext_ts - a_ts) * i64::from(rate) / i64::from(a_clock.max(1));

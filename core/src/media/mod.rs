@@ -10,7 +10,8 @@
 //! - [`stream`]: the per-stream statistics, defined exactly as Wireshark's RTP Stream Analysis.
 //! - [`quality`]: jitter-buffer simulation and the ITU-T G.107 E-model (R-factor, MOS).
 //! - [`dtmf`]: RFC 4733 telephone-events and SIP INFO DTMF bodies.
-//! - [`tracker`]: the stateful stage the pipeline feeds: SDP bindings, heuristic, streams, RTCP, DTMF.
+//! - [`tracker`]: the stateful stage the pipeline feeds: the one-pass route of a payload ([`tracker::Classified`],
+//!   SDP bindings, TURN, the unsignalled-RTP heuristic) in `tracker/route.rs`; streams, RTCP, DTMF in `tracker.rs`.
 //!
 //! May import: `model`, `calls` (payload-name table), `time`.
 

@@ -22,7 +22,7 @@ pub struct RtpHeader {
 }
 
 /// Why bytes are not a valid RTP packet.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RtpError {
     #[error("RTP packet of {len} bytes is shorter than the 12-byte fixed header")]
     TooShort { len: usize },

@@ -1,17 +1,10 @@
 //! The media stage the pipeline feeds, in capture order: SIP messages (for SDP bindings and INFO DTMF), UDP payloads,
 //! and STUN/TURN frames cut from TCP. It owns every media table and bounds each one.
 //!
-//! **Binding (as Wireshark's SDP → RTP conversations).** Every SDP (offer or answer, initial or re-INVITE, UPDATE,
-//! 183, PRACK...) binds each `m=` line's address:port to its call from that frame on; a later SDP for the same
-//! address:port replaces the binding (hold, port and codec changes). A packet belongs to a binding when its
-//! destination, else its source, is a bound address:port. `m=image ... udptl` binds T.38.
-//!
-//! **Heuristic (unsignalled RTP, as rtpbreak).** A UDP payload that is not bound and parses as RTP becomes a
-//! candidate keyed by (source, destination, SSRC); it becomes a stream after [`MediaLimits::min_run`] packets whose
-//! sequence numbers advance by 1-3 and whose timestamps do not go backwards, at most 5 s apart; then the held
-//! packets are replayed into the stream. Media unwrapped from TURN is accepted at once (a TURN channel carries only
-//! media by protocol, RFC 7983). SIP never reaches here (the pipeline takes it first); STUN, DTLS and ZRTP are told
-//! apart by their first byte (RFC 7983) and their own checks; DNS and other protocols fail the run test.
+//! The route of a payload (SDP bindings, its class, TURN, unsignalled-RTP candidates) is `route`'s
+//! (`tracker/route.rs`), in one pass; this module owns what the route feeds: per-stream state (statistics queued
+//! per batch and done in parallel by [`MediaTracker::flush`]), RTCP per source, DTMF, and the streams built from
+//! them.
 //!
 //! **Encryption.** SDP `RTP/SAVP(F)` with `a=crypto` → SRTP (SDES); `a=fingerprint` or DTLS records on the media
 //! flow → DTLS-SRTP; ZRTP packets on the flow → ZRTP; for unsignalled G.711 a constant 4- or 10-byte trailer beyond
@@ -31,14 +24,15 @@ use crate::model::{
     StreamKind,
 };
 
-use super::demux::{self, PayloadClass};
-use super::dtmf::{self, DtmfTracker};
+mod route;
+
+pub use route::Classified;
+use route::{BindKind, Binding, Candidate, Datagram};
+
+use super::dtmf::DtmfTracker;
 use super::quality::QualityAccumulator;
 use super::rtcp::{self, ReportBlock, RtcpPacket};
-use super::rtp::{self, RtpHeader};
-use super::stream::{
-    ClockInfo, FLAG_CN, PacketInfo, StreamStats, named_clock_rate, static_clock_rate,
-};
+use super::stream::{ClockInfo, FLAG_CN, PacketInfo, StreamStats, static_clock_rate};
 
 /// Caps on every media table (documented in ARCHITECTURE.md).
 #[derive(Debug, Clone)]
@@ -64,56 +58,6 @@ impl Default for MediaLimits {
             min_run: 4,
             max_rtcp_sources: 200_000,
             max_flows: 400_000,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BindKind {
-    Rtp,
-    T38,
-}
-
-#[derive(Debug, Clone)]
-struct Binding {
-    call_id: String,
-    kind: BindKind,
-    /// Dynamic payload names and clock rates from rtpmap.
-    rtpmaps: Vec<(u8, String, u32)>,
-    proto: String,
-    crypto_suites: Vec<String>,
-    fingerprint: bool,
-    /// The SDP's author is the caller (`Some(true)`), the callee, or unknown.
-    owner_is_caller: Option<bool>,
-}
-
-impl Binding {
-    fn clock(&self, pt: u8, want_name: bool) -> (ClockInfo, Option<String>) {
-        let map = self.rtpmaps.iter().find(|(p, _, _)| *p == pt);
-        if pt < 96 {
-            let name = if want_name {
-                map.map(|(_, n, _)| n.clone())
-                    .or_else(|| static_payload_name(pt).map(str::to_string))
-            } else {
-                None
-            };
-            return (
-                static_clock_rate(pt).map_or(ClockInfo::Unknown, ClockInfo::Rate),
-                name,
-            );
-        }
-        match map {
-            Some((_, name, rate)) => {
-                let clock = if name.eq_ignore_ascii_case("telephone-event") {
-                    ClockInfo::TelephoneEvent
-                } else if *rate > 0 {
-                    ClockInfo::Rate(*rate)
-                } else {
-                    named_clock_rate(name).map_or(ClockInfo::Unknown, ClockInfo::Rate)
-                };
-                (clock, want_name.then(|| name.clone()))
-            }
-            None => (ClockInfo::Unknown, None),
         }
     }
 }
@@ -349,11 +293,6 @@ fn self_payload_type(s: &StreamState) -> Option<u8> {
         .map(|(pt, _)| *pt)
 }
 
-/// Packets of an unsignalled RTP candidate, held until the run is long enough (lengths only: no payload bytes).
-struct Candidate {
-    held: Vec<PacketInfo>,
-}
-
 #[derive(Debug, Default, Clone)]
 struct RtcpState {
     packets: u64,
@@ -448,27 +387,6 @@ impl RtpTap {
     }
 }
 
-/// What the parallel decode stage already found in a UDP payload that is not SIP: its class and, for RTP, the
-/// parsed header. The sequential merge then routes the packet without touching its bytes again (on another core,
-/// that first touch was most of the merge's time).
-#[derive(Debug, Clone, Copy)]
-pub struct UdpPreclass {
-    pub class: PayloadClass,
-    /// `Some` when `class` is RTP and the header parsed.
-    pub rtp: Option<RtpHeader>,
-}
-
-impl UdpPreclass {
-    pub fn of(payload: &[u8]) -> UdpPreclass {
-        let class = demux::classify(payload);
-        let rtp = match class {
-            PayloadClass::Rtp => rtp::parse_rtp(payload).ok(),
-            _ => None,
-        };
-        UdpPreclass { class, rtp }
-    }
-}
-
 /// What [`MediaTracker::build`] does with the streams' plot series.
 pub enum SeriesOut {
     /// None (snapshots while a file loads: the finished analysis brings them).
@@ -518,17 +436,6 @@ pub struct MediaCapHits {
     pub flows: u64,
     /// RTCP sources not followed (`max_rtcp_sources`).
     pub rtcp_sources: u64,
-}
-
-/// A media payload and where it came from.
-struct Datagram<'a> {
-    frame: FrameNo,
-    ts: i64,
-    src: SocketAddr,
-    dst: SocketAddr,
-    carrier: MediaCarrier,
-    peer: Option<SocketAddr>,
-    payload: &'a [u8],
 }
 
 impl MediaTracker {
@@ -651,435 +558,6 @@ impl MediaTracker {
         let secs = rel.div_euclid(1_000_000_000);
         let nsecs = rel.rem_euclid(1_000_000_000);
         secs as f64 * 1000.0 + nsecs as f64 / 1_000_000.0
-    }
-
-    /// A SIP message (not a retransmission): SDP bindings and INFO DTMF.
-    pub fn on_sip(&mut self, rec: &MessageRecord) {
-        let msg = &rec.message;
-        let Some(call_id) = msg.call_id.as_deref() else {
-            return;
-        };
-        if msg.method() == Some("INVITE") && !self.callers.contains_key(call_id) {
-            if self.callers.len() < self.limits.max_bindings {
-                self.callers.insert(call_id.to_string(), rec.src);
-            } else {
-                self.caps.bindings += 1;
-            }
-        }
-        if let Some(sdp) = &msg.sdp {
-            let owner = self.callers.get(call_id).map(|c| *c == rec.src);
-            self.bind_sdp(call_id, sdp, owner);
-        }
-        if msg.method() == Some("INFO")
-            && let Some(ct) = msg.content_type.as_deref()
-            && let Some((digit, duration_ms)) = dtmf::parse_info_body(ct, &msg.body)
-        {
-            let event = dtmf::digit_code(&digit).unwrap_or(0);
-            if self.info_dtmf.len() < 100_000 {
-                self.info_dtmf.push((
-                    call_id.to_string(),
-                    DtmfEvent {
-                        digit,
-                        event,
-                        source: "sip-info",
-                        frame: rec.frame,
-                        ts_nanos: rec.ts_nanos,
-                        duration_ms,
-                        ended: true,
-                        volume: None,
-                        ssrc: None,
-                        packets: 1,
-                    },
-                ));
-            }
-        }
-    }
-
-    fn bind_sdp(&mut self, call_id: &str, sdp: &Sdp, owner_is_caller: Option<bool>) {
-        for m in &sdp.media {
-            if m.port == 0 {
-                continue;
-            }
-            let Some(addr) = m.connection.or(sdp.connection) else {
-                continue;
-            };
-            if addr.is_unspecified() {
-                continue;
-            }
-            let proto = m.proto.to_ascii_lowercase();
-            let kind = if proto.contains("udptl") || m.media.eq_ignore_ascii_case("image") {
-                BindKind::T38
-            } else if proto.contains("rtp") {
-                BindKind::Rtp
-            } else {
-                continue;
-            };
-            let binding = Binding {
-                call_id: call_id.to_string(),
-                kind,
-                rtpmaps: m
-                    .rtpmaps
-                    .iter()
-                    .map(|r| (r.payload_type, r.encoding.clone(), r.clock_rate_hz))
-                    .collect(),
-                proto: m.proto.clone(),
-                crypto_suites: m.crypto.iter().map(|c| c.suite.clone()).collect(),
-                fingerprint: !m.fingerprints.is_empty() || !sdp.fingerprints.is_empty(),
-                owner_is_caller,
-            };
-            let key = SocketAddr::new(addr, m.port);
-            if self.bindings.len() >= self.limits.max_bindings && !self.bindings.contains_key(&key)
-            {
-                self.caps.bindings += 1;
-                if !self.bindings_full_reported {
-                    self.bindings_full_reported = true;
-                    self.diags.push(Diagnostic::new(
-                        None,
-                        Layer::Rtp,
-                        DiagLevel::Warning,
-                        format!(
-                            "more than {} SDP media endpoints: further ones are not bound to calls",
-                            self.limits.max_bindings
-                        ),
-                    ));
-                }
-                continue;
-            }
-            self.any_t38_binding |= kind == BindKind::T38;
-            self.bindings.insert(key, binding);
-            self.bindings_generation = self.bindings_generation.wrapping_add(1);
-        }
-    }
-
-    /// The binding of a packet (destination first, as the receiver announced it) and whether it matched by
-    /// destination.
-    fn lookup(&self, src: SocketAddr, dst: SocketAddr) -> Option<(&Binding, bool)> {
-        if let Some(b) = self.bindings.get(&dst) {
-            return Some((b, true));
-        }
-        self.bindings.get(&src).map(|b| (b, false))
-    }
-
-    fn flow(&mut self, a: SocketAddr, b: SocketAddr, c: MediaCarrier) -> Option<&mut FlowInfo> {
-        let key = FlowKey::new(a, b, c);
-        if !self.flows.contains_key(&key) && self.flows.len() >= self.limits.max_flows {
-            self.caps.flows += 1;
-            return None;
-        }
-        Some(self.flows.entry(key).or_default())
-    }
-
-    /// One UDP datagram that was not SIP.
-    pub fn on_udp(
-        &mut self,
-        frame: FrameNo,
-        ts: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &[u8],
-    ) {
-        self.on_udp_preclassified(frame, ts, src, dst, payload, None);
-    }
-
-    /// [`Self::on_udp`] with the class found by the parallel stage ([`UdpPreclass::of`] on the same payload).
-    pub fn on_udp_preclassified(
-        &mut self,
-        frame: FrameNo,
-        ts: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
-        payload: &[u8],
-        pre: Option<UdpPreclass>,
-    ) {
-        let d = Datagram {
-            frame,
-            ts,
-            src,
-            dst,
-            carrier: MediaCarrier::Udp,
-            peer: None,
-            payload,
-        };
-        self.dispatch(&d, true, pre);
-    }
-
-    /// One STUN message or ChannelData frame cut from a STUN/TURN-over-TCP stream.
-    pub fn on_stun_tcp(
-        &mut self,
-        frame: FrameNo,
-        ts: i64,
-        src: SocketAddr,
-        dst: SocketAddr,
-        data: &[u8],
-    ) {
-        let d = Datagram {
-            frame,
-            ts,
-            src,
-            dst,
-            carrier: MediaCarrier::TurnTcp,
-            peer: None,
-            payload: data,
-        };
-        self.unwrap_turn(&d, demux::classify(data));
-    }
-
-    fn dispatch(&mut self, d: &Datagram<'_>, outer: bool, pre: Option<UdpPreclass>) {
-        // T.38 endpoints first: UDPTL has no recognisable first byte.
-        if self.any_t38_binding
-            && d.carrier == MediaCarrier::Udp
-            && let Some((b, _)) = self.lookup(d.src, d.dst)
-            && b.kind == BindKind::T38
-        {
-            let continues_rtp = rtp::parse_rtp(d.payload).is_ok_and(|h| {
-                self.index.contains_key(&StreamKey {
-                    src: d.src,
-                    dst: d.dst,
-                    ssrc: h.ssrc,
-                    carrier: d.carrier,
-                    kind: StreamKind::Rtp,
-                })
-            });
-            if !continues_rtp && let Some(u) = demux::parse_udptl(d.payload) {
-                self.counters.udptl_packets += 1;
-                self.t38_packet(d, u.seq);
-                return;
-            }
-        }
-        let class = pre.map_or_else(|| demux::classify(d.payload), |p| p.class);
-        match class {
-            PayloadClass::Stun | PayloadClass::TurnChannel if outer => self.unwrap_turn(d, class),
-            PayloadClass::Stun => {
-                self.counters.stun_packets += 1;
-                self.note_stun(d, d.carrier);
-            }
-            PayloadClass::TurnChannel => self.counters.udp_unclassified += 1,
-            PayloadClass::Dtls => {
-                self.counters.dtls_records += 1;
-                let (frame, carrier) = (d.frame, d.carrier);
-                if let Some(f) = self.flow(d.src, d.dst, carrier) {
-                    f.dtls_first.get_or_insert(frame);
-                    f.dtls_last = frame;
-                    f.dtls_records += 1;
-                }
-            }
-            PayloadClass::Zrtp => {
-                self.counters.zrtp_packets += 1;
-                let (frame, carrier) = (d.frame, d.carrier);
-                if let Some(f) = self.flow(d.src, d.dst, carrier) {
-                    f.zrtp_first.get_or_insert(frame);
-                    f.zrtp_packets += 1;
-                }
-            }
-            PayloadClass::Rtcp => self.rtcp_packet(d),
-            // Relayed media whose peer is known (a Data indication's peer address, or a ChannelData channel bound
-            // by a Channel-Bind seen earlier) starts a stream at once; ChannelData on an unknown channel must first
-            // look like a stream (the candidate run), as unsignalled RTP does.
-            PayloadClass::Rtp => {
-                self.rtp_packet(d, !outer && d.peer.is_some(), pre.and_then(|p| p.rtp))
-            }
-            PayloadClass::Unknown => {
-                let bound_rtp = self
-                    .lookup(d.src, d.dst)
-                    .is_some_and(|(b, _)| b.kind == BindKind::Rtp);
-                let looks_rtcp = d.payload.first().is_some_and(|b| b >> 6 == 2)
-                    && d.payload.get(1).is_some_and(|b| (192..=223).contains(b));
-                if bound_rtp && looks_rtcp {
-                    // A damaged RTCP packet on a media endpoint: parse what can be parsed, diagnose the rest.
-                    self.rtcp_packet(d);
-                } else if bound_rtp && let Err(e) = rtp::parse_rtp(d.payload) {
-                    // Bytes on a bound RTP endpoint that are not RTP (e.g. version 0/1/3).
-                    self.counters.rtp_malformed += 1;
-                    self.warn(
-                        d.frame,
-                        format!("{e} ({} → {}, a bound media endpoint)", d.src, d.dst),
-                    );
-                } else {
-                    self.counters.udp_unclassified += 1;
-                }
-            }
-        }
-    }
-
-    /// STUN on the flow of `d` under `carrier`: a WebRTC-style path (encryption evidence for its media).
-    fn note_stun(&mut self, d: &Datagram<'_>, carrier: MediaCarrier) {
-        let frame = d.frame;
-        if let Some(f) = self.flow(d.src, d.dst, carrier) {
-            f.stun_first.get_or_insert(frame);
-            f.stun_packets += 1;
-        }
-    }
-
-    fn unwrap_turn(&mut self, d: &Datagram<'_>, class: PayloadClass) {
-        self.counters.stun_packets += 1;
-        let carrier = if d.carrier == MediaCarrier::Udp {
-            MediaCarrier::TurnUdp
-        } else {
-            d.carrier
-        };
-        // STUN on this 5-tuple: evidence for media on it directly (ICE) and for what it relays (TURN).
-        self.note_stun(d, d.carrier);
-        if carrier != d.carrier {
-            self.note_stun(d, carrier);
-        }
-        match class {
-            PayloadClass::TurnChannel => {
-                let Some(cd) = demux::parse_channel_data(d.payload) else {
-                    return;
-                };
-                let peer = self
-                    .flows
-                    .get(&FlowKey::new(d.src, d.dst, carrier))
-                    .and_then(|f| {
-                        f.channels
-                            .iter()
-                            .find(|(c, _)| *c == cd.channel)
-                            .map(|(_, p)| *p)
-                    });
-                let inner = Datagram {
-                    carrier,
-                    peer,
-                    payload: cd.data,
-                    ..*d
-                };
-                self.dispatch(&inner, false, None);
-            }
-            _ => {
-                let Ok(m) = demux::parse_stun(d.payload) else {
-                    return;
-                };
-                if let (Some(ch), Some(peer)) = (m.channel, m.peer)
-                    && let Some(f) = self.flow(d.src, d.dst, carrier)
-                    && f.channels.len() < 64
-                    && !f.channels.iter().any(|(c, _)| *c == ch)
-                {
-                    f.channels.push((ch, peer));
-                }
-                if let Some(data) = m.data {
-                    let inner = Datagram {
-                        carrier,
-                        peer: m.peer,
-                        payload: data,
-                        ..*d
-                    };
-                    self.dispatch(&inner, false, None);
-                }
-            }
-        }
-    }
-
-    fn rtp_packet(&mut self, d: &Datagram<'_>, relayed: bool, parsed: Option<RtpHeader>) {
-        let h = match parsed.map_or_else(|| rtp::parse_rtp(d.payload), Ok) {
-            Ok(h) => h,
-            Err(e) => {
-                let bound = self.lookup(d.src, d.dst).is_some();
-                if bound || relayed {
-                    self.counters.rtp_malformed += 1;
-                    self.warn(d.frame, format!("{e} ({} → {})", d.src, d.dst));
-                } else {
-                    self.counters.udp_unclassified += 1;
-                }
-                return;
-            }
-        };
-        let info = PacketInfo {
-            frame: d.frame,
-            ts_nanos: d.ts,
-            seq: h.seq,
-            timestamp: h.timestamp,
-            marker: h.marker,
-            payload_type: h.payload_type,
-            rtp_len: d.payload.len(),
-            payload_len: h.payload_len,
-            first_payload_byte: (h.payload_len > 0)
-                .then(|| d.payload.get(h.payload_offset).copied())
-                .flatten(),
-            ipv6: d.src.is_ipv6(),
-        };
-        let key = StreamKey {
-            src: d.src,
-            dst: d.dst,
-            ssrc: h.ssrc,
-            carrier: d.carrier,
-            kind: StreamKind::Rtp,
-        };
-        if let Some(tap) = self.tap.as_mut() {
-            tap.offer(&key, d.frame, d.ts, d.payload);
-        }
-        if let Some(&i) = self.index.get(&key) {
-            self.counters.rtp_packets += 1;
-            self.feed(i, &info, rtp::payload(d.payload, &h));
-            return;
-        }
-        let bound = self
-            .lookup(d.src, d.dst)
-            .filter(|(b, _)| b.kind == BindKind::Rtp)
-            .map(|(b, by_dst)| (b.clone(), by_dst));
-        if bound.is_some() || relayed {
-            if let Some(i) = self.new_stream(key, bound, d.peer) {
-                self.counters.rtp_packets += 1;
-                self.feed(i, &info, rtp::payload(d.payload, &h));
-            } else {
-                self.counters.rtp_packets_untracked += 1;
-            }
-            return;
-        }
-        self.candidate(key, info);
-    }
-
-    fn candidate(&mut self, key: StreamKey, info: PacketInfo) {
-        let min_run = self.limits.min_run.max(1);
-        let consistent = |c: &Candidate| -> bool {
-            let Some(last) = c.held.last() else {
-                return true;
-            };
-            let dseq = info.seq.wrapping_sub(last.seq);
-            let dts = info.timestamp.wrapping_sub(last.timestamp);
-            let dt = info.ts_nanos.saturating_sub(last.ts_nanos);
-            (1..=3).contains(&dseq)
-                && dts < (1 << 31)
-                && (0..=5_000_000_000).contains(&dt)
-                && info.payload_type == last.payload_type
-        };
-        let cand = self.candidates.get_mut(&key);
-        match cand {
-            Some(c) if consistent(c) => c.held.push(info),
-            Some(c) => {
-                self.counters.rtp_candidates_rejected += c.held.len() as u64;
-                c.held.clear();
-                c.held.push(info);
-            }
-            None => {
-                if self.candidates.len() >= self.limits.max_candidates {
-                    self.counters.rtp_candidates_rejected += 1;
-                    self.caps.candidates += 1;
-                    return;
-                }
-                self.candidates.insert(key, Candidate { held: vec![info] });
-            }
-        }
-        let ready = self
-            .candidates
-            .get(&key)
-            .is_some_and(|c| c.held.len() >= min_run);
-        if !ready {
-            return;
-        }
-        let Some(c) = self.candidates.remove(&key) else {
-            return;
-        };
-        match self.new_stream(key, None, None) {
-            Some(i) => {
-                for p in &c.held {
-                    self.counters.rtp_packets += 1;
-                    // The payload bytes of held packets are gone; DTMF needs none for unsignalled streams (no
-                    // telephone-event mapping without SDP), and the trailer check only needs lengths.
-                    let (clock, name) = self.clock_for(i, p.payload_type);
-                    self.feed_with(i, p, clock, name);
-                }
-            }
-            None => self.counters.rtp_packets_untracked += c.held.len() as u64,
-        }
     }
 
     fn new_stream(
@@ -1889,7 +1367,8 @@ mod tests {
         let turn: SocketAddr = "10.0.0.9:3478".parse().unwrap();
         for n in 0..packets {
             let ts = 1_000_000_000 + i64::from(n) * 20_000_000;
-            t.on_udp(u64::from(n) + 1, ts, client, turn, &channel_data_rtp(n));
+            let p = channel_data_rtp(n);
+            t.on_udp(u64::from(n) + 1, ts, client, turn, &p, Classified::of(&p));
         }
         t.finish();
         let (streams, _) = t.build(SeriesOut::Empty);

@@ -817,14 +817,12 @@ mod tests {
             frame,
             frames: vec![frame],
             ts_nanos: ts,
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            transport: Transport::Udp,
-            encapsulation: Default::default(),
-            retransmission: false,
-            retransmission_of: None,
-            message: crate::sip::parse_message(raw, &Default::default()).unwrap(),
             size: raw.len(),
+            ..crate::testutil::sip_record(
+                src,
+                dst,
+                crate::sip::parse_message(raw, &Default::default()).unwrap(),
+            )
         }
     }
 

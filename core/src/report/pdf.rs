@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::LazyLock;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
@@ -207,10 +207,10 @@ fn text(s: &str, max: usize) -> String {
     out
 }
 
-fn opt_text(s: Option<&str>, max: usize) -> Value {
+fn opt_text(s: Option<&str>, max: usize) -> Option<String> {
     match s {
-        Some(s) if !s.trim().is_empty() => Value::String(text(s, max)),
-        _ => Value::Null,
+        Some(s) if !s.trim().is_empty() => Some(text(s, max)),
+        _ => None,
     }
 }
 
@@ -265,132 +265,357 @@ fn f_text(v: Option<f64>, digits: usize) -> String {
     }
 }
 
+/// Everything `report.typ` reads from `data.json`, in the report's parts. Each part is flattened into one JSON
+/// object (the template reads `d.summary`, `d.findings`, ...); every string in it is already made safe to print.
+#[derive(Serialize)]
+struct ReportData {
+    #[serde(flatten)]
+    cover: Cover,
+    #[serde(flatten)]
+    case: CaseSection,
+    #[serde(flatten)]
+    summary: SummarySection,
+    #[serde(flatten)]
+    exposure: ExposureSection,
+    #[serde(flatten)]
+    findings: FindingsSection,
+    #[serde(flatten)]
+    calls: CallTable,
+    #[serde(flatten)]
+    pages: CallPages,
+    #[serde(flatten)]
+    appendix: Appendix,
+}
+
+/// The cover: report title, tool, date, the case fields the analyst gave, and the evidence file's identity.
+#[derive(Serialize)]
+struct Cover {
+    title: &'static str,
+    tool: String,
+    generated: String,
+    redacted: bool,
+    case: CaseFields,
+    evidence: Evidence,
+}
+
+#[derive(Serialize)]
+struct CaseFields {
+    id: Option<String>,
+    analyst: Option<String>,
+    notes: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Evidence {
+    file: String,
+    size: String,
+    sha256: String,
+    format: String,
+    link_types: String,
+    precision: String,
+    packets: String,
+    truncated: String,
+    span: Option<Span>,
+}
+
+#[derive(Serialize)]
+struct Span {
+    first: String,
+    last: String,
+    secs: String,
+}
+
+/// A case's files, capture points and clock offsets (empty for a single capture).
+#[derive(Serialize)]
+struct CaseSection {
+    case_files: Vec<CaseFileRow>,
+    case_points: usize,
+    case_offsets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CaseFileRow {
+    number: String,
+    file: String,
+    point: String,
+    packets: String,
+    sha256: String,
+    state: String,
+}
+
+/// The executive summary: counts, and findings per severity.
+#[derive(Serialize)]
+struct SummarySection {
+    summary: Vec<(&'static str, String)>,
+    severity: Vec<SeverityCount>,
+}
+
+#[derive(Serialize)]
+struct SeverityCount {
+    name: &'static str,
+    count: usize,
+}
+
+/// What the capture exposes: the counts, then at most 20 rows of each table with its total.
+#[derive(Serialize)]
+struct ExposureSection {
+    exposure: Vec<(&'static str, String)>,
+    call_graph: Vec<[String; 5]>,
+    call_graph_total: usize,
+    devices: Vec<[String; 3]>,
+    devices_total: usize,
+    credentials: Vec<[String; 4]>,
+    credentials_total: usize,
+    dtmf: Vec<[String; 3]>,
+    dtmf_total: usize,
+}
+
+/// The findings printed in full (at most [`MAX_FINDINGS`]).
+#[derive(Serialize)]
+struct FindingsSection {
+    findings: Vec<FindingEntry>,
+    findings_total: usize,
+    findings_more: usize,
+}
+
+#[derive(Serialize)]
+struct FindingEntry {
+    title: String,
+    rule: String,
+    severity: &'static str,
+    confidence: String,
+    time: String,
+    details: String,
+    risk: String,
+    remediation: String,
+    practice: String,
+    evidence: String,
+    calls: usize,
+    sources: Option<String>,
+}
+
+/// The call table (at most [`MAX_CALL_ROWS`] rows) and the legs linked across calls.
+#[derive(Serialize)]
+struct CallTable {
+    calls: Vec<[String; 10]>,
+    calls_total: usize,
+    invite_calls: usize,
+    legs: Vec<[String; 5]>,
+}
+
+/// The per-call pages (at most [`MAX_CALL_PAGES`]) and why some calls have none.
+#[derive(Serialize)]
+struct CallPages {
+    call_pages: Vec<CallPage>,
+    call_pages_note: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CallPage {
+    title: String,
+    facts: Vec<(&'static str, String)>,
+    /// Virtual file name of the ladder SVG.
+    ladder: String,
+    streams: Vec<[String; 11]>,
+    more_streams: usize,
+    charts: Vec<Chart>,
+    dtmf_digits: String,
+    dtmf: Vec<[String; 5]>,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    label: String,
+    /// Virtual file name of the chart SVG (`None` when the stream has no series).
+    file: Option<String>,
+}
+
+/// The appendix: diagnostics, exports, encrypted connections and key sources, the settings used.
+#[derive(Serialize)]
+struct Appendix {
+    diagnostics: Vec<[String; 4]>,
+    diagnostics_total: u64,
+    diagnostics_more: u64,
+    exports: Vec<[String; 3]>,
+    encrypted: Vec<[String; 5]>,
+    encrypted_total: usize,
+    key_sources: Vec<[String; 4]>,
+    settings: String,
+}
+
+/// The data handed to the template; the SVGs it names (ladders, charts) are added to `files`.
 fn build_data(
     analysis: &Analysis,
     meta: &ReportMeta,
     files: &mut BTreeMap<String, Bytes>,
-) -> Value {
-    let cap = &analysis.capture;
-    let digits = cap.ts_precision_digits;
+) -> ReportData {
+    let digits = analysis.capture.ts_precision_digits;
     let when = |ts: i64| format_utc(ts, digits);
-    let tool = format!(
-        "{} {}",
-        terminal_safe(&analysis.tool.name, 80),
-        terminal_safe(&analysis.tool.version, 80)
-    );
+    let findings_by_call = findings_by_call(analysis);
+    ReportData {
+        cover: cover(analysis, meta, &when),
+        case: CaseSection {
+            case_files: case_files(analysis),
+            case_points: analysis.case.as_ref().map_or(0, |c| c.points.len()),
+            case_offsets: case_offsets(analysis),
+        },
+        summary: summary_section(analysis),
+        exposure: exposure_section(analysis),
+        findings: findings_section(analysis, &when),
+        calls: call_table(analysis, &findings_by_call, &when),
+        pages: call_pages(analysis, meta, &findings_by_call, files, &when),
+        appendix: appendix(analysis, meta),
+    }
+}
 
-    let span = match (cap.first_ts_nanos, cap.last_ts_nanos) {
-        (Some(a), Some(b)) => json!({
-            "first": when(a),
-            "last": when(b),
-            "secs": format!("{:.3} s", secs_between(a, b)),
-        }),
-        _ => Value::Null,
-    };
-
-    // Findings by call (for the call table and the per-call pages).
-    let mut findings_by_call: BTreeMap<&str, usize> = BTreeMap::new();
+/// Findings per Call-ID (a finding naming a call twice counts once), for the call table and the call pages.
+fn findings_by_call(analysis: &Analysis) -> BTreeMap<&str, usize> {
+    let mut by_call: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &analysis.findings {
         let distinct: BTreeSet<&str> = f.call_ids.iter().map(String::as_str).collect();
         for c in distinct {
-            *findings_by_call.entry(c).or_default() += 1;
+            *by_call.entry(c).or_default() += 1;
         }
     }
+    by_call
+}
 
+fn cover(analysis: &Analysis, meta: &ReportMeta, when: &dyn Fn(i64) -> String) -> Cover {
+    let cap = &analysis.capture;
+    let span = match (cap.first_ts_nanos, cap.last_ts_nanos) {
+        (Some(a), Some(b)) => Some(Span {
+            first: when(a),
+            last: when(b),
+            secs: format!("{:.3} s", secs_between(a, b)),
+        }),
+        _ => None,
+    };
+    Cover {
+        title: "VoIP capture analysis report",
+        tool: format!(
+            "{} {}",
+            terminal_safe(&analysis.tool.name, 80),
+            terminal_safe(&analysis.tool.version, 80)
+        ),
+        generated: format_utc(meta.generated_at_nanos, 0),
+        redacted: meta.redacted,
+        case: CaseFields {
+            id: opt_text(meta.case_id.as_deref(), 200),
+            analyst: opt_text(meta.analyst.as_deref(), 200),
+            notes: opt_text(meta.notes.as_deref(), 4000),
+        },
+        evidence: Evidence {
+            file: text(file_name(&cap.file), 300),
+            size: size_text(cap.size_bytes),
+            sha256: terminal_safe(&cap.sha256, 128),
+            format: terminal_safe(&cap.format, 40),
+            link_types: terminal_safe(&cap.link_types.join(", "), 200),
+            precision: format!("{} digits after the second", cap.ts_precision_digits),
+            packets: cap.packets.to_string(),
+            truncated: cap.truncated_frames.to_string(),
+            span,
+        },
+    }
+}
+
+fn summary_section(analysis: &Analysis) -> SummarySection {
     let s = &analysis.summary;
-    let invite_calls: Vec<&Call> = analysis.calls.iter().filter(|c| c.kind.is_call()).collect();
-    let summary = json!([
-        ["Packets", s.packets.to_string()],
-        [
+    let summary = vec![
+        ("Packets", s.packets.to_string()),
+        (
             "SIP messages (retransmissions included)",
             format!(
                 "{} ({} retransmissions)",
                 s.sip_messages, s.sip_retransmissions
-            )
-        ],
-        [
+            ),
+        ),
+        (
             "Call-IDs (SIP dialogs and transactions)",
-            analysis.calls.len().to_string()
-        ],
-        ["Calls (INVITE dialogs)", s.invite_dialogs.to_string()],
-        ["Answered calls", s.answered_calls.to_string()],
-        ["Media streams", s.rtp_streams.to_string()],
-        ["Findings", analysis.findings.len().to_string()],
-        [
+            analysis.calls.len().to_string(),
+        ),
+        ("Calls (INVITE dialogs)", s.invite_dialogs.to_string()),
+        ("Answered calls", s.answered_calls.to_string()),
+        ("Media streams", s.rtp_streams.to_string()),
+        ("Findings", analysis.findings.len().to_string()),
+        (
             "Diagnostics",
             format!(
                 "{} ({} not stored)",
                 analysis.diagnostics.len(),
                 analysis.diagnostics_dropped
-            )
-        ],
-    ]);
-
-    let mut severity = Vec::new();
-    for sev in [
+            ),
+        ),
+    ];
+    let severity = [
         Severity::Critical,
         Severity::High,
         Severity::Medium,
         Severity::Low,
         Severity::Info,
-    ] {
-        let n = analysis
+    ]
+    .into_iter()
+    .map(|sev| SeverityCount {
+        name: sev.as_str(),
+        count: analysis
             .findings
             .iter()
             .filter(|f| f.severity == sev)
-            .count();
-        severity.push(json!({"name": sev.as_str(), "count": n}));
-    }
+            .count(),
+    })
+    .collect();
+    SummarySection { summary, severity }
+}
 
+fn exposure_section(analysis: &Analysis) -> ExposureSection {
     let ex = &analysis.exposure;
     let exposure = vec![
-        json!([
+        (
             "SIP messages readable in plaintext",
-            ex.plaintext_sip_messages.to_string()
-        ]),
-        json!([
+            ex.plaintext_sip_messages.to_string(),
+        ),
+        (
             "TLS connections",
             match analysis.tls.iter().filter(|t| t.decrypted).count() {
                 0 => format!("{} (content hidden)", ex.tls_connections),
                 n => format!("{} ({n} decrypted with the keys given)", ex.tls_connections),
-            }
-        ]),
-        json!([
+            },
+        ),
+        (
             "Streams whose audio can be replayed",
             format!(
                 "{} ({:.1} s of audio)",
                 ex.reconstructable_streams, ex.reconstructable_audio_secs
-            )
-        ]),
-        json!([
+            ),
+        ),
+        (
             "Accounts with crackable digest responses",
-            ex.credentials.len().to_string()
-        ]),
-        json!([
+            ex.credentials.len().to_string(),
+        ),
+        (
             "SRTP keys seen in plaintext SDP",
-            ex.srtp_keys_exposed.to_string()
-        ]),
-        json!([
+            ex.srtp_keys_exposed.to_string(),
+        ),
+        (
             "Devices and software versions announced",
-            ex.devices.len().to_string()
-        ]),
-        json!(["Calls with readable DTMF digits", ex.dtmf.len().to_string()]),
+            ex.devices.len().to_string(),
+        ),
+        ("Calls with readable DTMF digits", ex.dtmf.len().to_string()),
     ];
-    let call_graph: Vec<Value> = ex
+    let call_graph = ex
         .call_graph
         .iter()
         .take(20)
         .map(|e| {
-            json!([
+            [
                 text(&e.from, 80),
                 text(&e.to, 80),
                 e.calls.to_string(),
                 e.answered.to_string(),
-                format!("{:.0} s", e.talk_secs)
-            ])
+                format!("{:.0} s", e.talk_secs),
+            ]
         })
         .collect();
-    let devices: Vec<Value> = ex
+    let devices = ex
         .devices
         .iter()
         .take(20)
@@ -401,36 +626,48 @@ fn build_data(
             if more > 0 {
                 a.push_str(&format!(" (+{more})"));
             }
-            json!([text(&d.product, 120), a, d.messages.to_string()])
+            [text(&d.product, 120), a, d.messages.to_string()]
         })
         .collect();
-    let credentials: Vec<Value> = ex
+    let credentials = ex
         .credentials
         .iter()
         .take(20)
         .map(|c| {
-            json!([
+            [
                 text(&c.username, 80),
                 text(&c.realm, 80),
                 c.source.to_string(),
-                c.responses.to_string()
-            ])
+                c.responses.to_string(),
+            ]
         })
         .collect();
-    let dtmf_seen: Vec<Value> = ex
+    let dtmf = ex
         .dtmf
         .iter()
         .take(20)
-        .map(|d| json!([text(&d.call_id, 80), text(&d.to, 80), text(&d.digits, 200)]))
+        .map(|d| [text(&d.call_id, 80), text(&d.to, 80), text(&d.digits, 200)])
         .collect();
+    ExposureSection {
+        exposure,
+        call_graph,
+        call_graph_total: ex.call_graph.len(),
+        devices,
+        devices_total: ex.devices.len(),
+        credentials,
+        credentials_total: ex.credentials.len(),
+        dtmf,
+        dtmf_total: ex.dtmf.len(),
+    }
+}
 
-    // Findings.
-    let findings: Vec<Value> = analysis
+fn findings_section(analysis: &Analysis, when: &dyn Fn(i64) -> String) -> FindingsSection {
+    let findings = analysis
         .findings
         .iter()
         .take(MAX_FINDINGS)
         .map(|f| {
-            let mut ev: Vec<String> = f
+            let ev: Vec<String> = f
                 .evidence_frames
                 .iter()
                 .take(MAX_EVIDENCE_PRINTED)
@@ -439,7 +676,6 @@ fn build_data(
             let total = f.evidence_frames_total.max(f.evidence_frames.len() as u64);
             let printed = ev.len() as u64;
             let mut evidence = ev.join(", ");
-            ev.clear();
             if total > printed {
                 evidence.push_str(&format!(
                     " … and {} more ({} total)",
@@ -457,26 +693,39 @@ fn build_data(
             if f.sources.len() > 10 {
                 sources.push_str(&format!(" … and {} more", f.sources.len() - 10));
             }
-            json!({
-                "title": text(&f.title, 300),
-                "rule": text(&f.rule_id, 80),
-                "severity": f.severity.as_str(),
-                "confidence": format!("{:?}", f.confidence).to_lowercase(),
-                "time": time,
-                "details": text(&f.details, 4000),
-                "risk": text(&f.risk, 2000),
-                "remediation": text(&f.remediation, 2000),
-                "practice": text(&f.practice, 1000),
-                "evidence": if evidence.is_empty() { String::from("—") } else { evidence },
-                "calls": f.call_ids.len(),
-                "sources": if sources.is_empty() { Value::Null } else { Value::String(sources) },
-            })
+            FindingEntry {
+                title: text(&f.title, 300),
+                rule: text(&f.rule_id, 80),
+                severity: f.severity.as_str(),
+                confidence: format!("{:?}", f.confidence).to_lowercase(),
+                time,
+                details: text(&f.details, 4000),
+                risk: text(&f.risk, 2000),
+                remediation: text(&f.remediation, 2000),
+                practice: text(&f.practice, 1000),
+                evidence: if evidence.is_empty() {
+                    String::from("—")
+                } else {
+                    evidence
+                },
+                calls: f.call_ids.len(),
+                sources: (!sources.is_empty()).then_some(sources),
+            }
         })
         .collect();
-    let findings_more = analysis.findings.len().saturating_sub(MAX_FINDINGS);
+    FindingsSection {
+        findings,
+        findings_total: analysis.findings.len(),
+        findings_more: analysis.findings.len().saturating_sub(MAX_FINDINGS),
+    }
+}
 
-    // Call table.
-    let call_rows: Vec<Value> = analysis
+fn call_table(
+    analysis: &Analysis,
+    findings_by_call: &BTreeMap<&str, usize>,
+    when: &dyn Fn(i64) -> String,
+) -> CallTable {
+    let calls = analysis
         .calls
         .iter()
         .take(MAX_CALL_ROWS)
@@ -496,7 +745,7 @@ fn build_data(
                 Some(st) => st.as_str().to_string(),
                 None => c.kind.to_string(),
             };
-            json!([
+            [
                 when(c.start_ts_nanos),
                 text(&party(c.from.as_ref()), 120),
                 text(&party(c.to.as_ref()), 120),
@@ -515,11 +764,43 @@ fn build_data(
                     .copied()
                     .unwrap_or(0)
                     .to_string(),
-            ])
+            ]
         })
         .collect();
+    let legs = analysis
+        .legs
+        .iter()
+        .take(MAX_CALL_ROWS)
+        .map(|l| {
+            let how = match (&l.header, l.method) {
+                (Some(h), _) => format!("header {}", text(h, 60)),
+                (None, m) => format!("{} {:.2}", m.as_str(), l.score),
+            };
+            [
+                text(&l.a, 200),
+                text(&l.b, 200),
+                how,
+                l.status.as_str().to_string(),
+                text(&l.evidence.join("; "), 1000),
+            ]
+        })
+        .collect();
+    CallTable {
+        calls,
+        calls_total: analysis.calls.len(),
+        invite_calls: analysis.calls.iter().filter(|c| c.kind.is_call()).count(),
+        legs,
+    }
+}
 
-    // Per-call pages: selected calls first, then calls with findings, at most MAX_CALL_PAGES.
+/// Per-call pages: selected calls first, then calls with findings, at most [`MAX_CALL_PAGES`].
+fn call_pages(
+    analysis: &Analysis,
+    meta: &ReportMeta,
+    findings_by_call: &BTreeMap<&str, usize>,
+    files: &mut BTreeMap<String, Bytes>,
+    when: &dyn Fn(i64) -> String,
+) -> CallPages {
     let mut page_calls: Vec<&Call> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut selected_missing = 0usize;
@@ -530,12 +811,11 @@ fn build_data(
             None => selected_missing += 1,
         }
     }
-    let with_findings: Vec<&Call> = analysis
+    for c in analysis
         .calls
         .iter()
         .filter(|c| findings_by_call.contains_key(c.call_id.as_str()))
-        .collect();
-    for c in &with_findings {
+    {
         if seen.insert(c.call_id.as_str()) {
             page_calls.push(c);
         }
@@ -556,41 +836,74 @@ fn build_data(
             "{selected_missing} selected Call-IDs are not in this analysis."
         ));
     }
-    let call_pages: Vec<Value> = page_calls
+    let call_pages = page_calls
         .iter()
         .enumerate()
-        .map(|(i, c)| call_page(analysis, c, i, &findings_by_call, files, &when))
+        .map(|(i, c)| call_page(analysis, c, i, findings_by_call, files, when))
         .collect();
+    CallPages {
+        call_pages,
+        call_pages_note,
+    }
+}
 
-    // Appendix.
-    let diagnostics: Vec<Value> = analysis
+fn appendix(analysis: &Analysis, meta: &ReportMeta) -> Appendix {
+    let diagnostics = analysis
         .diagnostics
         .iter()
         .take(MAX_DIAGNOSTICS)
         .map(|d| {
-            json!([
+            [
                 d.frame.map_or(String::from("—"), |f| f.to_string()),
                 format!("{:?}", d.layer).to_lowercase(),
                 format!("{:?}", d.level).to_lowercase(),
                 text(&d.message, 600),
-            ])
+            ]
         })
         .collect();
-    let diagnostics_more = (analysis.diagnostics.len().saturating_sub(MAX_DIAGNOSTICS) as u64)
-        .saturating_add(analysis.diagnostics_dropped);
-    let exports: Vec<Value> = meta
+    let exports = meta
         .exports
         .iter()
         .map(|e| {
-            json!([
+            [
                 format_utc(e.time_nanos, 3),
                 text(&e.kind, 40),
-                text(&e.path, 400)
-            ])
+                text(&e.path, 400),
+            ]
         })
         .collect();
+    let mut encrypted = encrypted_connections(analysis);
+    let encrypted_total = encrypted.len();
+    encrypted.truncate(200);
+    let key_sources = analysis
+        .key_sources
+        .iter()
+        .map(|k| {
+            [
+                text(&k.kind, 20),
+                text(&k.name, 200),
+                k.entries.to_string(),
+                terminal_safe(&k.sha256, 64),
+            ]
+        })
+        .collect();
+    Appendix {
+        diagnostics,
+        diagnostics_total: (analysis.diagnostics.len() as u64)
+            .saturating_add(analysis.diagnostics_dropped),
+        diagnostics_more: (analysis.diagnostics.len().saturating_sub(MAX_DIAGNOSTICS) as u64)
+            .saturating_add(analysis.diagnostics_dropped),
+        exports,
+        encrypted,
+        encrypted_total,
+        key_sources,
+        // Our own TOML, but kept printable all the same.
+        settings: super::terminal_safe_lines(&meta.settings_toml, 2000, 300),
+    }
+}
 
-    // Encrypted connections: TLS then DTLS, at most 200 rows; the key sources with their SHA-256.
+/// Encrypted connections, TLS then DTLS (all of them: the caller cuts the table to 200 rows).
+fn encrypted_connections(analysis: &Analysis) -> Vec<[String; 5]> {
     let how = |decrypted: bool, k: Option<&crate::model::TlsKeyUse>, why: Option<&str>| -> String {
         match (decrypted, k, why) {
             (true, Some(k), _) => format!("decrypted ({}: {})", k.how, k.source),
@@ -598,29 +911,28 @@ fn build_data(
             _ => "content hidden (no key given)".to_string(),
         }
     };
-    let mut encrypted: Vec<Value> = Vec::new();
-    for t in analysis.tls.iter() {
-        encrypted.push(json!([
-            "TLS",
+    let tls = analysis.tls.iter().map(|t| {
+        [
+            "TLS".to_string(),
             text(&format!("{} → {}", t.client, t.server), 100),
             text(
                 &format!("{} {}", t.version, t.cipher_suite.as_deref().unwrap_or("")),
-                120
+                120,
             ),
             t.first_frame.to_string(),
             text(
                 &how(
                     t.decrypted,
                     t.key_source.as_ref(),
-                    t.not_decrypted.as_deref()
+                    t.not_decrypted.as_deref(),
                 ),
-                300
+                300,
             ),
-        ]));
-    }
-    for d in analysis.dtls.iter() {
-        encrypted.push(json!([
-            "DTLS",
+        ]
+    });
+    let dtls = analysis.dtls.iter().map(|d| {
+        [
+            "DTLS".to_string(),
             text(&format!("{} → {}", d.client, d.server), 100),
             text(
                 &format!(
@@ -629,104 +941,24 @@ fn build_data(
                     d.cipher_suite.as_deref().unwrap_or(""),
                     d.srtp_profile.as_deref().unwrap_or("none")
                 ),
-                160
+                160,
             ),
             d.first_frame.to_string(),
             text(
                 &how(
                     d.srtp_keys_derived,
                     d.key_source.as_ref(),
-                    d.not_decrypted.as_deref()
+                    d.not_decrypted.as_deref(),
                 ),
-                300
+                300,
             ),
-        ]));
-    }
-    let encrypted_total = encrypted.len();
-    encrypted.truncate(200);
-    let key_sources: Vec<Value> = analysis
-        .key_sources
-        .iter()
-        .map(|k| {
-            json!([
-                text(&k.kind, 20),
-                text(&k.name, 200),
-                k.entries.to_string(),
-                terminal_safe(&k.sha256, 64),
-            ])
-        })
-        .collect();
-
-    json!({
-        "title": "VoIP capture analysis report",
-        "encrypted": encrypted,
-        "encrypted_total": encrypted_total,
-        "key_sources": key_sources,
-        "tool": tool,
-        "generated": format_utc(meta.generated_at_nanos, 0),
-        "redacted": meta.redacted,
-        "case": {
-            "id": opt_text(meta.case_id.as_deref(), 200),
-            "analyst": opt_text(meta.analyst.as_deref(), 200),
-            "notes": opt_text(meta.notes.as_deref(), 4000),
-        },
-        "evidence": {
-            "file": text(file_name(&cap.file), 300),
-            "size": size_text(cap.size_bytes),
-            "sha256": terminal_safe(&cap.sha256, 128),
-            "format": terminal_safe(&cap.format, 40),
-            "link_types": terminal_safe(&cap.link_types.join(", "), 200),
-            "precision": format!("{} digits after the second", digits),
-            "packets": cap.packets.to_string(),
-            "truncated": cap.truncated_frames.to_string(),
-            "span": span,
-        },
-        "legs": analysis.legs.iter().take(MAX_CALL_ROWS).map(|l| {
-            let how = match (&l.header, l.method) {
-                (Some(h), _) => format!("header {}", text(h, 60)),
-                (None, m) => format!("{} {:.2}", m.as_str(), l.score),
-            };
-            vec![
-                text(&l.a, 200),
-                text(&l.b, 200),
-                how,
-                l.status.as_str().to_string(),
-                text(&l.evidence.join("; "), 1000),
-            ]
-        }).collect::<Vec<_>>(),
-        "case_files": case_files(analysis),
-        "case_points": analysis.case.as_ref().map_or(0, |c| c.points.len()),
-        "case_offsets": case_offsets(analysis),
-        "summary": summary,
-        "severity": severity,
-        "exposure": exposure,
-        "call_graph": call_graph,
-        "call_graph_total": ex.call_graph.len(),
-        "devices": devices,
-        "devices_total": ex.devices.len(),
-        "credentials": credentials,
-        "credentials_total": ex.credentials.len(),
-        "dtmf": dtmf_seen,
-        "dtmf_total": ex.dtmf.len(),
-        "findings": findings,
-        "findings_total": analysis.findings.len(),
-        "findings_more": findings_more,
-        "calls": call_rows,
-        "calls_total": analysis.calls.len(),
-        "invite_calls": invite_calls.len(),
-        "call_pages": call_pages,
-        "call_pages_note": call_pages_note,
-        "diagnostics": diagnostics,
-        "diagnostics_total": (analysis.diagnostics.len() as u64).saturating_add(analysis.diagnostics_dropped),
-        "diagnostics_more": diagnostics_more,
-        "exports": exports,
-        // Our own TOML, but kept printable all the same.
-        "settings": super::terminal_safe_lines(&meta.settings_toml, 2000, 300),
-    })
+        ]
+    });
+    tls.chain(dtls).collect()
 }
 
 /// A case's files: number, name, capture point, packets, SHA-256 and what became of each.
-fn case_files(analysis: &Analysis) -> Vec<serde_json::Value> {
+fn case_files(analysis: &Analysis) -> Vec<CaseFileRow> {
     let Some(case) = &analysis.case else {
         return Vec::new();
     };
@@ -742,14 +974,17 @@ fn case_files(analysis: &Analysis) -> Vec<serde_json::Value> {
                     format!("not analysed: {}", text(reason, 300))
                 }
             };
-            json!({
-                "number": f.number.to_string(),
-                "file": text(file_name(&f.file), 200),
-                "point": text(case.points.get(f.point).map_or("", |p| file_name(&p.name)), 100),
-                "packets": f.packets.to_string(),
-                "sha256": terminal_safe(&f.sha256, 128),
-                "state": state,
-            })
+            CaseFileRow {
+                number: f.number.to_string(),
+                file: text(file_name(&f.file), 200),
+                point: text(
+                    case.points.get(f.point).map_or("", |p| file_name(&p.name)),
+                    100,
+                ),
+                packets: f.packets.to_string(),
+                sha256: terminal_safe(&f.sha256, 128),
+                state,
+            }
         })
         .collect()
 }
@@ -797,9 +1032,9 @@ fn call_page(
     findings_by_call: &BTreeMap<&str, usize>,
     files: &mut BTreeMap<String, Bytes>,
     when: &dyn Fn(i64) -> String,
-) -> Value {
+) -> CallPage {
     let ladder_name = format!("ladder-{page}.svg");
-    let svg = super::ladder::ladder_svg(analysis, &[c.call_id.as_str()]);
+    let svg = crate::report::ladder::ladder_svg(analysis, &[c.call_id.as_str()]);
     files.insert(ladder_name.clone(), Bytes::new(svg.into_bytes()));
 
     let streams: Vec<&MediaStream> = c
@@ -807,11 +1042,11 @@ fn call_page(
         .iter()
         .filter_map(|i| analysis.streams.get(*i))
         .collect();
-    let stream_rows: Vec<Value> = streams
+    let stream_rows = streams
         .iter()
         .take(MAX_STREAMS_PER_CALL)
         .map(|s| {
-            json!([
+            [
                 s.index.to_string(),
                 format!("0x{:08x}", s.ssrc),
                 format!(
@@ -820,17 +1055,17 @@ fn call_page(
                     s.dst.map_or(String::from("?"), |a| a.to_string())
                 ),
                 text(&s.codec, 30),
-                s.encryption.as_str(),
+                s.encryption.as_str().to_string(),
                 s.packets.to_string(),
                 format!("{} ({:.1} %)", s.lost, s.lost_pct),
                 f_text(Some(s.max_delta_ms), 1),
                 f_text(s.mean_jitter_ms, 2),
                 f_text(s.max_jitter_ms, 2),
                 f_text(s.mos, 2),
-            ])
+            ]
         })
         .collect();
-    let charts: Vec<Value> = streams
+    let charts = streams
         .iter()
         .take(MAX_STREAMS_PER_CALL)
         .enumerate()
@@ -841,59 +1076,58 @@ fn call_page(
                 s.ssrc,
                 text(&s.codec, 30)
             );
-            if s.series.is_empty() {
-                return json!({"label": label, "file": Value::Null});
-            }
-            match chart_svg(&s.series) {
-                Some(svg) => {
-                    let name = format!("chart-{page}-{j}.svg");
-                    files.insert(name.clone(), Bytes::new(svg.into_bytes()));
-                    json!({"label": label, "file": name})
-                }
-                None => json!({"label": label, "file": Value::Null}),
-            }
+            let svg = if s.series.is_empty() {
+                None
+            } else {
+                chart_svg(&s.series)
+            };
+            let file = svg.map(|svg| {
+                let name = format!("chart-{page}-{j}.svg");
+                files.insert(name.clone(), Bytes::new(svg.into_bytes()));
+                name
+            });
+            Chart { label, file }
         })
         .collect();
-    let more_streams = streams.len().saturating_sub(MAX_STREAMS_PER_CALL);
-    let dtmf: Vec<Value> = c
+    let dtmf = c
         .dtmf_events
         .iter()
         .take(200)
         .map(|e| {
-            json!([
+            [
                 when(e.ts_nanos),
                 e.frame.to_string(),
                 text(&e.digit, 20),
-                e.source,
-                f_text(e.duration_ms, 0)
-            ])
+                e.source.to_string(),
+                f_text(e.duration_ms, 0),
+            ]
         })
         .collect();
-    let facts = json!([
-        ["Call-ID", text(&c.call_id, 400)],
-        ["Kind", text(c.kind.as_str(), 40)],
-        ["From", text(&party(c.from.as_ref()), 300)],
-        ["To", text(&party(c.to.as_ref()), 300)],
-        [
+    let facts = vec![
+        ("Call-ID", text(&c.call_id, 400)),
+        ("Kind", text(c.kind.as_str(), 40)),
+        ("From", text(&party(c.from.as_ref()), 300)),
+        ("To", text(&party(c.to.as_ref()), 300)),
+        (
             "State",
             c.state
-                .map_or(String::from("—"), |s| s.as_str().to_string())
-        ],
-        [
+                .map_or(String::from("—"), |s| s.as_str().to_string()),
+        ),
+        (
             "Start – end",
-            format!("{} – {}", when(c.start_ts_nanos), when(c.end_ts_nanos))
-        ],
-        ["Setup time", secs_text(c.setup_time_secs)],
-        ["Duration", secs_text(c.duration_secs)],
-        [
+            format!("{} – {}", when(c.start_ts_nanos), when(c.end_ts_nanos)),
+        ),
+        ("Setup time", secs_text(c.setup_time_secs)),
+        ("Duration", secs_text(c.duration_secs)),
+        (
             "End reason",
             c.end_reason
                 .as_deref()
-                .map_or(String::from("—"), |r| text(r, 100))
-        ],
-        ["User agents", text(&c.user_agents.join(" | "), 400)],
-        ["Codecs", text(&c.codecs.join(", "), 200)],
-        [
+                .map_or(String::from("—"), |r| text(r, 100)),
+        ),
+        ("User agents", text(&c.user_agents.join(" | "), 400)),
+        ("Codecs", text(&c.codecs.join(", "), 200)),
+        (
             "Messages",
             format!(
                 "{} ({} retransmissions), frames {}–{}",
@@ -901,27 +1135,30 @@ fn call_page(
                 c.retransmissions,
                 crate::model::frame_label(c.frames.first().copied().unwrap_or(0)),
                 crate::model::frame_label(c.frames.last().copied().unwrap_or(0))
-            )
-        ],
-        [
+            ),
+        ),
+        (
             "Findings",
             findings_by_call
                 .get(c.call_id.as_str())
                 .copied()
                 .unwrap_or(0)
-                .to_string()
-        ],
-    ]);
-    json!({
-        "title": text(&format!("{} → {}", party(c.from.as_ref()), party(c.to.as_ref())), 200),
-        "facts": facts,
-        "ladder": ladder_name,
-        "streams": stream_rows,
-        "more_streams": more_streams,
-        "charts": charts,
-        "dtmf_digits": text(&c.dtmf, 200),
-        "dtmf": dtmf,
-    })
+                .to_string(),
+        ),
+    ];
+    CallPage {
+        title: text(
+            &format!("{} → {}", party(c.from.as_ref()), party(c.to.as_ref())),
+            200,
+        ),
+        facts,
+        ladder: ladder_name,
+        streams: stream_rows,
+        more_streams: streams.len().saturating_sub(MAX_STREAMS_PER_CALL),
+        charts,
+        dtmf_digits: text(&c.dtmf, 200),
+        dtmf,
+    }
 }
 
 /// A jitter (ms) and cumulative-loss chart of one stream's per-packet series, as SVG (plotters, no fonts read:

@@ -899,7 +899,7 @@ fn find_display_names(value: &str) -> Vec<String> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::model::{Call, Finding, MediaStream, MessageRecord, Transport};
+    use crate::model::{Call, Finding, MediaStream, MessageRecord};
 
     fn msg(src: &str, dst: &str, from_user: &str, display: &str, call_id: &str) -> MessageRecord {
         let from = NameAddr {
@@ -909,55 +909,46 @@ mod tests {
             host: Some("example.com".into()),
             tag: Some("t1".into()),
         };
-        MessageRecord {
-            index: 0,
-            frame: 1,
-            frames: vec![1],
-            ts_nanos: 0,
-            src: src.parse().unwrap(),
-            dst: dst.parse().unwrap(),
-            transport: Transport::Udp,
-            encapsulation: Default::default(),
-            retransmission: false,
-            retransmission_of: None,
-            message: SipMessage {
-                start: StartLine::Request {
-                    method: "INVITE".into(),
-                    uri: "sip:100@10.0.0.12".into(),
-                },
-                call_id: Some(call_id.into()),
-                from: Some(from),
-                to: None,
-                cseq: None,
-                via: vec![],
-                contact: vec![],
-                user_agent: Some("Asterisk PBX 1.6.2.0".into()),
-                server: None,
-                p_asserted_identity: vec![],
-                auth: vec![],
-                content_type: None,
-                content_length: None,
-                max_forwards: None,
-                headers: vec![
-                    (
-                        "From".into(),
-                        format!("\"{display}\" <sip:{from_user}@example.com>;tag=t1"),
-                    ),
-                    ("Call-ID".into(), call_id.into()),
-                    (
-                        "Via".into(),
-                        "SIP/2.0/UDP 10.0.0.1:5060;received=203.0.113.9".into(),
-                    ),
-                    ("User-Agent".into(), "Asterisk PBX 1.6.2.0".into()),
-                    ("Diversion".into(), "<tel:+4930123456>;reason=busy".into()),
-                ],
-                body: b"c=IN IP4 10.0.0.1\r\n".to_vec(),
-                sdp: None,
-                parser: crate::model::SipParser::Rsip,
-                warnings: vec![],
-                cut: false,
+        let message = SipMessage {
+            start: StartLine::Request {
+                method: "INVITE".into(),
+                uri: "sip:100@10.0.0.12".into(),
             },
+            call_id: Some(call_id.into()),
+            from: Some(from),
+            to: None,
+            cseq: None,
+            via: vec![],
+            contact: vec![],
+            user_agent: Some("Asterisk PBX 1.6.2.0".into()),
+            server: None,
+            p_asserted_identity: vec![],
+            auth: vec![],
+            content_type: None,
+            content_length: None,
+            max_forwards: None,
+            headers: vec![
+                (
+                    "From".into(),
+                    format!("\"{display}\" <sip:{from_user}@example.com>;tag=t1"),
+                ),
+                ("Call-ID".into(), call_id.into()),
+                (
+                    "Via".into(),
+                    "SIP/2.0/UDP 10.0.0.1:5060;received=203.0.113.9".into(),
+                ),
+                ("User-Agent".into(), "Asterisk PBX 1.6.2.0".into()),
+                ("Diversion".into(), "<tel:+4930123456>;reason=busy".into()),
+            ],
+            body: b"c=IN IP4 10.0.0.1\r\n".to_vec(),
+            sdp: None,
+            parser: crate::model::SipParser::Rsip,
+            warnings: vec![],
+            cut: false,
+        };
+        MessageRecord {
             size: 100,
+            ..crate::testutil::sip_record(src, dst, message)
         }
     }
 
