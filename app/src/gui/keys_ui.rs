@@ -210,18 +210,15 @@ mod tests {
 
     /// Without keys the TLS call shows nothing; adding its key log (the dialog's path twin) re-analyses the open
     /// capture and shows both calls; the Keys window lists the file with its SHA-256.
+    /// Calls in the open analysis.
+    fn calls(h: &egui_kittest::Harness<'static, crate::gui::AppState>) -> Option<usize> {
+        h.state().session.analysis.as_ref().map(|a| a.calls.len())
+    }
+
     #[test]
     fn gui_key_log_opens_the_tls_call() {
         let mut harness = loaded(Path::new(TLS_CALL));
-        assert_eq!(
-            harness
-                .state()
-                .session
-                .analysis
-                .as_ref()
-                .map(|a| a.calls.len()),
-            Some(0)
-        );
+        assert_eq!(calls(&harness), Some(0));
         assert!(super::looks_like_key_file(Path::new(TLS_KEYS)));
         assert!(!super::looks_like_key_file(Path::new(TLS_CALL)));
         harness.state_mut().add_key_file(Path::new(TLS_KEYS));
@@ -254,14 +251,6 @@ mod tests {
             harness.step();
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(
-            harness
-                .state()
-                .session
-                .analysis
-                .as_ref()
-                .map(|a| a.calls.len()),
-            Some(0)
-        );
+        assert_eq!(calls(&harness), Some(0));
     }
 }

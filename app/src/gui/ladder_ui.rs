@@ -428,6 +428,17 @@ fn header_ui(ui: &mut egui::Ui, l: &Ladder, width: f32, weak: Color32) {
     }
 }
 
+/// A row's time, relative to the ladder's first, at its left.
+fn row_time(painter: &egui::Painter, rect: Rect, ts: i64, t0: i64, style: &Style) {
+    painter.text(
+        Pos2::new(rect.left() + 4.0, rect.center().y),
+        Align2::LEFT_CENTER,
+        relative_time(ts, t0),
+        style.font.clone(),
+        style.weak,
+    );
+}
+
 /// A message's row: its time, its arrow and its label; `Some(label clicked)`, or `None` when its ends have no
 /// column (then only the time is drawn).
 fn message_row(
@@ -439,13 +450,7 @@ fn message_row(
     style: &Style,
 ) -> Option<bool> {
     let row_h = style.row_h;
-    painter.text(
-        Pos2::new(rect.left() + 4.0, rect.center().y),
-        Align2::LEFT_CENTER,
-        relative_time(m.ts_nanos, l.t0),
-        style.font.clone(),
-        style.weak,
-    );
+    row_time(painter, rect, m.ts_nanos, l.t0, style);
     let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) else {
         return None;
     };
@@ -513,13 +518,7 @@ fn stream_row(
     style: &Style,
 ) -> Option<bool> {
     let row_h = style.row_h;
-    painter.text(
-        Pos2::new(rect.left() + 4.0, rect.center().y),
-        Align2::LEFT_CENTER,
-        relative_time(s.first_ts_nanos, l.t0),
-        style.font.clone(),
-        style.weak,
-    );
+    row_time(painter, rect, s.first_ts_nanos, l.t0, style);
     let (Some(c1), Some(c2)) = (l.column(s.src), l.column(s.dst)) else {
         return None;
     };
