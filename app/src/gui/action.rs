@@ -14,9 +14,7 @@ use earshot_core::audio::TimingMode;
 use earshot_core::case::CaseOptions;
 use earshot_core::model::{Analysis, Call};
 
-use super::audio_job::AudioState;
 use super::{Services, Session, View};
-use crate::player::Player;
 
 /// A change a view asks for.
 #[derive(Debug, Clone)]
@@ -36,13 +34,11 @@ pub enum Action {
     CursorTo(i64),
     /// The analyst's decision on a proposed leg link: `(a, b, confirmed)`.
     DecideLeg(String, String, bool),
-    /// Decodes the audio of a call (no-op when it is loaded or loading in that mode).
+    /// Decodes the audio of a call (no-op when it is loaded or loading in that mode; a failed decode is tried again).
     DecodeAudio {
         call_id: String,
         mode: TimingMode,
     },
-    /// Forgets a failed decode so that it can be asked for again.
-    RetryAudio,
     /// Play when paused, pause when playing (the Play/Pause button).
     PlayPause,
     /// The same from the keyboard (Space): a failure is also a toast, as the player may not be on screen.
@@ -137,23 +133,9 @@ impl<'a> Cx<'a> {
         self.session.call()
     }
 
-    /// Time as the user reads it (UTC, at the capture's precision).
+    /// Time as the user reads it (UTC or local, at the capture's precision).
     pub fn time(&self, ts_nanos: i64) -> String {
-        self.session.time(ts_nanos)
-    }
-
-    /// The player, to show its state (changes go through [`Action`]s).
-    pub fn player(&self) -> &'a Player {
-        &self.services.player
-    }
-
-    /// The decoded audio of a call, or its decode's state.
-    pub fn audio(&self) -> &'a AudioState {
-        &self.services.audio
-    }
-
-    /// The persisted settings (recent files, theme).
-    pub fn persisted(&self) -> &'a super::Persisted {
-        &self.services.persisted
+        self.session
+            .time(ts_nanos, self.services.persisted.local_time)
     }
 }

@@ -83,13 +83,7 @@ impl<T: Send + 'static> Job<T> {
 
     /// The end of the job, if it has come (a job without updates).
     pub fn poll(&self) -> Poll<T> {
-        loop {
-            match self.rx.try_recv() {
-                Ok(Msg::Update(())) => {}
-                Ok(Msg::End(r)) => return self.end(r),
-                Err(e) => return self.empty(e),
-            }
-        }
+        self.poll_updates().1
     }
 }
 

@@ -1,6 +1,8 @@
 //! The desktop app (eframe/egui). `AppState::ui` draws everything and is what both eframe and the egui_kittest
-//! tests drive; panels live one per file (`*_ui`), share the selection in `AppState`, and never run analysis on the
-//! UI thread: loading goes through `worker::LoadJob`, audio decoding through `audio_job`.
+//! tests drive. Views and windows live one per file (`*_ui`): they draw from a [`Cx`] (the [`Session`] and the
+//! [`Services`], read-only) and their own state, and ask for changes with [`Action`]s that [`AppState::apply`]
+//! carries out. Background work (loading, live capture, audio, exports, rules) is a `job::Job`; the UI thread never
+//! analyses.
 
 pub mod action;
 pub mod audio_job;
@@ -122,8 +124,6 @@ pub struct Session {
     pub cursor: Option<i64>,
     /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
     pub keys: Option<Arc<earshot_core::tls::Keys>>,
-    /// Times shown in the machine's local time (with its offset) instead of UTC (Settings; persisted).
-    pub local_time: bool,
 }
 
 /// Findings of re-evaluated rules, and the rules (as the JSON's `rules` object) that made them.
@@ -185,13 +185,14 @@ impl Session {
         self.analysis.as_ref()?.calls.get(self.sel.call?)
     }
 
-    /// Time as the user wants to read it: UTC, or local time with its offset, at the capture's precision.
-    pub fn time(&self, ts_nanos: i64) -> String {
+    /// Time at the capture's precision: UTC, or with `local` (Settings → Local time) the machine's local time
+    /// with its offset.
+    pub fn time(&self, ts_nanos: i64, local: bool) -> String {
         let digits = self
             .analysis
             .as_ref()
             .map_or(6, |a| a.capture.ts_precision_digits);
-        if self.local_time {
+        if local {
             format_in_zone(ts_nanos, digits, &chrono::Local)
         } else {
             earshot_core::time::format_utc(ts_nanos, digits)
@@ -199,33 +200,33 @@ impl Session {
     }
 }
 
-/// `ts_nanos` in `zone` as RFC 3339 with the zone's offset at that instant (`2026-03-29T03:30:00.250+02:00`), with
-/// `digits` fraction digits as [`earshot_core::time::format_utc`]; UTC's form for an instant the zone cannot
-/// represent.
-pub fn format_in_zone<Z: chrono::TimeZone>(ts_nanos: i64, digits: u8, zone: &Z) -> String
-where
-    Z::Offset: std::fmt::Display,
-{
-    let secs = ts_nanos.div_euclid(1_000_000_000);
-    let nanos = ts_nanos.rem_euclid(1_000_000_000);
-    let Some(utc) = u32::try_from(nanos)
-        .ok()
-        .and_then(|n| chrono::DateTime::from_timestamp(secs, n))
-    else {
-        return earshot_core::time::format_utc(ts_nanos, digits);
-    };
-    let t = utc.with_timezone(zone);
-    let digits = u32::from(digits.min(9));
-    let offset = t.format("%:z");
-    if digits == 0 {
-        return format!("{}{offset}", t.format("%Y-%m-%dT%H:%M:%S"));
-    }
-    let frac = nanos / 10_i64.pow(9 - digits);
-    format!(
-        "{}.{frac:0width$}{offset}",
-        t.format("%Y-%m-%dT%H:%M:%S"),
-        width = digits as usize
+/// The capture time (UTC ns) the player is at, when audio is loaded: where the shared cursor follows playback.
+fn playback_time(p: &Player) -> Option<i64> {
+    let a = p.audio()?;
+    Some(
+        a.start_ts_nanos
+            .saturating_add((p.position_secs() * 1e9) as i64),
     )
+}
+
+/// `ts_nanos` in `zone` as RFC 3339 with the zone's offset at that instant (`2026-03-29T03:30:00.250+02:00`): core's
+/// [`earshot_core::time::format_utc`] (same `digits`) of the instant moved by the offset, the offset instead of `Z`;
+/// UTC's form for an instant the zone cannot represent.
+pub fn format_in_zone<Z: chrono::TimeZone>(ts_nanos: i64, digits: u8, zone: &Z) -> String {
+    use chrono::Offset;
+    use earshot_core::time::format_utc;
+    let offset = chrono::DateTime::from_timestamp(ts_nanos.div_euclid(1_000_000_000), 0)
+        .map(|utc| zone.offset_from_utc_datetime(&utc.naive_utc()).fix());
+    let shifted = offset.and_then(|o| {
+        ts_nanos.checked_add(i64::from(o.local_minus_utc()).saturating_mul(1_000_000_000))
+    });
+    match (offset, shifted) {
+        (Some(o), Some(t)) => {
+            let text = format_utc(t, digits);
+            format!("{}{o}", text.strip_suffix('Z').unwrap_or(&text))
+        }
+        _ => format_utc(ts_nanos, digits),
+    }
 }
 
 /// What the app owns and runs for the session: settings, the player, the audit log, messages to the user, and the
@@ -307,7 +308,6 @@ impl AppState {
                 sel: Selection::default(),
                 cursor: None,
                 keys: None,
-                local_time: persisted.local_time,
             },
             services: Services {
                 persisted,
@@ -447,12 +447,9 @@ impl AppState {
         self.poll_store();
         settings_ui::poll(self);
         if self.services.player.is_playing()
-            && let Some(a) = self.services.player.audio()
+            && let Some(t) = playback_time(&self.services.player)
         {
-            self.session.cursor = Some(
-                a.start_ts_nanos
-                    .saturating_add((self.services.player.position_secs() * 1e9) as i64),
-            );
+            self.session.cursor = Some(t);
         }
     }
 
@@ -557,7 +554,8 @@ impl AppState {
 
     /// Time as the user wants to read it.
     pub fn time(&self, ts_nanos: i64) -> String {
-        self.session.time(ts_nanos)
+        self.session
+            .time(ts_nanos, self.services.persisted.local_time)
     }
 
     /// Carries out what the views asked for this frame, in order.
@@ -581,21 +579,18 @@ impl AppState {
                     }
                 }
                 Action::DecideLeg(a, b, confirmed) => self.decide_leg((a, b, confirmed)),
-                Action::DecodeAudio { call_id, mode } => audio_job::request(self, &call_id, mode),
-                Action::RetryAudio => {
+                Action::DecodeAudio { call_id, mode } => {
+                    // A failed decode may be asked for again.
                     if self.services.audio.error.is_some() {
                         self.services.audio.call_id = None;
                     }
+                    audio_job::request(self, &call_id, mode);
                 }
                 Action::PlayPause => streams_ui::toggle_play(self, false),
                 Action::TogglePlay => streams_ui::toggle_play(self, true),
                 Action::Seek(secs) => {
-                    let p = &self.services.player;
-                    p.seek_secs(secs);
-                    self.session.cursor = p.audio().map(|a| {
-                        a.start_ts_nanos
-                            .saturating_add((p.position_secs() * 1e9) as i64)
-                    });
+                    self.services.player.seek_secs(secs);
+                    self.session.cursor = playback_time(&self.services.player);
                 }
                 Action::SetMute(t, m) => self.services.player.set_mute(t, m),
                 Action::SetPan(t, pan) => self.services.player.set_pan(t, pan),

@@ -208,7 +208,7 @@ fn device_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut SettingsView) {
             cx.act(Action::SetDevice(d));
         }
     });
-    if let crate::player::OutputStatus::NoDevice(why) = cx.player().output_status() {
+    if let crate::player::OutputStatus::NoDevice(why) = cx.services.player.output_status() {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
@@ -235,7 +235,6 @@ pub fn set_local_time(st: &mut AppState, local: bool) {
         return;
     }
     st.services.persisted.local_time = local;
-    st.session.local_time = local;
     let v = if local { "local" } else { "utc" };
     st.audit("settings", vec![("time_display", Value::from(v))]);
 }

@@ -315,13 +315,11 @@ fn audio_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, a: &Arc<Anal
                     .suffix(" ms"),
             );
         }
-        let busy = cx.audio().busy();
+        let busy = cx.services.audio.busy();
         if ui
             .add_enabled(!busy, egui::Button::new("Decode audio"))
             .clicked()
         {
-            // A failed decode may be asked for again.
-            cx.act(Action::RetryAudio);
             cx.act(Action::DecodeAudio {
                 call_id: call_id.clone(),
                 mode: view.timing_mode(),
@@ -332,10 +330,10 @@ fn audio_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, a: &Arc<Anal
             ui.label("Decoding…");
         }
     });
-    if let Some(e) = &cx.audio().error {
+    if let Some(e) = &cx.services.audio.error {
         ui.colored_label(Color32::RED, safe(e, 300));
     }
-    let audio = match &cx.audio().loaded {
+    let audio = match &cx.services.audio.loaded {
         Some(d) if d.call_id == call_id => d.audio.clone(),
         Some(_) => {
             ui.label("The loaded audio belongs to another call: decode this one.");
@@ -344,7 +342,7 @@ fn audio_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, a: &Arc<Anal
         None => return,
     };
     player_ui(ui, cx, view, &audio);
-    if let Some(d) = &cx.audio().loaded {
+    if let Some(d) = &cx.services.audio.loaded {
         ui.label("Streams:");
         for (idx, playable, status) in &d.streams {
             let name = a.streams.get(*idx).map_or(String::new(), endpoints);
@@ -364,14 +362,14 @@ fn audio_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, a: &Arc<Anal
 
 fn player_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, audio: &Arc<CallAudio>) {
     ui.horizontal_wrapped(|ui| {
-        let playing = cx.player().is_playing();
+        let playing = cx.services.player.is_playing();
         if ui.button(if playing { "Pause" } else { "Play" }).clicked() {
             cx.act(Action::PlayPause);
         }
         ui.label(format!(
             "{:.2} / {:.2} s",
-            cx.player().position_secs(),
-            cx.player().duration_secs()
+            cx.services.player.position_secs(),
+            cx.services.player.duration_secs()
         ));
         if let Some(e) = &view.play_error {
             ui.colored_label(Color32::RED, e.clone());
@@ -394,17 +392,17 @@ fn player_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut StreamsView, audio: &Arc
             columns: waveform_columns(audio, cols),
         });
     }
-    let duration = cx.player().duration_secs();
-    let position = cx.player().position_secs();
+    let duration = cx.services.player.duration_secs();
+    let position = cx.services.player.position_secs();
     let mut seek = None;
     for (i, track) in audio.tracks.iter().enumerate() {
         ui.horizontal_wrapped(|ui| {
             ui.label(safe(&track.label, 120));
-            let mut muted = cx.player().is_muted(i);
+            let mut muted = cx.services.player.is_muted(i);
             if ui.checkbox(&mut muted, "mute").changed() {
                 cx.act(Action::SetMute(i, muted));
             }
-            let mut pan = cx.player().pan(i);
+            let mut pan = cx.services.player.pan(i);
             if ui
                 .add(egui::Slider::new(&mut pan, -1.0..=1.0).text("pan"))
                 .changed()

@@ -122,10 +122,10 @@ pub fn welcome_ui(ui: &mut egui::Ui, cx: &mut Cx, samples: &mut Option<Vec<Sampl
                     return;
                 };
                 left.heading("Recent files");
-                if cx.persisted().recent.is_empty() {
+                if cx.services.persisted.recent.is_empty() {
                     left.label("(none yet)");
                 }
-                for p in &cx.persisted().recent {
+                for p in &cx.services.persisted.recent {
                     let text = terminal_safe(&p.display().to_string(), 100);
                     if left.link(text).clicked() {
                         open = Some(p.clone());
