@@ -279,10 +279,18 @@ pub fn padded_one(message: &[u8], total_len: u64) -> Option<[u8; 64]> {
 
 /// A block's sixteen little-endian words.
 pub fn words(block: &[u8; 64]) -> [u32; 16] {
-    let mut w = [0u32; 16];
-    for (w, c) in w.iter_mut().zip(block.chunks_exact(4)) {
+    le_words(block)
+}
+
+/// `bytes` as little-endian 32-bit words, MD5's order (missing bytes are zero, extra ones ignored): a block's
+/// words, a digest's four, a hex digest's eight.
+pub fn le_words<const N: usize>(bytes: &[u8]) -> [u32; N] {
+    let mut w = [0u32; N];
+    for (w, c) in w.iter_mut().zip(bytes.chunks(4)) {
         let mut b = [0u8; 4];
-        b.copy_from_slice(c);
+        if let Some(dst) = b.get_mut(..c.len()) {
+            dst.copy_from_slice(c);
+        }
         *w = u32::from_le_bytes(b);
     }
     w

@@ -713,29 +713,14 @@ impl Tail {
 
 /// A digest as 32 lowercase hex characters in eight little-endian words (one lane's `md5x::hex_words`).
 fn hex_words(d: &[u8; 16]) -> [u32; 8] {
-    let h = hex(d);
-    let mut w = [0u32; 8];
-    for (w, c) in w.iter_mut().zip(h.chunks_exact(4)) {
-        *w = u32::from_le_bytes([
-            c.first().copied().unwrap_or(0),
-            c.get(1).copied().unwrap_or(0),
-            c.get(2).copied().unwrap_or(0),
-            c.get(3).copied().unwrap_or(0),
-        ]);
-    }
-    w
+    md5x::le_words(&hex(d))
 }
 
 /// The lanes of `s` equal to `expected`, as a bit mask (bit l: lane l).
 fn equal_lanes(s: &md5x::State, expected: &[u8; 16]) -> u32 {
     let mut mask = u32::MAX >> (32 - LANES);
-    for (lanes, want) in s.0.iter().zip(expected.chunks_exact(4)) {
-        let want = u32::from_le_bytes([
-            want.first().copied().unwrap_or(0),
-            want.get(1).copied().unwrap_or(0),
-            want.get(2).copied().unwrap_or(0),
-            want.get(3).copied().unwrap_or(0),
-        ]);
+    let want: [u32; 4] = md5x::le_words(expected);
+    for (lanes, want) in s.0.iter().zip(want) {
         for (l, w) in lanes.iter().enumerate() {
             if *w != want {
                 mask &= !(1 << l);
@@ -863,7 +848,7 @@ pub fn crack_benchmark(digests: usize) -> u64 {
         user: &[],
     };
     let found = crack(&cracker, &cands, cands.len());
-    let tried = if found.is_some() { 0 } else { cands.len() };
+    let tried = found.map_or(cands.len(), |i| i.saturating_add(1));
     u64::try_from(tried.saturating_mul(refs.len())).unwrap_or(u64::MAX)
 }
 
