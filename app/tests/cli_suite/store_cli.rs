@@ -681,15 +681,18 @@ fn a_case_is_one_capture_of_the_store_with_a_row_per_file() {
     // pieces is in the pcapng.
     let (rows, _) = query(&store, "SELECT call_id FROM calls WHERE kind = 'call'");
     let id = rows[0]["call_id"].as_str().unwrap().to_string();
+    let pull = |out: &std::path::Path| {
+        run(&[
+            "query",
+            store.to_str().unwrap(),
+            "--pull",
+            &id,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
     let out = dir.join("call.pcapng");
-    let pulled = run(&[
-        "query",
-        store.to_str().unwrap(),
-        "--pull",
-        &id,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let pulled = pull(&out);
     assert!(
         pulled.status.success(),
         "{}",
@@ -708,14 +711,7 @@ fn a_case_is_one_capture_of_the_store_with_a_row_per_file() {
     let mut bytes = std::fs::read(changed).unwrap();
     bytes.push(0);
     std::fs::write(changed, &bytes).unwrap();
-    let refused = run(&[
-        "query",
-        store.to_str().unwrap(),
-        "--pull",
-        &id,
-        "-o",
-        dir.join("again.pcapng").to_str().unwrap(),
-    ]);
+    let refused = pull(&dir.join("again.pcapng"));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(
