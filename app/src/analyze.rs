@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use earshot_core::case::CaseError;
 use earshot_core::model::frame_label;
-use earshot_core::model::{Analysis, DiagLevel};
+use earshot_core::model::{Analysis, DiagLevel, IdentityVerdict};
 use earshot_core::report::{ExportRecord, csv as csv_report, json, manifest, terminal_safe};
 use earshot_core::time::format_utc;
 use earshot_core::{AnalyzeOptions, CaptureError};
@@ -77,6 +77,7 @@ fn run_inner(args: &AnalyzeArgs) -> Result<ExitCode> {
         threads: args.threads,
         hash_capture: !args.no_hash,
         keys: args.keys.load()?,
+        identity: args.keys.load_identity()?,
         leg_decisions: args.case.leg_decisions(),
         ..Default::default()
     };
@@ -283,6 +284,7 @@ pub fn render_summary(a: &Analysis, max_rows: usize, elapsed: Duration) -> Strin
     render_calls(&mut s, a, max_rows);
     render_streams(&mut s, a, max_rows);
     render_fax_and_dtmf(&mut s, a);
+    render_identity(&mut s, a, max_rows);
     render_tls(&mut s, a, max_rows);
     render_dtls(&mut s, a, max_rows);
     render_keys(&mut s, a);
@@ -494,6 +496,63 @@ fn render_fax_and_dtmf(s: &mut String, a: &Analysis) {
         }
         let _ = writeln!(s);
     }
+}
+
+/// STIR/SHAKEN: each signed call's attestation, verdict and signer.
+fn render_identity(s: &mut String, a: &Analysis, max_rows: usize) {
+    use std::fmt::Write as _;
+    let signed: Vec<&earshot_core::model::Call> =
+        a.calls.iter().filter(|c| c.identity.is_some()).collect();
+    if signed.is_empty() {
+        return;
+    }
+    let valid = signed
+        .iter()
+        .filter(|c| {
+            c.identity
+                .as_ref()
+                .is_some_and(|i| i.verdict == IdentityVerdict::Valid)
+        })
+        .count();
+    let _ = writeln!(
+        s,
+        "Identity  {} call(s) signed (STIR/SHAKEN), {valid} valid",
+        signed.len()
+    );
+    let shown = if max_rows == 0 {
+        signed.len()
+    } else {
+        max_rows.min(signed.len())
+    };
+    for c in signed.iter().take(shown) {
+        let Some(id) = &c.identity else { continue };
+        let signer = id
+            .signer
+            .as_ref()
+            .map(|g| match &g.spc {
+                Some(spc) => format!("{} (SPC {})", g.subject, spc),
+                None => g.subject.clone(),
+            })
+            .unwrap_or_else(|| "signer unknown".into());
+        let _ = writeln!(
+            s,
+            "  {}  attest {}  {}  {}  frame {}",
+            terminal_safe(&c.call_id, 48),
+            id.attestation
+                .as_deref()
+                .map_or("-".to_string(), |x| terminal_safe(x, 4)),
+            id.verdict,
+            terminal_safe(&signer, 60),
+            frame_label(id.frame)
+        );
+        for r in id.reasons.iter().take(4) {
+            let _ = writeln!(s, "      {}", terminal_safe(r, 160));
+        }
+    }
+    if shown < signed.len() {
+        let _ = writeln!(s, "  ... {} more", signed.len() - shown);
+    }
+    let _ = writeln!(s);
 }
 
 /// TLS connections and whether the keys opened them.

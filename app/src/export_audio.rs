@@ -107,6 +107,7 @@ pub fn decode(args: &AudioArgs) -> Result<(Analysis, Vec<StreamAudio>)> {
     let mut opts = AnalyzeOptions {
         threads: args.threads,
         keys: args.keys.load()?,
+        identity: args.keys.load_identity()?,
         ..Default::default()
     };
     opts.limits.media.max_series_points = 0;

@@ -1,10 +1,12 @@
-//! `--keylog` / `--tls-key`: the keys an investigator holds, shared by every command that analyses a capture.
+//! `--keylog` / `--tls-key` / `--certs` / `--sti-roots`: the keys and certificates an investigator holds, shared by
+//! every command that analyses a capture.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use earshot_core::identity::CertStore;
 use earshot_core::tls::Keys;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -17,6 +19,16 @@ pub struct KeyArgs {
     /// exchange. Repeatable.
     #[arg(long, value_name = "PEM")]
     pub tls_key: Vec<PathBuf>,
+    /// STIR/SHAKEN: the folder of certificates downloaded from the PASSporTs' x5u URLs (never fetched by Earshot).
+    /// A URL's file is named by the URL's SHA-256 (hex) or by the URL with every character other than letters,
+    /// digits, `.` and `-` written `_`, optionally with `.pem`/`.der`/`.cer`/`.crt`; PEM (leaf first, then its
+    /// chain) or DER.
+    #[arg(long, value_name = "DIR")]
+    pub certs: Option<PathBuf>,
+    /// STIR/SHAKEN trust anchors: the STI-PA's list of trusted roots as a PEM bundle. Without it no signer is
+    /// trusted (`certificate-untrusted`).
+    #[arg(long, value_name = "PEM")]
+    pub sti_roots: Option<PathBuf>,
 }
 
 impl KeyArgs {
@@ -36,5 +48,16 @@ impl KeyArgs {
                 .with_context(|| format!("--tls-key {}", p.display()))?;
         }
         Ok(Some(Arc::new(keys)))
+    }
+
+    /// The STIR/SHAKEN certificates, read now (`None` when neither `--certs` nor `--sti-roots` was given). A file
+    /// in the folder that holds no usable certificate is a diagnostic in the analysis; a missing folder or an
+    /// unusable anchor bundle is an error.
+    pub fn load_identity(&self) -> Result<Option<Arc<CertStore>>> {
+        if self.certs.is_none() && self.sti_roots.is_none() {
+            return Ok(None);
+        }
+        let store = CertStore::load(self.certs.as_deref(), self.sti_roots.as_deref())?;
+        Ok(Some(Arc::new(store)))
     }
 }

@@ -308,6 +308,7 @@ fn run_inner(args: &ReportArgs) -> Result<ExitCode> {
         threads: args.threads,
         rules: settings.clone(),
         keys: args.keys.load()?,
+        identity: args.keys.load_identity()?,
         leg_decisions: args.case.leg_decisions(),
         ..Default::default()
     };

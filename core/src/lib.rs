@@ -16,6 +16,7 @@ pub mod extract;
 pub mod filter;
 pub mod findings;
 pub mod hash;
+pub mod identity;
 pub mod md5x;
 pub mod media;
 pub mod model;

@@ -625,6 +625,122 @@ pub struct Call {
     /// T.38 fax negotiation seen in SDP: `offered`, `accepted`, `rejected <status>`; `None` when never offered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub t38: Option<String>,
+    /// STIR/SHAKEN: the initial INVITE's `Identity` headers verified offline (`identity`); `None` when it carried
+    /// none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CallIdentity>,
+}
+
+/// What the `Identity` headers (RFC 8224) of a call's initial INVITE prove about its caller ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallIdentity {
+    /// The SHAKEN attestation (`A`, `B`, `C`) of the `shaken` PASSporT; `None` when there is none or it is
+    /// unreadable.
+    pub attestation: Option<String>,
+    /// The call's verdict: the worst of its PASSporTs' (and of the diversion chain).
+    pub verdict: IdentityVerdict,
+    /// Every reason behind the verdict, in words (empty for `valid`).
+    pub reasons: Vec<String>,
+    /// The signer of the main PASSporT, when its certificate was found.
+    pub signer: Option<Signer>,
+    /// The INVITE frame the headers came from.
+    pub frame: FrameNo,
+    /// Each PASSporT in header order (at most [`crate::identity::MAX_PASSPORTS`]).
+    pub passports: Vec<PassportCheck>,
+}
+
+/// The certificate that signed a PASSporT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// The certificate's subject (RFC 4514 string).
+    pub subject: String,
+    /// Its issuer.
+    pub issuer: String,
+    /// The Service Provider Code of its TNAuthList (RFC 8226), when it has one.
+    pub spc: Option<String>,
+    /// Telephone numbers and ranges of its TNAuthList (`12025550300`, `12025550300+100`).
+    pub tns: Vec<String>,
+    /// SHA-256 of the certificate's DER, hex.
+    pub sha256: String,
+}
+
+/// One PASSporT (RFC 8225) and what was checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassportCheck {
+    /// `shaken`, `div`, `rcd`, ... or `""` for a base PASSporT.
+    pub ppt: String,
+    /// The certificate URL (`info` parameter, else the header's `x5u`).
+    pub x5u: Option<String>,
+    pub attest: Option<String>,
+    pub orig: Option<String>,
+    pub dest: Vec<String>,
+    /// The `div` claim's number (diversion PASSporTs, RFC 8946).
+    pub div: Option<String>,
+    pub iat: Option<i64>,
+    pub origid: Option<String>,
+    /// The ES256 signature: `verified`, `failed`, or `unchecked` (no usable certificate or token).
+    pub signature: SignatureCheck,
+    pub verdict: IdentityVerdict,
+    pub reasons: Vec<String>,
+}
+
+/// Whether a PASSporT's signature verified with its certificate's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureCheck {
+    Verified,
+    Failed,
+    Unchecked,
+}
+
+/// The verdict on a call's identity, in decreasing order of what it proves against the caller ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityVerdict {
+    /// The signature does not verify with the certificate's key: the token was forged or altered.
+    InvalidSignature,
+    /// The claims do not match the call (orig/dest numbers, the certificate's numbers, the diversion chain).
+    ClaimsMismatch,
+    /// The same token was seen on an earlier call.
+    Replayed,
+    /// `iat` is more than 60 s from the INVITE's capture time.
+    Stale,
+    /// The token could not be read.
+    Malformed,
+    /// The certificate was not valid at the call's time.
+    CertificateExpired,
+    /// The certificate does not chain to a given trust anchor (or no anchors were given).
+    CertificateUntrusted,
+    /// No certificate for the token's URL in the certificate folder (x5u is never fetched).
+    CertificateUnknown,
+    /// An algorithm or form Earshot does not verify (not ES256, the compact form).
+    Unsupported,
+    /// Signature, certificate chain, validity and claims all hold.
+    Valid,
+}
+
+impl IdentityVerdict {
+    /// As serialised: `valid`, `invalid-signature`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityVerdict::InvalidSignature => "invalid-signature",
+            IdentityVerdict::ClaimsMismatch => "claims-mismatch",
+            IdentityVerdict::Replayed => "replayed",
+            IdentityVerdict::Stale => "stale",
+            IdentityVerdict::Malformed => "malformed",
+            IdentityVerdict::CertificateExpired => "certificate-expired",
+            IdentityVerdict::CertificateUntrusted => "certificate-untrusted",
+            IdentityVerdict::CertificateUnknown => "certificate-unknown",
+            IdentityVerdict::Unsupported => "unsupported",
+            IdentityVerdict::Valid => "valid",
+        }
+    }
+}
+
+impl std::fmt::Display for IdentityVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How a media stream's payload is protected.

@@ -94,6 +94,9 @@ pub struct AnalyzeOptions {
     /// The analyst's decisions on proposed leg links: (Call-ID, Call-ID, confirmed), applied after linking
     /// (`calls::legs::apply_decisions`), so reports record them.
     pub leg_decisions: Vec<(String, String, bool)>,
+    /// STIR/SHAKEN: the investigator's certificate folder and trust anchors, read by the caller with
+    /// [`crate::identity::CertStore::load`]; without them Identity tokens are still decoded and their claims checked.
+    pub identity: Option<Arc<crate::identity::CertStore>>,
 }
 
 /// Where progressive snapshots go, and how often.
@@ -120,6 +123,7 @@ impl Default for AnalyzeOptions {
             snapshots: None,
             hash_capture: true,
             keys: None,
+            identity: None,
             leg_decisions: Vec::new(),
         }
     }
@@ -908,6 +912,9 @@ impl Analyzer {
         };
         analysis.legs = crate::calls::legs::link_legs(&analysis);
         crate::calls::legs::apply_decisions(&mut analysis.legs, &self.opts.leg_decisions);
+        if complete {
+            crate::identity::attach(&mut analysis, self.opts.identity.as_deref());
+        }
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = if complete {
             crate::findings::evaluate(&analysis, &self.opts.rules)
@@ -955,6 +962,9 @@ impl Analyzer {
         self.counters.incomplete_datagrams += self.defrag.finish(&mut diags);
         self.tcp.finish(&mut diags);
         diags.extend(self.keys.diagnostics.iter().cloned());
+        if let Some(store) = &self.opts.identity {
+            diags.extend(crate::identity::store_diagnostics(store));
+        }
         diags.extend(self.tcp.tls_diagnostics());
         if self.dtls.dropped > 0 {
             diags.push(Diagnostic::new(

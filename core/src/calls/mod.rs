@@ -624,6 +624,7 @@ impl CallBuilder {
             dtmf_events: Vec::new(),
             streams: Vec::new(),
             t38: None,
+            identity: None,
             methods: self.methods.clone(),
         }
     }

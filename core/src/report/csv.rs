@@ -95,6 +95,10 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "streams",
         "dtmf",
         "t38",
+        "identity_attestation",
+        "identity_verdict",
+        "identity_signer",
+        "identity_reasons",
     ])?;
     for c in &a.calls {
         w.write_record([
@@ -132,6 +136,24 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
             c.streams.len().to_string(),
             safe_cell(&c.dtmf),
             opt(c.t38.as_deref()),
+            opt(c.identity.as_ref().and_then(|i| i.attestation.as_deref())),
+            opt(c.identity.as_ref().map(|i| i.verdict.as_str())),
+            safe_cell(
+                &c.identity
+                    .as_ref()
+                    .and_then(|i| i.signer.as_ref())
+                    .map(|s| match &s.spc {
+                        Some(spc) => format!("{} (SPC {spc})", s.subject),
+                        None => s.subject.clone(),
+                    })
+                    .unwrap_or_default(),
+            ),
+            safe_cell(
+                &c.identity
+                    .as_ref()
+                    .map(|i| i.reasons.join(" | "))
+                    .unwrap_or_default(),
+            ),
         ])?;
     }
     w.flush()?;

@@ -210,6 +210,9 @@ struct JsonCall<'a> {
     streams: &'a [usize],
     #[serde(skip_serializing_if = "Option::is_none")]
     t38: Option<&'a str>,
+    /// STIR/SHAKEN verification of the initial INVITE's Identity headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a crate::model::CallIdentity>,
 }
 
 #[derive(Serialize)]
@@ -343,6 +346,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
                 dtmf_events: &call.dtmf_events,
                 streams: &call.streams,
                 t38: call.t38.as_deref(),
+                identity: call.identity.as_ref(),
             })
             .collect(),
         streams: a

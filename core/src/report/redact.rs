@@ -994,6 +994,7 @@ mod tests {
             dtmf_events: vec![],
             streams: vec![0],
             t38: None,
+            identity: None,
         });
         a.streams.push(MediaStream {
             call_id: Some("abc123@10.0.0.1".into()),

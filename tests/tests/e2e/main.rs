@@ -21,5 +21,6 @@ mod report_pdf;
 mod rtp_truth;
 mod samples;
 mod sip_truth;
+mod stir_shaken;
 mod tls_decrypt;
 mod transports;

@@ -2,13 +2,14 @@
 //! From vs the authenticated digest user, routing headers naming the target itself or loopback (a forged request),
 //! and display names impersonating an authority. One finding per source address.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use super::via_host_ip as host_ip;
 use crate::findings::Facts;
 use crate::findings::{Evidence, FindingText, Rule, Settings, list};
-use crate::model::{Analysis, Confidence, Finding, Severity};
+use crate::identity::passport::canonical_tn;
+use crate::model::{Analysis, CallIdentity, Confidence, Finding, IdentityVerdict, Severity};
 
 pub struct CallerIdSpoofing;
 
@@ -26,6 +27,11 @@ impl Rule for CallerIdSpoofing {
             .collect();
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
         let origins = f.origins();
+        let identities: HashMap<&str, &CallIdentity> = a
+            .calls
+            .iter()
+            .filter_map(|c| Some((c.call_id.as_str(), c.identity.as_ref()?)))
+            .collect();
         for (m, origin) in a.messages.iter().zip(origins) {
             let Some(source) = super::counted_source(m, origin.as_ref()) else {
                 continue;
@@ -123,6 +129,44 @@ impl Rule for CallerIdSpoofing {
                         Severity::High
                     };
                     reasons.push(format!("display name `{d}` impersonates `{auth}`"));
+                }
+            }
+            // STIR/SHAKEN (`identity`): identity the bytes disprove raises the suspicion; a verified A attestation
+            // of this very From number lowers it one step (the provider vouches for the caller's right to it).
+            if let Some(id) = m
+                .message
+                .call_id
+                .as_deref()
+                .and_then(|c| identities.get(c))
+                .filter(|id| id.frame == m.frame)
+            {
+                match id.verdict {
+                    IdentityVerdict::InvalidSignature | IdentityVerdict::ClaimsMismatch => {
+                        reasons.push(format!(
+                            "STIR/SHAKEN {}: {}",
+                            id.verdict,
+                            id.reasons.first().map(String::as_str).unwrap_or_default()
+                        ));
+                        severity = Severity::High;
+                    }
+                    IdentityVerdict::Valid
+                        if id.attestation.as_deref() == Some("A")
+                            && from_user
+                                .and_then(canonical_tn)
+                                .zip(
+                                    id.passports
+                                        .iter()
+                                        .find_map(|p| p.orig.as_deref().and_then(canonical_tn)),
+                                )
+                                .is_some_and(|(f, o)| f == o) =>
+                    {
+                        severity = match severity {
+                            Severity::Critical => Severity::High,
+                            Severity::High => Severity::Medium,
+                            _ => Severity::Low,
+                        };
+                    }
+                    _ => {}
                 }
             }
             if reasons.len() <= supporting {

@@ -22,6 +22,7 @@ mod routing_loop;
 mod scanner;
 mod sdes_keys_in_tls;
 mod srtp_keys_exposed;
+mod stir_shaken;
 mod toll_fraud;
 mod unencrypted_media;
 mod version_disclosure;
@@ -49,6 +50,7 @@ pub static ALL: &[&dyn Rule] = &[
     &flood::Flood,
     &toll_fraud::TollFraud,
     &caller_id_spoofing::CallerIdSpoofing,
+    &stir_shaken::StirShaken,
     &header_injection::HeaderInjection,
     &version_disclosure::VersionDisclosure,
     &registration_hijack::RegistrationHijack,
