@@ -159,6 +159,35 @@ fn walk(a: &mut Analysis, v: &mut dyn Visit) {
             v.device(ua);
         }
         opt_text(v, &mut c.end_reason);
+        if let Some(id) = &mut c.identity {
+            for p in &mut id.passports {
+                for u in p
+                    .orig
+                    .iter_mut()
+                    .chain(p.div.iter_mut())
+                    .chain(p.dest.iter_mut())
+                {
+                    v.user(u);
+                }
+                for r in &mut p.reasons {
+                    v.text(r);
+                }
+                // A certificate URL may name the number it covers (`.../tn-12025550300.cer`): a pseudonym too.
+                if let Some(u) = &mut p.x5u {
+                    v.user(u);
+                }
+            }
+            for r in &mut id.reasons {
+                v.text(r);
+            }
+            if let Some(s) = &mut id.signer {
+                for tn in &mut s.tns {
+                    v.user(tn);
+                }
+                v.text(&mut s.subject);
+                v.text(&mut s.issuer);
+            }
+        }
         for x in &mut c.sdp {
             for md in &mut x.media {
                 if let Some(ip) = &mut md.address {
@@ -717,6 +746,17 @@ impl Visit for Applier {
         self.replace(s);
     }
     fn header(&mut self, name: &str, value: &mut String) {
+        // A PASSporT carries the caller's and callee's numbers base64url-encoded: the token goes; its parameters
+        // (certificate URL, alg, ppt) are redacted like any text.
+        if name.eq_ignore_ascii_case("identity") || name.eq_ignore_ascii_case("y") {
+            let mut params = value
+                .find(';')
+                .map_or("", |i| value.get(i..).unwrap_or_default())
+                .to_string();
+            self.replace(&mut params);
+            *value = format!("[redacted PASSporT]{params}");
+            return;
+        }
         if is_call_id_header(name) {
             let trimmed = value.trim();
             if let Some(p) = self.call_map.get(trimmed) {

@@ -402,3 +402,30 @@ fn bad_certificate_inputs_are_errors_or_diagnostics() {
     );
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+#[test]
+fn redaction_removes_the_numbers_and_tokens() {
+    let a = analyse(true, true);
+    let r = earshot_core::report::redact::redact(&a);
+    let json = serde_json::to_string(&r).unwrap();
+    for number in ["2025550101", "2025550199", "2025550177", "2025550300"] {
+        let at = json.find(number).unwrap_or(0);
+        assert!(
+            !json.contains(number),
+            "{number} survived redaction: {}",
+            &json[at.saturating_sub(200)..(at + 50).min(json.len())]
+        );
+    }
+    // The tokens (base64url JSON, `eyJ`) are gone from the headers, the certificate URLs too (one may name a
+    // number); the verdicts stay.
+    assert!(!json.contains("eyJ"), "a PASSporT survived redaction");
+    assert!(!json.contains("https://cert.sp1.test/shaken/1234.pem"));
+    assert!(json.contains("[redacted PASSporT];info=<"));
+    let verdicts = |a: &Analysis| -> Vec<Option<IdentityVerdict>> {
+        a.calls
+            .iter()
+            .map(|c| c.identity.as_ref().map(|i| i.verdict))
+            .collect()
+    };
+    assert_eq!(verdicts(&r), verdicts(&a));
+}
