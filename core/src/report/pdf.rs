@@ -520,7 +520,7 @@ fn cover(analysis: &Analysis, meta: &ReportMeta, when: &dyn Fn(i64) -> String) -
 
 fn summary_section(analysis: &Analysis) -> SummarySection {
     let s = &analysis.summary;
-    let summary = vec![
+    let mut summary = vec![
         ("Packets", s.packets.to_string()),
         (
             "SIP messages (retransmissions included)",
@@ -546,6 +546,30 @@ fn summary_section(analysis: &Analysis) -> SummarySection {
             ),
         ),
     ];
+    let signed: Vec<&crate::model::CallIdentity> = analysis
+        .calls
+        .iter()
+        .filter_map(|c| c.identity.as_ref())
+        .collect();
+    if !signed.is_empty() {
+        let mut by_verdict: std::collections::BTreeMap<crate::model::IdentityVerdict, usize> =
+            std::collections::BTreeMap::new();
+        for id in &signed {
+            *by_verdict.entry(id.verdict).or_default() += 1;
+        }
+        summary.push((
+            "Calls with caller identity (STIR/SHAKEN)",
+            format!(
+                "{}: {}",
+                signed.len(),
+                by_verdict
+                    .iter()
+                    .map(|(v, n)| format!("{n} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
     let severity = [
         Severity::Critical,
         Severity::High,
@@ -1103,11 +1127,15 @@ fn call_page(
             ]
         })
         .collect();
-    let facts = vec![
+    let mut facts = vec![
         ("Call-ID", text(&c.call_id, 400)),
         ("Kind", text(c.kind.as_str(), 40)),
         ("From", text(&party(c.from.as_ref()), 300)),
         ("To", text(&party(c.to.as_ref()), 300)),
+        (
+            "Caller identity (STIR/SHAKEN)",
+            identity_text(c.identity.as_ref()),
+        ),
         (
             "State",
             c.state
@@ -1146,6 +1174,9 @@ fn call_page(
                 .to_string(),
         ),
     ];
+    if let Some(id) = c.identity.as_ref().filter(|i| !i.reasons.is_empty()) {
+        facts.insert(5, ("Identity check", text(&id.reasons.join("; "), 600)));
+    }
     CallPage {
         title: text(
             &format!("{} → {}", party(c.from.as_ref()), party(c.to.as_ref())),
@@ -1275,4 +1306,27 @@ mod tests {
         assert_eq!(size_text(1_614_105), "1 614 105 bytes (1.6 MB)");
         assert_eq!(size_text(694), "694 bytes");
     }
+}
+
+/// A call's STIR/SHAKEN verdict in one line: attestation, verdict, signer.
+fn identity_text(id: Option<&crate::model::CallIdentity>) -> String {
+    let Some(id) = id else {
+        return "not signed (no Identity header)".into();
+    };
+    let signer = id.signer.as_ref().map_or_else(
+        || "signer unknown".to_string(),
+        |s| match &s.spc {
+            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
+            None => format!("signed by {}", s.subject),
+        },
+    );
+    text(
+        &format!(
+            "attestation {} · {} · {signer} · frame {}",
+            id.attestation.as_deref().unwrap_or("none"),
+            id.verdict,
+            crate::model::frame_label(id.frame)
+        ),
+        300,
+    )
 }

@@ -325,3 +325,35 @@ fn huge_call_table_is_capped() {
     assert!(pages > 20);
     assert!(secs < 120.0, "rendering took {secs:.1} s");
 }
+
+/// STIR/SHAKEN in the PDF: the summary counts the verdicts, each call page says attestation, verdict and signer,
+/// and why when it is not valid (the labels of `sample-captures/stir-shaken/calls.toml`).
+#[test]
+fn stir_shaken_verdicts_in_the_report() {
+    if !have_poppler() {
+        return;
+    }
+    let dir = samples_dir().join("stir-shaken");
+    let store = earshot_core::identity::CertStore::load(
+        Some(&dir.join("certs")),
+        Some(&dir.join("sti-pa-roots.pem")),
+    )
+    .unwrap();
+    let opts = AnalyzeOptions {
+        identity: Some(std::sync::Arc::new(store)),
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_file(&dir.join("stir-shaken.pcap"), &opts, &mut |_| {}).unwrap();
+    let (text, _) = pdf_text(&render_pdf(&a, &meta()).unwrap(), "stir-shaken");
+    assert!(
+        text.contains("Calls with caller identity (STIR/SHAKEN) 17: 1 invalid-signature, 2 claims-mismatch, 2 replayed, 1 stale, 1 malformed, 1 certificate-expired, 1 certificate-untrusted, 1 certificate-unknown, 7 valid"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "Caller identity (STIR/SHAKEN) attestation A · invalid-signature · signed by CN=SHAKEN 1234 (SPC 1234) · frame 29 Identity check the ES256 signature does not verify with the key of `CN=SHAKEN 1234`"
+    ));
+    assert!(
+        text.contains("attestation C · valid · signed by CN=SHAKEN 1234 (SPC 1234) · frame 15")
+    );
+    assert!(text.contains("Caller identity (STIR/SHAKEN) not signed (no Identity header)"));
+}
