@@ -96,6 +96,7 @@ fn main() -> ExitCode {
                 .chain(&cli.keys.tls_key)
                 .cloned()
                 .collect(),
+            (cli.keys.certs.clone(), cli.keys.sti_roots.clone()),
         ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -55,6 +55,12 @@ pub enum Action {
     AddKeyFile(PathBuf),
     /// Forgets the session's keys (the open capture is analysed again without them).
     ClearKeys,
+    /// Sets the STIR/SHAKEN certificate folder and trust anchors (`None` for both: forget them); remembered, and
+    /// the open capture is analysed again with them.
+    SetStiCerts {
+        certs: Option<PathBuf>,
+        roots: Option<PathBuf>,
+    },
     /// Starts the export the Export window describes.
     Export,
     /// Light or dark theme (persisted, audited).

@@ -431,6 +431,7 @@ fn row_cells(
     c: &Call,
     r: &CallRow,
     is_case: bool,
+    has_identity: bool,
 ) {
     row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
     row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
@@ -439,6 +440,9 @@ fn row_cells(
     }
     row.col(|ui| cell(ui, party(c.from.as_ref())));
     row.col(|ui| cell(ui, party(c.to.as_ref())));
+    if has_identity {
+        row.col(|ui| identity_cell(ui, c.identity.as_ref()));
+    }
     row.col(|ui| cell(ui, terminal_safe(&c.user_agents.join(", "), 120)));
     row.col(|ui| cell(ui, c.state.map_or("", |s| s.as_str())));
     row.col(|ui| cell(ui, secs(c.duration_secs)));
@@ -487,6 +491,48 @@ fn row_cells(
     });
 }
 
+/// The STIR/SHAKEN cell: attestation and verdict, coloured by what the verdict proves; signer and reasons on hover.
+fn identity_cell(ui: &mut egui::Ui, id: Option<&earshot_core::model::CallIdentity>) {
+    use earshot_core::model::IdentityVerdict as V;
+    let Some(id) = id else {
+        cell(ui, "");
+        return;
+    };
+    let label = format!(
+        "{} {}",
+        id.attestation
+            .as_deref()
+            .map_or("-".to_string(), |a| terminal_safe(a, 2)),
+        id.verdict
+    );
+    let color = match id.verdict {
+        V::InvalidSignature | V::ClaimsMismatch | V::Replayed | V::Stale => {
+            Some(ui.visuals().error_fg_color)
+        }
+        V::Valid => None,
+        _ => Some(ui.visuals().warn_fg_color),
+    };
+    let text = egui::RichText::new(label);
+    let signer = id.signer.as_ref().map_or_else(
+        || "signer unknown".to_string(),
+        |s| match &s.spc {
+            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
+            None => format!("signed by {}", s.subject),
+        },
+    );
+    let mut hover = terminal_safe(&signer, 200);
+    for r in id.reasons.iter().take(6) {
+        hover.push('\n');
+        hover.push_str(&terminal_safe(r, 200));
+    }
+    let text = match color {
+        Some(c) => text.color(c),
+        None => text,
+    };
+    ui.add(egui::Label::new(text).selectable(false).truncate())
+        .on_hover_text(hover);
+}
+
 pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
     let Some(a) = cx.analysis().cloned() else {
         return;
@@ -509,6 +555,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
     let sort = view.sort;
     let descending = view.descending;
     let is_case = a.case.is_some();
+    let has_identity = a.calls.iter().any(|c| c.identity.is_some());
     let mut sort_clicked = None;
     let mut clicked = None;
     let mut double_clicked = false;
@@ -529,6 +576,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
         .columns(Column::initial(120.0).clip(true), usize::from(is_case)) // seen at (a case only)
         .column(Column::initial(160.0).clip(true)) // from
         .column(Column::initial(160.0).clip(true)) // to
+        .columns(Column::auto().clip(true), usize::from(has_identity)) // identity (signed calls only)
         .column(Column::initial(140.0).clip(true)) // user agents
         .column(Column::auto()) // state
         .column(Column::auto()) // duration
@@ -568,6 +616,9 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
             }
             sortable(&mut h, "From", SortKey::From);
             sortable(&mut h, "To", SortKey::To);
+            if has_identity {
+                plain(&mut h, "Identity");
+            }
             plain(&mut h, "User agents");
             plain(&mut h, "State");
             sortable(&mut h, "Duration", SortKey::Duration);
@@ -591,7 +642,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
                     return;
                 };
                 row.set_selected(cx.session.sel.call == Some(r.call));
-                row_cells(&mut row, cx, c, r, is_case);
+                row_cells(&mut row, cx, c, r, is_case, has_identity);
                 let resp = row.response();
                 if resp.clicked() {
                     clicked = Some(r.call);

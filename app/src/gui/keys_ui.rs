@@ -1,5 +1,6 @@
-//! File → Keys…: the TLS key logs and RSA server keys of this session. Keys added here (or dropped on the window)
-//! apply to every later analysis of the session and re-analyse the open capture at once; they are never saved.
+//! File → Keys…: the TLS key logs and RSA server keys of this session, and the STIR/SHAKEN certificates. Keys added
+//! here (or dropped on the window) apply to every later analysis of the session and re-analyse the open capture at
+//! once; they are never saved. The certificate folder and trust anchors are remembered for the next start.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,9 @@ pub struct KeysView {
     pub open: bool,
     /// The path field (the dialogs' twin).
     pub path_text: String,
+    /// The STIR/SHAKEN certificate folder and trust-anchor fields (filled from the session when empty).
+    pub certs_text: String,
+    pub roots_text: String,
 }
 
 /// The first 4 KiB of a file, as text (empty when it cannot be read): enough to tell a key file by its content.
@@ -92,6 +96,63 @@ impl AppState {
         self.reopen();
     }
 
+    /// Sets (or with both `None` forgets) the STIR/SHAKEN certificate folder and trust anchors, remembers them,
+    /// and analyses the open capture again with them. A folder or bundle that cannot be read changes nothing.
+    pub fn set_sti_certs(&mut self, certs: Option<PathBuf>, roots: Option<PathBuf>) {
+        if certs.is_none() && roots.is_none() {
+            self.session.identity = None;
+            self.services.persisted.sti_certs = None;
+            self.services.persisted.sti_roots = None;
+            self.audit("sti-certs-cleared", Vec::new());
+            self.reopen();
+            return;
+        }
+        match earshot_core::identity::CertStore::load(certs.as_deref(), roots.as_deref()) {
+            Ok(store) => {
+                let problems = store.problems.len();
+                self.toast(format!(
+                    "STIR/SHAKEN: {}{}",
+                    store.sources.join("; "),
+                    if problems > 0 {
+                        format!(" ({problems} unusable files listed in the diagnostics)")
+                    } else {
+                        String::new()
+                    }
+                ));
+                let path =
+                    |p: &Option<PathBuf>| Value::from(p.as_ref().map(|p| p.display().to_string()));
+                self.audit(
+                    "sti-certs",
+                    vec![("certs", path(&certs)), ("sti_roots", path(&roots))],
+                );
+                self.services.persisted.sti_certs = certs;
+                self.services.persisted.sti_roots = roots;
+                self.session.identity = Some(Arc::new(store));
+                if !self.views.capture.is_running() {
+                    self.reopen();
+                }
+            }
+            Err(e) => self.toast(format!("STIR/SHAKEN: {e}")),
+        }
+    }
+
+    /// At start: the certificate folder and anchors remembered from the last session, when they still load.
+    pub fn load_remembered_certs(&mut self) {
+        let (certs, roots) = (
+            self.services.persisted.sti_certs.clone(),
+            self.services.persisted.sti_roots.clone(),
+        );
+        if certs.is_none() && roots.is_none() {
+            return;
+        }
+        match earshot_core::identity::CertStore::load(certs.as_deref(), roots.as_deref()) {
+            Ok(store) => self.session.identity = Some(Arc::new(store)),
+            Err(e) => self.toast(format!(
+                "STIR/SHAKEN certificates remembered from last time: {e}"
+            )),
+        }
+    }
+
     /// Analyses the open capture or case again (new keys or settings).
     pub fn reopen(&mut self) {
         match self.session.source.clone() {
@@ -112,6 +173,7 @@ pub fn keys_window(ctx: &egui::Context, cx: &mut Cx, view: &mut KeysView) {
     let mut open = true;
     let mut add: Option<PathBuf> = None;
     let mut clear = false;
+    let mut sti = None;
     egui::Window::new("Keys")
         .open(&mut open)
         .default_size([760.0, 320.0])
@@ -179,8 +241,13 @@ pub fn keys_window(ctx: &egui::Context, cx: &mut Cx, view: &mut KeysView) {
                     clear = true;
                 }
             });
+            ui.separator();
+            sti = sti_section(ui, cx, view);
         });
     view.open = open;
+    if let Some(a) = sti {
+        cx.act(a);
+    }
     if let Some(p) = add {
         view.path_text.clear();
         cx.act(Action::AddKeyFile(p));
@@ -188,6 +255,83 @@ pub fn keys_window(ctx: &egui::Context, cx: &mut Cx, view: &mut KeysView) {
     if clear {
         cx.act(Action::ClearKeys);
     }
+}
+
+/// The STIR/SHAKEN certificates: what is in use, and the folder and anchor fields (with their dialogs).
+fn sti_section(ui: &mut egui::Ui, cx: &Cx, view: &mut KeysView) -> Option<Action> {
+    ui.strong("STIR/SHAKEN certificates");
+    ui.label(
+        "The certificates downloaded from the PASSporTs' x5u URLs (a folder; Earshot never fetches them) and the \
+         STI-PA trust anchors (a PEM bundle). Calls' Identity headers are verified with them; remembered.",
+    );
+    match cx.session.identity.as_deref() {
+        Some(store) => {
+            for s in &store.sources {
+                ui.label(terminal_safe(s, 200));
+            }
+            if !store.problems.is_empty() {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{} unusable files (see Diagnostics)",
+                        store.problems.len()
+                    ))
+                    .color(ui.visuals().warn_fg_color),
+                );
+            }
+        }
+        None => {
+            ui.label("No certificates given: Identity tokens are decoded and their claims checked, not their signers.");
+        }
+    }
+    if view.certs_text.is_empty()
+        && let Some(p) = &cx.services.persisted.sti_certs
+    {
+        view.certs_text = p.display().to_string();
+    }
+    if view.roots_text.is_empty()
+        && let Some(p) = &cx.services.persisted.sti_roots
+    {
+        view.roots_text = p.display().to_string();
+    }
+    let mut action = None;
+    egui::Grid::new("sti").num_columns(3).show(ui, |ui| {
+        let l = ui.label("Certificate folder:");
+        ui.text_edit_singleline(&mut view.certs_text)
+            .labelled_by(l.id);
+        if ui.button("Choose…").clicked()
+            && let Some(p) = rfd::FileDialog::new().pick_folder()
+        {
+            view.certs_text = p.display().to_string();
+        }
+        ui.end_row();
+        let l = ui.label("Trust anchors (PEM):");
+        ui.text_edit_singleline(&mut view.roots_text)
+            .labelled_by(l.id);
+        if ui.button("Choose… ").clicked()
+            && let Some(p) = rfd::FileDialog::new().pick_file()
+        {
+            view.roots_text = p.display().to_string();
+        }
+        ui.end_row();
+    });
+    ui.horizontal(|ui| {
+        let field = |t: &str| (!t.trim().is_empty()).then(|| PathBuf::from(t.trim()));
+        if ui.button("Use certificates").clicked() {
+            action = Some(Action::SetStiCerts {
+                certs: field(&view.certs_text),
+                roots: field(&view.roots_text),
+            });
+        }
+        if ui.button("Forget certificates").clicked() {
+            view.certs_text.clear();
+            view.roots_text.clear();
+            action = Some(Action::SetStiCerts {
+                certs: None,
+                roots: None,
+            });
+        }
+    });
+    action
 }
 
 #[cfg(test)]
@@ -252,5 +396,97 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(calls(&harness), Some(0));
+    }
+
+    const STIR: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sample-captures/stir-shaken"
+    );
+
+    /// STIR/SHAKEN in the app: without certificates the calls table says `certificate-unknown`; the folder and
+    /// anchors typed into the Keys window (the dialogs' twins) re-analyse the capture, are remembered, and the table
+    /// shows each call's labelled verdict (`calls.toml`); the INVITE's detail shows the PASSporT checks.
+    #[test]
+    fn gui_sti_certificates_verify_the_calls() {
+        let dir = Path::new(STIR);
+        let mut harness = loaded(&dir.join("stir-shaken.pcap"));
+        assert!(
+            !harness
+                .get_all_by_label("A certificate-unknown")
+                .collect::<Vec<_>>()
+                .is_empty()
+        );
+        harness.state_mut().views.keys.open = true;
+        harness.run();
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Certificate folder:")
+            .focus();
+        harness.run();
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Certificate folder:")
+            .type_text(&dir.join("certs").display().to_string());
+        harness.run();
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Trust anchors (PEM):")
+            .focus();
+        harness.run();
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::TextInput, "Trust anchors (PEM):")
+            .type_text(&dir.join("sti-pa-roots.pem").display().to_string());
+        harness.run();
+        harness.run();
+        harness.get_by_label("Use certificates").click();
+        harness.step();
+        super::super::calls_ui::tests::wait_loaded(&mut harness);
+        let st = harness.state();
+        assert_eq!(
+            st.services.persisted.sti_certs.as_deref(),
+            Some(dir.join("certs").as_path())
+        );
+        let a = st.session.analysis.clone().expect("analysis");
+        let verdict = |id: &str| {
+            a.calls
+                .iter()
+                .find(|c| c.call_id == id)
+                .and_then(|c| c.identity.as_ref())
+                .map(|i| i.verdict.as_str())
+        };
+        assert_eq!(verdict("stir-valid-a@sp1.test"), Some("valid"));
+        assert_eq!(
+            verdict("stir-bad-signature@sp1.test"),
+            Some("invalid-signature")
+        );
+        harness.state_mut().views.keys.open = false;
+        harness.run();
+        assert_eq!(
+            harness.get_all_by_label("A valid").count(),
+            4,
+            "valid-a, replay-1, diverted, tn-covered"
+        );
+        harness.get_by_label("A invalid-signature");
+        harness.get_by_label("A certificate-untrusted");
+        harness.get_by_label("- malformed");
+        // The bad-signature call's INVITE: the PASSporT says why.
+        let (call, invite) = a
+            .calls
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.call_id == "stir-bad-signature@sp1.test")
+            .map(|(i, c)| (i, c.messages[0]))
+            .unwrap();
+        harness.state_mut().apply(vec![
+            crate::gui::Action::SelectCall(Some(call)),
+            crate::gui::Action::SelectMessage(Some(invite)),
+        ]);
+        harness.state_mut().views.current = crate::gui::View::Ladder;
+        harness.run();
+        harness.get_by_label("Caller identity (STIR/SHAKEN)");
+        harness.get_by_label("PASSporT shaken: invalid-signature");
+        harness.get_by_label_contains("signature FAILED");
+        // Forgotten: nothing remembered, the next analysis has no certificates.
+        harness.state_mut().set_sti_certs(None, None);
+        super::super::calls_ui::tests::wait_loaded(&mut harness);
+        assert!(harness.state().services.persisted.sti_certs.is_none());
+        assert!(harness.state().session.identity.is_none());
     }
 }

@@ -54,6 +54,10 @@ pub struct Persisted {
     pub wordlist: Option<String>,
     /// Audio output device by name; `None` is the system default.
     pub audio_device: Option<String>,
+    /// STIR/SHAKEN certificate folder given in Keys (or with `--certs`), used again at the next start.
+    pub sti_certs: Option<PathBuf>,
+    /// STIR/SHAKEN trust anchors (PEM bundle) given in Keys (or with `--sti-roots`).
+    pub sti_roots: Option<PathBuf>,
 }
 
 /// The main views.
@@ -124,6 +128,8 @@ pub struct Session {
     pub cursor: Option<i64>,
     /// TLS key logs and RSA keys of this session (File → Keys…, dropped key files): every analysis uses them.
     pub keys: Option<Arc<earshot_core::tls::Keys>>,
+    /// STIR/SHAKEN certificates and trust anchors (File → Keys…): every analysis verifies Identity with them.
+    pub identity: Option<Arc<earshot_core::identity::CertStore>>,
 }
 
 /// Findings of re-evaluated rules, and the rules (as the JSON's `rules` object) that made them.
@@ -297,7 +303,7 @@ impl AppState {
         };
         #[cfg(not(test))]
         let audit_log = AuditLog::from_env();
-        AppState {
+        let mut state = AppState {
             session: Session {
                 file: None,
                 source: None,
@@ -308,6 +314,7 @@ impl AppState {
                 sel: Selection::default(),
                 cursor: None,
                 keys: None,
+                identity: None,
             },
             services: Services {
                 persisted,
@@ -322,7 +329,9 @@ impl AppState {
             },
             views: Views::default(),
             loading: None,
-        }
+        };
+        state.load_remembered_certs();
+        state
     }
 
     /// Starts loading a capture in the background (the dialog's path-argument twin).
@@ -371,6 +380,7 @@ impl AppState {
             source,
             self.services.rules.clone(),
             self.session.keys.clone(),
+            self.session.identity.clone(),
             move || waker(),
         ));
         // A case is reopened from its files; only single captures go to the recent list.
@@ -598,6 +608,7 @@ impl AppState {
                 Action::OpenCase(paths, options) => self.open_case_with(&paths, options),
                 Action::AddKeyFile(p) => self.add_key_file(&p),
                 Action::ClearKeys => self.clear_keys(),
+                Action::SetStiCerts { certs, roots } => self.set_sti_certs(certs, roots),
                 Action::Export => export_ui::start(self),
                 Action::SetTheme { light } => settings_ui::set_theme(self, light),
                 Action::SetLocalTime(local) => settings_ui::set_local_time(self, local),
@@ -1086,7 +1097,12 @@ impl FrameBench {
 }
 
 impl EarshotApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, files: Vec<PathBuf>, keys: Vec<PathBuf>) -> Self {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        files: Vec<PathBuf>,
+        keys: Vec<PathBuf>,
+        sti: (Option<PathBuf>, Option<PathBuf>),
+    ) -> Self {
         let persisted: Persisted = cc
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
@@ -1097,6 +1113,10 @@ impl EarshotApp {
         // `earshot FILE --keylog K --tls-key PEM`: the session's keys before the capture opens.
         for k in &keys {
             state.add_key_file(k);
+        }
+        // `--certs DIR --sti-roots PEM`: the STIR/SHAKEN certificates (remembered for the next start).
+        if sti.0.is_some() || sti.1.is_some() {
+            state.set_sti_certs(sti.0, sti.1);
         }
         // `earshot STORE`: the Store window on a case store; `earshot A B` or `earshot FOLDER`: a case.
         match files.as_slice() {
@@ -1139,7 +1159,11 @@ pub fn safe(s: &str, max: usize) -> String {
     earshot_core::report::terminal_safe(s, max).replace('→', "->")
 }
 
-pub fn run(files: Vec<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
+pub fn run(
+    files: Vec<PathBuf>,
+    keys: Vec<PathBuf>,
+    sti: (Option<PathBuf>, Option<PathBuf>),
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Earshot")
@@ -1150,7 +1174,7 @@ pub fn run(files: Vec<PathBuf>, keys: Vec<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "earshot",
         options,
-        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, files, keys)))),
+        Box::new(move |cc| Ok(Box::new(EarshotApp::new(cc, files, keys, sti)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot start the window: {e}"))
 }

@@ -75,6 +75,22 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                     );
                 }
             }
+            // The selected call's STIR/SHAKEN verification, on the INVITE that carried the Identity headers.
+            if let Some(id) = cx
+                .session
+                .sel
+                .call
+                .and_then(|c| a.calls.get(c))
+                .filter(|c| m.message.call_id.as_deref() == Some(c.call_id.as_str()))
+                .and_then(|c| c.identity.as_ref())
+                .filter(|id| id.frame == m.frame)
+            {
+                ui.separator();
+                egui::CollapsingHeader::new("Caller identity (STIR/SHAKEN)")
+                    .id_salt(("identity", m.index))
+                    .default_open(true)
+                    .show(ui, |ui| identity_ui(ui, cx, id, m.ts_nanos));
+            }
             if let Some(sdp) = &m.message.sdp {
                 ui.separator();
                 egui::CollapsingHeader::new("SDP")
@@ -97,6 +113,108 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                     });
             }
         });
+}
+
+/// The verdict, signer and reasons, then each PASSporT's claims and checks (all text from the wire escaped).
+fn identity_ui(ui: &mut egui::Ui, cx: &Cx, id: &earshot_core::model::CallIdentity, invite_ts: i64) {
+    use earshot_core::model::IdentityVerdict as V;
+    let color = match id.verdict {
+        V::Valid => ui.visuals().text_color(),
+        V::InvalidSignature | V::ClaimsMismatch | V::Replayed | V::Stale => {
+            ui.visuals().error_fg_color
+        }
+        _ => ui.visuals().warn_fg_color,
+    };
+    ui.label(
+        egui::RichText::new(format!(
+            "{} (attestation {})",
+            id.verdict,
+            id.attestation
+                .as_deref()
+                .map_or("none".to_string(), |a| terminal_safe(a, 4))
+        ))
+        .strong()
+        .color(color),
+    );
+    if let Some(s) = &id.signer {
+        ui.label(format!(
+            "signed by {}{}, issued by {}",
+            terminal_safe(&s.subject, 200),
+            s.spc.as_deref().map_or(String::new(), |spc| format!(
+                " (SPC {})",
+                terminal_safe(spc, 40)
+            )),
+            terminal_safe(&s.issuer, 200)
+        ));
+        if !s.tns.is_empty() {
+            ui.label(format!(
+                "certificate numbers: {}",
+                terminal_safe(&s.tns.join(", "), 300)
+            ));
+        }
+        ui.label(
+            egui::RichText::new(format!("certificate SHA-256 {}", s.sha256)).color(Color32::GRAY),
+        );
+    }
+    for r in &id.reasons {
+        ui.label(egui::RichText::new(terminal_safe(r, 400)).color(color));
+    }
+    for p in &id.passports {
+        ui.separator();
+        let iat = p.iat.map_or("no iat".to_string(), |iat| {
+            format!(
+                "iat {} ({:+} s from the INVITE)",
+                cx.time(iat.saturating_mul(1_000_000_000)),
+                iat.saturating_sub(invite_ts.div_euclid(1_000_000_000))
+            )
+        });
+        ui.label(
+            egui::RichText::new(format!(
+                "PASSporT {}: {}",
+                if p.ppt.is_empty() {
+                    "(base)".to_string()
+                } else {
+                    terminal_safe(&p.ppt, 20)
+                },
+                p.verdict
+            ))
+            .strong(),
+        );
+        ui.label(format!(
+            "orig {} -> dest {}{}",
+            p.orig
+                .as_deref()
+                .map_or("-".to_string(), |o| terminal_safe(o, 60)),
+            terminal_safe(&p.dest.join(", "), 200),
+            p.div.as_deref().map_or(String::new(), |d| format!(
+                ", diverted from {}",
+                terminal_safe(d, 60)
+            ))
+        ));
+        ui.label(format!(
+            "attest {}, {iat}, signature {}",
+            p.attest
+                .as_deref()
+                .map_or("-".to_string(), |a| terminal_safe(a, 4)),
+            match p.signature {
+                earshot_core::model::SignatureCheck::Verified => "verified",
+                earshot_core::model::SignatureCheck::Failed => "FAILED",
+                earshot_core::model::SignatureCheck::Unchecked => "not checked",
+            }
+        ));
+        if let Some(u) = &p.x5u {
+            ui.label(
+                egui::RichText::new(format!("certificate URL {}", terminal_safe(u, 300)))
+                    .color(Color32::GRAY),
+            );
+        }
+        if let Some(o) = &p.origid {
+            ui.label(
+                egui::RichText::new(format!("origid {}", terminal_safe(o, 80)))
+                    .color(Color32::GRAY),
+            );
+        }
+    }
 }
 
 /// `3, 4, 5` (at most 20 listed).

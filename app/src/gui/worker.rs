@@ -43,11 +43,12 @@ impl LoadJob {
         source: Source,
         rules: Settings,
         keys: Option<Arc<earshot_core::tls::Keys>>,
+        identity: Option<Arc<earshot_core::identity::CertStore>>,
         wake: impl Fn() + Send + Sync + 'static,
     ) -> LoadJob {
         let path = source.first_path();
         LoadJob::spawn("load", path, Arc::new(wake), move |up| {
-            run(source, rules, keys, up)
+            run(source, rules, keys, identity, up)
         })
     }
 
@@ -117,6 +118,7 @@ fn run(
     source: Source,
     rules: Settings,
     keys: Option<Arc<earshot_core::tls::Keys>>,
+    identity: Option<Arc<earshot_core::identity::CertStore>>,
     up: LoadUpdates,
 ) -> Result<Arc<Analysis>, String> {
     let snap_up = up.clone();
@@ -124,6 +126,7 @@ fn run(
         cancel: Some(up.cancel_flag()),
         rules,
         keys,
+        identity,
         snapshots: Some(SnapshotSink {
             every: Duration::from_millis(400),
             sink: Arc::new(move |a| snap_up.send(LoadUpdate::Snapshot(Arc::new(a)))),
@@ -169,6 +172,7 @@ mod tests {
         let mut job = LoadJob::start(
             earshot_core::case::Source::File(path),
             Default::default(),
+            None,
             None,
             || {},
         );
@@ -223,6 +227,7 @@ mod tests {
         let mut job = LoadJob::start(
             earshot_core::case::Source::File(path.clone()),
             Default::default(),
+            None,
             None,
             move || {
                 let name = std::thread::current().name().unwrap_or("?").to_string();
