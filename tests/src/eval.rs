@@ -24,6 +24,7 @@ pub const THRESHOLD: f64 = 0.95;
 /// Rules whose findings name the attacking source.
 const ATTRIBUTED: &[&str] = &[
     "scanner",
+    "stir-shaken",
     "brute-force",
     "extension-enumeration",
     "flood",
@@ -53,6 +54,15 @@ pub struct Label {
     pub relays: Vec<IpAddr>,
     #[serde(default)]
     pub notes: String,
+    /// The capture, when it is not NAME.pcap beside the label (a sample capture labelled here), relative to the
+    /// label.
+    #[serde(default)]
+    pub capture: Option<PathBuf>,
+    /// STIR/SHAKEN certificate folder and trust anchors the capture is analysed with, relative to the label.
+    #[serde(default)]
+    pub certs: Option<PathBuf>,
+    #[serde(default)]
+    pub sti_roots: Option<PathBuf>,
     #[serde(default)]
     pub expect: Expect,
 }
@@ -190,15 +200,20 @@ pub fn cases(
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let capture = match set {
-                Set::Corpus => ["pcap", "pcapng"]
+            let base = label_path.parent().unwrap_or(Path::new("."));
+            let capture = match (set, &label.capture) {
+                (_, Some(c)) => base.join(c),
+                (Set::Corpus, None) => ["pcap", "pcapng"]
                     .iter()
                     .map(|ext| captures.join(format!("{stem}.{ext}")))
                     .find(|p| p.exists())
                     .ok_or_else(|| format!("{}: no capture beside it", label_path.display()))?,
                 // FILE.toml labels FILE.
-                Set::Shared => captures.join(&stem),
+                (Set::Shared, None) => captures.join(&stem),
             };
+            let mut label = label;
+            label.certs = label.certs.map(|p| base.join(p));
+            label.sti_roots = label.sti_roots.map(|p| base.join(p));
             if !capture.exists() {
                 return Err(format!(
                     "{}: {} not found",
@@ -379,8 +394,19 @@ pub fn run(cases: &[Case]) -> Result<Report, String> {
         } else {
             None
         };
+        // STIR/SHAKEN certificates the label names.
+        let l = &case.label;
+        let identity = if l.certs.is_some() || l.sti_roots.is_some() {
+            let store =
+                earshot_core::identity::CertStore::load(l.certs.as_deref(), l.sti_roots.as_deref())
+                    .map_err(|e| format!("{}: {e}", case.capture.display()))?;
+            Some(std::sync::Arc::new(store))
+        } else {
+            None
+        };
         let opts = AnalyzeOptions {
             keys,
+            identity,
             ..AnalyzeOptions::default()
         };
         let a = analyze_file(&case.capture, &opts, &mut |_| {})

@@ -576,7 +576,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
         .columns(Column::initial(120.0).clip(true), usize::from(is_case)) // seen at (a case only)
         .column(Column::initial(160.0).clip(true)) // from
         .column(Column::initial(160.0).clip(true)) // to
-        .columns(Column::auto().clip(true), usize::from(has_identity)) // identity (signed calls only)
+        .columns(Column::initial(150.0).clip(true), usize::from(has_identity)) // identity (signed calls only)
         .column(Column::initial(140.0).clip(true)) // user agents
         .column(Column::auto()) // state
         .column(Column::auto()) // duration

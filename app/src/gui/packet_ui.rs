@@ -65,16 +65,6 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                 }
             });
             ui.separator();
-            let mono = FontId::monospace(12.0);
-            ui.label(sip_job(&m.message, ui.visuals(), &mono));
-            if !m.message.warnings.is_empty() {
-                for w in &m.message.warnings {
-                    ui.label(
-                        egui::RichText::new(format!("parser: {}", terminal_safe(w, 300)))
-                            .color(ui.visuals().warn_fg_color),
-                    );
-                }
-            }
             // The selected call's STIR/SHAKEN verification, on the INVITE that carried the Identity headers.
             if let Some(id) = cx
                 .session
@@ -85,11 +75,21 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                 .and_then(|c| c.identity.as_ref())
                 .filter(|id| id.frame == m.frame)
             {
-                ui.separator();
                 egui::CollapsingHeader::new("Caller identity (STIR/SHAKEN)")
                     .id_salt(("identity", m.index))
                     .default_open(true)
                     .show(ui, |ui| identity_ui(ui, cx, id, m.ts_nanos));
+                ui.separator();
+            }
+            let mono = FontId::monospace(12.0);
+            ui.label(sip_job(&m.message, ui.visuals(), &mono));
+            if !m.message.warnings.is_empty() {
+                for w in &m.message.warnings {
+                    ui.label(
+                        egui::RichText::new(format!("parser: {}", terminal_safe(w, 300)))
+                            .color(ui.visuals().warn_fg_color),
+                    );
+                }
             }
             if let Some(sdp) = &m.message.sdp {
                 ui.separator();

@@ -447,7 +447,7 @@ fn check_passport(
             &mut c,
             IdentityVerdict::CertificateUnknown,
             format!(
-                "no certificate folder was given (--certs) for <{}>",
+                "no certificate folder was given (--certs; File > Keys in the app) for <{}>",
                 show(Some(&url))
             ),
         );
