@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls filter)
+ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls filter identity)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 CAPTURES=${EARSHOT_CAPTURES:-../shared/captures}
 export RUSTC_BOOTSTRAP=1
@@ -175,6 +175,19 @@ PY
         printf '%s' "$f" >"fuzz/corpus/filter/seed-$i"
         i=$((i + 1))
     done
+    # STIR/SHAKEN: the sample's Identity header values (mode byte 0), certificate files (1) and a TNAuthList (2).
+    local stir=sample-captures/stir-shaken
+    mkdir -p fuzz/corpus/identity
+    i=0
+    tshark -r "$stir/stir-shaken.pcap" -Y sip.Identity -T fields -e sip.Identity | tr ',' '\n' |
+        while IFS= read -r v; do
+            { printf '\x00'; printf '%s' "$v"; } >"fuzz/corpus/identity/header-$i"
+            i=$((i + 1))
+        done
+    for f in "$stir"/certs/*; do
+        { printf '\x01'; cat "$f"; } >"fuzz/corpus/identity/cert-$(basename "$f")"
+    done
+    printf '\x02\x30\x08\xa0\x06\x16\x04\x31\x32\x33\x34' >fuzz/corpus/identity/tnauthlist-spc
 }
 
 mkdir -p fuzz/corpus fuzz/artifacts fuzz/logs

@@ -457,7 +457,7 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// PEM (one or more certificates; other PEM blocks ignored) or a single DER certificate.
-fn parse_certs(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, String> {
+pub fn parse_certs(bytes: &[u8], origin: &str) -> Result<Vec<Cert>, String> {
     let text = std::str::from_utf8(bytes).ok();
     if let Some(text) = text.filter(|t| t.contains("-----BEGIN")) {
         let mut out = Vec::new();
