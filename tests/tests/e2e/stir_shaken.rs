@@ -429,3 +429,36 @@ fn redaction_removes_the_numbers_and_tokens() {
     };
     assert_eq!(verdicts(&r), verdicts(&a));
 }
+
+/// The benign interconnect of the findings corpus (`tests/eval/corpus/benign-shaken-trunk`, OpenSSL and SIPp): 12
+/// signed calls (A/B/C, two diverted with a div PASSporT, one under the TN certificate) are all valid, the signing
+/// trunk's and the unsigned trunk's calls raise no `stir-shaken` finding.
+#[test]
+fn a_benign_signing_trunk_is_all_valid() {
+    let corpus = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/corpus");
+    let store = CertStore::load(
+        Some(&dir().join("certs")),
+        Some(&dir().join("sti-pa-roots.pem")),
+    )
+    .unwrap();
+    let opts = AnalyzeOptions {
+        identity: Some(Arc::new(store)),
+        ..AnalyzeOptions::default()
+    };
+    let a = analyze_file(&corpus.join("benign-shaken-trunk.pcap"), &opts, &mut |_| {}).unwrap();
+    let signed: Vec<_> = a.calls.iter().filter_map(|c| c.identity.as_ref()).collect();
+    assert_eq!(signed.len(), 12);
+    assert!(
+        signed.iter().all(|i| i.verdict == IdentityVerdict::Valid),
+        "{signed:?}"
+    );
+    assert_eq!(signed.iter().map(|i| i.passports.len()).sum::<usize>(), 14);
+    let mut attest: Vec<&str> = signed
+        .iter()
+        .filter_map(|i| i.attestation.as_deref())
+        .collect();
+    attest.sort();
+    assert_eq!(attest.concat(), "AAAAAABBBBCC");
+    assert_eq!(a.calls.iter().filter(|c| c.identity.is_none()).count(), 4);
+    assert!(!a.findings.iter().any(|f| f.rule_id == "stir-shaken"));
+}
