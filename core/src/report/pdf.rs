@@ -1281,6 +1281,29 @@ fn reduce(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// A call's STIR/SHAKEN verdict in one line: attestation, verdict, signer.
+fn identity_text(id: Option<&crate::model::CallIdentity>) -> String {
+    let Some(id) = id else {
+        return "not signed (no Identity header)".into();
+    };
+    let signer = id.signer.as_ref().map_or_else(
+        || "signer unknown".to_string(),
+        |s| match &s.spc {
+            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
+            None => format!("signed by {}", s.subject),
+        },
+    );
+    text(
+        &format!(
+            "attestation {} · {} · {signer} · frame {}",
+            id.attestation.as_deref().unwrap_or("none"),
+            id.verdict,
+            crate::model::frame_label(id.frame)
+        ),
+        300,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -1306,27 +1329,4 @@ mod tests {
         assert_eq!(size_text(1_614_105), "1 614 105 bytes (1.6 MB)");
         assert_eq!(size_text(694), "694 bytes");
     }
-}
-
-/// A call's STIR/SHAKEN verdict in one line: attestation, verdict, signer.
-fn identity_text(id: Option<&crate::model::CallIdentity>) -> String {
-    let Some(id) = id else {
-        return "not signed (no Identity header)".into();
-    };
-    let signer = id.signer.as_ref().map_or_else(
-        || "signer unknown".to_string(),
-        |s| match &s.spc {
-            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
-            None => format!("signed by {}", s.subject),
-        },
-    );
-    text(
-        &format!(
-            "attestation {} · {} · {signer} · frame {}",
-            id.attestation.as_deref().unwrap_or("none"),
-            id.verdict,
-            crate::model::frame_label(id.frame)
-        ),
-        300,
-    )
 }
