@@ -421,6 +421,7 @@ impl AppState {
     pub fn poll(&mut self) {
         if let Some(job) = &mut self.loading {
             let mut done = false;
+            let crack_after = job.crack_after;
             for ev in job.poll() {
                 match ev {
                     LoadEvent::Snapshot(a) => {
@@ -433,6 +434,15 @@ impl AppState {
                             earshot_core::calls::legs::apply_decisions(
                                 &mut Arc::make_mut(&mut a).legs,
                                 &self.session.leg_decisions,
+                            );
+                        }
+                        // The cracker left out of the load runs now, when there is a digest to crack.
+                        if crack_after && !a.exposure.credentials.is_empty() {
+                            settings_ui::reevaluate(
+                                self,
+                                a.clone(),
+                                self.services.rules.clone(),
+                                "Cracking the captured digests…",
                             );
                         }
                         self.session.set_analysis(Some(a));
@@ -914,6 +924,10 @@ impl AppState {
                 if ui.button("Cancel").clicked() {
                     job.cancel();
                 }
+            }
+            // No spinner (it repaints every frame): the job wakes the UI when it ends.
+            if let Some(what) = settings_ui::reevaluating(self) {
+                ui.label(egui::RichText::new(what).strong());
             }
             if let Some(a) = self.session.analysis.clone() {
                 let c = &a.capture;

@@ -76,17 +76,39 @@ pub fn apply(st: &mut AppState) -> bool {
         st.views.settings.status = Some(Ok("Applied (used for the next capture opened)".into()));
         return true;
     };
+    reevaluate(st, a, rules, "Applying…");
+    true
+}
+
+/// Evaluates the rules again on `a` in the background; the findings join the session when they are ready (`poll`).
+/// Settings → Apply, and the password cracker after a capture was shown (`AppState::poll_loading`).
+pub fn reevaluate(
+    st: &mut AppState,
+    a: Arc<earshot_core::Analysis>,
+    rules: Settings,
+    status: &str,
+) {
     match super::job::Job::spawn("rules", st.services.waker.clone(), move || {
-        let f = evaluate(&a, &rules);
+        let mut f = evaluate(&a, &rules);
+        // As the pipeline does after its own evaluation: findings on a leg mention the call's other legs.
+        earshot_core::calls::legs::extend_findings(&a.legs, &mut f);
         (a, f, earshot_core::findings::settings_json(&rules))
     }) {
         Ok(job) => {
             st.views.settings.job = Some(job);
-            st.views.settings.status = Some(Ok("Applying…".into()));
+            st.views.settings.status = Some(Ok(status.into()));
         }
         Err(e) => st.views.settings.status = Some(Err(e)),
     }
-    true
+}
+
+/// Whether findings are being evaluated again (Apply, or the cracker after loading).
+pub fn reevaluating(st: &AppState) -> Option<String> {
+    st.views.settings.job.as_ref()?;
+    match &st.views.settings.status {
+        Some(Ok(s)) => Some(s.clone()),
+        _ => Some("Evaluating findings…".into()),
+    }
 }
 
 /// Takes re-evaluated findings, if ready, into the analysis they were computed for.
@@ -346,6 +368,7 @@ fn rules_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut SettingsView) {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use egui_kittest::kittest::Queryable;
@@ -356,6 +379,44 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../sample-captures/scanner-sweep/scanner-sweep.pcap"
     );
+
+    /// The capture shows without cracking; the cracker runs after and its finding joins the session's findings,
+    /// the analysis itself untouched (the cracked password is the one the sample's README names).
+    #[test]
+    fn gui_passwords_are_cracked_after_the_capture_is_shown() {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/weak-password/weak-password.pcap"
+        ));
+        let mut harness = loaded(path);
+        let a = harness.state().session.analysis.clone().unwrap();
+        assert!(a.calls.len() + a.findings.len() > 0);
+        assert!(
+            !a.findings.iter().any(|f| f.rule_id == "weak-password"),
+            "cracked during the load"
+        );
+        assert!(super::reevaluating(harness.state()).is_some_and(|s| s.contains("Cracking")));
+        super::super::calls_ui::tests::wait_until(&mut harness, "cracking", |st| {
+            st.views.settings.job.is_none()
+        });
+        let st = harness.state();
+        assert!(Arc::ptr_eq(st.session.analysis.as_ref().unwrap(), &a));
+        let cracked = st
+            .session
+            .findings()
+            .iter()
+            .find(|f| f.rule_id == "weak-password")
+            .expect("the cracker's finding");
+        assert!(
+            cracked.details.contains("1234") || cracked.details.contains("1•••"),
+            "{}",
+            cracked.details
+        );
+        assert_eq!(
+            st.session.reevaluated.as_ref().unwrap().rules["crack_passwords"],
+            serde_json::Value::Bool(true)
+        );
+    }
 
     /// `date`'s rendering of an instant in the process's zone (TZ or /etc/localtime), `digits` fraction digits.
     fn date_oracle(ts_nanos: i64, digits: u8) -> String {

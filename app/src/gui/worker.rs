@@ -34,6 +34,9 @@ pub type LoadUpdates = Updates<Result<Arc<Analysis>, String>, LoadUpdate>;
 pub struct LoadJob {
     pub path: PathBuf,
     pub progress: Progress,
+    /// The rules asked for password cracking, which this load leaves out: the calls and every other finding show
+    /// first, the cracker runs after (`AppState::poll_loading`).
+    pub crack_after: bool,
     job: Result<Job<Result<Arc<Analysis>, String>, LoadUpdate>, String>,
 }
 
@@ -47,9 +50,16 @@ impl LoadJob {
         wake: impl Fn() + Send + Sync + 'static,
     ) -> LoadJob {
         let path = source.first_path();
-        LoadJob::spawn("load", path, Arc::new(wake), move |up| {
+        let crack_after = rules.crack_passwords;
+        let rules = Settings {
+            crack_passwords: false,
+            ..rules
+        };
+        let mut job = LoadJob::spawn("load", path, Arc::new(wake), move |up| {
             run(source, rules, keys, identity, up)
-        })
+        });
+        job.crack_after = crack_after;
+        job
     }
 
     /// A load whose analysis `work` makes itself, reporting through the same updates (the live capture).
@@ -62,6 +72,7 @@ impl LoadJob {
         LoadJob {
             path,
             progress: Progress::default(),
+            crack_after: false,
             // A thread that cannot start is reported on the next poll.
             job: Job::spawn_with_updates(name, wake, work),
         }
@@ -109,6 +120,7 @@ impl LoadJob {
         LoadJob {
             path,
             progress: Progress::default(),
+            crack_after: false,
             job: Ok(Job::vanished("load", updates)),
         }
     }
