@@ -526,14 +526,10 @@ fn render_identity(s: &mut String, a: &Analysis, max_rows: usize) {
     };
     for c in signed.iter().take(shown) {
         let Some(id) = &c.identity else { continue };
-        let signer = id
-            .signer
-            .as_ref()
-            .map(|g| match &g.spc {
-                Some(spc) => format!("{} (SPC {})", g.subject, spc),
-                None => g.subject.clone(),
-            })
-            .unwrap_or_else(|| "signer unknown".into());
+        let signer = id.signer.as_ref().map_or_else(
+            || "signer unknown".into(),
+            earshot_core::model::Signer::label,
+        );
         let _ = writeln!(
             s,
             "  {}  attest {}  {}  {}  frame {}",

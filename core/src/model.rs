@@ -664,6 +664,26 @@ pub struct Signer {
     pub sha256: String,
 }
 
+impl Signer {
+    /// The subject, with the SPC when the certificate has one: `CN=SHAKEN 1234 (SPC 1234)`.
+    pub fn label(&self) -> String {
+        match &self.spc {
+            Some(spc) => format!("{} (SPC {spc})", self.subject),
+            None => self.subject.clone(),
+        }
+    }
+}
+
+impl CallIdentity {
+    /// `signed by <signer label>`, or `signer unknown` when the certificate was not found.
+    pub fn signed_by(&self) -> String {
+        self.signer.as_ref().map_or_else(
+            || "signer unknown".to_string(),
+            |s| format!("signed by {}", s.label()),
+        )
+    }
+}
+
 /// One PASSporT (RFC 8225) and what was checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PassportCheck {

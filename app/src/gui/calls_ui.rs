@@ -513,13 +513,7 @@ fn identity_cell(ui: &mut egui::Ui, id: Option<&earshot_core::model::CallIdentit
         _ => Some(ui.visuals().warn_fg_color),
     };
     let text = egui::RichText::new(label);
-    let signer = id.signer.as_ref().map_or_else(
-        || "signer unknown".to_string(),
-        |s| match &s.spc {
-            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
-            None => format!("signed by {}", s.subject),
-        },
-    );
+    let signer = id.signed_by();
     let mut hover = terminal_safe(&signer, 200);
     for r in id.reasons.iter().take(6) {
         hover.push('\n');

@@ -138,12 +138,8 @@ fn identity_ui(ui: &mut egui::Ui, cx: &Cx, id: &earshot_core::model::CallIdentit
     );
     if let Some(s) = &id.signer {
         ui.label(format!(
-            "signed by {}{}, issued by {}",
-            terminal_safe(&s.subject, 200),
-            s.spc.as_deref().map_or(String::new(), |spc| format!(
-                " (SPC {})",
-                terminal_safe(spc, 40)
-            )),
+            "signed by {}, issued by {}",
+            terminal_safe(&s.label(), 240),
             terminal_safe(&s.issuer, 200)
         ));
         if !s.tns.is_empty() {

@@ -81,6 +81,17 @@ pub struct Settings {
     pub management_ports: std::collections::BTreeMap<u16, String>,
 }
 
+impl Settings {
+    /// `authority_names` lower-cased, empty ones left out (display names are compared case-insensitively).
+    pub fn authorities(&self) -> Vec<String> {
+        self.authority_names
+            .iter()
+            .map(|x| x.to_ascii_lowercase())
+            .filter(|x| !x.is_empty())
+            .collect()
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

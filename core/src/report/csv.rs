@@ -142,10 +142,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                 &c.identity
                     .as_ref()
                     .and_then(|i| i.signer.as_ref())
-                    .map(|s| match &s.spc {
-                        Some(spc) => format!("{} (SPC {spc})", s.subject),
-                        None => s.subject.clone(),
-                    })
+                    .map(crate::model::Signer::label)
                     .unwrap_or_default(),
             ),
             safe_cell(

@@ -1286,13 +1286,7 @@ fn identity_text(id: Option<&crate::model::CallIdentity>) -> String {
     let Some(id) = id else {
         return "not signed (no Identity header)".into();
     };
-    let signer = id.signer.as_ref().map_or_else(
-        || "signer unknown".to_string(),
-        |s| match &s.spc {
-            Some(spc) => format!("signed by {} (SPC {spc})", s.subject),
-            None => format!("signed by {}", s.subject),
-        },
-    );
+    let signer = id.signed_by();
     text(
         &format!(
             "attestation {} · {} · {signer} · frame {}",

@@ -19,12 +19,7 @@ impl Rule for CallerIdSpoofing {
     }
 
     fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
-        let authorities: Vec<String> = s
-            .authority_names
-            .iter()
-            .map(|x| x.to_ascii_lowercase())
-            .filter(|x| !x.is_empty())
-            .collect();
+        let authorities = s.authorities();
         let mut by_source: BTreeMap<IpAddr, (Evidence, Vec<String>, Severity)> = BTreeMap::new();
         let origins = f.origins();
         let identities: HashMap<&str, &CallIdentity> = a

@@ -44,12 +44,7 @@ impl Rule for StirShaken {
         if !a.calls.iter().any(|c| c.identity.is_some()) {
             return;
         }
-        let authorities: Vec<String> = s
-            .authority_names
-            .iter()
-            .map(|x| x.to_ascii_lowercase())
-            .filter(|x| !x.is_empty())
-            .collect();
+        let authorities = s.authorities();
         let origins = f.origins();
         // Signed and unsigned calls per source (for "this trunk signs its other calls").
         let mut signed_by_source: BTreeMap<IpAddr, usize> = BTreeMap::new();
