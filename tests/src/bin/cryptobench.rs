@@ -154,8 +154,11 @@ fn main() {
 /// certificates chained (once per URL per analysis, as in a real run), ES256 signatures checked.
 fn stir_shaken() {
     let dir = earshot_e2e::samples_dir().join("stir-shaken");
-    let store = earshot_core::identity::CertStore::load(Some(&dir.join("certs")), Some(&dir.join("sti-pa-roots.pem")))
-        .expect("the sample's certificates");
+    let store = earshot_core::identity::CertStore::load(
+        Some(&dir.join("certs")),
+        Some(&dir.join("sti-pa-roots.pem")),
+    )
+    .expect("the sample's certificates");
     let base = earshot_core::analyze_file(
         &dir.join("stir-shaken.pcap"),
         &earshot_core::AnalyzeOptions::default(),
