@@ -914,6 +914,9 @@ impl Analyzer {
         crate::calls::legs::apply_decisions(&mut analysis.legs, &self.opts.leg_decisions);
         if complete {
             crate::identity::attach(&mut analysis, self.opts.identity.as_deref());
+            // Unreadable tokens are diagnostics too.
+            analysis.summary.diagnostics =
+                analysis.diagnostics.len() as u64 + analysis.diagnostics_dropped;
         }
         analysis.exposure = crate::findings::exposure(&analysis);
         analysis.findings = if complete {

@@ -124,6 +124,22 @@ fn every_call_has_its_labelled_verdict() {
             l.call_id
         );
     }
+    // The malformed token is a diagnostic with its frame, counted in the summary.
+    let d = a
+        .diagnostics
+        .iter()
+        .find(|d| d.message.starts_with("Identity header"))
+        .expect("diagnostic");
+    let malformed = a
+        .calls
+        .iter()
+        .find(|c| c.call_id == "stir-malformed@sp1.test")
+        .unwrap();
+    assert_eq!(d.frame, malformed.identity.as_ref().map(|i| i.frame));
+    assert_eq!(
+        a.summary.diagnostics,
+        a.diagnostics.len() as u64 + a.diagnostics_dropped
+    );
     // The diverted call: two PASSporTs, the div one signed by the diverting provider and chained.
     let div = a
         .calls
