@@ -294,25 +294,27 @@ fn sti_section(ui: &mut egui::Ui, cx: &Cx, view: &mut KeysView) -> Option<Action
         view.roots_text = p.display().to_string();
     }
     let mut action = None;
-    egui::Grid::new("sti").num_columns(3).show(ui, |ui| {
+    // Rows rather than a grid: a grid cell is as narrow as its column was the frame before, and the path fields
+    // would never widen.
+    ui.horizontal(|ui| {
         let l = ui.label("Certificate folder:");
-        ui.text_edit_singleline(&mut view.certs_text)
+        ui.add(egui::TextEdit::singleline(&mut view.certs_text).desired_width(420.0))
             .labelled_by(l.id);
         if ui.button("Choose…").clicked()
             && let Some(p) = rfd::FileDialog::new().pick_folder()
         {
             view.certs_text = p.display().to_string();
         }
-        ui.end_row();
+    });
+    ui.horizontal(|ui| {
         let l = ui.label("Trust anchors (PEM):");
-        ui.text_edit_singleline(&mut view.roots_text)
+        ui.add(egui::TextEdit::singleline(&mut view.roots_text).desired_width(420.0))
             .labelled_by(l.id);
         if ui.button("Choose… ").clicked()
             && let Some(p) = rfd::FileDialog::new().pick_file()
         {
             view.roots_text = p.display().to_string();
         }
-        ui.end_row();
     });
     ui.horizontal(|ui| {
         let field = |t: &str| (!t.trim().is_empty()).then(|| PathBuf::from(t.trim()));
