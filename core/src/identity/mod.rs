@@ -22,7 +22,7 @@ use rayon::prelude::*;
 pub use certs::{CertError, CertStore};
 
 use crate::model::{
-    Analysis, CallIdentity, DiagLevel, Diagnostic, IdentityVerdict, Layer, LinkStatus,
+    Analysis, Call, CallIdentity, DiagLevel, Diagnostic, IdentityVerdict, Layer, LinkStatus,
     MessageRecord, NameAddr, PassportCheck, SignatureCheck, Signer, StartLine,
 };
 use certs::{Cert, Chain};
@@ -51,14 +51,7 @@ pub fn attach(a: &mut Analysis, store: Option<&CertStore>) {
         if !call.kind.is_call() {
             continue;
         }
-        let Some(&mi) = call.messages.iter().find(|&&mi| {
-            a.messages
-                .get(mi)
-                .is_some_and(|m| !m.retransmission && m.message.method() == Some("INVITE"))
-        }) else {
-            continue;
-        };
-        let Some(m) = a.messages.get(mi) else {
+        let Some((mi, m)) = initial_invite(a, call) else {
             continue;
         };
         let values: Vec<String> = m
@@ -126,7 +119,7 @@ pub fn attach(a: &mut Analysis, store: Option<&CertStore>) {
     let mut first_use: HashMap<&str, usize> = HashMap::new();
     let mut replays: Vec<(usize, String)> = Vec::new();
     for &i in &order {
-        let Some((ci, id, Some(key), _)) = checked.get(i) else {
+        let Some((ci, _, Some(key), _)) = checked.get(i) else {
             continue;
         };
         let Some(call) = a.calls.get(*ci) else {
@@ -148,7 +141,6 @@ pub fn attach(a: &mut Analysis, store: Option<&CertStore>) {
                 {
                     continue;
                 }
-                let _ = id;
                 replays.push((
                     i,
                     format!(
@@ -184,6 +176,15 @@ pub fn attach(a: &mut Analysis, store: Option<&CertStore>) {
             .map(|(f, t)| Diagnostic::new(Some(f), Layer::Sip, DiagLevel::Warning, t)),
     );
     a.diagnostics.sort_by_key(|d| d.frame.unwrap_or(0));
+}
+
+/// A call's initial INVITE (the first that is not a retransmission), with its index in `Analysis::messages`: the
+/// request whose Identity headers are verified.
+pub fn initial_invite<'a>(a: &'a Analysis, c: &Call) -> Option<(usize, &'a MessageRecord)> {
+    c.messages.iter().find_map(|&mi| {
+        let m = a.messages.get(mi)?;
+        (!m.retransmission && m.message.method() == Some("INVITE")).then_some((mi, m))
+    })
 }
 
 /// File-level diagnostics for the certificates that could not be used.

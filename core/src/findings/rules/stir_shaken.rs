@@ -27,14 +27,6 @@ enum Kind {
 /// Sources per kind (bound on what an attacker can grow).
 const MAX_SOURCES: usize = 10_000;
 
-/// A call's initial INVITE.
-fn initial_invite<'a>(a: &'a Analysis, c: &Call) -> Option<(usize, &'a MessageRecord)> {
-    c.messages.iter().find_map(|&mi| {
-        let m = a.messages.get(mi)?;
-        (!m.retransmission && m.message.method() == Some("INVITE")).then_some((mi, m))
-    })
-}
-
 impl Rule for StirShaken {
     fn id(&self) -> &'static str {
         "stir-shaken"
@@ -58,7 +50,7 @@ impl Rule for StirShaken {
             .iter()
             .filter(|c| c.kind.is_call())
             .filter_map(|c| {
-                let (mi, m) = initial_invite(a, c)?;
+                let (mi, m) = crate::identity::initial_invite(a, c)?;
                 let src = origins
                     .get(mi)
                     .and_then(|o| o.as_ref())
