@@ -23,6 +23,7 @@ pub mod model;
 pub mod net;
 pub mod pipeline;
 pub mod report;
+pub mod signal;
 pub mod sip;
 pub mod store;
 #[cfg(test)]

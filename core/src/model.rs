@@ -111,6 +111,8 @@ pub enum Layer {
     Sip,
     Sdp,
     Rtp,
+    /// Gateway and phone control protocols other than SIP (MGCP, MEGACO/H.248, ...).
+    Signal,
     Analysis,
 }
 
@@ -396,6 +398,145 @@ pub struct MessageRecord {
     pub size: usize,
 }
 
+/// A call signalling protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Sip,
+    Mgcp,
+    Megaco,
+    Sccp,
+    Iax2,
+    H323,
+}
+
+impl Protocol {
+    /// `sip`, `mgcp`, `megaco`, `sccp`, `iax2`, `h323` (JSON and CSV).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Sip => "sip",
+            Protocol::Mgcp => "mgcp",
+            Protocol::Megaco => "megaco",
+            Protocol::Sccp => "sccp",
+            Protocol::Iax2 => "iax2",
+            Protocol::H323 => "h323",
+        }
+    }
+
+    /// The name people write: `SIP`, `MGCP`, `MEGACO`, `SCCP`, `IAX2`, `H.323`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Sip => "SIP",
+            Protocol::Mgcp => "MGCP",
+            Protocol::Megaco => "MEGACO",
+            Protocol::Sccp => "SCCP",
+            Protocol::Iax2 => "IAX2",
+            Protocol::H323 => "H.323",
+        }
+    }
+}
+
+/// Whether a signalling message asks or answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    /// A command or transaction request (MGCP `CRCX`, MEGACO `Transaction`).
+    Request,
+    /// A response or reply (MGCP `200`, MEGACO `Reply`).
+    Response,
+    /// An acknowledgement or pending notice (MGCP `000` response acks, MEGACO `TransactionResponseAck`,
+    /// `Pending`).
+    Ack,
+}
+
+/// One command of a signalling message: its canonical name and what it acts on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalCommand {
+    /// `CRCX`, `MDCX`, `NTFY`, ... (MGCP); `Add`, `Modify`, `Subtract`, `Notify`, ... (MEGACO).
+    pub name: String,
+    /// The MGCP endpoint (`aaln/1@gw.example.net`) or MEGACO termination (`RTP/1727`, `$` for choose).
+    pub target: String,
+    /// The connection mode set by the command (`sendrecv`, `recvonly`, ...), when it sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// A session description carried by a signalling message: which side's it is and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalSdp {
+    /// `local` or `remote` (MEGACO descriptors; MGCP: `local` in a response, `remote` in a command).
+    pub role: &'static str,
+    /// The termination or endpoint it belongs to.
+    pub target: String,
+    pub sdp: Sdp,
+}
+
+/// A message of another signalling protocol (MGCP, MEGACO, ...) placed in the capture. Every string is as found on
+/// the wire (attacker controlled: escape before showing).
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalRecord {
+    /// Index of this record in [`Analysis::signals`].
+    pub index: usize,
+    pub protocol: Protocol,
+    pub frame: FrameNo,
+    #[serde(rename = "ts_ns")]
+    pub ts_nanos: i64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    /// Bytes of this message on the wire.
+    pub size: usize,
+    pub kind: SignalKind,
+    /// One line for the ladder: `CRCX aaln/1@gw`, `200 OK`, `Add DS/4/24, Add RTP/$`.
+    pub summary: String,
+    /// The transaction identifier responses are matched by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+    /// Response code (MGCP) or error code (MEGACO).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub commands: Vec<SignalCommand>,
+    /// The MGCP CallId (`C:`) or MEGACO context id (`-` null, `$` choose, `*` all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// MGCP connection ids (`I:`) this message names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<String>,
+    /// Digits the message reports dialled, in order ("" when none).
+    pub digits: String,
+    /// Observed events (`L/hd`, `ctyp/dtone{dtt=ANS}`), bounded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// Signals requested of the endpoint (`L/rg`, `cg/rt`, caller-id `ci(...)`), bounded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<String>,
+    /// Caller ID delivered to the endpoint (MGCP/NCS `ci` signal: number, name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
+    /// Session descriptions in the message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sdp: Vec<SignalSdp>,
+    /// The sender's message identifier (MEGACO `mId`: `[10.23.1.42]:2944`, `<mgc.example>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// For a response: the index (into [`Analysis::signals`]) of the request it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers: Option<usize>,
+    /// A repeat of an earlier message (same transaction, direction and text).
+    pub retransmission: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmission_of: Option<FrameNo>,
+    /// The message text, cut at [`SIGNAL_TEXT_BYTES`] (the packet view shows it).
+    pub text: String,
+    /// What the parser had to forgive or cut.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Bytes of a signalling message's text kept in [`SignalRecord::text`].
+pub const SIGNAL_TEXT_BYTES: usize = 8 * 1024;
+
 /// A message that started like SIP but could not be parsed: kept raw (an excerpt) so the analyst can see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnparsedSip {
@@ -569,7 +710,11 @@ impl Serialize for CallKind {
 /// A Call-ID's worth of SIP: an INVITE dialog (call) or non-INVITE traffic (REGISTER, OPTIONS, ...).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Call {
+    /// The call's key: the SIP Call-ID, or for other protocols a key made from theirs (`crate::signal`:
+    /// `mgcp:<CallId>`, `megaco:<gateway>/<context>`, ...).
     pub call_id: String,
+    /// The signalling protocol of the call (`sip` unless `crate::signal` built it).
+    pub protocol: Protocol,
     /// `call` when the Call-ID carries an INVITE request, otherwise the first request's method lower-cased
     /// (`register`, `options`, `subscribe`, `message`, ...), or `unknown` for responses only.
     pub kind: CallKind,
@@ -612,6 +757,9 @@ pub struct Call {
     pub sdp: Vec<SdpExchange>,
     /// Message indices (into [`Analysis::messages`]) in frame order.
     pub messages: Vec<usize>,
+    /// For calls of other protocols: indices into [`Analysis::signals`] in frame order (empty for SIP).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<usize>,
     /// Frame numbers of the messages, ascending.
     pub frames: Vec<FrameNo>,
     pub retransmissions: usize,
@@ -1178,6 +1326,13 @@ pub struct Summary {
     pub rtp_streams: u64,
     pub findings: u64,
     pub diagnostics: u64,
+    /// Messages of the other signalling protocols (MGCP, MEGACO, ...), retransmissions included; `call_ids`,
+    /// `invite_dialogs` and `answered_calls` count SIP only (as TShark's SIP statistics do).
+    pub signal_messages: u64,
+    /// Calls of the other signalling protocols (MGCP connections, MEGACO contexts, ...) and, of those, the
+    /// answered ones.
+    pub signal_calls: u64,
+    pub signal_answered: u64,
 }
 
 /// The whole analysis of a capture.
@@ -1192,6 +1347,8 @@ pub struct Analysis {
     /// Media streams (RTP and T.38), ordered by first frame.
     pub streams: Vec<MediaStream>,
     pub messages: Vec<MessageRecord>,
+    /// Messages of the other signalling protocols (MGCP, MEGACO, ...), in frame order (`crate::signal`).
+    pub signals: Vec<SignalRecord>,
     /// Messages that looked like SIP but could not be parsed (bounded; the rest are counted in
     /// `counters.sip_parse_failures`).
     pub unparsed_sip: Vec<UnparsedSip>,

@@ -25,7 +25,7 @@ use crate::media::tracker::{
 use crate::model::ANALYSIS_LIMITED_PREFIX as LIMITED_PREFIX;
 use crate::model::{
     Analysis, CapHit, CaptureInfo, Counters, DiagLevel, Diagnostic, Encapsulation, FrameNo, Layer,
-    MessageRecord, PacketMeta, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo,
+    MessageRecord, PacketMeta, Protocol, SCHEMA_VERSION, SipMessage, StreamKind, Summary, ToolInfo,
     Transport, UNPARSED_EXCERPT_BYTES, UnparsedSip,
 };
 use crate::net::defrag::{DefragLimits, DefragOutcome, Defragmenter};
@@ -43,6 +43,8 @@ pub struct Limits {
     pub sip: SipLimits,
     pub calls: CallLimits,
     pub media: MediaLimits,
+    /// Records and transactions of the other signalling protocols (MGCP, MEGACO).
+    pub signal: crate::signal::SignalLimits,
     /// Diagnostics stored; further ones are counted in `diagnostics_dropped`.
     pub max_diagnostics: usize,
     /// SIP messages stored with their parsed fields; further ones are counted but not stored.
@@ -62,6 +64,7 @@ impl Default for Limits {
             sip: SipLimits::default(),
             calls: CallLimits::default(),
             media: MediaLimits::default(),
+            signal: crate::signal::SignalLimits::default(),
             max_diagnostics: 10_000,
             max_messages: 5_000_000,
             max_message_bytes: 2 * 1024 * 1024 * 1024,
@@ -198,6 +201,8 @@ pub struct Analyzer {
     sctp: SctpReassembler,
     calls: CallTracker,
     media: MediaTracker,
+    /// MGCP and MEGACO messages.
+    signals: crate::signal::SignalTracker,
     messages: Vec<MessageRecord>,
     unparsed_sip: Vec<UnparsedSip>,
     messages_not_stored: u64,
@@ -268,6 +273,7 @@ impl Analyzer {
             sctp: SctpReassembler::default(),
             calls: CallTracker::new(opts.limits.calls.clone()),
             media: MediaTracker::new(opts.limits.media.clone()),
+            signals: crate::signal::SignalTracker::new(opts.limits.signal.clone()),
             opts,
             pool,
             counters: Counters::default(),
@@ -539,6 +545,14 @@ impl Analyzer {
                         parsed,
                         &payload,
                     );
+                } else if let Some(protocol) =
+                    crate::signal::sniff_udp(src_port, dst_port, &payload)
+                {
+                    let m = meta(
+                        SocketAddr::new(src, src_port),
+                        SocketAddr::new(dst, dst_port),
+                    );
+                    self.record_signal(protocol, m, Transport::Udp, &payload);
                 } else {
                     let s = SocketAddr::new(src, src_port);
                     let d = SocketAddr::new(dst, dst_port);
@@ -753,6 +767,55 @@ impl Analyzer {
         self.add_diagnostics(diags);
     }
 
+    /// An MGCP or MEGACO payload: parsed, placed, and its session descriptions bound to media.
+    fn record_signal(
+        &mut self,
+        protocol: crate::model::Protocol,
+        meta: PacketMeta,
+        transport: Transport,
+        payload: &[u8],
+    ) {
+        match crate::signal::parse(protocol, payload) {
+            Ok(parsed) => {
+                for i in self.signals.push(protocol, meta, transport, parsed) {
+                    let Some(rec) = self.signals.records.get(i) else {
+                        continue;
+                    };
+                    if let Some(key) = crate::signal::calls::bind_key(rec, &self.signals.records) {
+                        for s in &rec.sdp {
+                            self.media.bind_signal_sdp(&key, &s.sdp);
+                        }
+                    }
+                    if !rec.warnings.is_empty() {
+                        let text = format!("{}: {}", protocol.label(), rec.warnings.join("; "));
+                        self.diag(Diagnostic::new(
+                            Some(meta.frame),
+                            Layer::Signal,
+                            DiagLevel::Info,
+                            text,
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                self.signals.parse_failures += 1;
+                self.diag(Diagnostic::new(
+                    Some(meta.frame),
+                    Layer::Signal,
+                    DiagLevel::Warning,
+                    format!(
+                        "{} {e} ({} bytes from {} to {} over {})",
+                        protocol.label(),
+                        payload.len(),
+                        meta.src,
+                        meta.dst,
+                        transport.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+
     fn fill_counters(&self) -> Counters {
         let mut c = self.counters.clone();
         c.tcp_retransmitted_segments = self.tcp.stats.retransmitted_segments;
@@ -771,10 +834,13 @@ impl Analyzer {
         extra_diags: Vec<Diagnostic>,
         limited: Vec<CapHit>,
         complete: bool,
-        owned_messages: Option<Vec<MessageRecord>>,
+        owned: Option<(Vec<MessageRecord>, Vec<crate::model::SignalRecord>)>,
         series: SeriesOut,
     ) -> Analysis {
+        let (owned_messages, owned_signals) = owned.unzip();
         let messages: &[MessageRecord] = owned_messages.as_deref().unwrap_or(&self.messages);
+        let signals: &[crate::model::SignalRecord] =
+            owned_signals.as_deref().unwrap_or(&self.signals.records);
         let mut calls = self.calls.calls(self.last_ts.unwrap_or(0));
         let (mut streams, mut dtmf) = self.media.build(series);
         let mut status = crate::codec::status::StatusCache::default();
@@ -809,6 +875,30 @@ impl Analyzer {
                 .collect();
             call.t38 = t38_outcome(&msgs);
         }
+        // The other protocols' calls follow SIP's, each bound to the streams its session descriptions name.
+        let mut other = crate::signal::calls::build(signals, &streams, self.last_ts.unwrap_or(0));
+        for call in &mut other {
+            if let Some(mut events) = dtmf.remove(&call.call_id) {
+                call.dtmf_events.append(&mut events);
+                call.dtmf_events.sort_by_key(|e| (e.ts_nanos, e.frame));
+                call.dtmf = crate::model::dtmf_digits(&call.dtmf_events);
+            }
+        }
+        let sip_calls = calls.iter().filter(|c| c.protocol == Protocol::Sip);
+        let (call_ids, invite_dialogs, answered_calls) =
+            sip_calls.fold((0u64, 0u64, 0u64), |(n, i, a), c| {
+                (
+                    n + 1,
+                    i + u64::from(c.kind.is_call()),
+                    a + u64::from(c.kind.is_call() && c.answered),
+                )
+            });
+        let signal_calls = other.iter().filter(|c| c.kind.is_call()).count() as u64;
+        let signal_answered = other
+            .iter()
+            .filter(|c| c.kind.is_call() && c.answered)
+            .count() as u64;
+        calls.append(&mut other);
         let mut diagnostics = self.diagnostics.clone();
         let mut dropped = self.diagnostics_dropped;
         for d in extra_diags {
@@ -863,15 +953,15 @@ impl Analyzer {
             packets: self.counters.frames,
             sip_messages: self.sip_total,
             sip_retransmissions: self.retransmissions,
-            call_ids: calls.len() as u64,
-            invite_dialogs: calls.iter().filter(|c| c.kind.is_call()).count() as u64,
-            answered_calls: calls
-                .iter()
-                .filter(|c| c.kind.is_call() && c.answered)
-                .count() as u64,
+            call_ids,
+            invite_dialogs,
+            answered_calls,
             rtp_streams: streams.iter().filter(|s| s.kind == StreamKind::Rtp).count() as u64,
             findings: 0,
             diagnostics: diagnostics.len() as u64 + dropped,
+            signal_messages: self.signals.total,
+            signal_calls,
+            signal_answered,
         };
         let mut analysis = Analysis {
             schema_version: SCHEMA_VERSION,
@@ -885,6 +975,7 @@ impl Analyzer {
             calls,
             streams,
             messages: owned_messages.unwrap_or_else(|| self.messages.clone()),
+            signals: owned_signals.unwrap_or_else(|| self.signals.records.clone()),
             unparsed_sip: self.unparsed_sip.clone(),
             diagnostics,
             diagnostics_dropped: dropped,
@@ -987,8 +1078,16 @@ impl Analyzer {
         // The analyzer ends here: its messages move into the analysis instead of being copied (they are most of
         // the memory of a big capture).
         let messages = std::mem::take(&mut self.messages);
+        let signals = std::mem::take(&mut self.signals.records);
         let series = SeriesOut::Moved(self.media.take_series());
-        self.build(capture, diags, limited, true, Some(messages), series)
+        self.build(
+            capture,
+            diags,
+            limited,
+            true,
+            Some((messages, signals)),
+            series,
+        )
     }
 
     /// Every cap that turned something away, as each stage reports its own (the pipeline's own caps between
@@ -1033,6 +1132,24 @@ impl Analyzer {
             ),
         ));
         v.extend(self.media.cap_hits());
+        v.extend(own(
+            "signalling record cap",
+            l.signal.max_records,
+            self.signals.not_stored,
+            format!(
+                "signalling record cap ({} records, {} bytes): {} MGCP/MEGACO messages counted but not stored",
+                l.signal.max_records, l.signal.max_record_bytes, self.signals.not_stored
+            ),
+        ));
+        v.extend(own(
+            "signalling transaction cap",
+            l.signal.max_transactions,
+            self.signals.transactions_refused,
+            format!(
+                "signalling transaction cap ({}): {} MGCP/MEGACO messages not matched to their transaction",
+                l.signal.max_transactions, self.signals.transactions_refused
+            ),
+        ));
         v.extend(own(
             "management-port table cap",
             MAX_SERVICES,

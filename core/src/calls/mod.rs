@@ -594,6 +594,8 @@ impl CallBuilder {
             .unwrap_or_default();
         Call {
             call_id: self.call_id.clone(),
+            protocol: crate::model::Protocol::Sip,
+            signals: Vec::new(),
             kind,
             from: self.from.clone(),
             to: self.to.clone(),

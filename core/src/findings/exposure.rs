@@ -61,6 +61,14 @@ pub fn exposure(a: &Analysis) -> Exposure {
                 .sum::<u64>();
         }
     }
+    // MGCP and MEGACO travel in clear text: their calls are read as SIP's are.
+    for c in a
+        .calls
+        .iter()
+        .filter(|c| c.protocol != crate::model::Protocol::Sip)
+    {
+        plaintext_calls.insert(c.call_id.as_str());
+    }
     let mut edges: BTreeMap<(String, String), CallEdge> = BTreeMap::new();
     for c in a
         .calls

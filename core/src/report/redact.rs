@@ -1003,6 +1003,8 @@ mod tests {
         ));
         a.calls.push(Call {
             call_id: "abc123@10.0.0.1".into(),
+            protocol: crate::model::Protocol::Sip,
+            signals: Vec::new(),
             kind: crate::model::CallKind::Call,
             from: a.messages[0].message.from.clone(),
             to: None,

@@ -198,7 +198,23 @@ impl MediaTracker {
         }
     }
 
+    /// A session description from MGCP or MEGACO: binds the addresses SIP has not bound (a gateway's media is
+    /// often described by both, and the SIP call keeps it).
+    pub fn bind_signal_sdp(&mut self, call_key: &str, sdp: &Sdp) {
+        self.bind_sdp_with(call_key, sdp, None, false);
+    }
+
     fn bind_sdp(&mut self, call_id: &str, sdp: &Sdp, owner_is_caller: Option<bool>) {
+        self.bind_sdp_with(call_id, sdp, owner_is_caller, true);
+    }
+
+    fn bind_sdp_with(
+        &mut self,
+        call_id: &str,
+        sdp: &Sdp,
+        owner_is_caller: Option<bool>,
+        replace: bool,
+    ) {
         for m in &sdp.media {
             if m.port == 0 {
                 continue;
@@ -231,6 +247,13 @@ impl MediaTracker {
                 owner_is_caller,
             };
             let key = SocketAddr::new(addr, m.port);
+            if !replace
+                && self.bindings.get(&key).is_some_and(|b| {
+                    !b.call_id.starts_with("mgcp:") && !b.call_id.starts_with("megaco:")
+                })
+            {
+                continue;
+            }
             if self.bindings.len() >= self.limits.max_bindings && !self.bindings.contains_key(&key)
             {
                 self.caps.bindings += 1;
