@@ -358,6 +358,21 @@ fn render_counts(s: &mut String, a: &Analysis, elapsed: Duration) {
         m.invite_dialogs,
         m.answered_calls
     );
+    if m.signal_messages > 0 {
+        let mut per: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for r in &a.signals {
+            *per.entry(r.protocol.label()).or_default() += 1;
+        }
+        let per: Vec<String> = per.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "Gateway   messages {} ({})   calls {} ({} answered)",
+            m.signal_messages,
+            per.join(", "),
+            m.signal_calls,
+            m.signal_answered
+        );
+    }
     let secs = elapsed.as_secs_f64().max(1e-9);
     let _ = writeln!(
         s,

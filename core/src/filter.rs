@@ -29,6 +29,7 @@ pub const FIELDS: &[(&str, &str)] = &[
         "kind",
         "call, or the first request's method: register, options, message, …",
     ),
+    ("protocol", "sip, mgcp, megaco"),
     (
         "state",
         "completed, in-call, rejected, cancelled, ringing, trying, …",
@@ -457,6 +458,7 @@ fn values(field: &str, ctx: &Context<'_>, c: &Call) -> Vec<Val> {
         "to" => name_values(c.to.as_ref()),
         "pai" => name_values(c.asserted_identity.as_ref()),
         "kind" => vec![Val::Text(c.kind.as_str().to_string())],
+        "protocol" => vec![Val::Text(c.protocol.as_str().to_string())],
         "state" => c
             .state
             .map(|s| Val::Text(s.as_str().to_string()))

@@ -23,6 +23,8 @@ pub enum Action {
     SelectCall(Option<usize>),
     /// Selects a message (index into `Analysis::messages`).
     SelectMessage(Option<usize>),
+    /// Selects an MGCP or MEGACO message (index into `Analysis::signals`).
+    SelectSignal(Option<usize>),
     /// Selects a stream (index into `Analysis::streams`).
     SelectStream(Option<usize>),
     /// Selects the message or stream at this frame, with its call, and shows its view (evidence links).

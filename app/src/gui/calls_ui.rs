@@ -432,9 +432,13 @@ fn row_cells(
     r: &CallRow,
     is_case: bool,
     has_identity: bool,
+    has_protocols: bool,
 ) {
     row.col(|ui| cell(ui, cx.time(c.start_ts_nanos)));
     row.col(|ui| cell(ui, terminal_safe(&c.call_id, 120)));
+    if has_protocols {
+        row.col(|ui| cell(ui, c.protocol.label()));
+    }
     if is_case {
         row.col(|ui| cell(ui, terminal_safe(&r.seen_at, 120)));
     }
@@ -550,6 +554,11 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
     let descending = view.descending;
     let is_case = a.case.is_some();
     let has_identity = a.calls.iter().any(|c| c.identity.is_some());
+    // The protocol column appears when a call is not SIP (MGCP, MEGACO, ...).
+    let has_protocols = a
+        .calls
+        .iter()
+        .any(|c| c.protocol != earshot_core::model::Protocol::Sip);
     let mut sort_clicked = None;
     let mut clicked = None;
     let mut double_clicked = false;
@@ -567,6 +576,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::auto().at_least(150.0)) // time
         .column(Column::initial(160.0).clip(true)) // Call-ID
+        .columns(Column::auto(), usize::from(has_protocols)) // protocol (when not all SIP)
         .columns(Column::initial(120.0).clip(true), usize::from(is_case)) // seen at (a case only)
         .column(Column::initial(160.0).clip(true)) // from
         .column(Column::initial(160.0).clip(true)) // to
@@ -605,6 +615,9 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
             };
             sortable(&mut h, "Time", SortKey::Time);
             plain(&mut h, "Call-ID");
+            if has_protocols {
+                plain(&mut h, "Protocol");
+            }
             if is_case {
                 plain(&mut h, "Seen at (point files)");
             }
@@ -636,7 +649,7 @@ pub fn calls_ui(ui: &mut egui::Ui, cx: &mut Cx, view: &mut CallsView) {
                     return;
                 };
                 row.set_selected(cx.session.sel.call == Some(r.call));
-                row_cells(&mut row, cx, c, r, is_case, has_identity);
+                row_cells(&mut row, cx, c, r, is_case, has_identity, has_protocols);
                 let resp = row.response();
                 if resp.clicked() {
                     clicked = Some(r.call);

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use earshot_core::calls::legs;
 use earshot_core::model::{Analysis, Call, LinkMethod, Transport};
-use earshot_core::report::ladder::{Bounds, Ladder, Row, message_label, relative_time};
+use earshot_core::report::ladder::{Arrow, Bounds, Ladder, Row, arrow, relative_time};
 use earshot_core::report::terminal_safe;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 
@@ -103,33 +103,36 @@ pub fn move_selection(session: &Session, view: &mut LadderView, step: isize) -> 
     let (Some(a), Some(calls)) = (session.analysis.as_ref(), ladder_calls(session, view)) else {
         return Vec::new();
     };
-    let msgs: Vec<usize> = Ladder::for_calls(a, &calls, Bounds::ALL)
+    let msgs: Vec<Row> = Ladder::for_calls(a, &calls, Bounds::ALL)
         .rows
-        .iter()
-        .filter_map(|r| match r {
-            Row::Message(m) => Some(*m),
-            Row::Stream(_) => None,
-        })
+        .into_iter()
+        .filter(|r| !matches!(r, Row::Stream(_)))
         .collect();
     if msgs.is_empty() {
         return Vec::new();
     }
-    let pos = match session
-        .sel
-        .message
-        .and_then(|m| msgs.iter().position(|&x| x == m))
-    {
+    let current = match (session.sel.message, session.sel.signal) {
+        (Some(m), _) => Some(Row::Message(m)),
+        (None, Some(s)) => Some(Row::Signal(s)),
+        _ => None,
+    };
+    let pos = match current.and_then(|m| msgs.iter().position(|&x| x == m)) {
         Some(p) => p.saturating_add_signed(step).min(msgs.len() - 1),
         None if step < 0 => msgs.len() - 1,
         None => 0,
     };
-    let Some(&m) = msgs.get(pos) else {
+    let Some(&row) = msgs.get(pos) else {
         return Vec::new();
     };
     view.scroll_to_selected = true;
+    let select = match row {
+        Row::Signal(s) => Action::SelectSignal(Some(s)),
+        Row::Message(m) => Action::SelectMessage(Some(m)),
+        Row::Stream(_) => return Vec::new(),
+    };
     vec![
-        Action::SelectMessage(Some(m)),
-        Action::SetCursor(a.messages.get(m).map(|m| m.ts_nanos)),
+        select,
+        Action::SetCursor(arrow(a, row, 0).map(|m| m.ts_nanos)),
     ]
 }
 
@@ -137,7 +140,7 @@ pub fn move_selection(session: &Session, view: &mut LadderView, step: isize) -> 
 /// it, linearly by time; `None` outside the ladder's time span.
 pub fn cursor_row(a: &Analysis, l: &Ladder, t: i64) -> Option<f32> {
     let time = |r: &Row| match r {
-        Row::Message(m) => a.messages.get(*m).map(|m| m.ts_nanos),
+        Row::Message(_) | Row::Signal(_) => arrow(a, *r, 0).map(|m| m.ts_nanos),
         Row::Stream(s) => a.streams.get(*s).map(|s| s.first_ts_nanos),
     };
     let times: Vec<i64> = l.rows.iter().filter_map(time).collect();
@@ -148,7 +151,7 @@ pub fn cursor_row(a: &Analysis, l: &Ladder, t: i64) -> Option<f32> {
         .iter()
         .filter_map(|r| match r {
             Row::Stream(s) => a.streams.get(*s).map(|s| s.last_ts_nanos),
-            Row::Message(_) => None,
+            Row::Message(_) | Row::Signal(_) => None,
         })
         .max()
         .unwrap_or(last)
@@ -328,10 +331,11 @@ fn draw_ladder(
     let clip = ui.clip_rect();
     let n = l.rows.len();
     if std::mem::take(&mut view.scroll_to_selected)
-        && let Some(i) = l
-            .rows
-            .iter()
-            .position(|r| matches!(r, Row::Message(m) if cx.session.sel.message == Some(*m)))
+        && let Some(i) = l.rows.iter().position(|r| match r {
+            Row::Message(m) => cx.session.sel.message == Some(*m),
+            Row::Signal(s) => cx.session.sel.signal == Some(*s),
+            Row::Stream(_) => false,
+        })
     {
         let y = top + row_h * i as f32;
         ui.scroll_to_rect(
@@ -351,6 +355,7 @@ fn draw_ladder(
         centres.push(rect.center().y);
         let selected = match row {
             Row::Message(m) => cx.session.sel.message == Some(*m),
+            Row::Signal(r) => cx.session.sel.signal == Some(*r),
             Row::Stream(s) => cx.session.sel.stream == Some(*s),
         };
         let painter = ui.painter_at(rect);
@@ -373,12 +378,18 @@ fn draw_ladder(
         }
         // A row is clicked on its background or its label; a row whose ends have no column is not clickable.
         match *row {
-            Row::Message(mi) => {
-                if let Some(m) = a.messages.get(mi)
-                    && let Some(label) = message_row(ui, &painter, rect, l, m, &style)
+            Row::Message(_) | Row::Signal(_) => {
+                if let Some(m) = arrow(a, *row, 80)
+                    && let Some(label) = message_row(ui, &painter, rect, l, &m, &style)
                     && (label || resp.clicked())
                 {
-                    cx.act(Action::SelectMessage(Some(m.index)));
+                    cx.act(match *row {
+                        Row::Signal(i) => Action::SelectSignal(Some(i)),
+                        _ => Action::SelectMessage(match *row {
+                            Row::Message(i) => Some(i),
+                            _ => None,
+                        }),
+                    });
                     cx.act(Action::CursorTo(m.ts_nanos));
                 }
             }
@@ -446,7 +457,7 @@ fn message_row(
     painter: &egui::Painter,
     rect: Rect,
     l: &Ladder,
-    m: &earshot_core::model::MessageRecord,
+    m: &Arrow<'_>,
     style: &Style,
 ) -> Option<bool> {
     let row_h = style.row_h;
@@ -458,9 +469,9 @@ fn message_row(
     let (xs, xd) = (column_x(rect.left(), s), column_x(rect.left(), d));
     let color = if m.retransmission {
         Color32::GRAY
-    } else if m.message.is_request() {
+    } else if m.request {
         style.text
-    } else if m.message.status().is_some_and(|c| c >= 300) {
+    } else if m.failure {
         Color32::from_rgb(220, 90, 80)
     } else {
         Color32::from_rgb(90, 170, 230)
@@ -478,7 +489,7 @@ fn message_row(
         Pos2::new(mid, rect.center().y - row_h * 0.15),
         Vec2::new(((xd - xs).abs() - 12.0).max(60.0), (row_h * 0.6).max(12.0)),
     );
-    let rich = egui::RichText::new(message_label(m, 80))
+    let rich = egui::RichText::new(m.label.clone())
         .color(color)
         .font(style.font.clone());
     let lresp = ui.put(
@@ -717,6 +728,43 @@ mod tests {
     }
 
     #[test]
+    fn ladder_mgcp_call_shows_commands_and_their_detail() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/mgcp-call/mgcp-call.pcap"
+        ));
+        let a = st.session.analysis.clone().unwrap();
+        let call = a
+            .calls
+            .iter()
+            .position(|c| c.call_id == "mgcp:A3C47F21456789F0")
+            .expect("the MGCP call");
+        st.select_call(Some(call));
+        st.views.current = View::Ladder;
+        let mut h = harness(st);
+        // tshark -Y mgcp: frames 13 and 14 are the CRCX to gw2 and its retransmission; 20 is the MDCX that answers.
+        assert_eq!(
+            h.query_all_by_label("CRCX aaln/1@gw2.example.net (SDP) [1004]")
+                .count(),
+            1
+        );
+        assert_eq!(
+            h.query_all_by_label("CRCX aaln/1@gw2.example.net (SDP) [1004] (retransmission)")
+                .count(),
+            1
+        );
+        h.get_by_label("MDCX aaln/1@gw1.example.net [1006]").click();
+        h.run_steps(3);
+        let r = h.state().session.sel.signal.expect("a signal is selected");
+        assert_eq!(a.signals[r].frame, 20);
+        assert_eq!(h.state().session.sel.message, None);
+        // The detail pane: frame, the CallId and the mode the command set.
+        h.get_by_label("frame 20");
+        h.get_by_label("A3C47F21456789F0");
+        h.get_by_label("aaln/1@gw1.example.net (mode sendrecv)");
+    }
+
+    #[test]
     fn ladder_clean_call_shows_messages_and_selects_on_click() {
         let mut st = loaded(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -787,7 +835,7 @@ mod tests {
             .iter()
             .filter_map(|r| match r {
                 Row::Message(m) => Some(a.messages[*m].ts_nanos),
-                Row::Stream(_) => None,
+                Row::Signal(_) | Row::Stream(_) => None,
             })
             .collect();
         assert!(

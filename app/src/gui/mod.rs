@@ -100,6 +100,8 @@ pub struct Selection {
     pub call: Option<usize>,
     /// Index into `Analysis::messages`.
     pub message: Option<usize>,
+    /// Index into `Analysis::signals` (MGCP, MEGACO): selected instead of a SIP message.
+    pub signal: Option<usize>,
     /// Index into `Analysis::streams`.
     pub stream: Option<usize>,
     /// Index into `Analysis::findings`.
@@ -531,6 +533,7 @@ impl AppState {
         if self.session.sel.call != i {
             self.session.sel.call = i;
             self.session.sel.message = None;
+            self.session.sel.signal = None;
             self.session.sel.stream = None;
         }
     }
@@ -557,6 +560,11 @@ impl AppState {
                 } else {
                     View::Traffic
                 };
+        } else if let Some(r) = a.signals.iter().find(|r| r.frame == frame) {
+            let call = a.calls.iter().position(|c| c.signals.contains(&r.index));
+            self.select_call(call);
+            self.session.sel.signal = Some(r.index);
+            self.views.current = View::Ladder;
         } else if let Some(s) = a
             .streams
             .iter()
@@ -583,7 +591,14 @@ impl AppState {
         for a in actions {
             match a {
                 Action::SelectCall(i) => self.select_call(i),
-                Action::SelectMessage(i) => self.session.sel.message = i,
+                Action::SelectMessage(i) => {
+                    self.session.sel.message = i;
+                    self.session.sel.signal = None;
+                }
+                Action::SelectSignal(i) => {
+                    self.session.sel.signal = i;
+                    self.session.sel.message = None;
+                }
                 Action::SelectStream(i) => self.session.sel.stream = i,
                 Action::SelectFrame(f) => self.select_frame(f),
                 Action::SetView(v) => self.views.current = v,
@@ -657,7 +672,8 @@ impl AppState {
             self.loading.as_ref().map(|j| j.path.as_path()),
         );
         let views = &mut self.views;
-        if cx.session.sel.message.is_some() && matches!(views.current, View::Ladder | View::Traffic)
+        if (cx.session.sel.message.is_some() || cx.session.sel.signal.is_some())
+            && matches!(views.current, View::Ladder | View::Traffic)
         {
             egui::Panel::bottom("packet")
                 .resizable(true)

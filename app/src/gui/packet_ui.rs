@@ -17,6 +17,10 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
     let Some(a) = cx.analysis().cloned() else {
         return;
     };
+    if let Some(r) = cx.session.sel.signal.and_then(|i| a.signals.get(i)) {
+        signal_ui(ui, cx, r);
+        return;
+    }
     let Some(m) = cx.session.sel.message.and_then(|i| a.messages.get(i)) else {
         return;
     };
@@ -112,6 +116,120 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                         ui.label(egui::RichText::new(hex_dump(body, MAX_DUMP_BYTES)).font(mono));
                     });
             }
+        });
+}
+
+/// An MGCP or MEGACO message: where and when, what the parser read (commands, context, digits, events, signals),
+/// its session descriptions, and its text. All wire text escaped.
+fn signal_ui(ui: &mut egui::Ui, cx: &mut Cx, r: &earshot_core::model::SignalRecord) {
+    egui::ScrollArea::vertical()
+        .id_salt("signal")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "frame {}",
+                        earshot_core::model::frame_label(r.frame)
+                    ))
+                    .strong(),
+                );
+                ui.label(cx.time(r.ts_nanos));
+                ui.label(format!("{} -> {}", r.src, r.dst));
+                ui.label(format!(
+                    "{} over {}",
+                    r.protocol.label(),
+                    r.transport.as_str().to_uppercase()
+                ));
+                ui.label(format!("{} bytes", r.size));
+                if r.retransmission {
+                    ui.label(
+                        egui::RichText::new(match r.retransmission_of {
+                            Some(f) => format!(
+                                "retransmission of frame {}",
+                                earshot_core::model::frame_label(f)
+                            ),
+                            None => "retransmission".to_string(),
+                        })
+                        .color(Color32::GRAY),
+                    );
+                }
+                if ui.small_button("Close").clicked() {
+                    cx.act(Action::SelectSignal(None));
+                }
+            });
+            ui.separator();
+            let field = |ui: &mut egui::Ui, name: &str, value: &str| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(egui::RichText::new(name).strong());
+                    ui.label(terminal_safe(value, 400));
+                });
+            };
+            if let Some(t) = &r.transaction {
+                field(ui, "Transaction", t);
+            }
+            if let Some(c) = &r.context {
+                let name = match r.protocol {
+                    earshot_core::model::Protocol::Mgcp => "CallId",
+                    _ => "Context",
+                };
+                field(ui, name, c);
+            }
+            if let Some(code) = r.status {
+                field(ui, "Status", &code.to_string());
+            }
+            for c in &r.commands {
+                let mode = c
+                    .mode
+                    .as_deref()
+                    .map(|m| format!(" (mode {m})"))
+                    .unwrap_or_default();
+                field(ui, &c.name, &format!("{}{mode}", c.target));
+            }
+            if !r.digits.is_empty() {
+                field(ui, "Digits", &r.digits);
+            }
+            if let Some(c) = &r.caller_id {
+                field(ui, "Caller ID", c);
+            }
+            if !r.events.is_empty() {
+                field(ui, "Events", &r.events.join(", "));
+            }
+            if !r.signals.is_empty() {
+                field(ui, "Signals", &r.signals.join(", "));
+            }
+            if let Some(agent) = &r.agent {
+                field(ui, "Sender", agent);
+            }
+            for w in &r.warnings {
+                ui.label(
+                    egui::RichText::new(format!("parser: {}", terminal_safe(w, 300)))
+                        .color(ui.visuals().warn_fg_color),
+                );
+            }
+            for (i, s) in r.sdp.iter().enumerate() {
+                ui.separator();
+                egui::CollapsingHeader::new(format!(
+                    "SDP ({} {})",
+                    s.role,
+                    terminal_safe(&s.target, 60)
+                ))
+                .id_salt(("signal-sdp", r.index, i))
+                .default_open(true)
+                .show(ui, |ui| {
+                    for line in sdp_lines(&s.sdp) {
+                        ui.label(line);
+                    }
+                });
+            }
+            ui.separator();
+            ui.label(
+                egui::RichText::new(terminal_safe(
+                    &r.text,
+                    earshot_core::model::SIGNAL_TEXT_BYTES,
+                ))
+                .font(FontId::monospace(12.0)),
+            );
         });
 }
 

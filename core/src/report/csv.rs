@@ -99,6 +99,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
         "identity_verdict",
         "identity_signer",
         "identity_reasons",
+        "protocol",
     ])?;
     for c in &a.calls {
         w.write_record([
@@ -126,7 +127,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                 .map(|t| t.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),
-            c.messages.len().to_string(),
+            (c.messages.len() + c.signals.len()).to_string(),
             c.retransmissions.to_string(),
             c.frames
                 .first()
@@ -151,6 +152,7 @@ pub fn write_calls<W: Write>(a: &Analysis, out: W) -> csv::Result<()> {
                     .map(|i| i.reasons.join(" | "))
                     .unwrap_or_default(),
             ),
+            c.protocol.as_str().to_string(),
         ])?;
     }
     w.flush()?;

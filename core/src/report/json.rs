@@ -26,6 +26,9 @@ struct JsonAnalysis<'a> {
     calls: Vec<JsonCall<'a>>,
     streams: Vec<JsonStream<'a>>,
     messages: Vec<JsonMessage<'a>>,
+    /// MGCP and MEGACO messages; present only when the capture has some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    signals: Vec<JsonSignal<'a>>,
     unparsed_sip: Vec<JsonUnparsed<'a>>,
     diagnostics: &'a [Diagnostic],
     diagnostics_dropped: u64,
@@ -171,6 +174,8 @@ struct JsonCapture<'a> {
 #[derive(Serialize)]
 struct JsonCall<'a> {
     call_id: &'a str,
+    /// `sip`, `mgcp`, `megaco`, ...
+    protocol: &'static str,
     kind: &'a str,
     from: Option<&'a str>,
     from_user: Option<&'a str>,
@@ -203,6 +208,9 @@ struct JsonCall<'a> {
     retransmissions: usize,
     frames: &'a [u64],
     messages: &'a [usize],
+    /// Indices into `signals` (calls of other protocols only).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    signals: &'a [usize],
     /// DTMF digits in time order ("" when none).
     dtmf: &'a str,
     dtmf_events: &'a [DtmfEvent],
@@ -213,6 +221,13 @@ struct JsonCall<'a> {
     /// STIR/SHAKEN verification of the initial INVITE's Identity headers.
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<&'a crate::model::CallIdentity>,
+}
+
+#[derive(Serialize)]
+struct JsonSignal<'a> {
+    ts: String,
+    #[serde(flatten)]
+    record: &'a crate::model::SignalRecord,
 }
 
 #[derive(Serialize)]
@@ -310,6 +325,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
             .iter()
             .map(|call| JsonCall {
                 call_id: &call.call_id,
+                protocol: call.protocol.as_str(),
                 kind: call.kind.as_str(),
                 from: uri(&call.from),
                 from_user: call.from.as_ref().and_then(|n| n.user.as_deref()),
@@ -342,6 +358,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
                 retransmissions: call.retransmissions,
                 frames: &call.frames,
                 messages: &call.messages,
+                signals: &call.signals,
                 dtmf: &call.dtmf,
                 dtmf_events: &call.dtmf_events,
                 streams: &call.streams,
@@ -360,6 +377,14 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
             })
             .collect(),
         messages: a.messages.iter().map(|m| message_view(m, digits)).collect(),
+        signals: a
+            .signals
+            .iter()
+            .map(|r| JsonSignal {
+                ts: ts(r.ts_nanos),
+                record: r,
+            })
+            .collect(),
         unparsed_sip: a
             .unparsed_sip
             .iter()

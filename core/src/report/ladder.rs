@@ -31,10 +31,12 @@ pub const MAX_COLUMNS: usize = 16;
 pub const MAX_PNG_PIXELS: u64 = 50_000_000;
 
 /// One row of the ladder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Row {
     /// Index into `Analysis::messages`.
     Message(usize),
+    /// Index into `Analysis::signals` (MGCP, MEGACO, ...).
+    Signal(usize),
     /// Index into `Analysis::streams`.
     Stream(usize),
 }
@@ -112,6 +114,21 @@ impl Ladder {
             .collect();
         msgs.sort_by_key(|m| (m.ts_nanos, m.frame, m.index));
         msgs.dedup_by_key(|m| m.index);
+        // Messages of both kinds as (time, frame, row), in time order.
+        let mut msgs: Vec<(i64, u64, Row)> = msgs
+            .iter()
+            .map(|m| (m.ts_nanos, m.frame, Row::Message(m.index)))
+            .collect();
+        let mut signals: Vec<(i64, u64, Row)> = calls
+            .iter()
+            .flat_map(|c| c.signals.iter().filter_map(|&r| a.signals.get(r)))
+            .map(|r| (r.ts_nanos, r.frame, Row::Signal(r.index)))
+            .collect();
+        if !signals.is_empty() {
+            msgs.append(&mut signals);
+            msgs.sort_by_key(|(ts, frame, row)| (*ts, *frame, *row));
+            msgs.dedup_by_key(|(_, _, row)| *row);
+        }
         let mut streams: Vec<&MediaStream> = calls
             .iter()
             .flat_map(|c| c.streams.iter().filter_map(|&s| a.streams.get(s)))
@@ -122,7 +139,7 @@ impl Ladder {
         let mut l = Ladder {
             t0: msgs
                 .first()
-                .map(|m| m.ts_nanos)
+                .map(|m| m.0)
                 .or_else(|| streams.first().map(|s| s.first_ts_nanos))
                 .unwrap_or(0),
             max_columns: bounds.columns,
@@ -132,7 +149,7 @@ impl Ladder {
         let (mut i, mut j) = (0, 0);
         while i < msgs.len() || j < streams.len() {
             let take_msg = match (msgs.get(i), streams.get(j)) {
-                (Some(m), Some(s)) => m.ts_nanos <= s.first_ts_nanos,
+                (Some(m), Some(s)) => m.0 <= s.first_ts_nanos,
                 (Some(_), None) => true,
                 _ => false,
             };
@@ -143,7 +160,7 @@ impl Ladder {
             }
             if take_msg {
                 if let Some(m) = msgs.get(i) {
-                    l.rows.push(Row::Message(m.index));
+                    l.rows.push(m.2);
                 }
                 i += 1;
             } else {
@@ -157,11 +174,8 @@ impl Ladder {
         let mut all = BTreeSet::new();
         let rows = std::mem::take(&mut l.rows);
         for row in &rows {
-            if let Row::Message(m) = row
-                && let Some(m) = a.messages.get(*m)
-            {
-                let ua = m.message.user_agent.as_ref().or(m.message.server.as_ref());
-                l.add_host(m.src, ua, &mut all);
+            if let Some(m) = arrow(a, *row, 0) {
+                l.add_host(m.src, m.agent, &mut all);
                 l.add_host(m.dst, None, &mut all);
             }
         }
@@ -259,6 +273,95 @@ fn xml(s: &str, max: usize) -> String {
     out
 }
 
+/// A message row as the ladder draws it, whatever its protocol.
+#[derive(Debug, Clone)]
+pub struct Arrow<'a> {
+    pub ts_nanos: i64,
+    pub frame: crate::model::FrameNo,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport,
+    /// The label ([`message_label`] or [`signal_label`]), cut to the `max` asked for (0: no label).
+    pub label: String,
+    pub retransmission: bool,
+    pub request: bool,
+    /// A failure response (SIP 3xx-6xx, MGCP 4xx/5xx, MEGACO errors).
+    pub failure: bool,
+    /// It carries a session description.
+    pub sdp: bool,
+    /// The sender's User-Agent, Server, or signalling identity (MEGACO mId).
+    pub agent: Option<&'a String>,
+}
+
+/// The arrow of a message row (`None` for streams and indices out of range); `max` characters of label.
+pub fn arrow(a: &Analysis, row: Row, max: usize) -> Option<Arrow<'_>> {
+    match row {
+        Row::Message(i) => {
+            let m = a.messages.get(i)?;
+            Some(Arrow {
+                ts_nanos: m.ts_nanos,
+                frame: m.frame,
+                src: m.src,
+                dst: m.dst,
+                transport: m.transport,
+                label: if max > 0 {
+                    message_label(m, max)
+                } else {
+                    String::new()
+                },
+                retransmission: m.retransmission,
+                request: m.message.is_request(),
+                failure: m.message.status().is_some_and(|c| c >= 300),
+                sdp: m.message.sdp.is_some(),
+                agent: m.message.user_agent.as_ref().or(m.message.server.as_ref()),
+            })
+        }
+        Row::Signal(i) => {
+            let r = a.signals.get(i)?;
+            Some(Arrow {
+                ts_nanos: r.ts_nanos,
+                frame: r.frame,
+                src: r.src,
+                dst: r.dst,
+                transport: r.transport,
+                label: if max > 0 {
+                    signal_label(r, max)
+                } else {
+                    String::new()
+                },
+                retransmission: r.retransmission,
+                request: r.kind == crate::model::SignalKind::Request,
+                failure: r.status.is_some_and(|c| c >= 400)
+                    || (r.protocol == crate::model::Protocol::Megaco && r.status.is_some()),
+                sdp: !r.sdp.is_empty(),
+                agent: r.agent.as_ref(),
+            })
+        }
+        Row::Stream(_) => None,
+    }
+}
+
+/// The arrow label of an MGCP or MEGACO message: its summary, then its transaction (`CRCX aaln/1@gw [1204]`,
+/// `200 OK [1204]`, `C=191 Modify RTP/1727 [T 555282730]`), `(SDP)`, `(retransmission)`; terminal-safe, cut to `max`.
+pub fn signal_label(r: &crate::model::SignalRecord, max: usize) -> String {
+    let kind = match (r.protocol, r.kind) {
+        (crate::model::Protocol::Megaco, crate::model::SignalKind::Request) => "T ",
+        (crate::model::Protocol::Megaco, crate::model::SignalKind::Response) => "P ",
+        _ => "",
+    };
+    let mut label = safe(&r.summary, 80);
+    if !r.sdp.is_empty() {
+        label.push_str(" (SDP)");
+    }
+    if let Some(t) = r.transaction.as_deref() {
+        label.push_str(&format!(" [{kind}{}]", safe(t, 12)));
+    }
+    if r.retransmission {
+        label.push_str(" (retransmission)");
+    }
+    cut(&label, max)
+}
+
 /// The arrow label of a message (screen and paper): the method, or "code reason", then `(SDP)` when it carries a
 /// session description, `[TLS]` when it was read from an encrypted leg with the keys given, `(retransmission)`;
 /// terminal-safe and cut to `max` characters.
@@ -332,12 +435,12 @@ fn column_x(col: usize) -> f64 {
     TIME_COL + HOST_COL * (col as f64 + 0.5)
 }
 
-fn message_color(m: &MessageRecord) -> &'static str {
+fn message_color(m: &Arrow<'_>) -> &'static str {
     if m.retransmission {
         "#8a949e"
-    } else if m.message.is_request() {
+    } else if m.request {
         "#1d2733"
-    } else if m.message.status().is_some_and(|c| c >= 300) {
+    } else if m.failure {
         "#c0392b"
     } else {
         "#1f6fb2"
@@ -418,7 +521,7 @@ pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
     for (i, row) in l.rows.iter().enumerate() {
         let y0 = rows_top + ROW * i as f64;
         let (ts, frame) = match *row {
-            Row::Message(m) => match analysis.messages.get(m) {
+            Row::Message(_) | Row::Signal(_) => match arrow(analysis, *row, 0) {
                 Some(m) => (m.ts_nanos, m.frame),
                 None => continue,
             },
@@ -437,14 +540,14 @@ pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
             crate::model::frame_label(frame)
         );
         match *row {
-            Row::Message(mi) => {
-                let Some(m) = analysis.messages.get(mi) else {
+            Row::Message(_) | Row::Signal(_) => {
+                let Some(m) = arrow(analysis, *row, 200) else {
                     continue;
                 };
                 let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) else {
                     continue;
                 };
-                svg_message(&mut o, m, column_x(s), column_x(d), y0);
+                svg_message(&mut o, analysis, *row, &m, column_x(s), column_x(d), y0);
             }
             Row::Stream(si) => {
                 let Some(s) = analysis.streams.get(si) else {
@@ -457,7 +560,7 @@ pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
     let last = if let Some(more) = more_line(&l) {
         Some(more)
     } else if l.rows.is_empty() {
-        Some("No SIP messages or media streams for these Call-IDs.".to_string())
+        Some("No signalling messages or media streams for these calls.".to_string())
     } else {
         None
     };
@@ -473,7 +576,8 @@ pub fn ladder_svg(analysis: &Analysis, call_ids: &[&str]) -> String {
     o
 }
 
-fn svg_message(o: &mut String, m: &MessageRecord, xs: f64, xd: f64, y0: f64) {
+fn svg_message(o: &mut String, a: &Analysis, row: Row, m: &Arrow<'_>, xs: f64, xd: f64, y0: f64) {
+    let label = |room: usize| arrow(a, row, room).map(|m| m.label).unwrap_or_default();
     let color = message_color(m);
     let y = y0 + ROW * 0.72;
     let dash = if m.retransmission {
@@ -502,7 +606,7 @@ fn svg_message(o: &mut String, m: &MessageRecord, xs: f64, xd: f64, y0: f64) {
             r#"<text x="{:.1}" y="{:.1}" fill="{color}">{}</text>"#,
             xs + 36.0,
             y - 2.0,
-            xml(&message_label(m, room.max(8)), 200)
+            xml(&label(room.max(8)), 200)
         );
     } else {
         let dir = if xd > xs { 1.0 } else { -1.0 };
@@ -519,10 +623,10 @@ fn svg_message(o: &mut String, m: &MessageRecord, xs: f64, xd: f64, y0: f64) {
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{color}">{}</text>"#,
             (xs + xd) / 2.0,
             y - 5.0,
-            xml(&message_label(m, room.max(8)), 200)
+            xml(&label(room.max(8)), 200)
         );
     }
-    if m.message.sdp.is_some() {
+    if m.sdp {
         let _ = writeln!(
             o,
             r#"<circle cx="{xs:.1}" cy="{y:.1}" r="3.5" fill="{color}"/>"#
@@ -717,8 +821,8 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
     for row in &l.rows {
         let mut line = lifelines(cols);
         match *row {
-            Row::Message(mi) => {
-                let Some(m) = analysis.messages.get(mi) else {
+            Row::Message(_) | Row::Signal(_) => {
+                let Some(m) = arrow(analysis, *row, 60) else {
                     continue;
                 };
                 put(
@@ -732,7 +836,7 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
                 );
                 if let (Some(s), Some(d)) = (l.column(Some(m.src)), l.column(Some(m.dst))) {
                     let fill = if m.retransmission { '.' } else { '-' };
-                    let mut label = message_label(m, 60);
+                    let mut label = m.label.clone();
                     if m.retransmission {
                         // "(retransmission)" is long for a text column: the dotted arrow says it.
                         label = label.replace(" (retransmission)", "");
@@ -770,7 +874,7 @@ pub fn ladder_text(analysis: &Analysis, call_ids: &[&str]) -> String {
     if let Some(more) = more_line(&l) {
         let _ = writeln!(out, "{more}");
     } else if l.rows.is_empty() {
-        out.push_str("No SIP messages or media streams for these Call-IDs.\n");
+        out.push_str("No signalling messages or media streams for these calls.\n");
     }
     out
 }
@@ -905,7 +1009,7 @@ mod tests {
     #[test]
     fn empty_ladder_is_valid_svg() {
         let svg = ladder_svg(&Analysis::default(), &["nope"]);
-        assert!(svg.contains("No SIP messages"));
+        assert!(svg.contains("No signalling messages"));
         assert!(svg.ends_with("</svg>\n"));
         assert!(ladder_png(&Analysis::default(), &["nope"], 1.0).is_ok());
         assert!(ladder_png(&Analysis::default(), &["nope"], f32::NAN).is_err());

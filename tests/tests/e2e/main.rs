@@ -20,6 +20,7 @@ mod report_files;
 mod report_pdf;
 mod rtp_truth;
 mod samples;
+mod signalling;
 mod sip_truth;
 mod stir_shaken;
 mod tls_decrypt;
