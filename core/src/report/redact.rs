@@ -201,6 +201,43 @@ fn walk(a: &mut Analysis, v: &mut dyn Visit) {
         sock(v, &mut m.dst);
         sip_message(v, &mut m.message);
     }
+    // MGCP/MEGACO: the dialled digits and caller ID get pseudonyms; the message text, and events or signals that
+    // carry digits or a caller ID, are removed (digits arrive one per event: no pseudonym could cover them).
+    for r in &mut a.signals {
+        sock(v, &mut r.src);
+        sock(v, &mut r.dst);
+        if !r.digits.is_empty() {
+            v.user(&mut r.digits);
+        }
+        if let Some(c) = &mut r.caller_id {
+            v.user(c);
+        }
+        for e in r.events.iter_mut().chain(r.signals.iter_mut()) {
+            let short = e.rsplit('/').next().unwrap_or(e);
+            let digit = short
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#'))
+                || e.to_ascii_lowercase().contains("ci(")
+                || e.to_ascii_lowercase().contains("dd/");
+            if digit {
+                *e = "[redacted]".into();
+            }
+        }
+        for sd in &mut r.sdp {
+            if let Some(ip) = &mut sd.sdp.connection {
+                v.ip(ip);
+            }
+            for md in &mut sd.sdp.media {
+                if let Some(ip) = &mut md.connection {
+                    v.ip(ip);
+                }
+            }
+        }
+        if let Some(agent) = &mut r.agent {
+            v.device(agent);
+        }
+        r.text = "[message text removed by redaction]".into();
+    }
     for s in &mut a.streams {
         if let Some(c) = &mut s.call_id {
             v.call_id(c);

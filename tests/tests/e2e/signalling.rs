@@ -74,6 +74,38 @@ fn tshark_megaco() -> Vec<MegacoRow> {
     .collect()
 }
 
+/// An RTP stream: (source, destination, SSRC).
+type RtpFlow = (SocketAddr, SocketAddr, u32);
+
+/// TShark's RTP streams of a capture (with `opts`, e.g. `-d` decode-as rules).
+fn tshark_rtp(path: &std::path::Path, opts: &[&str]) -> BTreeSet<RtpFlow> {
+    tshark_fields(
+        path,
+        opts,
+        "rtp",
+        &["ip.src", "udp.srcport", "ip.dst", "udp.dstport", "rtp.ssrc"],
+    )
+    .into_iter()
+    .filter_map(|f| {
+        Some((
+            SocketAddr::new(f[0].parse().ok()?, f[1].parse().ok()?),
+            SocketAddr::new(f[2].parse().ok()?, f[3].parse().ok()?),
+            u32::from_str_radix(f[4].trim_start_matches("0x"), 16).ok()?,
+        ))
+    })
+    .collect()
+}
+
+/// Earshot's RTP streams of a call, as [`RtpFlow`]s.
+fn rtp_flows(a: &Analysis, call: &earshot_core::model::Call) -> BTreeSet<RtpFlow> {
+    call.streams
+        .iter()
+        .filter_map(|&i| a.streams.get(i))
+        .filter(|s| s.kind == earshot_core::model::StreamKind::Rtp)
+        .filter_map(|s| Some((s.src?, s.dst?, s.ssrc)))
+        .collect()
+}
+
 fn megaco_records(a: &Analysis) -> Vec<&SignalRecord> {
     a.signals
         .iter()
@@ -172,28 +204,12 @@ fn megaco_context_is_a_call_with_the_capture_rtp() {
     assert!(named.contains(&"10.23.1.52:16756".parse().expect("addr")));
     assert!(named.contains(&"10.35.60.100:15580".parse().expect("addr")));
     // TShark's RTP streams with an end the context names.
-    let expected: BTreeSet<(SocketAddr, SocketAddr, u32)> = tshark_fields(
-        &fax(),
-        &[],
-        "rtp",
-        &["ip.src", "udp.srcport", "ip.dst", "udp.dstport", "rtp.ssrc"],
-    )
-    .into_iter()
-    .filter_map(|f| {
-        let s = SocketAddr::new(f[0].parse().ok()?, f[1].parse().ok()?);
-        let d = SocketAddr::new(f[2].parse().ok()?, f[3].parse().ok()?);
-        let ssrc = u32::from_str_radix(f[4].trim_start_matches("0x"), 16).ok()?;
-        (named.contains(&s) || named.contains(&d)).then_some((s, d, ssrc))
-    })
-    .collect();
-    assert_eq!(expected.len(), 2, "the capture's two RTP streams");
-    let ours: BTreeSet<(SocketAddr, SocketAddr, u32)> = call
-        .streams
-        .iter()
-        .filter_map(|&i| a.streams.get(i))
-        .filter(|s| s.kind == earshot_core::model::StreamKind::Rtp)
-        .filter_map(|s| Some((s.src?, s.dst?, s.ssrc)))
+    let expected: BTreeSet<RtpFlow> = tshark_rtp(&fax(), &[])
+        .into_iter()
+        .filter(|(s, d, _)| named.contains(s) || named.contains(d))
         .collect();
+    assert_eq!(expected.len(), 2, "the capture's two RTP streams");
+    let ours = rtp_flows(&a, call);
     assert_eq!(ours, expected);
     // The same streams stay bound to the SIP call that negotiated them.
     for &i in &call.streams {
@@ -357,29 +373,12 @@ fn mgcp_call_from_off_hook_to_hang_up() {
     assert_eq!(to.uri, "aaln/1@gw2.example.net");
     assert_eq!(to.user.as_deref(), Some("5550123"));
     // The media, against TShark's RTP streams (decoded as RTP by the ports the SDP names).
-    let rtp: BTreeSet<(SocketAddr, SocketAddr, u32)> = tshark_fields(
+    let rtp = tshark_rtp(
         &mgcp(),
         &["-d", "udp.port==4000,rtp", "-d", "udp.port==5000,rtp"],
-        "rtp",
-        &["ip.src", "udp.srcport", "ip.dst", "udp.dstport", "rtp.ssrc"],
-    )
-    .into_iter()
-    .filter_map(|f| {
-        Some((
-            SocketAddr::new(f[0].parse().ok()?, f[1].parse().ok()?),
-            SocketAddr::new(f[2].parse().ok()?, f[3].parse().ok()?),
-            u32::from_str_radix(f[4].trim_start_matches("0x"), 16).ok()?,
-        ))
-    })
-    .collect();
+    );
     assert_eq!(rtp.len(), 2);
-    let ours: BTreeSet<(SocketAddr, SocketAddr, u32)> = call
-        .streams
-        .iter()
-        .filter_map(|&i| a.streams.get(i))
-        .filter(|s| s.kind == earshot_core::model::StreamKind::Rtp)
-        .filter_map(|s| Some((s.src?, s.dst?, s.ssrc)))
-        .collect();
+    let ours = rtp_flows(&a, call);
     assert_eq!(ours, rtp);
     for &i in &call.streams {
         assert_eq!(
@@ -431,4 +430,23 @@ fn the_filter_selects_by_protocol() {
     assert_eq!(ids, ["megaco:10.23.1.42/191"]);
     let sip = earshot_core::filter::Filter::parse("protocol == sip").expect("filter");
     assert_eq!(sip.select(&a).len() as u64, a.summary.call_ids);
+}
+
+/// A redacted analysis keeps the call and its commands but not the number dialled, the caller ID or the text.
+#[test]
+fn redaction_removes_dialled_digits_and_caller_id() {
+    let a = analyse(&mgcp());
+    let plain = serde_json::to_string(&a).expect("serialises");
+    assert!(plain.contains("5550123") && plain.contains("Alice Example"));
+    let r = earshot_core::report::redact::redact(&a);
+    let red = serde_json::to_string(&r).expect("serialises");
+    for secret in ["5550123", "555-0123", "Alice Example", "900555"] {
+        assert!(!red.contains(secret), "{secret} survived redaction");
+    }
+    assert_eq!(r.signals.len(), a.signals.len());
+    assert!(
+        r.signals
+            .iter()
+            .all(|s| !s.commands.is_empty() || s.kind != SignalKind::Request)
+    );
 }
