@@ -53,16 +53,7 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                 ui.label(encapsulation_text(&m.encapsulation));
                 ui.label(format!("{} bytes", m.size));
                 if m.retransmission {
-                    ui.label(
-                        egui::RichText::new(match m.retransmission_of {
-                            Some(f) => format!(
-                                "retransmission of frame {}",
-                                earshot_core::model::frame_label(f)
-                            ),
-                            None => "retransmission".to_string(),
-                        })
-                        .color(Color32::GRAY),
-                    );
+                    retransmission_label(ui, m.retransmission_of);
                 }
                 if ui.small_button("Close").clicked() {
                     cx.act(Action::SelectMessage(None));
@@ -119,6 +110,20 @@ pub fn packet_ui(ui: &mut egui::Ui, cx: &mut Cx) {
         });
 }
 
+/// "retransmission of frame N" (or just "retransmission"), greyed, in a message's header line.
+fn retransmission_label(ui: &mut egui::Ui, of: Option<earshot_core::model::FrameNo>) {
+    ui.label(
+        egui::RichText::new(match of {
+            Some(f) => format!(
+                "retransmission of frame {}",
+                earshot_core::model::frame_label(f)
+            ),
+            None => "retransmission".to_string(),
+        })
+        .color(Color32::GRAY),
+    );
+}
+
 /// An MGCP or MEGACO message: where and when, what the parser read (commands, context, digits, events, signals),
 /// its session descriptions, and its text. All wire text escaped.
 fn signal_ui(ui: &mut egui::Ui, cx: &mut Cx, r: &earshot_core::model::SignalRecord) {
@@ -143,16 +148,7 @@ fn signal_ui(ui: &mut egui::Ui, cx: &mut Cx, r: &earshot_core::model::SignalReco
                 ));
                 ui.label(format!("{} bytes", r.size));
                 if r.retransmission {
-                    ui.label(
-                        egui::RichText::new(match r.retransmission_of {
-                            Some(f) => format!(
-                                "retransmission of frame {}",
-                                earshot_core::model::frame_label(f)
-                            ),
-                            None => "retransmission".to_string(),
-                        })
-                        .color(Color32::GRAY),
-                    );
+                    retransmission_label(ui, r.retransmission_of);
                 }
                 if ui.small_button("Close").clicked() {
                     cx.act(Action::SelectSignal(None));
