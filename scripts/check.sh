@@ -4,33 +4,39 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo fmt --check"
+# Each section says when it started, and the end says the total: CI's budget is 50 minutes.
+section() { echo "== $1   [${SECONDS} s]"; }
+trap 'echo "== check.sh took ${SECONDS} s"' EXIT
+
+section "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (deny warnings)"
+section "cargo clippy (deny warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== core dependency check"
+section "core dependency check"
 scripts/check_core_deps.sh
 
 if [ "${CI:-}" = "true" ]; then
     # The fuzz targets (fuzz/, its own workspace) must keep compiling; running them is scripts/fuzz.sh's job.
-    echo "== fuzz targets compile (cargo check)"
-    # Not --locked: fuzz/Cargo.lock follows core's dependencies, which other changes may move.
-    # Same target directory as the rest: the dependencies checked for clippy are reused.
-    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" RUSTC_BOOTSTRAP=1 cargo check --manifest-path fuzz/Cargo.toml --bins
+    section "fuzz targets compile (cargo check)"
+    # Same target directory and the same dependency versions as the workspace (fuzz/Cargo.lock is Cargo.lock plus
+    # libfuzzer-sys), so the dependencies clippy checked are reused; no RUSTC_BOOTSTRAP here (it would fingerprint
+    # every crate anew). When core's dependencies move: cp Cargo.lock fuzz/Cargo.lock && cargo metadata
+    # --manifest-path fuzz/Cargo.toml --format-version 1 >/dev/null
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" cargo check --locked --manifest-path fuzz/Cargo.toml --bins
 fi
 
-echo "== cargo test"
+section "cargo test"
 cargo test --workspace --locked --no-fail-fast
 
-echo "== .deb of the test build's binary (no second build; packaging/build-deb.sh alone makes a release package)"
+section ".deb of the test build's binary (no second build; packaging/build-deb.sh alone makes a release package)"
 deb="$(packaging/build-deb.sh --binary "${CARGO_TARGET_DIR:-target}/debug/earshot" -o "${CARGO_TARGET_DIR:-target}/deb" \
     | tail -n1)"
 packaging/check-deb.sh "$deb"
 
-echo "== the store on Spark (local mode): scale/spark/test.sh"
+section "the store on Spark (local mode): scale/spark/test.sh"
 scale/spark/test.sh --profile dev
 
-echo "== benchmark (small, counts asserted)"
+section "benchmark (small, counts asserted)"
 scripts/bench.sh --small --profile dev
