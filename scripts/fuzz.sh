@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-600}
 shift || true
-ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls filter identity mgcp megaco)
+ALL_TARGETS=(capture pipeline sip sdp rtp websocket srtp codec tls filter identity mgcp megaco iax2)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 CAPTURES=${EARSHOT_CAPTURES:-../shared/captures}
 export RUSTC_BOOTSTRAP=1
@@ -188,8 +188,10 @@ PY
         { printf '\x01'; cat "$f"; } >"fuzz/corpus/identity/cert-$(basename "$f")"
     done
     printf '\x02\x30\x08\xa0\x06\x16\x04\x31\x32\x33\x34' >fuzz/corpus/identity/tnauthlist-spc
-    # MGCP and MEGACO: every message of the MGCP sample and of the shared fax capture's H.248.
-    mkdir -p fuzz/corpus/mgcp fuzz/corpus/megaco
+    # MGCP, MEGACO, IAX2: every message of the MGCP and IAX2 samples and of the shared fax capture's H.248.
+    mkdir -p fuzz/corpus/mgcp fuzz/corpus/megaco fuzz/corpus/iax2
+    tshark -r sample-captures/iax2-call/iax2-call.pcap -Y iax2 -T fields -e frame.number -e udp.payload |
+        while read -r n hex; do xxd -r -p <<<"$hex" >"fuzz/corpus/iax2/frame-$n"; done
     tshark -r sample-captures/mgcp-call/mgcp-call.pcap -Y mgcp -T fields -e frame.number -e udp.payload |
         while read -r n hex; do xxd -r -p <<<"$hex" >"fuzz/corpus/mgcp/frame-$n"; done
     local fax=$CAPTURES/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap

@@ -520,6 +520,9 @@ pub struct SignalRecord {
     /// The sender's message identifier (MEGACO `mId`: `[10.23.1.42]:2944`, `<mgc.example>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// IAX2: the source and destination call numbers of the frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_numbers: Option<[u16; 2]>,
     /// For a response: the index (into [`Analysis::signals`]) of the request it answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answers: Option<usize>,
@@ -770,6 +773,10 @@ pub struct Call {
     pub dtmf_events: Vec<DtmfEvent>,
     /// Indices (into [`Analysis::streams`]) of the media streams bound to this call.
     pub streams: Vec<usize>,
+    /// Media the signalling protocol carries itself (IAX2 mini frames), one entry per direction: counted, not yet
+    /// decoded into streams.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signal_media: Vec<SignalMedia>,
     /// T.38 fax negotiation seen in SDP: `offered`, `accepted`, `rejected <status>`; `None` when never offered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub t38: Option<String>,
@@ -777,6 +784,24 @@ pub struct Call {
     /// none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<CallIdentity>,
+}
+
+/// Media frames one side of a call sent inside its signalling protocol (IAX2 mini frames).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalMedia {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    /// The sender's call number.
+    pub call_number: u16,
+    pub frames: u64,
+    /// Media bytes (after the 4-byte mini-frame header).
+    pub bytes: u64,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    #[serde(rename = "first_ts_ns")]
+    pub first_ts_nanos: i64,
+    #[serde(rename = "last_ts_ns")]
+    pub last_ts_nanos: i64,
 }
 
 /// What the `Identity` headers (RFC 8224) of a call's initial INVITE prove about its caller ID.

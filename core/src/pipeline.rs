@@ -775,6 +775,24 @@ impl Analyzer {
         transport: Transport,
         payload: &[u8],
     ) {
+        if protocol == crate::model::Protocol::Iax2 {
+            use crate::signal::iax2::{FrameKind, frame_kind};
+            match frame_kind(payload) {
+                Some(FrameKind::Mini { source_call }) => {
+                    self.signals.push_media(
+                        meta,
+                        Some(source_call),
+                        payload.len().saturating_sub(4),
+                    );
+                    return;
+                }
+                Some(FrameKind::Meta) => {
+                    self.signals.push_media(meta, None, payload.len());
+                    return;
+                }
+                _ => {}
+            }
+        }
         match crate::signal::parse(protocol, payload) {
             Ok(parsed) => {
                 for i in self.signals.push(protocol, meta, transport, parsed) {
@@ -876,7 +894,12 @@ impl Analyzer {
             call.t38 = t38_outcome(&msgs);
         }
         // The other protocols' calls follow SIP's, each bound to the streams its session descriptions name.
-        let mut other = crate::signal::calls::build(signals, &streams, self.last_ts.unwrap_or(0));
+        let mut other = crate::signal::calls::build(
+            signals,
+            &self.signals.media,
+            &streams,
+            self.last_ts.unwrap_or(0),
+        );
         for call in &mut other {
             if let Some(mut events) = dtmf.remove(&call.call_id) {
                 call.dtmf_events.append(&mut events);
@@ -1137,7 +1160,7 @@ impl Analyzer {
             l.signal.max_records,
             self.signals.not_stored,
             format!(
-                "signalling record cap ({} records, {} bytes): {} MGCP/MEGACO messages counted but not stored",
+                "signalling record cap ({} records, {} bytes): {} MGCP/MEGACO/IAX2 messages counted but not stored",
                 l.signal.max_records, l.signal.max_record_bytes, self.signals.not_stored
             ),
         ));
@@ -1146,8 +1169,17 @@ impl Analyzer {
             l.signal.max_transactions,
             self.signals.transactions_refused,
             format!(
-                "signalling transaction cap ({}): {} MGCP/MEGACO messages not matched to their transaction",
+                "signalling transaction cap ({}): {} MGCP/MEGACO/IAX2 messages not matched to their transaction",
                 l.signal.max_transactions, self.signals.transactions_refused
+            ),
+        ));
+        v.extend(own(
+            "IAX2 media tally cap",
+            l.signal.max_media_calls,
+            self.signals.media_untallied,
+            format!(
+                "IAX2 media tally cap ({} calls): {} mini frames counted but not tallied per call",
+                l.signal.max_media_calls, self.signals.media_untallied
             ),
         ));
         v.extend(own(

@@ -1,4 +1,4 @@
-// Shared by the `mgcp` and `megaco` fuzz targets (included, not a target): the payload is parsed as `protocol`,
+// Shared by the `mgcp`, `megaco` and `iax2` fuzz targets (included, not a target): the payload is parsed as `protocol`,
 // every message placed by the signalling tracker both ways (requests, their answers, retransmissions), and the
 // calls built (the bounds and matching code on hostile input).
 
@@ -6,9 +6,6 @@ use earshot_core::model::{PacketMeta, Protocol, Transport};
 use earshot_core::signal::{SignalLimits, SignalTracker, calls, parse};
 
 fn run(protocol: Protocol, data: &[u8]) {
-    let Ok(parsed) = parse(protocol, data) else {
-        return;
-    };
     let mut t = SignalTracker::new(SignalLimits::default());
     let a = "10.0.0.1:2944".parse().expect("address");
     let b = "10.0.0.2:2944".parse().expect("address");
@@ -18,11 +15,20 @@ fn run(protocol: Protocol, data: &[u8]) {
         src,
         dst,
     };
+    // IAX2 media frames are tallied, as the pipeline does.
+    if let Some(earshot_core::signal::iax2::FrameKind::Mini { source_call }) =
+        earshot_core::signal::iax2::frame_kind(data)
+    {
+        t.push_media(meta(1, a, b), Some(source_call), data.len());
+    }
+    let Ok(parsed) = parse(protocol, data) else {
+        return;
+    };
     t.push(protocol, meta(1, a, b), Transport::Udp, parsed.clone());
     t.push(protocol, meta(2, b, a), Transport::Udp, parsed.clone());
     t.push(protocol, meta(3, a, b), Transport::Udp, parsed);
     for r in &t.records {
         std::hint::black_box(calls::bind_key(r, &t.records));
     }
-    std::hint::black_box(calls::build(&t.records, &[], 2));
+    std::hint::black_box(calls::build(&t.records, &t.media, &[], 2));
 }

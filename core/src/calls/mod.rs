@@ -596,6 +596,7 @@ impl CallBuilder {
             call_id: self.call_id.clone(),
             protocol: crate::model::Protocol::Sip,
             signals: Vec::new(),
+            signal_media: Vec::new(),
             kind,
             from: self.from.clone(),
             to: self.to.clone(),

@@ -216,6 +216,9 @@ struct JsonCall<'a> {
     dtmf_events: &'a [DtmfEvent],
     /// Indices into `streams`.
     streams: &'a [usize],
+    /// Media carried by the signalling protocol itself (IAX2 mini frames), per direction: counted, not decoded.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    signal_media: &'a [crate::model::SignalMedia],
     #[serde(skip_serializing_if = "Option::is_none")]
     t38: Option<&'a str>,
     /// STIR/SHAKEN verification of the initial INVITE's Identity headers.
@@ -362,6 +365,7 @@ fn view<'a>(a: &'a Analysis) -> JsonAnalysis<'a> {
                 dtmf: &call.dtmf,
                 dtmf_events: &call.dtmf_events,
                 streams: &call.streams,
+                signal_media: &call.signal_media,
                 t38: call.t38.as_deref(),
                 identity: call.identity.as_ref(),
             })

@@ -59,6 +59,36 @@ trait Visit {
     }
 }
 
+/// IAX2 information elements (`name=value` events): numbers, names and user names get pseudonyms; secrets
+/// (passwords, challenges, MD5 results, keys, tokens) are removed; the called number in the command too.
+fn iax2_record(v: &mut dyn Visit, r: &mut crate::model::SignalRecord) {
+    for c in &mut r.commands {
+        if !c.target.is_empty() {
+            v.user(&mut c.target);
+        }
+    }
+    for e in &mut r.events {
+        let Some((name, value)) = e.split_once('=') else {
+            continue;
+        };
+        let mut value = value.to_string();
+        match name {
+            "called number" | "calling number" | "calling ani" | "calling name" | "username"
+            | "dnid" | "rdnis" | "called context" => v.user(&mut value),
+            "password" | "challenge" | "md5 result" | "rsa result" | "enckey" | "calltoken"
+            | "osptoken" | "apparent addr" | "variable" => value = "[redacted]".into(),
+            "devicetype" | "serviceident" => v.device(&mut value),
+            _ => continue,
+        }
+        *e = format!("{name}={value}");
+    }
+    r.summary = match r.commands.first() {
+        Some(c) if c.name == "NEW" => format!("NEW {}", c.target),
+        Some(c) if c.name == "DTMF" => "DTMF [redacted]".into(),
+        _ => r.summary.clone(),
+    };
+}
+
 fn sock(v: &mut dyn Visit, s: &mut SocketAddr) {
     let mut ip = s.ip();
     v.ip(&mut ip);
@@ -155,6 +185,10 @@ fn walk(a: &mut Analysis, v: &mut dyn Visit) {
         for e in &mut c.endpoints {
             sock(v, e);
         }
+        for m in &mut c.signal_media {
+            sock(v, &mut m.src);
+            sock(v, &mut m.dst);
+        }
         for ua in &mut c.user_agents {
             v.device(ua);
         }
@@ -211,6 +245,9 @@ fn walk(a: &mut Analysis, v: &mut dyn Visit) {
         }
         if let Some(c) = &mut r.caller_id {
             v.user(c);
+        }
+        if r.protocol == crate::model::Protocol::Iax2 {
+            iax2_record(v, r);
         }
         for e in r.events.iter_mut().chain(r.signals.iter_mut()) {
             let short = e.rsplit('/').next().unwrap_or(e);
@@ -1042,6 +1079,7 @@ mod tests {
             call_id: "abc123@10.0.0.1".into(),
             protocol: crate::model::Protocol::Sip,
             signals: Vec::new(),
+            signal_media: Vec::new(),
             kind: crate::model::CallKind::Call,
             from: a.messages[0].message.from.clone(),
             to: None,

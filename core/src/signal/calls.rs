@@ -10,6 +10,12 @@
 //!   off-hook starts afresh. Endpoint traffic that never joins a call is a call attempt when it dialled or went
 //!   off-hook, else one control group per endpoint (audits, restarts).
 //!
+//! - IAX2: a call starts with a `NEW` (destination call number 0) and is `iax2:<caller>/<call number>#<frame>`;
+//!   every frame whose destination call number names one side of it, or whose source call number one side sent,
+//!   joins it (the callee's number is learnt from its first reply). Registrations and pokes are groups of their own.
+//!   Ringing, answer and end are the `RINGING`, `ANSWER`, `HANGUP`/`REJECT` frames; the caller and callee numbers
+//!   and names are the `NEW`'s; DTMF are the DTMF frames; the mini frames are counted per direction.
+//!
 //! What the records prove sets each field: answered means a connection was set to send and receive with the far
 //! side's session description known; ended means a DLCX or Subtract; nothing is claimed beyond.
 
@@ -17,25 +23,292 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 
 use crate::model::{
-    Call, CallKind, CallState, DtmfEvent, MediaStream, NameAddr, Protocol, SignalKind,
-    SignalRecord, Transport,
+    Call, CallKind, CallState, DtmfEvent, MediaStream, NameAddr, Party, Protocol, SignalKind,
+    SignalMedia, SignalRecord, Transport,
 };
 
-/// The calls of `records`, in order of their first message.
-pub fn build(records: &[SignalRecord], streams: &[MediaStream], capture_end: i64) -> Vec<Call> {
+use super::MediaTally;
+
+/// The calls of `records`, in order of their first message. `media` is the IAX2 mini-frame tally.
+pub fn build(
+    records: &[SignalRecord],
+    media: &foldhash::HashMap<(SocketAddr, u16), MediaTally>,
+    streams: &[MediaStream],
+    capture_end: i64,
+) -> Vec<Call> {
     let mut groups: Groups = Groups::default();
     megaco_groups(records, &mut groups);
     mgcp_groups(records, &mut groups);
+    iax2_groups(records, &mut groups);
     let mut list: Vec<(String, Group)> = groups.map.into_iter().collect();
     list.sort_by_key(|(key, g)| {
         (
-            g.records.first().copied().unwrap_or(usize::MAX),
+            g.records.iter().min().copied().unwrap_or(usize::MAX),
             key.clone(),
         )
     });
     list.into_iter()
-        .filter_map(|(key, g)| make_call(key, g, records, streams, capture_end))
+        .filter_map(|(key, g)| match g.protocol {
+            Protocol::Iax2 => iax2_call(key, g, records, media, capture_end),
+            _ => make_call(key, g, records, streams, capture_end),
+        })
         .collect()
+}
+
+/// Frames that start an IAX2 call or exchange (sent with destination call number 0).
+fn iax2_starts(verb: &str) -> bool {
+    matches!(verb, "NEW" | "REGREQ" | "REGREL" | "POKE")
+}
+
+/// Frames that belong to a call rather than to registration or link upkeep.
+fn iax2_call_frame(verb: &str) -> bool {
+    !matches!(
+        verb,
+        "REGREQ"
+            | "REGAUTH"
+            | "REGACK"
+            | "REGREJ"
+            | "REGREL"
+            | "POKE"
+            | "PING"
+            | "PONG"
+            | "LAGRQ"
+            | "LAGRP"
+            | "ACK"
+            | "INVAL"
+            | "CALLTOKEN"
+    )
+}
+
+fn iax2_groups(records: &[SignalRecord], groups: &mut Groups) {
+    // (peer address, its call number) -> group key.
+    let mut sides: HashMap<(SocketAddr, u16), String> = HashMap::new();
+    let learn =
+        |sides: &mut HashMap<(SocketAddr, u16), String>, k: (SocketAddr, u16), key: &str| {
+            if k.1 != 0 && (sides.len() < 1_000_000 || sides.contains_key(&k)) {
+                sides.insert(k, key.to_string());
+            }
+        };
+    for r in records.iter().filter(|r| r.protocol == Protocol::Iax2) {
+        let Some([source, dest]) = r.call_numbers else {
+            continue;
+        };
+        let verb = r.commands.first().map(|c| c.name.as_str()).unwrap_or("");
+        let key = if dest == 0 && !r.retransmission && iax2_starts(verb) {
+            format!(
+                "iax2:{}/{source}#{}",
+                r.src,
+                crate::model::frame_label(r.frame)
+            )
+        } else if let Some(k) = (dest != 0)
+            .then(|| sides.get(&(r.dst, dest)))
+            .flatten()
+            .or_else(|| sides.get(&(r.src, source)))
+        {
+            k.clone()
+        } else {
+            // A call whose start is not in the capture: named by both sides.
+            let (a, b) = if (r.src, source) <= (r.dst, dest) {
+                ((r.src, source), (r.dst, dest))
+            } else {
+                ((r.dst, dest), (r.src, source))
+            };
+            format!("iax2:{}/{}-{}/{}", a.0, a.1, b.0, b.1)
+        };
+        learn(&mut sides, (r.src, source), &key);
+        learn(&mut sides, (r.dst, dest), &key);
+        groups.add(key, Protocol::Iax2, iax2_call_frame(verb), r.index);
+    }
+}
+
+fn iax2_call(
+    key: String,
+    g: Group,
+    records: &[SignalRecord],
+    media: &foldhash::HashMap<(SocketAddr, u16), MediaTally>,
+    capture_end: i64,
+) -> Option<Call> {
+    let recs: Vec<&SignalRecord> = g.records.iter().filter_map(|i| records.get(*i)).collect();
+    let first = recs.first()?;
+    let verb = |r: &SignalRecord| -> String {
+        r.commands
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    let mut call = Call {
+        call_id: key,
+        protocol: Protocol::Iax2,
+        start_ts_nanos: first.ts_nanos,
+        end_ts_nanos: recs
+            .iter()
+            .map(|r| r.ts_nanos)
+            .max()
+            .unwrap_or(first.ts_nanos),
+        signals: recs.iter().map(|r| r.index).collect(),
+        frames: super::frames_of(&recs),
+        retransmissions: recs.iter().filter(|r| r.retransmission).count(),
+        transports: vec![Transport::Udp],
+        kind: if g.call {
+            CallKind::Call
+        } else {
+            CallKind::Method(verb(first).to_ascii_lowercase())
+        },
+        ..Call::default()
+    };
+    // Both sides and their call numbers.
+    let mut sides: Vec<(SocketAddr, u16)> = Vec::new();
+    for r in &recs {
+        for a in [r.src, r.dst] {
+            if !call.endpoints.contains(&a) && call.endpoints.len() < 64 {
+                call.endpoints.push(a);
+            }
+        }
+        if let Some([source, _]) = r.call_numbers
+            && !sides.contains(&(r.src, source))
+            && sides.len() < 16
+        {
+            sides.push((r.src, source));
+        }
+        let v = verb(r);
+        if !r.retransmission && !call.methods.contains(&v) && call.methods.len() < 32 {
+            call.methods.push(v);
+        }
+    }
+    let mut tallies: Vec<SignalMedia> = sides
+        .iter()
+        .filter_map(|k| {
+            media.get(k).map(|t| SignalMedia {
+                src: k.0,
+                dst: t.dst,
+                call_number: k.1,
+                frames: t.frames,
+                bytes: t.bytes,
+                first_frame: t.first_frame,
+                last_frame: t.last_frame,
+                first_ts_nanos: t.first_ts_nanos,
+                last_ts_nanos: t.last_ts_nanos,
+            })
+        })
+        .collect();
+    tallies.sort_by_key(|m| (m.first_frame, m.src));
+    if let Some(last) = tallies.iter().map(|m| m.last_ts_nanos).max() {
+        call.end_ts_nanos = call.end_ts_nanos.max(last);
+    }
+    call.signal_media = tallies;
+    if !g.call {
+        return Some(call);
+    }
+    let new = recs
+        .iter()
+        .find(|r| verb(r) == "NEW" && r.call_numbers.is_some_and(|[_, d]| d == 0));
+    let caller = new.map(|r| r.src);
+    let ie = |r: &SignalRecord, name: &str| -> Option<String> {
+        r.events.iter().find_map(|e| {
+            e.strip_prefix(name)
+                .and_then(|v| v.strip_prefix('='))
+                .map(str::to_string)
+        })
+    };
+    if let Some(n) = new {
+        let user = ie(n, "username");
+        let number = ie(n, "calling number");
+        call.from = Some(NameAddr {
+            display_name: ie(n, "calling name"),
+            uri: format!(
+                "iax2:{}@{}",
+                user.clone().or_else(|| number.clone()).unwrap_or_default(),
+                n.src.ip()
+            ),
+            user: number.or(user),
+            host: Some(n.src.ip().to_string()),
+            tag: None,
+        });
+        let called = ie(n, "called number");
+        call.to = Some(NameAddr {
+            display_name: None,
+            uri: format!("iax2:{}/{}", n.dst.ip(), called.clone().unwrap_or_default()),
+            user: called,
+            host: Some(n.dst.ip().to_string()),
+            tag: None,
+        });
+    }
+    // The format in use: the ACCEPT's, else the NEW's.
+    let format = recs
+        .iter()
+        .filter(|r| !r.retransmission)
+        .find(|r| verb(r) == "ACCEPT")
+        .and_then(|r| ie(r, "format"))
+        .or_else(|| new.and_then(|n| ie(n, "format")));
+    call.codecs = format
+        .map(|f| f.split(',').map(str::to_string).take(32).collect())
+        .unwrap_or_default();
+    let (mut ringing, mut answer, mut ended, mut busy) = (None, None, None, false);
+    for r in recs.iter().filter(|r| !r.retransmission) {
+        let v = verb(r);
+        match v.as_str() {
+            "RINGING" => {
+                ringing.get_or_insert(r.ts_nanos);
+            }
+            "ANSWER" => {
+                answer.get_or_insert(r.ts_nanos);
+            }
+            "BUSY" | "CONGESTION" => busy = true,
+            "HANGUP" | "REJECT" if ended.is_none() => ended = Some(*r),
+            "DTMF" if call.dtmf_events.len() < 1024 => {
+                for d in r.digits.chars() {
+                    call.dtmf_events.push(DtmfEvent {
+                        digit: d.to_string(),
+                        event: dtmf_code(d),
+                        source: "iax2",
+                        frame: r.frame,
+                        ts_nanos: r.ts_nanos,
+                        duration_ms: None,
+                        ended: true,
+                        volume: None,
+                        ssrc: None,
+                        packets: 1,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    call.dtmf = crate::model::dtmf_digits(&call.dtmf_events);
+    call.answered = answer.is_some();
+    call.answer_ts_nanos = answer;
+    call.ringing_ts_nanos = ringing;
+    call.ended_ts_nanos = ended.map(|r| r.ts_nanos);
+    call.end_reason = Some(ended.map_or_else(|| "none".into(), |r| verb(r).to_ascii_lowercase()));
+    call.final_status = ended.and_then(|r| r.status);
+    let by_caller = ended.and_then(|r| caller.map(|c| r.src == c));
+    call.ended_by = ended.map(|_| match by_caller {
+        Some(true) => Party::Caller,
+        Some(false) => Party::Callee,
+        None => Party::Unknown,
+    });
+    call.state = Some(match (answer.is_some(), ended.map(verb)) {
+        (true, Some(_)) => CallState::Completed,
+        (true, None) => CallState::InCall,
+        (false, Some(v)) if v == "REJECT" || busy || by_caller == Some(false) => {
+            CallState::Rejected
+        }
+        (false, Some(_)) => CallState::Cancelled,
+        (false, None) if ringing.is_some() => CallState::Ringing,
+        (false, None) => CallState::Calling,
+    });
+    call.setup_time_secs = answer.map(|a| crate::time::secs_between(first.ts_nanos, a));
+    call.post_dial_delay_secs = ringing
+        .or(answer)
+        .map(|t| crate::time::secs_between(first.ts_nanos, t));
+    call.duration_secs = answer.map(|a| {
+        crate::time::secs_between(
+            a,
+            call.ended_ts_nanos
+                .unwrap_or(capture_end.max(call.end_ts_nanos)),
+        )
+    });
+    Some(call)
 }
 
 #[derive(Default)]

@@ -1,4 +1,4 @@
-//! Call signalling other than SIP: MGCP (`mgcp`) and MEGACO/H.248 text (`megaco`). Each parser turns a datagram into
+//! Call signalling other than SIP: MGCP (`mgcp`), MEGACO/H.248 text (`megaco`) and IAX2 (`iax2`). Each parser turns a datagram into
 //! [`ParsedSignal`]s; [`SignalTracker`] places them in the capture as [`SignalRecord`]s (matching responses to
 //! their requests, flagging retransmissions, binding their session descriptions to media) and [`calls`] builds
 //! the protocol's calls from them when the analysis is read. May import: `model`, `sip::sdp`.
@@ -8,6 +8,7 @@
 //! [`megaco::MAX_ITEMS`] per MEGACO message, [`SIGNAL_TEXT_BYTES`] of text kept per record.
 
 pub mod calls;
+pub mod iax2;
 pub mod megaco;
 pub mod mgcp;
 
@@ -51,6 +52,10 @@ pub struct ParsedSignal {
     pub caller_id: Option<String>,
     pub sdp: Vec<SignalSdp>,
     pub agent: Option<String>,
+    /// IAX2: the source and destination call numbers.
+    pub call_numbers: Option<[u16; 2]>,
+    /// The message says it is a retransmission (IAX2's R bit).
+    pub resent: bool,
     pub text: String,
     pub size: usize,
     pub warnings: Vec<String>,
@@ -72,6 +77,8 @@ impl Default for ParsedSignal {
             caller_id: None,
             sdp: Vec::new(),
             agent: None,
+            call_numbers: None,
+            resent: false,
             text: String::new(),
             size: 0,
             warnings: Vec::new(),
@@ -79,10 +86,16 @@ impl Default for ParsedSignal {
     }
 }
 
-/// Which protocol a UDP payload speaks, if it is one of ours: MEGACO text anywhere (its first bytes say so), MGCP
-/// commands anywhere, MGCP responses on MGCP's ports only (`200 1234 OK` is not distinctive). Cheap: media
-/// packets are turned away by their first byte.
+/// Which protocol a UDP payload speaks, if it is one of ours: IAX2 on its port (binary: nothing in its bytes
+/// would tell it elsewhere, as for TShark), MEGACO text anywhere (its first bytes say so), MGCP commands anywhere,
+/// MGCP responses on MGCP's ports only (`200 1234 OK` is not distinctive). Cheap: media packets are turned away
+/// by their first byte.
 pub fn sniff_udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Option<Protocol> {
+    if (src_port == iax2::IAX2_PORT || dst_port == iax2::IAX2_PORT)
+        && iax2::frame_kind(payload).is_some()
+    {
+        return Some(Protocol::Iax2);
+    }
     let first = *payload.first()?;
     if !(first.is_ascii_alphanumeric() || first == b'!') {
         return None;
@@ -102,6 +115,7 @@ pub fn parse(protocol: Protocol, payload: &[u8]) -> Result<Vec<ParsedSignal>, Si
     match protocol {
         Protocol::Mgcp => mgcp::parse(payload),
         Protocol::Megaco => megaco::parse(payload),
+        Protocol::Iax2 => iax2::parse(payload),
         other => Err(SignalError::Malformed(format!(
             "{}: no parser",
             other.label()
@@ -167,8 +181,11 @@ pub struct SignalLimits {
     /// Estimated memory of the kept records ([`record_cost`]); past it, further messages are counted, not stored
     /// (a flood of 8 KiB messages reaches this long before `max_records`).
     pub max_record_bytes: usize,
-    /// Transactions remembered for response matching and retransmission detection.
+    /// Transactions remembered for response matching and retransmission detection (and IAX2 frames that
+    /// retransmissions are matched to).
     pub max_transactions: usize,
+    /// IAX2 calls whose media frames are counted apiece.
+    pub max_media_calls: usize,
 }
 
 impl Default for SignalLimits {
@@ -177,6 +194,7 @@ impl Default for SignalLimits {
             max_records: 1_000_000,
             max_record_bytes: 512 * 1024 * 1024,
             max_transactions: 1_000_000,
+            max_media_calls: 100_000,
         }
     }
 }
@@ -190,6 +208,18 @@ struct TxKey {
     request: bool,
 }
 
+/// The media frames (IAX2 mini frames) one sender sent under one call number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaTally {
+    pub frames: u64,
+    pub bytes: u64,
+    pub first_frame: FrameNo,
+    pub last_frame: FrameNo,
+    pub first_ts_nanos: i64,
+    pub last_ts_nanos: i64,
+    pub dst: SocketAddr,
+}
+
 /// Places parsed messages in the capture, in frame order.
 #[derive(Debug, Default)]
 pub struct SignalTracker {
@@ -197,6 +227,14 @@ pub struct SignalTracker {
     pub records: Vec<SignalRecord>,
     /// The last message of each (direction, transaction, request or response): its record and text hash.
     transactions: HashMap<TxKey, (usize, u64)>,
+    /// IAX2: the last frame sent by (sender, receiver, source call number, summary), for the frame a retransmission
+    /// (R bit) repeats.
+    resendable: HashMap<(SocketAddr, SocketAddr, u16, String), FrameNo>,
+    /// IAX2 mini and meta frames (media), and per (sender, source call number) the mini frames' tally.
+    pub media_frames: u64,
+    pub media: HashMap<(SocketAddr, u16), MediaTally>,
+    /// Media frames not tallied per call (`max_media_calls`).
+    pub media_untallied: u64,
     /// Messages counted but not stored (`max_records`, `max_record_bytes`).
     pub not_stored: u64,
     /// [`record_cost`] of the kept records.
@@ -260,14 +298,26 @@ impl SignalTracker {
                 caller_id: p.caller_id,
                 sdp: p.sdp,
                 agent: p.agent,
+                call_numbers: p.call_numbers,
                 answers: None,
-                retransmission: false,
+                retransmission: p.resent,
                 retransmission_of: None,
                 text: p.text,
                 warnings: p.warnings,
             };
             if let Some(tid) = rec.transaction.clone() {
                 self.transaction(&mut rec, tid);
+            } else if let Some([source, _]) = rec.call_numbers {
+                let key = (rec.src, rec.dst, source, rec.summary.clone());
+                if rec.retransmission {
+                    rec.retransmission_of = self.resendable.get(&key).copied();
+                } else if self.resendable.len() < self.limits.max_transactions
+                    || self.resendable.contains_key(&key)
+                {
+                    self.resendable.insert(key, rec.frame);
+                } else {
+                    self.transactions_refused += 1;
+                }
             }
             if rec.retransmission {
                 self.retransmissions += 1;
@@ -277,6 +327,33 @@ impl SignalTracker {
             self.records.push(rec);
         }
         fresh
+    }
+
+    /// Counts one media frame (an IAX2 mini or meta frame); a mini frame is tallied under its sender and call
+    /// number.
+    pub fn push_media(&mut self, meta: PacketMeta, source_call: Option<u16>, bytes: usize) {
+        self.media_frames += 1;
+        let Some(call) = source_call else {
+            return;
+        };
+        let key = (meta.src, call);
+        if self.media.len() >= self.limits.max_media_calls && !self.media.contains_key(&key) {
+            self.media_untallied += 1;
+            return;
+        }
+        let t = self.media.entry(key).or_insert(MediaTally {
+            frames: 0,
+            bytes: 0,
+            first_frame: meta.frame,
+            last_frame: meta.frame,
+            first_ts_nanos: meta.ts_nanos,
+            last_ts_nanos: meta.ts_nanos,
+            dst: meta.dst,
+        });
+        t.frames += 1;
+        t.bytes = t.bytes.saturating_add(bytes as u64);
+        t.last_frame = meta.frame;
+        t.last_ts_nanos = meta.ts_nanos;
     }
 
     fn transaction(&mut self, rec: &mut SignalRecord, tid: String) {

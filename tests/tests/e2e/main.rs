@@ -12,6 +12,7 @@ mod findings;
 mod findings_auth;
 mod findings_classes;
 mod findings_crack;
+mod iax2;
 mod legs;
 mod media;
 mod media_samples;
