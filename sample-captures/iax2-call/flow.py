@@ -111,6 +111,20 @@ def exchange(sender, receiver, ftype, sub, ies=b"", **kw):
     return receiver.take()
 
 
+def acked(sender, receiver, ftype, sub, ies=b""):
+    """Sends a frame the receiver acknowledges."""
+    _, _, ts, _ = exchange(sender, receiver, ftype, sub, ies)
+    receiver.ack(ts)
+    sender.take()
+
+
+def legs(alice, server, alice_call, server_call):
+    """A new call (or registration): alice's side and the server's, with their call numbers."""
+    a, s = Leg(alice, None, alice_call, time.monotonic()), Leg(server, None, server_call, time.monotonic())
+    a.other, s.other = s, a
+    return a, s
+
+
 def tone(freq, n, phase):
     samples = [int(8000 * math.sin(2 * math.pi * freq * (phase + k) / 8000)) for k in range(n)]
     return audioop.lin2ulaw(struct.pack("<%dh" % n, *samples), 2)
@@ -119,24 +133,19 @@ def tone(freq, n, phase):
 def main():
     alice = Peer("127.0.0.2", "alice")
     server = Peer("127.0.0.3", "server")
-    t0 = time.monotonic()
 
     # 1. Registration with an MD5 challenge.
-    a, s = Leg(alice, None, 1, t0), Leg(server, None, 2, t0)
-    a.other, s.other = s, a
+    a, s = legs(alice, server, 1, 2)
     exchange(a, s, IAX, REGREQ, ie(IE_USER, "alice") + ie(IE_REFRESH, u16(60)))
     challenge = "214958319"
     exchange(s, a, IAX, REGAUTH, ie(IE_AUTHMETHODS, u16(2)) + ie(IE_CHALLENGE, challenge) + ie(IE_USER, "alice"))
     md5 = hashlib.md5((challenge + PASSWORD).encode()).hexdigest()
     exchange(a, s, IAX, REGREQ, ie(IE_USER, "alice") + ie(IE_MD5, md5) + ie(IE_REFRESH, u16(60)))
-    _, _, ts, _ = exchange(s, a, IAX, REGACK, ie(IE_USER, "alice") + ie(IE_REFRESH, u16(60)))
-    a.ack(ts)
-    s.take()
+    acked(s, a, IAX, REGACK, ie(IE_USER, "alice") + ie(IE_REFRESH, u16(60)))
     time.sleep(0.2)
 
     # 2. Call 1: alice (2001) calls 1000, authenticated by MD5, answered, two seconds of audio, a DTMF 5, hung up.
-    a, s = Leg(alice, None, 3, time.monotonic()), Leg(server, None, 4, time.monotonic())
-    a.other, s.other = s, a
+    a, s = legs(alice, server, 3, 4)
     exchange(a, s, IAX, NEW, ie(IE_VERSION, u16(2)) + ie(IE_CALLED, "1000") + ie(IE_CALLING, "2001")
              + ie(IE_NAME, "Alice Example") + ie(IE_FORMAT, u32(ULAW)) + ie(IE_CAPABILITY, u32(ULAW | ALAW | GSM))
              + ie(IE_USER, "alice"))
@@ -145,64 +154,45 @@ def main():
     md5 = hashlib.md5((challenge + PASSWORD).encode()).hexdigest()
     exchange(a, s, IAX, AUTHREP, ie(IE_MD5, md5))
     for ftype, sub, ies in ((IAX, ACCEPT, ie(IE_FORMAT, u32(ULAW))), (CONTROL, RINGING, b"")):
-        _, _, ts, _ = exchange(s, a, ftype, sub, ies)
-        a.ack(ts)
-        s.take()
+        acked(s, a, ftype, sub, ies)
         time.sleep(0.3)
     time.sleep(0.4)
-    _, _, ts, _ = exchange(s, a, CONTROL, ANSWER)
-    a.ack(ts)
-    s.take()
+    acked(s, a, CONTROL, ANSWER)
     # Media: the first voice frame of each side is a full frame (acked), then 20 ms mini frames.
     phase = 0
     start = time.monotonic()
     for k in range(100):
         ts_a, ts_s = a.ts(), s.ts()
         if k == 0:
-            _, _, t, _ = exchange(a, s, VOICE, ULAW, tone(440, 160, phase))
-            s.ack(t)
-            a.take()
-            _, _, t, _ = exchange(s, a, VOICE, ULAW, tone(660, 160, phase))
-            a.ack(t)
-            s.take()
+            acked(a, s, VOICE, ULAW, tone(440, 160, phase))
+            acked(s, a, VOICE, ULAW, tone(660, 160, phase))
         else:
             a.mini(ts_a, tone(440, 160, phase))
             s.mini(ts_s, tone(660, 160, phase))
             s.take()
             a.take()
         if k == 50:
-            _, _, t, _ = exchange(a, s, DTMF_BEGIN, ord("5"))
-            s.ack(t)
-            a.take()
+            acked(a, s, DTMF_BEGIN, ord("5"))
         if k == 55:
-            _, _, t, _ = exchange(a, s, DTMF_END, ord("5"))
-            s.ack(t)
-            a.take()
+            acked(a, s, DTMF_END, ord("5"))
         if k == 70:
             _, _, t, _ = exchange(s, a, IAX, LAGRQ)
             exchange(a, s, IAX, LAGRP, ts=t)
         phase += 160
         time.sleep(max(0.0, start + (k + 1) * 0.02 - time.monotonic()))
-    _, _, ts, _ = exchange(a, s, IAX, HANGUP, ie(IE_CAUSE, "Normal Clearing") + ie(IE_CAUSECODE, bytes([16])))
-    s.ack(ts)
-    a.take()
+    acked(a, s, IAX, HANGUP, ie(IE_CAUSE, "Normal Clearing") + ie(IE_CAUSECODE, bytes([16])))
     time.sleep(0.3)
 
     # 3. Call 2: 1099 does not exist; the server rejects the call.
-    a, s = Leg(alice, None, 5, time.monotonic()), Leg(server, None, 6, time.monotonic())
-    a.other, s.other = s, a
+    a, s = legs(alice, server, 5, 6)
     exchange(a, s, IAX, NEW, ie(IE_VERSION, u16(2)) + ie(IE_CALLED, "1099") + ie(IE_CALLING, "2001")
              + ie(IE_FORMAT, u32(ULAW)) + ie(IE_CAPABILITY, u32(ULAW)) + ie(IE_USER, "alice"))
-    _, _, ts, _ = exchange(s, a, IAX, REJECT, ie(IE_CAUSE, "No such context/extension")
-                           + ie(IE_CAUSECODE, bytes([1])))
-    a.ack(ts)
-    s.take()
+    acked(s, a, IAX, REJECT, ie(IE_CAUSE, "No such context/extension") + ie(IE_CAUSECODE, bytes([1])))
     time.sleep(0.3)
 
     # 4. Call 3: the NEW is retransmitted (the first copy is not answered at once); the server offers plaintext
     #    authentication and alice sends her password in clear; it rings and she hangs up before an answer.
-    a, s = Leg(alice, None, 7, time.monotonic()), Leg(server, None, 8, time.monotonic())
-    a.other, s.other = s, a
+    a, s = legs(alice, server, 7, 8)
     new = (ie(IE_VERSION, u16(2)) + ie(IE_CALLED, "1001") + ie(IE_CALLING, "2001") + ie(IE_FORMAT, u32(ULAW))
            + ie(IE_CAPABILITY, u32(ULAW)) + ie(IE_USER, "alice"))
     frame = a.full(IAX, NEW, new)
@@ -213,13 +203,9 @@ def main():
     exchange(s, a, IAX, AUTHREQ, ie(IE_AUTHMETHODS, u16(1 | 2)) + ie(IE_CHALLENGE, "551276091") + ie(IE_USER, "alice"))
     exchange(a, s, IAX, AUTHREP, ie(IE_PASSWORD, PLAIN_PASSWORD))
     for ftype, sub, ies in ((IAX, ACCEPT, ie(IE_FORMAT, u32(ULAW))), (CONTROL, RINGING, b"")):
-        _, _, ts, _ = exchange(s, a, ftype, sub, ies)
-        a.ack(ts)
-        s.take()
+        acked(s, a, ftype, sub, ies)
     time.sleep(0.5)
-    _, _, ts, _ = exchange(a, s, IAX, HANGUP, ie(IE_CAUSE, "Normal Clearing") + ie(IE_CAUSECODE, bytes([16])))
-    s.ack(ts)
-    a.take()
+    acked(a, s, IAX, HANGUP, ie(IE_CAUSE, "Normal Clearing") + ie(IE_CAUSECODE, bytes([16])))
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ python3 "$HERE/flow.py" "$WORK"
 read -r RTP_AT_MS RTP_MS <"$WORK/rtp_at_ms"
 
 log "tcpdump on lo"
-timeout 120 tcpdump -i lo -U -s 0 -w "$WORK/raw.pcap" \
+timeout 120 tcpdump -i lo --immediate-mode -U -s 0 -w "$WORK/raw.pcap" \
   'udp and (port 2427 or port 2727 or portrange 4000-4001 or portrange 5000-5001)' \
   >"$WORK/tcpdump.out" 2>&1 &
 PIDS+=($!)

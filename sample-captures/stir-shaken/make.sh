@@ -245,7 +245,7 @@ ls -l "$CERTS" >&2
 # Capture and calls
 # ---------------------------------------------------------------------------------------------
 log "tcpdump on lo"
-timeout 300 tcpdump -i lo -U -s 0 -w "$WORK/raw.pcap" \
+timeout 300 tcpdump -i lo --immediate-mode -U -s 0 -w "$WORK/raw.pcap" \
   "(udp port $UAS_PORT or udp port $UAC_PORT) and (host $SIGNER or host $OTHER or host $TERM_IP)" \
   >"$WORK/tcpdump.out" 2>&1 &
 TCPDUMP_PID=$!

@@ -165,7 +165,7 @@ ip netns exec ek-phone timeout 60 python3 "$EVAL/tools/tls_relay.py" --listen 12
    --keylog "$WORK/$NAME.keys" --seconds 40 >"$WORK/relay.log" 2>&1 &
 RELAY=$!; PIDS+=($RELAY)
 sleep 1
-ip netns exec ek-pbx tcpdump -i eth0 -U -s 0 -w "$WORK/$NAME.pcap" "tcp port 5061 or udp" 2>"$WORK/tcpdump.log" &
+ip netns exec ek-pbx tcpdump -i eth0 --immediate-mode -U -s 0 -w "$WORK/$NAME.pcap" "tcp port 5061 or udp" 2>"$WORK/tcpdump.log" &
 CAP=$!; PIDS+=($CAP)
 sleep 1.5
 log "call: SIPp 2001 -> TLS -> kamailio -> SIPp 2010, 6 s of SRTP each way"

@@ -171,3 +171,12 @@ pub fn tshark_fields(
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
 }
+
+/// The timestamp of the signalling record (MGCP, MEGACO, IAX2) in `frame`.
+pub fn signal_ts(a: &earshot_core::model::Analysis, frame: u64) -> i64 {
+    a.signals
+        .iter()
+        .find(|r| r.frame == frame)
+        .expect("a signalling record in that frame")
+        .ts_nanos
+}

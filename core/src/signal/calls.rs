@@ -257,18 +257,7 @@ fn iax2_call(
             "HANGUP" | "REJECT" if ended.is_none() => ended = Some(*r),
             "DTMF" if call.dtmf_events.len() < 1024 => {
                 for d in r.digits.chars() {
-                    call.dtmf_events.push(DtmfEvent {
-                        digit: d.to_string(),
-                        event: dtmf_code(d),
-                        source: "iax2",
-                        frame: r.frame,
-                        ts_nanos: r.ts_nanos,
-                        duration_ms: None,
-                        ended: true,
-                        volume: None,
-                        ssrc: None,
-                        packets: 1,
-                    });
+                    call.dtmf_events.push(digit_event(d, "iax2", r));
                 }
             }
             _ => {}
@@ -519,6 +508,22 @@ fn mgcp_groups(records: &[SignalRecord], groups: &mut Groups) {
     }
 }
 
+/// A digit a signalling message reports, as a DTMF event of the call.
+fn digit_event(d: char, source: &'static str, r: &SignalRecord) -> DtmfEvent {
+    DtmfEvent {
+        digit: d.to_string(),
+        event: dtmf_code(d),
+        source,
+        frame: r.frame,
+        ts_nanos: r.ts_nanos,
+        duration_ms: None,
+        ended: true,
+        volume: None,
+        ssrc: None,
+        packets: 1,
+    }
+}
+
 fn dtmf_code(d: char) -> u8 {
     match d {
         '0'..='9' => d as u8 - b'0',
@@ -708,21 +713,11 @@ fn make_call(
                 if call.dtmf_events.len() >= 1024 {
                     break;
                 }
-                call.dtmf_events.push(DtmfEvent {
-                    digit: d.to_string(),
-                    event: dtmf_code(d),
-                    source: match g.protocol {
-                        Protocol::Megaco => "megaco",
-                        _ => "mgcp",
-                    },
-                    frame: r.frame,
-                    ts_nanos: r.ts_nanos,
-                    duration_ms: None,
-                    ended: true,
-                    volume: None,
-                    ssrc: None,
-                    packets: 1,
-                });
+                let source = match g.protocol {
+                    Protocol::Megaco => "megaco",
+                    _ => "mgcp",
+                };
+                call.dtmf_events.push(digit_event(d, source, r));
             }
         }
         // Back on-hook ends a call no DLCX ended (an abandoned attempt).

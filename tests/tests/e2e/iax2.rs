@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use earshot_core::model::{Analysis, CallState, Party, Protocol, SignalRecord};
 use earshot_core::{AnalyzeOptions, analyze_file};
-use earshot_e2e::{samples_dir, tshark_fields};
+use earshot_e2e::{samples_dir, signal_ts, tshark_fields};
 
 fn iax2() -> PathBuf {
     samples_dir().join("iax2-call").join("iax2-call.pcap")
@@ -207,13 +207,7 @@ fn iax2_calls_as_the_flow_made_them() {
     assert_eq!(calls.len(), 3);
     assert_eq!((a.summary.signal_calls, a.summary.signal_answered), (3, 1));
     assert_eq!((a.summary.call_ids, a.summary.answered_calls), (0, 0));
-    let ts = |frame: u64| {
-        a.signals
-            .iter()
-            .find(|r| r.frame == frame)
-            .expect("frame")
-            .ts_nanos
-    };
+    let ts = |frame: u64| signal_ts(&a, frame);
     let frame_of = |call: &earshot_core::model::Call, verb: &str| -> u64 {
         call.signals
             .iter()

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use earshot_core::model::{Analysis, CallState, Protocol, SignalKind, SignalRecord};
 use earshot_core::{AnalyzeOptions, analyze_file};
-use earshot_e2e::{captures_dir, samples_dir, tshark_fields};
+use earshot_e2e::{captures_dir, samples_dir, signal_ts, tshark_fields};
 
 fn analyse(path: &std::path::Path) -> Analysis {
     analyze_file(path, &AnalyzeOptions::default(), &mut |_| {}).expect("capture analyses")
@@ -226,13 +226,7 @@ fn megaco_context_is_a_call_with_the_capture_rtp() {
     }
     // Answered when the RTP termination was set to send and receive with the far side's description (frame 56),
     // ended by the Subtract (frame 7201).
-    let ts = |frame: u64| {
-        a.signals
-            .iter()
-            .find(|r| r.frame == frame)
-            .expect("frame")
-            .ts_nanos
-    };
+    let ts = |frame: u64| signal_ts(&a, frame);
     assert_eq!(call.answer_ts_nanos, Some(ts(56)));
     assert_eq!(call.ended_ts_nanos, Some(ts(7201)));
     assert_eq!(call.state, Some(CallState::Completed));
@@ -355,13 +349,7 @@ fn mgcp_call_from_off_hook_to_hang_up() {
     assert!(call.answered);
     // Answered when the rung line went off-hook (NTFY 4001), not when gw2's connection was created sendrecv while
     // it rang (CRCX 1004).
-    let ts_of = |frame: u64| {
-        a.signals
-            .iter()
-            .find(|r| r.frame == frame)
-            .expect("frame")
-            .ts_nanos
-    };
+    let ts_of = |frame: u64| signal_ts(&a, frame);
     assert_eq!(call.answer_ts_nanos, Some(ts_of(frame_of("4001", true))));
     assert_eq!(call.ringing_ts_nanos, Some(ts_of(frame_of("1004", true))));
     assert_eq!(call.state, Some(CallState::Completed));
