@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """Sends the IAX2 exchanges of iax2-call.pcap over loopback UDP, frame by frame, as RFC 5456 defines them.
 
-Two peers, each its own socket: 127.0.0.2:4569 (`alice`, the caller) and 127.0.0.3:4569 (the server she calls
-through). What is sent follows from what each peer holds (call numbers, sequence numbers, the challenge it was
+Three peers, each its own socket: 127.0.0.2:4569 (`alice`), 127.0.0.4:4569 (`bob`) and 127.0.0.3:4569 (the server
+they call through). What is sent follows from what each peer holds (call numbers, sequence numbers, the challenge it was
 given); the MD5 responses are computed from the challenges the other side sent. The capture is made by tcpdump
 (make.sh) and decoded by TShark, the oracle the tests compare with.
 
 Usage: flow.py            (sends; run under make.sh while tcpdump listens)
+       IAX2_BENIGN=1 flow.py   the same flow with strong passwords and MD5 only (bob answers with MD5 too): the
+                               benign twin labelled in tests/eval/corpus/benign-iax2.toml
 """
 import audioop
 import hashlib
 import math
+import os
 import socket
 import struct
 import time
 
-PASSWORD = "letmein"          # in the bundled common-passwords list: the weak-password rule cracks it
-PLAIN_PASSWORD = "1234"       # sent in clear when the server offers plaintext authentication
+BENIGN = os.environ.get("IAX2_BENIGN") == "1"
+PASSWORD = "Vq8-lm3T-zu7Rw2x" if BENIGN else "letmein"   # letmein is in the bundled common-passwords list
+PLAIN_PASSWORD = "Hx4-ee9K-pq2Ws7b" if BENIGN else "1234"   # bob's, in clear when plaintext is offered
 
 FULL, RETRANS = 0x8000, 0x8000
 DTMF_END, VOICE, CONTROL, IAX, DTMF_BEGIN = 1, 2, 4, 6, 12
@@ -133,6 +137,7 @@ def tone(freq, n, phase):
 def main():
     alice = Peer("127.0.0.2", "alice")
     server = Peer("127.0.0.3", "server")
+    bob = Peer("127.0.0.4", "bob")
 
     # 1. Registration with an MD5 challenge.
     a, s = legs(alice, server, 1, 2)
@@ -190,18 +195,24 @@ def main():
     acked(s, a, IAX, REJECT, ie(IE_CAUSE, "No such context/extension") + ie(IE_CAUSECODE, bytes([1])))
     time.sleep(0.3)
 
-    # 4. Call 3: the NEW is retransmitted (the first copy is not answered at once); the server offers plaintext
-    #    authentication and alice sends her password in clear; it rings and she hangs up before an answer.
-    a, s = legs(alice, server, 7, 8)
-    new = (ie(IE_VERSION, u16(2)) + ie(IE_CALLED, "1001") + ie(IE_CALLING, "2001") + ie(IE_FORMAT, u32(ULAW))
-           + ie(IE_CAPABILITY, u32(ULAW)) + ie(IE_USER, "alice"))
+    # 4. Call 3, from bob's phone: the NEW is retransmitted (the first copy is not answered at once); the server
+    #    offers plaintext authentication and bob sends his PIN in clear; it rings and he hangs up before an answer.
+    a, s = legs(bob, server, 7, 8)
+    new = (ie(IE_VERSION, u16(2)) + ie(IE_CALLED, "1001") + ie(IE_CALLING, "2002") + ie(IE_FORMAT, u32(ULAW))
+           + ie(IE_CAPABILITY, u32(ULAW)) + ie(IE_USER, "bob"))
     frame = a.full(IAX, NEW, new)
     s.take()
     time.sleep(0.5)
-    alice.sock.sendto(frame[:2] + u16(RETRANS | 0) + frame[4:], server.addr)
+    bob.sock.sendto(frame[:2] + u16(RETRANS | 0) + frame[4:], server.addr)
     s.take()
-    exchange(s, a, IAX, AUTHREQ, ie(IE_AUTHMETHODS, u16(1 | 2)) + ie(IE_CHALLENGE, "551276091") + ie(IE_USER, "alice"))
-    exchange(a, s, IAX, AUTHREP, ie(IE_PASSWORD, PLAIN_PASSWORD))
+    challenge = "551276091"
+    if BENIGN:
+        exchange(s, a, IAX, AUTHREQ, ie(IE_AUTHMETHODS, u16(2)) + ie(IE_CHALLENGE, challenge) + ie(IE_USER, "bob"))
+        md5 = hashlib.md5((challenge + PLAIN_PASSWORD).encode()).hexdigest()
+        exchange(a, s, IAX, AUTHREP, ie(IE_MD5, md5))
+    else:
+        exchange(s, a, IAX, AUTHREQ, ie(IE_AUTHMETHODS, u16(1 | 2)) + ie(IE_CHALLENGE, challenge) + ie(IE_USER, "bob"))
+        exchange(a, s, IAX, AUTHREP, ie(IE_PASSWORD, PLAIN_PASSWORD))
     for ftype, sub, ies in ((IAX, ACCEPT, ie(IE_FORMAT, u32(ULAW))), (CONTROL, RINGING, b"")):
         acked(s, a, ftype, sub, ies)
     time.sleep(0.5)

@@ -5,12 +5,19 @@
 # tcpdump, then decoded by tshark into tshark-iax2.txt (the oracle the tests compare with).
 #
 #   sudo bash sample-captures/iax2-call/make.sh
+#   sudo bash sample-captures/iax2-call/make.sh --benign   # tests/eval/corpus/benign-iax2.pcap: strong passwords,
+#                                                          # MD5 only (no oracle file: tests run TShark afresh)
 #
 # Addresses: 127.0.0.2:4569 alice (the caller), 127.0.0.3:4569 the server. Nothing leaves the loopback interface.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PCAP=$HERE/iax2-call.pcap
+BENIGN=0
+if [[ ${1:-} == --benign ]]; then
+  BENIGN=1
+  PCAP=$HERE/../../tests/eval/corpus/benign-iax2.pcap
+fi
 
 die() { echo "make.sh: $*" >&2; exit 1; }
 log() { echo "== $*" >&2; }
@@ -37,7 +44,7 @@ for _ in $(seq 50); do grep -q 'listening on' "$WORK/tcpdump.out" && break; slee
 grep -q 'listening on' "$WORK/tcpdump.out" || { cat "$WORK/tcpdump.out" >&2; die "tcpdump did not start"; }
 
 log "flow.py: alice and the server"
-timeout 60 python3 -W ignore::DeprecationWarning "$HERE/flow.py"
+IAX2_BENIGN=$BENIGN timeout 60 python3 -W ignore::DeprecationWarning "$HERE/flow.py"
 sleep 0.5
 kill "$TCPDUMP" 2>/dev/null || true
 wait "$TCPDUMP" 2>/dev/null || true
@@ -45,6 +52,7 @@ TCPDUMP=
 
 editcap -F pcap "$WORK/raw.pcap" "$PCAP"
 log "tshark: $(tshark -r "$PCAP" | wc -l) frames"
+if [[ $BENIGN == 1 ]]; then log "wrote $PCAP"; exit 0; fi
 FIELDS=(frame.number iax2.packet_type iax2.call iax2.src_call iax2.dst_call iax2.retransmission iax2.oseqno
         iax2.iseqno iax2.type iax2.iax.subclass iax2.control.subclass iax2.voice.subclass iax2.dtmf.subclass
         iax2.iax.called_number iax2.iax.calling_number iax2.iax.calling_name iax2.iax.username

@@ -501,6 +501,15 @@ pub fn list(items: impl IntoIterator<Item = impl std::fmt::Display>, n: usize) -
     s
 }
 
+/// A password as findings show it unless told to reveal it: the first character, then a bullet per character.
+pub(crate) fn mask_secret(password: &str) -> String {
+    let mut chars = password.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '•')).collect(),
+        None => "(empty)".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! IAX2 in `sample-captures/iax2-call/` (flow.py sent every frame over loopback UDP sockets, tcpdump captured
 //! them), checked against TShark's decoding of the same capture: each full frame's call numbers, R bit, frame type
 //! and command, and information elements; the mini frames per sender and call number; TShark's call tracking
-//! (`iax2.call`) against Earshot's calls; then the calls themselves as the flow made them.
+//! (`iax2.call`) against Earshot's calls; then the calls themselves as the flow made them, and the credential
+//! findings on the sample and on its benign twin (`tests/eval/corpus/benign-iax2.pcap`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -280,6 +281,8 @@ fn iax2_redaction_removes_numbers_names_and_secrets() {
         "214958319",
         "870012455",
         "f5c10e7f8fa627a32c1103b91135fc2e",
+        "2002",
+        "bob",
     ];
     for s in secrets {
         assert!(plain.contains(s), "{s} is in the plain analysis");
@@ -302,4 +305,74 @@ fn iax2_redaction_removes_numbers_names_and_secrets() {
     }
     assert_eq!(r.signals.len(), a.signals.len());
     assert_eq!(r.calls.len(), a.calls.len());
+}
+
+/// Frames TShark selects with `filter`.
+fn tshark_frames(path: &std::path::Path, filter: &str) -> Vec<u64> {
+    tshark_fields(path, &[], filter, &["frame.number"])
+        .into_iter()
+        .map(|f| f[0].parse().expect("frame"))
+        .collect()
+}
+
+#[test]
+fn iax2_credentials_are_cracked_and_exposed() {
+    let a = analyse();
+    let md5 = tshark_frames(&iax2(), "iax2.iax.auth.md5");
+    let clear = tshark_frames(&iax2(), "iax2.iax.password");
+    assert_eq!((md5.len(), clear.len()), (2, 1));
+    // alice's MD5 responses, made from `letmein` (the bundled list), each accepted by REGACK or ACCEPT.
+    let weak: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "weak-password")
+        .collect();
+    assert_eq!(weak.len(), 1);
+    assert_eq!(weak[0].title, "Weak IAX2 password for alice");
+    assert_eq!(weak[0].severity, earshot_core::model::Severity::Critical);
+    assert!(weak[0].details.contains("l••••••"), "{}", weak[0].details);
+    let accepts = tshark_frames(&iax2(), "iax2.iax.subclass == 7 || iax2.iax.subclass == 15");
+    for f in &md5 {
+        assert!(weak[0].evidence_frames.contains(f), "response frame {f}");
+        assert!(
+            weak[0].evidence_frames.contains(&(f + 1)) && accepts.contains(&(f + 1)),
+            "the acceptance after frame {f}"
+        );
+    }
+    // bob's password in clear, accepted; alice's MD5 exchanges in clear.
+    let exposed = |title: &str| {
+        a.findings
+            .iter()
+            .find(|f| f.rule_id == "digest-exposed" && f.title == title)
+            .unwrap_or_else(|| panic!("{title}"))
+    };
+    let plain = exposed("IAX2 password sent in clear");
+    assert_eq!(plain.severity, earshot_core::model::Severity::Critical);
+    assert!(plain.evidence_frames.contains(&clear[0]));
+    assert_eq!(plain.users, ["bob"]);
+    assert!(plain.details.contains("1•••") && !plain.details.contains("1234"));
+    let responses = exposed("IAX2 MD5 challenge responses captured");
+    let challenges = tshark_frames(&iax2(), "iax2.iax.auth.methods == 0x0002");
+    assert_eq!(challenges.len(), 2, "alice's REGAUTH and AUTHREQ");
+    assert!(
+        md5.iter()
+            .chain(&challenges)
+            .all(|f| responses.evidence_frames.contains(f))
+    );
+
+    // The benign twin: strong passwords, MD5 only: exposed, never cracked, no plaintext.
+    let benign = earshot_e2e::eval::eval_dir()
+        .join("corpus")
+        .join("benign-iax2.pcap");
+    let b = analyze_file(&benign, &AnalyzeOptions::default(), &mut |_| {}).expect("analyses");
+    assert_eq!(tshark_frames(&benign, "iax2.iax.auth.md5").len(), 3);
+    let rules: BTreeSet<&str> = b.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    assert!(!rules.contains("weak-password"), "{rules:?}");
+    let titles: Vec<&str> = b.findings.iter().map(|f| f.title.as_str()).collect();
+    assert!(titles.contains(&"IAX2 MD5 challenge responses captured"));
+    assert!(
+        !titles
+            .iter()
+            .any(|t| t.contains("plaintext") || t.contains("in clear"))
+    );
 }

@@ -331,3 +331,134 @@ pub(crate) fn via_host_ip(sent_by: &str) -> Option<std::net::IpAddr> {
     };
     h.parse().ok()
 }
+
+/// IAX2 credentials in a capture: how an IAX2 peer proved (or tried to prove) who it is.
+#[derive(Debug, Clone)]
+pub(crate) struct Iax2Credential {
+    /// The user name (the frame's `username`, else its challenge's, else the call's `NEW`'s); "" when none.
+    pub user: String,
+    /// The challenge it answered (`AUTHREQ`/`REGAUTH`), when it is in the capture.
+    pub challenge: Option<String>,
+    /// The authentication methods the challenger offered (`plaintext,md5`), "" when unknown.
+    pub methods: String,
+    pub challenge_frame: Option<crate::model::FrameNo>,
+    /// The 32 hex digits of an MD5 response, or the password sent in clear.
+    pub secret: Iax2Secret,
+    /// The `AUTHREP`/`REGREQ` frame that carried it.
+    pub frame: crate::model::FrameNo,
+    pub ts_nanos: i64,
+    pub source: std::net::IpAddr,
+    pub call: Option<String>,
+    /// The challenger's `ACCEPT`/`REGACK` (accepted) or `REJECT`/`REGREJ` (refused) that followed, when captured.
+    pub outcome: Option<(bool, crate::model::FrameNo)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Iax2Secret {
+    Md5(String),
+    Plaintext(String),
+}
+
+/// Credentials kept per capture by [`iax2_credentials`].
+pub(crate) const MAX_IAX2_CREDENTIALS: usize = 10_000;
+
+fn iax2_ie<'a>(r: &'a crate::model::SignalRecord, name: &str) -> Option<&'a str> {
+    r.events
+        .iter()
+        .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+}
+
+/// Every IAX2 `AUTHREP`/`REGREQ` that carried an MD5 response or a plaintext password (retransmissions left out),
+/// with the challenge it answered (the last `AUTHREQ`/`REGAUTH` the challenger sent under the call number the
+/// response is addressed to) and what the challenger answered. At most [`MAX_IAX2_CREDENTIALS`].
+pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential> {
+    use crate::model::Protocol;
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    let iax: Vec<&crate::model::SignalRecord> = a
+        .signals
+        .iter()
+        .filter(|r| r.protocol == Protocol::Iax2 && !r.retransmission)
+        .collect();
+    if iax.is_empty() {
+        return Vec::new();
+    }
+    let mut call_of: HashMap<usize, &str> = HashMap::new();
+    let mut user_of: HashMap<&str, &str> = HashMap::new();
+    for c in a.calls.iter().filter(|c| c.protocol == Protocol::Iax2) {
+        for &i in &c.signals {
+            call_of.insert(i, c.call_id.as_str());
+        }
+    }
+    for r in &iax {
+        if let (Some(c), Some(u)) = (call_of.get(&r.index), iax2_ie(r, "username")) {
+            user_of.entry(c).or_insert(u);
+        }
+    }
+    // (sender, receiver, sender's call number).
+    type Side = (SocketAddr, SocketAddr, u16);
+    // (challenger, responder, challenger's call number) -> the last challenge.
+    let mut challenges: HashMap<Side, &crate::model::SignalRecord> = HashMap::new();
+    // Sender's side -> its ACCEPT/REGACK/REJECT/REGREJ (record index, accepted, frame), in order.
+    let mut outcomes: HashMap<Side, Vec<(usize, bool, u64)>> = HashMap::new();
+    for r in &iax {
+        let (Some([source, _]), Some(c)) = (r.call_numbers, r.commands.first()) else {
+            continue;
+        };
+        let accepted = match c.name.as_str() {
+            "ACCEPT" | "REGACK" => true,
+            "REJECT" | "REGREJ" => false,
+            _ => continue,
+        };
+        let list = outcomes.entry((r.src, r.dst, source)).or_default();
+        if list.len() < 64 {
+            list.push((r.index, accepted, r.frame));
+        }
+    }
+    let mut out = Vec::new();
+    for r in &iax {
+        let Some([_, dest]) = r.call_numbers else {
+            continue;
+        };
+        if iax2_ie(r, "challenge").is_some() {
+            challenges.insert((r.src, r.dst, r.call_numbers.map_or(0, |[s, _]| s)), r);
+            continue;
+        }
+        let secret = match (iax2_ie(r, "md5 result"), iax2_ie(r, "password")) {
+            (Some(m), _) => Iax2Secret::Md5(m.to_ascii_lowercase()),
+            (None, Some(p)) => Iax2Secret::Plaintext(p.to_string()),
+            (None, None) => continue,
+        };
+        if out.len() >= MAX_IAX2_CREDENTIALS {
+            break;
+        }
+        let challenge = challenges.get(&(r.dst, r.src, dest)).copied();
+        let call = call_of.get(&r.index).copied();
+        let user = iax2_ie(r, "username")
+            .or_else(|| challenge.and_then(|c| iax2_ie(c, "username")))
+            .or_else(|| call.and_then(|c| user_of.get(c).copied()))
+            .unwrap_or_default();
+        let outcome = outcomes
+            .get(&(r.dst, r.src, dest))
+            .and_then(|l| l.iter().find(|(i, _, _)| *i > r.index))
+            .map(|&(_, ok, f)| (ok, f));
+        out.push(Iax2Credential {
+            user: user.to_string(),
+            challenge: challenge
+                .and_then(|c| iax2_ie(c, "challenge"))
+                .map(str::to_string),
+            methods: challenge
+                .and_then(|c| iax2_ie(c, "authmethods"))
+                .unwrap_or_default()
+                .to_string(),
+            challenge_frame: challenge.map(|c| c.frame),
+            secret,
+            frame: r.frame,
+            ts_nanos: r.ts_nanos,
+            source: r.src.ip(),
+            call: call.map(str::to_string),
+            outcome,
+        });
+    }
+    out
+}

@@ -9,6 +9,9 @@
 //! run in parallel (rayon), the first match in list order wins, and a match is confirmed by RustCrypto's MD5 before
 //! it is reported. SHA-256 and SHA-512-256 digests are not tried. The password is masked in the finding unless
 //! [`Settings::reveal_passwords_in_exports`] is set.
+//!
+//! IAX2 MD5 responses (MD5 of the challenge followed by the password) are cracked with the same candidates per user
+//! name ([`iax2_cracked`]); ACCEPT/REGACK after the response proves the password, REJECT/REGREJ rules it out.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -52,11 +55,13 @@ impl Rule for WeakPassword {
     }
 
     fn evaluate(&self, _a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
+        // `_a`: the IAX2 credentials are read from the analysis; SIP's come through `f`.
         if !s.crack_passwords {
             return;
         }
         let seen = f.digests();
-        if seen.digests.iter().all(Seen::refused_only) {
+        let iax2 = super::iax2_credentials(_a);
+        if seen.digests.iter().all(Seen::refused_only) && iax2.is_empty() {
             return;
         }
         let (user_text, wordlist_note): (&[u8], _) = match (&s.wordlist, f.wordlist()) {
@@ -86,7 +91,7 @@ impl Rule for WeakPassword {
         }
         let guessers = f.guessers();
         let mut budget = BUDGET;
-        let mut cracked: Vec<Cracked<'_>> = Vec::new();
+        let mut cracked: Vec<Cracked> = Vec::new();
         for ((user, realm), mut digests) in accounts {
             // Digests the server accepted first: they are the ones cracked in full, and they prove the password.
             digests.sort_by_key(|d| d.accepted().is_none());
@@ -131,8 +136,10 @@ impl Rule for WeakPassword {
                 continue;
             }
             let password = String::from_utf8_lossy(password).into_owned();
-            let occurrences: Vec<&Occurrence> =
-                matched.iter().flat_map(|d| d.occurrences.iter()).collect();
+            let occurrences: Vec<Occurrence> = matched
+                .iter()
+                .flat_map(|d| d.occurrences.iter().cloned())
+                .collect();
             let answers: std::collections::BTreeSet<String> = matched
                 .iter()
                 .flat_map(|d| d.occurrences.iter())
@@ -204,28 +211,35 @@ impl Rule for WeakPassword {
             cracked.push(Cracked {
                 user: user.chars().take(64).collect(),
                 proven: accepted.is_some(),
+                protocol: "SIP",
                 occurrences,
                 details,
                 row,
             });
         }
+        cracked.extend(iax2_cracked(
+            &iax2,
+            s,
+            (&bundled, &user_words),
+            wordlist_note.as_deref(),
+        ));
         // One finding per account while there are few; beyond that one finding per kind (proven or not) with a
         // row per account, so a PBX full of weak passwords is one finding with its table, not dozens.
         for proven in [true, false] {
-            let group: Vec<&Cracked<'_>> = cracked.iter().filter(|c| c.proven == proven).collect();
+            let group: Vec<&Cracked> = cracked.iter().filter(|c| c.proven == proven).collect();
             if group.len() <= MAX_SEPARATE_FINDINGS {
                 for c in group {
                     let mut ev = Evidence::default();
                     add_evidence(&mut ev, &c.user, &c.occurrences);
                     let title = if proven {
-                        format!("Weak SIP password for {}", c.user)
+                        format!("Weak {} password for {}", c.protocol, c.user)
                     } else {
                         format!(
                             "Password a client used for {} (acceptance not captured)",
                             c.user
                         )
                     };
-                    out.push(self.finding(ev, title, c.details.clone(), proven));
+                    out.push(self.finding(ev, title, c.details.clone(), proven, &[c.protocol]));
                 }
                 continue;
             }
@@ -234,9 +248,12 @@ impl Rule for WeakPassword {
                 add_evidence(&mut ev, &c.user, &c.occurrences);
             }
             let n = group.len();
+            let mut protocols: Vec<&'static str> = group.iter().map(|c| c.protocol).collect();
+            protocols.sort_unstable();
+            protocols.dedup();
             let (title, lead) = if proven {
                 (
-                    format!("Weak SIP passwords for {n} accounts"),
+                    format!("Weak {} passwords for {n} accounts", protocols.join("/")),
                     format!(
                         "The server accepted digest responses made with cracked passwords for {n} accounts:"
                     ),
@@ -254,9 +271,152 @@ impl Rule for WeakPassword {
                 "{lead} {}.",
                 list(group.iter().map(|c| c.row.as_str()), MAX_ROWS)
             );
-            out.push(self.finding(ev, title, details, proven));
+            out.push(self.finding(ev, title, details, proven, &protocols));
         }
     }
+}
+
+/// Candidates tried per capture against IAX2 MD5 responses (each costs one MD5 of challenge and password).
+const IAX2_BUDGET: u64 = 10_000_000;
+
+/// An IAX2 MD5 response to crack: the credential, its challenge, the digest expected.
+type Iax2Target<'a> = (&'a super::Iax2Credential, &'a str, [u8; 16]);
+
+/// IAX2 MD5 responses (RFC 5456 8.6.16: MD5 of the challenge followed by the password) cracked with the same
+/// candidates as SIP's digests (guesses from the user name, the bundled list, every 4-6 digit PIN, the user's
+/// wordlist), per user name; a match is proven the account's password only when the challenger then sent `ACCEPT`
+/// or `REGACK`. Responses refused (`REJECT`/`REGREJ`) are wrong passwords and are not tried.
+fn iax2_cracked(
+    creds: &[super::Iax2Credential],
+    s: &Settings,
+    (bundled, user_words): (&[&[u8]], &[&[u8]]),
+    wordlist_note: Option<&str>,
+) -> Vec<Cracked> {
+    use super::Iax2Secret;
+    // Per user: the MD5 responses with their challenge and expected digest, accepted ones first.
+    let mut users: BTreeMap<&str, Vec<Iax2Target<'_>>> = BTreeMap::new();
+    for c in creds {
+        let (Iax2Secret::Md5(hexed), Some(ch)) = (&c.secret, &c.challenge) else {
+            continue;
+        };
+        let Some(expected) = unhex(hexed) else {
+            continue;
+        };
+        if matches!(c.outcome, Some((false, _))) {
+            continue;
+        }
+        users
+            .entry(c.user.as_str())
+            .or_default()
+            .push((c, ch.as_str(), expected));
+    }
+    let mut budget = IAX2_BUDGET;
+    let mut out = Vec::new();
+    for (user, mut list) in users {
+        list.sort_by_key(|(c, _, _)| !matches!(c.outcome, Some((true, _))));
+        let guessed = guesses(user, "");
+        let candidates = Candidates {
+            guesses: &guessed,
+            bundled,
+            pins: PINS,
+            user: user_words,
+        };
+        let Some(&(_, challenge, expected)) = list.first() else {
+            continue;
+        };
+        let limit = candidates
+            .len()
+            .min(usize::try_from(budget).unwrap_or(usize::MAX));
+        let found = (0..limit).into_par_iter().find_first(|&i| {
+            let mut buf = [0u8; 6];
+            candidates.get(i, &mut buf).is_some_and(|(pw, _)| {
+                let mut h = Md5::new();
+                h.update(challenge.as_bytes());
+                h.update(pw);
+                <[u8; 16]>::from(h.finalize()) == expected
+            })
+        });
+        let tried = found.map_or(limit, |i| i.saturating_add(1));
+        budget = budget.saturating_sub(u64::try_from(tried).unwrap_or(u64::MAX));
+        let Some(index) = found else { continue };
+        let mut buf = [0u8; 6];
+        let Some((password, kind)) = candidates.get(index, &mut buf) else {
+            continue;
+        };
+        // Every response of this user made with the password.
+        let matched: Vec<&super::Iax2Credential> = list
+            .iter()
+            .filter(|(_, ch, exp)| {
+                let mut h = Md5::new();
+                h.update(ch.as_bytes());
+                h.update(password);
+                <[u8; 16]>::from(h.finalize()) == *exp
+            })
+            .map(|(c, _, _)| *c)
+            .collect();
+        let accepted = matched.iter().find_map(|c| match c.outcome {
+            Some((true, f)) => Some(f),
+            _ => None,
+        });
+        let password = String::from_utf8_lossy(password).into_owned();
+        let shown = if s.reveal_passwords_in_exports {
+            format!("\"{password}\"")
+        } else {
+            mask(&password)
+        };
+        let source = match kind {
+            Kind::Guess => "the guesses from the user name",
+            Kind::Bundled => "the bundled common-passwords list",
+            Kind::Pin => "the numeric PINs of 4 to 6 digits",
+            Kind::User => "the user wordlist",
+        };
+        let claim = match accepted {
+            Some(f) => format!(
+                "The IAX2 password of {user} is {shown}: the peer accepted an MD5 response made with it (ACCEPT or \
+                 REGACK in frame {}).",
+                crate::model::frame_label(f)
+            ),
+            None => format!(
+                "An IAX2 peer answered the MD5 challenge for {user} with a response made from {shown}. The \
+                 challenger's acceptance is not in the capture, so this proves the password the peer used, not that \
+                 it is the account's."
+            ),
+        };
+        let mut details = format!(
+            "{claim} Found in {source} after {tried} candidates; it matches {} of the {} MD5 responses of {user} \
+             that were not refused.",
+            matched.len(),
+            list.len()
+        );
+        if let Some(n) = wordlist_note {
+            details.push_str(n);
+        }
+        let row = format!(
+            "`{user}` (IAX2): {shown}, {}",
+            match accepted {
+                Some(f) => format!("accepted (frame {})", crate::model::frame_label(f)),
+                None => "acceptance not captured".to_string(),
+            }
+        );
+        out.push(Cracked {
+            user: user.chars().take(64).collect(),
+            proven: accepted.is_some(),
+            protocol: "IAX2",
+            occurrences: matched
+                .iter()
+                .map(|c| Occurrence {
+                    frame: c.frame,
+                    ts_nanos: c.ts_nanos,
+                    source: c.source,
+                    call: c.call.clone(),
+                    answer: c.outcome.map(|(ok, f)| (if ok { 200 } else { 403 }, f)),
+                })
+                .collect(),
+            details,
+            row,
+        });
+    }
+    out
 }
 
 /// Cracked accounts of one kind (proven or not) reported one finding each; more are one finding with a row each.
@@ -265,16 +425,18 @@ const MAX_SEPARATE_FINDINGS: usize = 3;
 const MAX_ROWS: usize = 200;
 
 /// One cracked account, before it becomes a finding.
-struct Cracked<'a> {
+struct Cracked {
     user: String,
     proven: bool,
-    occurrences: Vec<&'a Occurrence>,
+    /// `SIP` or `IAX2`.
+    protocol: &'static str,
+    occurrences: Vec<Occurrence>,
     details: String,
     row: String,
 }
 
 /// The frames (request and its answer), sources, calls and user of an account's matching digests.
-fn add_evidence(ev: &mut Evidence, user: &str, occurrences: &[&Occurrence]) {
+fn add_evidence(ev: &mut Evidence, user: &str, occurrences: &[Occurrence]) {
     ev.user(user);
     for o in occurrences {
         ev.frame(o.frame, o.ts_nanos).source(o.source);
@@ -288,7 +450,16 @@ fn add_evidence(ev: &mut Evidence, user: &str, occurrences: &[&Occurrence]) {
 }
 
 impl WeakPassword {
-    fn finding(&self, ev: Evidence, title: String, details: String, proven: bool) -> Finding {
+    fn finding(
+        &self,
+        ev: Evidence,
+        title: String,
+        details: String,
+        proven: bool,
+        protocols: &[&str],
+    ) -> Finding {
+        let sip = protocols.contains(&"SIP");
+        let iax2 = protocols.contains(&"IAX2");
         ev.finish(
             FindingText {
                 rule_id: self.id(),
@@ -296,9 +467,27 @@ impl WeakPassword {
                 details,
                 risk: "The captured digest response was cracked offline in seconds: anyone who saw it can \
                        register as this account, receive its calls and place calls billed to it (toll fraud).",
-                remediation: "Change this password now to a long random one (not the extension, a PIN or a \
-                              dictionary word), carry SIP over TLS, and lock out repeated failures.",
-                practice: "Strong SIP credentials, transported only over TLS.",
+                remediation: match (sip, iax2) {
+                    (_, false) => {
+                        "Change this password now to a long random one (not the extension, a PIN or a \
+                         dictionary word), carry SIP over TLS, and lock out repeated failures."
+                    }
+                    (false, true) => {
+                        "Change this password now to a long random one (not the extension, a PIN or a \
+                         dictionary word); prefer RSA authentication for IAX2 peers, keep IAX2 off untrusted \
+                         networks (or inside a VPN), and lock out repeated failures."
+                    }
+                    (true, true) => {
+                        "Change these passwords now to long random ones (not extensions, PINs or dictionary \
+                         words); carry SIP over TLS, prefer RSA authentication for IAX2 peers, and lock out \
+                         repeated failures."
+                    }
+                },
+                practice: if iax2 && !sip {
+                    "Strong IAX2 credentials, RSA authentication, IAX2 only on trusted networks."
+                } else {
+                    "Strong SIP credentials, transported only over TLS."
+                },
             },
             if proven {
                 Severity::Critical
@@ -422,14 +611,7 @@ pub(crate) fn attacker_guesses(
     out
 }
 
-/// First character then one bullet per remaining character.
-fn mask(password: &str) -> String {
-    let mut chars = password.chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '•')).collect(),
-        None => "(empty)".to_string(),
-    }
-}
+use crate::findings::mask_secret as mask;
 
 /// One distinct digest response: the cracking target and where it was seen.
 struct Seen {
@@ -438,6 +620,7 @@ struct Seen {
     occurrences: Vec<Occurrence>,
 }
 
+#[derive(Clone)]
 struct Occurrence {
     frame: FrameNo,
     ts_nanos: i64,
