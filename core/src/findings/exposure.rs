@@ -61,7 +61,19 @@ pub fn exposure(a: &Analysis) -> Exposure {
                 .sum::<u64>();
         }
     }
-    // MGCP and MEGACO travel in clear text: their calls are read as SIP's are.
+    // IAX2 credentials: MD5 responses (with their challenge) and passwords sent in clear.
+    for c in super::rules::iax2_credentials(a) {
+        let realm = match c.secret {
+            super::rules::Iax2Secret::Md5(_) if c.challenge.is_some() => "iax2",
+            super::rules::Iax2Secret::Md5(_) => continue,
+            super::rules::Iax2Secret::Plaintext(_) => "iax2 plaintext",
+        };
+        let key = (c.user, realm.to_string(), c.source);
+        if creds.len() < MAX_ROWS || creds.contains_key(&key) {
+            *creds.entry(key).or_default() += 1;
+        }
+    }
+    // MGCP, MEGACO and IAX2 travel in clear text: their calls are read as SIP's are.
     for c in a
         .calls
         .iter()

@@ -349,6 +349,18 @@ fn iax2_credentials_are_cracked_and_exposed() {
     let plain = exposed("IAX2 password sent in clear");
     assert_eq!(plain.severity, earshot_core::model::Severity::Critical);
     assert!(plain.evidence_frames.contains(&clear[0]));
+    assert!(
+        plain.evidence_frames.contains(&(clear[0] + 1)) && accepts.contains(&(clear[0] + 1)),
+        "the ACCEPT of bob's password"
+    );
+    // The eavesdropper's summary counts both accounts.
+    let creds: Vec<(&str, &str)> = a
+        .exposure
+        .credentials
+        .iter()
+        .map(|c| (c.username.as_str(), c.realm.as_str()))
+        .collect();
+    assert_eq!(creds, [("alice", "iax2"), ("bob", "iax2 plaintext")]);
     assert_eq!(plain.users, ["bob"]);
     assert!(plain.details.contains("1•••") && !plain.details.contains("1234"));
     let responses = exposed("IAX2 MD5 challenge responses captured");

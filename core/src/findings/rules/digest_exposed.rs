@@ -129,7 +129,11 @@ fn iax2(rule_id: &'static str, a: &Analysis, s: &Settings, out: &mut Vec<Finding
             }
         };
         ev.frame(c.frame, c.ts_nanos).source(c.source);
+        // The challenge before, and (for a password in clear) the answer that accepted or refused it.
         if let Some(f) = c.challenge_frame {
+            ev.frame(f, c.ts_nanos);
+        }
+        if let (Iax2Secret::Plaintext(_), Some((_, f))) = (&c.secret, c.outcome) {
             ev.frame(f, c.ts_nanos);
         }
         if !c.user.is_empty() {
