@@ -765,6 +765,33 @@ mod tests {
     }
 
     #[test]
+    fn ladder_iax2_call_shows_frames_and_their_elements() {
+        let mut st = loaded(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sample-captures/iax2-call/iax2-call.pcap"
+        ));
+        let a = st.session.analysis.clone().unwrap();
+        let call = a
+            .calls
+            .iter()
+            .position(|c| c.call_id.starts_with("iax2:127.0.0.2:4569/3#"))
+            .expect("the answered IAX2 call");
+        st.select_call(Some(call));
+        st.views.current = View::Ladder;
+        let mut h = harness(st);
+        // tshark -Y iax2: frame 6 is the NEW to 1000, 223 the HANGUP with cause code 16.
+        h.get_by_label("HANGUP Normal Clearing (16)");
+        h.get_by_label("NEW 1000").click();
+        h.run_steps(3);
+        let r = h.state().session.sel.signal.expect("a frame is selected");
+        assert_eq!(a.signals[r].frame, 6);
+        h.get_by_label("frame 6");
+        h.get_by_label("source 3, destination 0");
+        h.get_by_label("calling name");
+        h.get_by_label("Alice Example");
+    }
+
+    #[test]
     fn ladder_clean_call_shows_messages_and_selects_on_click() {
         let mut st = loaded(concat!(
             env!("CARGO_MANIFEST_DIR"),

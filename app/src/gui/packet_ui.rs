@@ -171,6 +171,13 @@ fn signal_ui(ui: &mut egui::Ui, cx: &mut Cx, r: &earshot_core::model::SignalReco
                 };
                 field(ui, name, c);
             }
+            if let Some([source, dest]) = r.call_numbers {
+                field(
+                    ui,
+                    "Call numbers",
+                    &format!("source {source}, destination {dest}"),
+                );
+            }
             if let Some(code) = r.status {
                 field(ui, "Status", &code.to_string());
             }
@@ -188,7 +195,13 @@ fn signal_ui(ui: &mut egui::Ui, cx: &mut Cx, r: &earshot_core::model::SignalReco
             if let Some(c) = &r.caller_id {
                 field(ui, "Caller ID", c);
             }
-            if !r.events.is_empty() {
+            if r.protocol == earshot_core::model::Protocol::Iax2 {
+                // One information element a line: `called number=1000`.
+                for e in &r.events {
+                    let (name, value) = e.split_once('=').unwrap_or((e, ""));
+                    field(ui, name, value);
+                }
+            } else if !r.events.is_empty() {
                 field(ui, "Events", &r.events.join(", "));
             }
             if !r.signals.is_empty() {
