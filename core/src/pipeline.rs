@@ -787,7 +787,13 @@ impl Analyzer {
                     return;
                 }
                 Some(FrameKind::Meta) => {
-                    self.signals.push_media(meta, None, payload.len());
+                    let entries = crate::signal::iax2::meta_entries(payload);
+                    if entries.is_empty() {
+                        self.signals.push_media(meta, None, payload.len());
+                    }
+                    for (call, bytes) in entries {
+                        self.signals.push_media(meta, Some(call), bytes);
+                    }
                     return;
                 }
                 _ => {}

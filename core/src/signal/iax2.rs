@@ -33,6 +33,56 @@ pub enum FrameKind {
     Meta,
 }
 
+/// Media entries read from one meta frame, at most this many.
+pub const MAX_TRUNK_ENTRIES: usize = 1024;
+
+/// The media a meta frame carries, as (source call number, media bytes): one entry per trunked call frame
+/// (Asterisk's trunk format, as TShark reads it: command 1, a flag for per-call timestamps, a 32-bit timestamp,
+/// then per call either length, call number and 16-bit timestamp, or call number and length), or the one call of a
+/// meta video frame (V bit set). Entries that run past the frame end the list; unknown commands give none.
+pub fn meta_entries(payload: &[u8]) -> Vec<(u16, usize)> {
+    let mut out = Vec::new();
+    let (Some(&cmd), Some(&data)) = (payload.get(2), payload.get(3)) else {
+        return out;
+    };
+    if cmd & 0x80 != 0 {
+        // Meta video: V bit and the source call number, then a timestamp and the video data.
+        let call = u16::from_be_bytes([cmd & 0x7f, data]);
+        out.push((call, payload.len().saturating_sub(6)));
+        return out;
+    }
+    if cmd != 1 {
+        return out;
+    }
+    let with_ts = data & 1 != 0;
+    let mut rest = payload.get(8..).unwrap_or_default();
+    let word = |b: &[u8], i: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]))
+    };
+    while out.len() < MAX_TRUNK_ENTRIES {
+        let (call, len, head) = if with_ts {
+            let (Some(len), Some(call)) = (word(rest, 0), word(rest, 2)) else {
+                break;
+            };
+            if rest.len() < 6 {
+                break;
+            }
+            (call & 0x7fff, usize::from(len), 6)
+        } else {
+            let (Some(call), Some(len)) = (word(rest, 0), word(rest, 2)) else {
+                break;
+            };
+            (call & 0x7fff, usize::from(len), 4)
+        };
+        let Some(next) = rest.get(head + len..) else {
+            break;
+        };
+        out.push((call, len));
+        rest = next;
+    }
+    out
+}
+
 /// The kind of frame `payload` is, or `None` when it is too short for any.
 pub fn frame_kind(payload: &[u8]) -> Option<FrameKind> {
     let b0 = *payload.first()?;
@@ -510,6 +560,25 @@ mod tests {
         // Voice with the C bit: 2^2 = ulaw.
         let p = &parse(&full(7, 8, VOICE, 0x82, &[0xff; 160])).unwrap()[0];
         assert_eq!(p.summary, "VOICE PCMU");
+    }
+
+    #[test]
+    fn trunk_entries_with_and_without_timestamps() {
+        // Trunk, per-call timestamps: (len 3, call 5, ts) and (len 2, call 0x8006 with the R bit, ts).
+        let mut f = vec![0, 0, 1, 1, 0, 0, 0, 9];
+        f.extend_from_slice(&[0, 3, 0, 5, 0, 20, 1, 2, 3]);
+        f.extend_from_slice(&[0, 2, 0x80, 6, 0, 20, 1, 2]);
+        assert_eq!(meta_entries(&f), [(5, 3), (6, 2)]);
+        // Without timestamps: (call 5, len 2), then an entry that runs past the end.
+        let mut f = vec![0, 0, 1, 0, 0, 0, 0, 9];
+        f.extend_from_slice(&[0, 5, 0, 2, 7, 7]);
+        f.extend_from_slice(&[0, 6, 0, 9, 1]);
+        assert_eq!(meta_entries(&f), [(5, 2)]);
+        // Video: V bit and call 0x0102.
+        assert_eq!(meta_entries(&[0, 0, 0x81, 2, 0, 1, 9, 9]), [(0x102, 2)]);
+        // Unknown command, short frames.
+        assert!(meta_entries(&[0, 0, 7, 0, 0, 0, 0, 0, 0, 1]).is_empty());
+        assert!(meta_entries(&[0, 0]).is_empty());
     }
 
     #[test]
