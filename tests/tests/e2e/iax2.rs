@@ -488,3 +488,30 @@ fn iax2_trunk_frames_are_counted_per_call_as_tshark_reads_them() {
     assert_eq!(ours, theirs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A challenge offering plaintext that no peer took up is a finding of its own (medium), named by the challenge's
+/// frame: the sample with bob's password taken out of his answer (TShark: the offer is frame 230, the password 231).
+#[test]
+fn iax2_plaintext_offered_but_unused_is_reported_alone() {
+    let mut a = analyse();
+    let offer = tshark_frames(&iax2(), "iax2.iax.auth.methods == 0x0003");
+    let clear = tshark_frames(&iax2(), "iax2.iax.password");
+    assert_eq!((offer.len(), clear.len()), (1, 1));
+    for r in a.signals.iter_mut().filter(|r| r.frame == clear[0]) {
+        r.events.retain(|e| !e.starts_with("password="));
+    }
+    let findings =
+        earshot_core::findings::evaluate(&a, &earshot_core::findings::Settings::default());
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert!(
+        !titles.contains(&"IAX2 password sent in clear"),
+        "{titles:?}"
+    );
+    let f = findings
+        .iter()
+        .find(|f| f.title == "IAX2 peer offers plaintext authentication")
+        .expect("the offer");
+    assert_eq!(f.rule_id, "digest-exposed");
+    assert_eq!(f.severity, earshot_core::model::Severity::Medium);
+    assert_eq!(f.evidence_frames, offer);
+}
