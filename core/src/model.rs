@@ -537,6 +537,21 @@ pub struct SignalRecord {
     pub warnings: Vec<String>,
 }
 
+impl SignalRecord {
+    /// The first command's name (`CRCX`, `Add`, IAX2's `NEW`, `ANSWER`...), "" when there is none.
+    pub fn command(&self) -> &str {
+        self.commands.first().map_or("", |c| c.name.as_str())
+    }
+
+    /// The value of the `name=value` entry of [`SignalRecord::events`] (IAX2 information elements:
+    /// `called number`, `username`, `authmethods`...).
+    pub fn element(&self, name: &str) -> Option<&str> {
+        self.events
+            .iter()
+            .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+    }
+}
+
 /// Bytes of a signalling message's text kept in [`SignalRecord::text`].
 pub const SIGNAL_TEXT_BYTES: usize = 8 * 1024;
 

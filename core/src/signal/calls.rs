@@ -93,7 +93,7 @@ fn iax2_groups(records: &[SignalRecord], groups: &mut Groups) {
         let Some([source, dest]) = r.call_numbers else {
             continue;
         };
-        let verb = r.commands.first().map(|c| c.name.as_str()).unwrap_or("");
+        let verb = r.command();
         let key = if dest == 0 && !r.retransmission && iax2_starts(verb) {
             format!(
                 "iax2:{}/{source}#{}",
@@ -130,12 +130,6 @@ fn iax2_call(
 ) -> Option<Call> {
     let recs: Vec<&SignalRecord> = g.records.iter().filter_map(|i| records.get(*i)).collect();
     let first = recs.first()?;
-    let verb = |r: &SignalRecord| -> String {
-        r.commands
-            .first()
-            .map(|c| c.name.clone())
-            .unwrap_or_default()
-    };
     let mut call = Call {
         call_id: key,
         protocol: Protocol::Iax2,
@@ -152,7 +146,7 @@ fn iax2_call(
         kind: if g.call {
             CallKind::Call
         } else {
-            CallKind::Method(verb(first).to_ascii_lowercase())
+            CallKind::Method(first.command().to_ascii_lowercase())
         },
         ..Call::default()
     };
@@ -170,9 +164,9 @@ fn iax2_call(
         {
             sides.push((r.src, source));
         }
-        let v = verb(r);
-        if !r.retransmission && !call.methods.contains(&v) && call.methods.len() < 32 {
-            call.methods.push(v);
+        let v = r.command();
+        if !r.retransmission && !call.methods.iter().any(|m| m == v) && call.methods.len() < 32 {
+            call.methods.push(v.to_string());
         }
     }
     let mut tallies: Vec<SignalMedia> = sides
@@ -201,15 +195,9 @@ fn iax2_call(
     }
     let new = recs
         .iter()
-        .find(|r| verb(r) == "NEW" && r.call_numbers.is_some_and(|[_, d]| d == 0));
+        .find(|r| r.command() == "NEW" && r.call_numbers.is_some_and(|[_, d]| d == 0));
     let caller = new.map(|r| r.src);
-    let ie = |r: &SignalRecord, name: &str| -> Option<String> {
-        r.events.iter().find_map(|e| {
-            e.strip_prefix(name)
-                .and_then(|v| v.strip_prefix('='))
-                .map(str::to_string)
-        })
-    };
+    let ie = |r: &SignalRecord, name: &str| r.element(name).map(str::to_string);
     if let Some(n) = new {
         let user = ie(n, "username");
         let number = ie(n, "calling number");
@@ -237,7 +225,7 @@ fn iax2_call(
     let format = recs
         .iter()
         .filter(|r| !r.retransmission)
-        .find(|r| verb(r) == "ACCEPT")
+        .find(|r| r.command() == "ACCEPT")
         .and_then(|r| ie(r, "format"))
         .or_else(|| new.and_then(|n| ie(n, "format")));
     call.codecs = format
@@ -245,8 +233,7 @@ fn iax2_call(
         .unwrap_or_default();
     let (mut ringing, mut answer, mut ended, mut busy) = (None, None, None, false);
     for r in recs.iter().filter(|r| !r.retransmission) {
-        let v = verb(r);
-        match v.as_str() {
+        match r.command() {
             "RINGING" => {
                 ringing.get_or_insert(r.ts_nanos);
             }
@@ -268,7 +255,8 @@ fn iax2_call(
     call.answer_ts_nanos = answer;
     call.ringing_ts_nanos = ringing;
     call.ended_ts_nanos = ended.map(|r| r.ts_nanos);
-    call.end_reason = Some(ended.map_or_else(|| "none".into(), |r| verb(r).to_ascii_lowercase()));
+    call.end_reason =
+        Some(ended.map_or_else(|| "none".into(), |r| r.command().to_ascii_lowercase()));
     call.final_status = ended.and_then(|r| r.status);
     let by_caller = ended.and_then(|r| caller.map(|c| r.src == c));
     call.ended_by = ended.map(|_| match by_caller {
@@ -276,7 +264,7 @@ fn iax2_call(
         Some(false) => Party::Callee,
         None => Party::Unknown,
     });
-    call.state = Some(match (answer.is_some(), ended.map(verb)) {
+    call.state = Some(match (answer.is_some(), ended.map(SignalRecord::command)) {
         (true, Some(_)) => CallState::Completed,
         (true, None) => CallState::InCall,
         (false, Some(v)) if v == "REJECT" || busy || by_caller == Some(false) => {
@@ -424,7 +412,7 @@ fn mgcp_groups(records: &[SignalRecord], groups: &mut Groups) {
             continue;
         }
         let st = endpoints.entry(endpoint.clone()).or_default();
-        let verb = r.commands.first().map(|c| c.name.as_str()).unwrap_or("");
+        let verb = r.command();
         if r.retransmission {
             // A repeat goes where its original went (placed below, with the responses).
             continue;

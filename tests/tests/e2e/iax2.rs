@@ -80,10 +80,7 @@ const FIELDS: [&str; 22] = [
 ];
 
 fn event<'a>(r: &'a SignalRecord, name: &str) -> &'a str {
-    r.events
-        .iter()
-        .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-        .unwrap_or("")
+    r.element(name).unwrap_or("")
 }
 
 #[test]

@@ -196,10 +196,8 @@ fn iax2(rule_id: &'static str, a: &Analysis, s: &Settings, out: &mut Vec<Finding
         for r in a.signals.iter().filter(|r| {
             r.protocol == crate::model::Protocol::Iax2
                 && !r.retransmission
-                && r.events.iter().any(|e| {
-                    e.strip_prefix("authmethods=")
-                        .is_some_and(|m| m.split(',').any(|x| x == "plaintext"))
-                })
+                && r.element("authmethods")
+                    .is_some_and(|m| m.split(',').any(|x| x == "plaintext"))
         }) {
             offer.frame(r.frame, r.ts_nanos).source(r.src.ip());
         }

@@ -362,12 +362,6 @@ pub(crate) enum Iax2Secret {
 /// Credentials kept per capture by [`iax2_credentials`].
 pub(crate) const MAX_IAX2_CREDENTIALS: usize = 10_000;
 
-fn iax2_ie<'a>(r: &'a crate::model::SignalRecord, name: &str) -> Option<&'a str> {
-    r.events
-        .iter()
-        .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-}
-
 /// Every IAX2 `AUTHREP`/`REGREQ` that carried an MD5 response or a plaintext password (retransmissions left out),
 /// with the challenge it answered (the last `AUTHREQ`/`REGAUTH` the challenger sent under the call number the
 /// response is addressed to) and what the challenger answered. At most [`MAX_IAX2_CREDENTIALS`].
@@ -391,7 +385,7 @@ pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential
         }
     }
     for r in &iax {
-        if let (Some(c), Some(u)) = (call_of.get(&r.index), iax2_ie(r, "username")) {
+        if let (Some(c), Some(u)) = (call_of.get(&r.index), r.element("username")) {
             user_of.entry(c).or_insert(u);
         }
     }
@@ -402,10 +396,10 @@ pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential
     // Sender's side -> its ACCEPT/REGACK/REJECT/REGREJ (record index, accepted, frame), in order.
     let mut outcomes: HashMap<Side, Vec<(usize, bool, u64)>> = HashMap::new();
     for r in &iax {
-        let (Some([source, _]), Some(c)) = (r.call_numbers, r.commands.first()) else {
+        let Some([source, _]) = r.call_numbers else {
             continue;
         };
-        let accepted = match c.name.as_str() {
+        let accepted = match r.command() {
             "ACCEPT" | "REGACK" => true,
             "REJECT" | "REGREJ" => false,
             _ => continue,
@@ -420,11 +414,11 @@ pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential
         let Some([_, dest]) = r.call_numbers else {
             continue;
         };
-        if iax2_ie(r, "challenge").is_some() {
+        if r.element("challenge").is_some() {
             challenges.insert((r.src, r.dst, r.call_numbers.map_or(0, |[s, _]| s)), r);
             continue;
         }
-        let secret = match (iax2_ie(r, "md5 result"), iax2_ie(r, "password")) {
+        let secret = match (r.element("md5 result"), r.element("password")) {
             (Some(m), _) => Iax2Secret::Md5(m.to_ascii_lowercase()),
             (None, Some(p)) => Iax2Secret::Plaintext(p.to_string()),
             (None, None) => continue,
@@ -434,8 +428,9 @@ pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential
         }
         let challenge = challenges.get(&(r.dst, r.src, dest)).copied();
         let call = call_of.get(&r.index).copied();
-        let user = iax2_ie(r, "username")
-            .or_else(|| challenge.and_then(|c| iax2_ie(c, "username")))
+        let user = r
+            .element("username")
+            .or_else(|| challenge.and_then(|c| c.element("username")))
             .or_else(|| call.and_then(|c| user_of.get(c).copied()))
             .unwrap_or_default();
         let outcome = outcomes
@@ -445,10 +440,10 @@ pub(crate) fn iax2_credentials(a: &crate::model::Analysis) -> Vec<Iax2Credential
         out.push(Iax2Credential {
             user: user.to_string(),
             challenge: challenge
-                .and_then(|c| iax2_ie(c, "challenge"))
+                .and_then(|c| c.element("challenge"))
                 .map(str::to_string),
             methods: challenge
-                .and_then(|c| iax2_ie(c, "authmethods"))
+                .and_then(|c| c.element("authmethods"))
                 .unwrap_or_default()
                 .to_string(),
             challenge_frame: challenge.map(|c| c.frame),
