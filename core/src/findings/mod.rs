@@ -292,6 +292,7 @@ pub struct Facts<'a> {
     origins: std::cell::OnceCell<Vec<Option<rules::Origin>>>,
     guessers: std::cell::OnceCell<std::collections::BTreeSet<std::net::IpAddr>>,
     digests: std::cell::OnceCell<rules::Digests>,
+    iax2: std::cell::OnceCell<Vec<rules::Iax2Credential>>,
     wordlist_path: Option<std::path::PathBuf>,
     wordlist: std::cell::OnceCell<Option<std::io::Result<Vec<u8>>>>,
 }
@@ -305,6 +306,7 @@ impl<'a> Facts<'a> {
             origins: Default::default(),
             guessers: Default::default(),
             digests: Default::default(),
+            iax2: Default::default(),
             wordlist_path: settings.wordlist.clone(),
             wordlist: Default::default(),
         }
@@ -340,6 +342,12 @@ impl<'a> Facts<'a> {
     pub(crate) fn digests(&self) -> &rules::Digests {
         self.digests
             .get_or_init(|| rules::collect_digests(self.analysis, self.answers()))
+    }
+
+    /// [`rules::iax2_credentials`] (`weak-password` and `digest-exposed`).
+    pub(crate) fn iax2_credentials(&self) -> &[rules::Iax2Credential] {
+        self.iax2
+            .get_or_init(|| rules::iax2_credentials(self.analysis))
     }
 }
 

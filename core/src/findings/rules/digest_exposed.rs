@@ -16,8 +16,8 @@ impl Rule for DigestExposed {
         "digest-exposed"
     }
 
-    fn evaluate(&self, a: &Analysis, s: &Settings, _f: &Facts<'_>, out: &mut Vec<Finding>) {
-        iax2(self.id(), a, s, out);
+    fn evaluate(&self, a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
+        iax2(self.id(), a, s, f.iax2_credentials(), out);
         let mut ev = Evidence::default();
         let mut realms = std::collections::BTreeSet::new();
         let mut responses = 0u64;
@@ -76,15 +76,20 @@ impl Rule for DigestExposed {
 }
 
 /// The IAX2 findings: MD5 responses captured, passwords sent in clear, plaintext authentication offered.
-fn iax2(rule_id: &'static str, a: &Analysis, s: &Settings, out: &mut Vec<Finding>) {
+fn iax2(
+    rule_id: &'static str,
+    a: &Analysis,
+    s: &Settings,
+    creds: &[super::Iax2Credential],
+    out: &mut Vec<Finding>,
+) {
     use super::Iax2Secret;
-    let creds = super::iax2_credentials(a);
     let mut md5 = Evidence::default();
     let mut md5_count = 0u64;
     let mut clear = Evidence::default();
     let mut clear_rows: Vec<String> = Vec::new();
     let mut clear_accepted = false;
-    for c in &creds {
+    for c in creds {
         let ev = match c.secret {
             Iax2Secret::Md5(_) if c.challenge.is_some() => {
                 md5_count += 1;

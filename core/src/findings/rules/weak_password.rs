@@ -55,12 +55,11 @@ impl Rule for WeakPassword {
     }
 
     fn evaluate(&self, _a: &Analysis, s: &Settings, f: &Facts<'_>, out: &mut Vec<Finding>) {
-        // `_a`: the IAX2 credentials are read from the analysis; SIP's come through `f`.
         if !s.crack_passwords {
             return;
         }
         let seen = f.digests();
-        let iax2 = super::iax2_credentials(_a);
+        let iax2 = f.iax2_credentials();
         if seen.digests.iter().all(Seen::refused_only) && iax2.is_empty() {
             return;
         }
@@ -218,7 +217,7 @@ impl Rule for WeakPassword {
             });
         }
         cracked.extend(iax2_cracked(
-            &iax2,
+            iax2,
             s,
             (&bundled, &user_words),
             wordlist_note.as_deref(),
@@ -279,6 +278,14 @@ impl Rule for WeakPassword {
 /// Candidates tried per capture against IAX2 MD5 responses (each costs one MD5 of challenge and password).
 const IAX2_BUDGET: u64 = 10_000_000;
 
+/// IAX2's MD5 response to `challenge` for `password` (RFC 5456 8.6.16): MD5 of the two, one after the other.
+fn iax2_md5(challenge: &str, password: &[u8]) -> [u8; 16] {
+    let mut h = Md5::new();
+    h.update(challenge.as_bytes());
+    h.update(password);
+    h.finalize().into()
+}
+
 /// An IAX2 MD5 response to crack: the credential, its challenge, the digest expected.
 type Iax2Target<'a> = (&'a super::Iax2Credential, &'a str, [u8; 16]);
 
@@ -329,12 +336,9 @@ fn iax2_cracked(
             .min(usize::try_from(budget).unwrap_or(usize::MAX));
         let found = (0..limit).into_par_iter().find_first(|&i| {
             let mut buf = [0u8; 6];
-            candidates.get(i, &mut buf).is_some_and(|(pw, _)| {
-                let mut h = Md5::new();
-                h.update(challenge.as_bytes());
-                h.update(pw);
-                <[u8; 16]>::from(h.finalize()) == expected
-            })
+            candidates
+                .get(i, &mut buf)
+                .is_some_and(|(pw, _)| iax2_md5(challenge, pw) == expected)
         });
         let tried = found.map_or(limit, |i| i.saturating_add(1));
         budget = budget.saturating_sub(u64::try_from(tried).unwrap_or(u64::MAX));
@@ -346,12 +350,7 @@ fn iax2_cracked(
         // Every response of this user made with the password.
         let matched: Vec<&super::Iax2Credential> = list
             .iter()
-            .filter(|(_, ch, exp)| {
-                let mut h = Md5::new();
-                h.update(ch.as_bytes());
-                h.update(password);
-                <[u8; 16]>::from(h.finalize()) == *exp
-            })
+            .filter(|(_, ch, exp)| iax2_md5(ch, password) == *exp)
             .map(|(c, _, _)| *c)
             .collect();
         let accepted = matched.iter().find_map(|c| match c.outcome {
