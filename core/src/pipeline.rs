@@ -775,29 +775,8 @@ impl Analyzer {
         transport: Transport,
         payload: &[u8],
     ) {
-        if protocol == crate::model::Protocol::Iax2 {
-            use crate::signal::iax2::{FrameKind, frame_kind};
-            match frame_kind(payload) {
-                Some(FrameKind::Mini { source_call }) => {
-                    self.signals.push_media(
-                        meta,
-                        Some(source_call),
-                        payload.len().saturating_sub(4),
-                    );
-                    return;
-                }
-                Some(FrameKind::Meta) => {
-                    let entries = crate::signal::iax2::meta_entries(payload);
-                    if entries.is_empty() {
-                        self.signals.push_media(meta, None, payload.len());
-                    }
-                    for (call, bytes) in entries {
-                        self.signals.push_media(meta, Some(call), bytes);
-                    }
-                    return;
-                }
-                _ => {}
-            }
+        if protocol == crate::model::Protocol::Iax2 && self.signals.push_iax2_media(meta, payload) {
+            return;
         }
         match crate::signal::parse(protocol, payload) {
             Ok(parsed) => {

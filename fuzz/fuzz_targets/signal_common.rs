@@ -16,10 +16,9 @@ fn run(protocol: Protocol, data: &[u8]) {
         dst,
     };
     // IAX2 media frames are tallied, as the pipeline does.
-    if let Some(earshot_core::signal::iax2::FrameKind::Mini { source_call }) =
-        earshot_core::signal::iax2::frame_kind(data)
-    {
-        t.push_media(meta(1, a, b), Some(source_call), data.len());
+    if protocol == Protocol::Iax2 && t.push_iax2_media(meta(1, a, b), data) {
+        std::hint::black_box(calls::build(&t.records, &t.media, &[], 2));
+        return;
     }
     let Ok(parsed) = parse(protocol, data) else {
         return;

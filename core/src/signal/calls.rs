@@ -27,12 +27,11 @@ use crate::model::{
     SignalMedia, SignalRecord, Transport,
 };
 
-use super::MediaTally;
-
-/// The calls of `records`, in order of their first message. `media` is the IAX2 mini-frame tally.
+/// The calls of `records`, in order of their first message. `media` is the IAX2 media tally
+/// ([`super::SignalTracker::media`]).
 pub fn build(
     records: &[SignalRecord],
-    media: &foldhash::HashMap<(SocketAddr, u16), MediaTally>,
+    media: &foldhash::HashMap<(SocketAddr, u16), SignalMedia>,
     streams: &[MediaStream],
     capture_end: i64,
 ) -> Vec<Call> {
@@ -125,7 +124,7 @@ fn iax2_call(
     key: String,
     g: Group,
     records: &[SignalRecord],
-    media: &foldhash::HashMap<(SocketAddr, u16), MediaTally>,
+    media: &foldhash::HashMap<(SocketAddr, u16), SignalMedia>,
     capture_end: i64,
 ) -> Option<Call> {
     let recs: Vec<&SignalRecord> = g.records.iter().filter_map(|i| records.get(*i)).collect();
@@ -169,22 +168,8 @@ fn iax2_call(
             call.methods.push(v.to_string());
         }
     }
-    let mut tallies: Vec<SignalMedia> = sides
-        .iter()
-        .filter_map(|k| {
-            media.get(k).map(|t| SignalMedia {
-                src: k.0,
-                dst: t.dst,
-                call_number: k.1,
-                frames: t.frames,
-                bytes: t.bytes,
-                first_frame: t.first_frame,
-                last_frame: t.last_frame,
-                first_ts_nanos: t.first_ts_nanos,
-                last_ts_nanos: t.last_ts_nanos,
-            })
-        })
-        .collect();
+    let mut tallies: Vec<SignalMedia> =
+        sides.iter().filter_map(|k| media.get(k).cloned()).collect();
     tallies.sort_by_key(|m| (m.first_frame, m.src));
     if let Some(last) = tallies.iter().map(|m| m.last_ts_nanos).max() {
         call.end_ts_nanos = call.end_ts_nanos.max(last);

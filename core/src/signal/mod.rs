@@ -16,8 +16,8 @@ use foldhash::HashMap;
 use std::net::SocketAddr;
 
 use crate::model::{
-    FrameNo, PacketMeta, Protocol, SIGNAL_TEXT_BYTES, Sdp, SignalCommand, SignalKind, SignalRecord,
-    SignalSdp, Transport,
+    FrameNo, PacketMeta, Protocol, SIGNAL_TEXT_BYTES, Sdp, SignalCommand, SignalKind, SignalMedia,
+    SignalRecord, SignalSdp, Transport,
 };
 
 /// Entries kept per list of one message (commands, events, signals, descriptors, piggybacked messages).
@@ -208,18 +208,6 @@ struct TxKey {
     request: bool,
 }
 
-/// The media frames (IAX2 mini frames) one sender sent under one call number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MediaTally {
-    pub frames: u64,
-    pub bytes: u64,
-    pub first_frame: FrameNo,
-    pub last_frame: FrameNo,
-    pub first_ts_nanos: i64,
-    pub last_ts_nanos: i64,
-    pub dst: SocketAddr,
-}
-
 /// Places parsed messages in the capture, in frame order.
 #[derive(Debug, Default)]
 pub struct SignalTracker {
@@ -230,9 +218,8 @@ pub struct SignalTracker {
     /// IAX2: the last frame sent by (sender, receiver, source call number, summary), for the frame a retransmission
     /// (R bit) repeats.
     resendable: HashMap<(SocketAddr, SocketAddr, u16, String), FrameNo>,
-    /// IAX2 mini and meta frames (media), and per (sender, source call number) the mini frames' tally.
-    pub media_frames: u64,
-    pub media: HashMap<(SocketAddr, u16), MediaTally>,
+    /// IAX2 media frames (mini frames, trunk entries, meta video) per (sender, its call number).
+    pub media: HashMap<(SocketAddr, u16), SignalMedia>,
     /// Media frames not tallied per call (`max_media_calls`).
     pub media_untallied: u64,
     /// Messages counted but not stored (`max_records`, `max_record_bytes`).
@@ -329,26 +316,40 @@ impl SignalTracker {
         fresh
     }
 
-    /// Counts one media frame (an IAX2 mini or meta frame); a mini frame is tallied under its sender and call
-    /// number.
-    pub fn push_media(&mut self, meta: PacketMeta, source_call: Option<u16>, bytes: usize) {
-        self.media_frames += 1;
-        let Some(call) = source_call else {
-            return;
-        };
+    /// Tallies the media of an IAX2 mini or meta frame under its sender and call number(s); `false` for a full
+    /// frame (a message, for [`parse`]) or one too short to be any.
+    pub fn push_iax2_media(&mut self, meta: PacketMeta, payload: &[u8]) -> bool {
+        match iax2::frame_kind(payload) {
+            Some(iax2::FrameKind::Mini { source_call }) => {
+                self.push_media(meta, source_call, payload.len().saturating_sub(4));
+                true
+            }
+            Some(iax2::FrameKind::Meta) => {
+                for (call, bytes) in iax2::meta_entries(payload) {
+                    self.push_media(meta, call, bytes);
+                }
+                true
+            }
+            Some(iax2::FrameKind::Full) | None => false,
+        }
+    }
+
+    fn push_media(&mut self, meta: PacketMeta, call: u16, bytes: usize) {
         let key = (meta.src, call);
         if self.media.len() >= self.limits.max_media_calls && !self.media.contains_key(&key) {
             self.media_untallied += 1;
             return;
         }
-        let t = self.media.entry(key).or_insert(MediaTally {
+        let t = self.media.entry(key).or_insert(SignalMedia {
+            src: meta.src,
+            dst: meta.dst,
+            call_number: call,
             frames: 0,
             bytes: 0,
             first_frame: meta.frame,
             last_frame: meta.frame,
             first_ts_nanos: meta.ts_nanos,
             last_ts_nanos: meta.ts_nanos,
-            dst: meta.dst,
         });
         t.frames += 1;
         t.bytes = t.bytes.saturating_add(bytes as u64);
